@@ -1,0 +1,349 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors of the engine's operations.
+var (
+	// ErrUnknownPIN is the one answer to a PIN that is unknown, expired,
+	// revoked or already used: the portal must not tell them apart.
+	ErrUnknownPIN = &Error{Code: CodeNotFound, Message: "unknown or expired code"}
+	// ErrNoCustomer refuses to send a link for a session whose
+	// conversation has no customer endpoint.
+	ErrNoCustomer = &Error{Code: CodeInvalid, Message: "this session has no customer to send the link to"}
+)
+
+// EndpointChecker is implemented by channels that can tell before queueing
+// whether an endpoint may be sent to (an SMS number that opted out).
+type EndpointChecker interface {
+	Check(ctx context.Context, to Endpoint) error
+}
+
+// step is one operation on a loaded session: it validates and mutates s
+// and returns what to write. Returning a nil Change means "nothing to do".
+type step func(s *Session, c *Conversation, now time.Time) (*Change, error)
+
+// change loads session id, applies fn and saves the result, starting over
+// when another writer changed the session in between.
+func (e *Engine) change(ctx context.Context, id string, fn step) (*Session, *Change, error) {
+	for try := 0; try < maxTries; try++ {
+		s, err := e.store.FindSession(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := e.store.FindConversation(ctx, s.ConversationID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("session %s: %w", id, err)
+		}
+		ch, err := fn(s, c, e.clock.Now())
+		if err != nil || ch == nil {
+			return s, nil, err
+		}
+		err = e.store.UpdateSession(ctx, ch)
+		if errors.Is(err, ErrVersion) || errors.Is(err, ErrPINInUse) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("session %s: %w", id, err)
+		}
+		e.publish(ch)
+		return ch.Session, ch, nil
+	}
+	return nil, nil, Errorf(CodeConflict, "the session is changing too often; try again")
+}
+
+// transition moves s by action a at now and returns the events to record.
+// A session whose PIN lifetime passed unrecorded gets its expire event
+// first, so the log never skips a state. A refused action on an expired
+// session is CodeExpired; any other refusal is a *TransitionError.
+func transition(s *Session, a Action, actor Actor, now time.Time, detail string) ([]Event, error) {
+	var events []Event
+	from := s.State
+	if cur := s.Current(now); cur != from {
+		if a == ActionExpire {
+			from = s.State
+		} else {
+			events = append(events, Event{SessionID: s.ID, At: now, Actor: Actor{Kind: ActorSystem}.String(), Action: ActionExpire, From: from, To: cur, Detail: "pin lifetime passed"})
+			from = cur
+		}
+	} else if a == ActionExpire {
+		return nil, &TransitionError{From: from, Action: a}
+	}
+	to, err := Next(from, a)
+	if err != nil {
+		if from == StateExpired && a != ActionExpire {
+			return nil, &Error{Code: CodeExpired, Message: "the pin has expired; generate another code", Err: err}
+		}
+		return nil, err
+	}
+	s.State = to
+	s.UpdatedAt = now
+	return append(events, Event{SessionID: s.ID, At: now, Actor: actor.String(), Action: a, From: from, To: to, Detail: detail}), nil
+}
+
+// deskNotice returns the delivery that tells the conversation's desk about
+// a session change, or nil when the conversation has no desk.
+func deskNotice(s *Session, c *Conversation, a Action, actor Actor, now time.Time) []*Delivery {
+	if c.Desk.IsZero() {
+		return nil
+	}
+	return []*Delivery{{
+		SessionID:      s.ID,
+		ConversationID: c.ID,
+		To:             c.Desk,
+		Notice: Notice{Kind: NoticeSession, Locale: s.Locale, SessionID: s.ID, Action: a, State: s.State,
+			Device: s.Device, Mode: s.Mode, Actor: actor.Name},
+		Status:        DeliveryQueued,
+		NextAttemptAt: now,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}}
+}
+
+// Regenerate replaces the session's PIN with a new one and returns it to
+// issued. The old PIN stops working when the change commits.
+func (e *Engine) Regenerate(ctx context.Context, id string, actor Actor) (*Session, error) {
+	var old *Session
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		prev := *s
+		events, err := transition(s, ActionRegenerate, actor, now, "new pin")
+		if err != nil {
+			return nil, err
+		}
+		t, err := e.ticket(ctx, IssueRequest{SessionID: s.ID, CustomerName: c.CustomerName, Agent: actor.Name, Locale: s.Locale})
+		if err != nil {
+			return nil, err
+		}
+		e.setTicket(s, t, now)
+		old = &prev
+		return &Change{Session: s, Events: events}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.revoke(ctx, old)
+	return s, nil
+}
+
+// revoke tells the provider that a PIN no longer counts. The store already
+// refuses the PIN; a provider failure only leaves the vendor's copy to
+// expire on its own, so it is logged, not returned.
+func (e *Engine) revoke(ctx context.Context, s *Session) {
+	if s == nil || s.Provider != e.provider.Name() {
+		return
+	}
+	if err := e.provider.Revoke(ctx, s); err != nil {
+		e.log.Warn("revoke pin", "session_id", s.ID, "provider", s.Provider, "err", err)
+	}
+}
+
+// Send queues the session's desktop or mobile link, with the PIN, for the
+// conversation's customer, and marks the session sent. The returned
+// delivery reports the outbox entry.
+func (e *Engine) Send(ctx context.Context, id string, actor Actor, kind LinkKind) (*Session, *Delivery, error) {
+	if !kind.Valid() {
+		return nil, nil, Errorf(CodeInvalid, "link must be desktop or mobile, not %q", kind)
+	}
+	s, ch, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		if c.Customer.IsZero() {
+			return nil, ErrNoCustomer
+		}
+		out, ok := e.outbox.channels[c.Customer.Channel]
+		if !ok {
+			return nil, Errorf(CodeUnavailable, "%s delivery is not enabled", c.Customer.Channel)
+		}
+		events, err := transition(s, ActionSend, actor, now, fmt.Sprintf("%s link to %s", kind, c.Customer))
+		if err != nil {
+			return nil, err
+		}
+		if chk, ok := out.(EndpointChecker); ok {
+			if err := chk.Check(ctx, c.Customer); err != nil {
+				return nil, err
+			}
+		}
+		d := &Delivery{
+			SessionID:      s.ID,
+			ConversationID: c.ID,
+			To:             c.Customer,
+			Notice: Notice{Kind: NoticeLink, Locale: s.Locale, SessionID: s.ID, LinkKind: kind,
+				Link: s.Link(kind), PIN: s.PIN, ExpiresAt: s.PINExpiresAt},
+			Status:        DeliveryQueued,
+			NextAttemptAt: now,
+			CreatedAt:     now,
+			UpdatedAt:     now,
+		}
+		return &Change{Session: s, Events: events, Deliveries: []*Delivery{d}}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, ch.Deliveries[0], nil
+}
+
+// Close ends a session before it became active: the provider revokes the
+// PIN and the session is closed.
+func (e *Engine) Close(ctx context.Context, id string, actor Actor) (*Session, error) {
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		prev := *s
+		events, err := transition(s, ActionClose, actor, now, "")
+		if err != nil {
+			return nil, err
+		}
+		if prev.State.PINLive() && prev.Provider == e.provider.Name() {
+			if err := e.provider.Revoke(ctx, &prev); err != nil {
+				return nil, fmt.Errorf("%s: revoke pin: %w", prev.Provider, err)
+			}
+		}
+		return &Change{Session: s, Events: events}, nil
+	})
+	return s, err
+}
+
+// Join records that the customer opened the link and asked to start: the
+// PIN is consumed, the session waits for a technician and the desk is
+// alerted. Unknown, expired, revoked and used PINs all give ErrUnknownPIN.
+// The returned secret authorises the customer's browser from now on.
+func (e *Engine) Join(ctx context.Context, pin string, device Device) (s *Session, secret string, err error) {
+	if !ValidPIN(pin) {
+		return nil, "", ErrUnknownPIN
+	}
+	if !device.Valid() {
+		device = DeviceUnknown
+	}
+	found, err := e.store.FindSessionByPIN(ctx, pin)
+	if ErrorCode(err) == CodeNotFound {
+		return nil, "", ErrUnknownPIN
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("join: %w", err)
+	}
+	secret, key := NewSecret()
+	actor := Actor{Kind: ActorCustomer}
+	s, _, err = e.change(ctx, found.ID, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		if s.PIN != pin || s.Current(now) != s.State || !s.State.PINLive() {
+			return nil, ErrUnknownPIN
+		}
+		events, err := transition(s, ActionJoin, actor, now, "from a "+string(device)+" device")
+		if err != nil {
+			return nil, ErrUnknownPIN
+		}
+		s.Device, s.JoinedAt, s.CustomerKey = device, now, key
+		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionJoin, actor, now)}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return s, secret, nil
+}
+
+// Start records that a technician started the session in mode. A mobile
+// device can only be viewed, and a mode the provider lacks is refused.
+func (e *Engine) Start(ctx context.Context, id string, actor Actor, mode Mode) (*Session, error) {
+	if !mode.Valid() {
+		return nil, Errorf(CodeInvalid, "mode must be control or view, not %q", mode)
+	}
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		events, err := transition(s, ActionStart, actor, now, string(mode))
+		if err != nil {
+			return nil, err
+		}
+		if mode == ModeControl && s.Device == DeviceMobile {
+			return nil, Errorf(CodeInvalid, "a mobile device can be viewed but not controlled; start in view mode")
+		}
+		if !SupportsMode(e.provider, mode) {
+			return nil, Errorf(CodeInvalid, "the %s provider does not offer %s mode; remote control needs a provider with a native agent, such as LogMeIn Rescue", e.provider.Name(), mode)
+		}
+		s.Mode, s.Technician, s.StartedAt = mode, actor.Name, now
+		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionStart, actor, now)}, nil
+	})
+	return s, err
+}
+
+// End records that the remote session finished.
+func (e *Engine) End(ctx context.Context, id string, actor Actor) (*Session, error) {
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		events, err := transition(s, ActionEnd, actor, now, "")
+		if err != nil {
+			return nil, err
+		}
+		s.EndedAt = now
+		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionEnd, actor, now)}, nil
+	})
+	return s, err
+}
+
+// ExpireDue records the expiry of every session whose PIN lifetime passed
+// before the customer joined and alerts their desks. It returns how many
+// it expired.
+func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
+	const batch = 100
+	n := 0
+	for {
+		due, err := e.store.FindSessions(ctx, SessionFilter{States: []State{StateIssued, StateSent}, ExpiresBefore: e.clock.Now().Add(time.Nanosecond), Limit: batch})
+		if err != nil {
+			return n, fmt.Errorf("expire: %w", err)
+		}
+		done := 0
+		for _, d := range due {
+			_, ch, err := e.change(ctx, d.ID, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+				if s.Current(now) != StateExpired || s.State == StateExpired {
+					return nil, nil
+				}
+				actor := Actor{Kind: ActorSystem}
+				events, err := transition(s, ActionExpire, actor, now, "pin lifetime passed")
+				if err != nil {
+					return nil, err
+				}
+				return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionExpire, actor, now)}, nil
+			})
+			if err != nil {
+				return n, fmt.Errorf("expire %s: %w", d.ID, err)
+			}
+			if ch != nil {
+				n++
+				done++
+			}
+		}
+		if len(due) < batch || done == 0 {
+			return n, nil
+		}
+	}
+}
+
+// Report applies what a watching provider learnt about one of its
+// sessions: the customer joined, the technician started, or it ended.
+func (e *Engine) Report(ctx context.Context, r StatusReport) (*Session, error) {
+	actor := Actor{Kind: ActorProvider, Name: e.provider.Name()}
+	_, _, err := e.change(ctx, r.SessionID, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		var events []Event
+		var err error
+		switch r.Action {
+		case ActionJoin:
+			events, err = transition(s, ActionJoin, actor, now, "reported by the provider")
+			s.Device, s.JoinedAt = r.Device, now
+			if !s.Device.Valid() {
+				s.Device = DeviceUnknown
+			}
+		case ActionStart:
+			events, err = transition(s, ActionStart, Actor{Kind: ActorTechnician, Name: r.Technician}, now, string(r.Mode))
+			s.Mode, s.Technician, s.StartedAt = r.Mode, r.Technician, now
+		case ActionEnd:
+			events, err = transition(s, ActionEnd, actor, now, "reported by the provider")
+			s.EndedAt = now
+		default:
+			return nil, Errorf(CodeInvalid, "a provider cannot report %q", r.Action)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, r.Action, actor, now)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Session(ctx, r.SessionID)
+}

@@ -1,0 +1,109 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Channel delivers notices to endpoints on one platform (Slack, Discord,
+// SMS, web chat). Channels render a Notice in the recipient's language; core
+// stays free of wording.
+type Channel interface {
+	// Name is the channel name endpoints use ("sms").
+	Name() string
+	// Deliver sends d.Notice to d.To. It returns CodeUnavailable (with a
+	// Retry when the platform said how long) for failures worth retrying;
+	// any other code fails the delivery at once with the error's message
+	// as the reason the agent sees.
+	Deliver(ctx context.Context, d *Delivery) (Receipt, error)
+}
+
+// Receipt is a channel's answer to a successful Deliver.
+type Receipt struct {
+	// ExternalID is the platform's id for the message (a Twilio SID), so
+	// later status reports can find the delivery.
+	ExternalID string
+	// Status is DeliverySent, or DeliveryDelivered when the platform
+	// confirms receipt synchronously.
+	Status DeliveryStatus
+}
+
+// NoticeKind says what a notice is about.
+type NoticeKind string
+
+// The notice kinds.
+const (
+	// NoticeLink carries a session's link and PIN to the customer.
+	NoticeLink NoticeKind = "link"
+	// NoticeSession tells the agents' desk that a session changed
+	// (customer waiting, started, ended, expired).
+	NoticeSession NoticeKind = "session"
+	// NoticeText relays a line of conversation.
+	NoticeText NoticeKind = "text"
+)
+
+// Notice is a platform-neutral message: what to say, not how to say it.
+type Notice struct {
+	Kind      NoticeKind `json:"kind"`
+	Locale    string     `json:"locale,omitempty"`
+	SessionID string     `json:"session_id,omitempty"`
+	// Action is the session action a NoticeSession reports.
+	Action    Action    `json:"action,omitempty"`
+	State     State     `json:"state,omitempty"`
+	LinkKind  LinkKind  `json:"link_kind,omitempty"`
+	Link      string    `json:"link,omitempty"`
+	PIN       string    `json:"pin,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Device    Device    `json:"device,omitempty"`
+	Mode      Mode      `json:"mode,omitempty"`
+	Actor     string    `json:"actor,omitempty"`
+	// Thread, when set, is the platform message (a Slack ts, a Discord
+	// message id) that this notice updates or answers.
+	Thread string `json:"thread,omitempty"`
+	Author string `json:"author,omitempty"`
+	Text   string `json:"text,omitempty"`
+}
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+// The delivery statuses.
+const (
+	DeliveryQueued    DeliveryStatus = "queued"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Valid reports whether s is a known status.
+func (s DeliveryStatus) Valid() bool {
+	return s == DeliveryQueued || s == DeliverySent || s == DeliveryDelivered || s == DeliveryFailed
+}
+
+// Delivery is one entry of the outbox: a notice on its way to an endpoint.
+// It is written in the same transaction as the change that caused it and
+// then delivered, with retries, by the outbox worker.
+type Delivery struct {
+	ID             int64
+	SessionID      string
+	ConversationID string
+	To             Endpoint
+	Notice         Notice
+	Status         DeliveryStatus
+	// Reason says why a delivery failed ("number opted out"), or what the
+	// last failed attempt said while it is still being retried.
+	Reason        string
+	Attempts      int
+	NextAttemptAt time.Time
+	ExternalID    string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// DeliveryFilter selects deliveries. Zero fields match everything.
+type DeliveryFilter struct {
+	SessionID      string
+	ConversationID string
+	Status         DeliveryStatus
+	Limit          int
+}

@@ -1,0 +1,177 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Outbox tuning. A delivery is tried up to maxAttempts times, waiting
+// backoffBase, then twice as long each time up to backoffMax (with
+// jitter), or as long as the platform's Retry-After asks.
+const (
+	outboxBatch    = 32
+	outboxWorkers  = 8
+	outboxPoll     = time.Second
+	outboxLease    = 2 * time.Minute
+	deliverTimeout = 30 * time.Second
+	maxAttempts    = 10
+	backoffBase    = time.Second
+	backoffMax     = 5 * time.Minute
+)
+
+// outbox delivers queued notices through the channels.
+type outbox struct {
+	e        *Engine
+	channels map[string]Channel
+	kick     chan struct{}
+}
+
+func newOutbox(e *Engine, channels []Channel) *outbox {
+	o := &outbox{e: e, channels: make(map[string]Channel), kick: make(chan struct{}, 1)}
+	for _, c := range channels {
+		o.channels[c.Name()] = c
+	}
+	return o
+}
+
+// wake makes the worker look at the outbox now rather than at its next poll.
+func (o *outbox) wake() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until ctx ends. Deliveries in flight when it ends run to
+// completion: their context is detached from ctx and has its own timeout.
+func (o *outbox) run(ctx context.Context) {
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.kick:
+		case <-poll.C:
+		}
+		for {
+			n, err := o.once(context.WithoutCancel(ctx))
+			if err != nil {
+				o.e.log.Error("outbox", "err", err)
+				break
+			}
+			if n < outboxBatch || ctx.Err() != nil {
+				break
+			}
+		}
+		poll.Reset(outboxPoll)
+	}
+}
+
+// once claims a batch of due deliveries and delivers them, at most
+// outboxWorkers at a time and in order per endpoint. It returns how many
+// it claimed.
+func (o *outbox) once(ctx context.Context) (int, error) {
+	due, err := o.e.store.ClaimDeliveries(ctx, o.e.clock.Now(), outboxBatch, outboxLease)
+	if err != nil {
+		return 0, fmt.Errorf("claim deliveries: %w", err)
+	}
+	byEndpoint := map[Endpoint][]*Delivery{}
+	var order []Endpoint
+	for _, d := range due {
+		if _, ok := byEndpoint[d.To]; !ok {
+			order = append(order, d.To)
+		}
+		byEndpoint[d.To] = append(byEndpoint[d.To], d)
+	}
+	sem := make(chan struct{}, outboxWorkers)
+	var wg sync.WaitGroup
+	for _, ep := range order {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(list []*Delivery) {
+			defer func() { <-sem; wg.Done() }()
+			for _, d := range list {
+				o.deliver(ctx, d)
+			}
+		}(byEndpoint[ep])
+	}
+	wg.Wait()
+	return len(due), nil
+}
+
+// deliver makes one attempt at d and records the outcome.
+func (o *outbox) deliver(ctx context.Context, d *Delivery) {
+	log := o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
+	now := o.e.clock.Now()
+	ch, ok := o.channels[d.To.Channel]
+	switch {
+	case !ok:
+		o.fail(d, now, fmt.Sprintf("%s delivery is not enabled", d.To.Channel))
+	case d.Notice.Kind == NoticeLink && !d.Notice.ExpiresAt.IsZero() && !now.Before(d.Notice.ExpiresAt):
+		o.fail(d, now, "the pin expired before the link could be delivered")
+	default:
+		dctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+		r, err := ch.Deliver(dctx, d)
+		cancel()
+		now = o.e.clock.Now()
+		switch {
+		case err == nil:
+			d.Status, d.ExternalID, d.Reason = r.Status, r.ExternalID, ""
+			if d.Status != DeliveryDelivered {
+				d.Status = DeliverySent
+			}
+			d.UpdatedAt = now
+		case retryable(err) && d.Attempts < maxAttempts:
+			wait, ok := RetryAfter(err)
+			if !ok {
+				wait = backoff(d.Attempts)
+			}
+			d.Reason, d.NextAttemptAt, d.UpdatedAt = ErrorMessage(err), now.Add(wait), now
+			log.Warn("delivery will be retried", "attempt", d.Attempts, "wait", wait, "err", err)
+		case retryable(err):
+			log.Error("delivery failed", "attempts", d.Attempts, "err", err)
+			o.fail(d, now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, ErrorMessage(err)))
+		default:
+			log.Error("delivery failed", "err", err)
+			o.fail(d, now, ErrorMessage(err))
+		}
+	}
+	if err := o.e.store.UpdateDelivery(ctx, d); err != nil {
+		if !errors.Is(err, ErrDeliveryFinal) {
+			log.Error("save delivery", "err", err)
+		}
+		return
+	}
+	if d.Status != DeliveryQueued {
+		o.e.publishDelivery(ctx, d)
+	}
+}
+
+func (o *outbox) fail(d *Delivery, now time.Time, reason string) {
+	d.Status, d.Reason, d.UpdatedAt = DeliveryFailed, reason, now
+}
+
+// retryable reports whether a failed delivery is worth another try: the
+// platform is unavailable, or the error is not classified (a network
+// failure a channel did not wrap).
+func retryable(err error) bool {
+	c := ErrorCode(err)
+	return c == CodeUnavailable || c == CodeInternal || c == CodeRateLimited
+}
+
+// backoff returns the wait after the attempts-th failure: exponential from
+// backoffBase, capped at backoffMax, with up to 20% jitter so that retries
+// from many deliveries do not arrive together.
+func backoff(attempts int) time.Duration {
+	d := backoffBase
+	for i := 1; i < attempts && d < backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, backoffMax)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}

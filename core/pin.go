@@ -1,0 +1,91 @@
+package core
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+)
+
+// PIN length limits.
+const (
+	MinPINDigits = 6
+	MaxPINDigits = 10
+)
+
+// PINSource makes PINs. Implementations must draw from a cryptographically
+// secure source; tests inject a predictable one.
+type PINSource interface {
+	// PIN returns a string of exactly digits decimal digits.
+	PIN(digits int) (string, error)
+}
+
+// RandomPINs draws each digit uniformly from crypto/rand.
+type RandomPINs struct {
+	// Rand is the source; nil means crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// PIN returns digits uniformly random decimal digits; leading zeros are
+// as likely as any other.
+func (r RandomPINs) PIN(digits int) (string, error) {
+	if digits < MinPINDigits || digits > MaxPINDigits {
+		return "", Errorf(CodeInvalid, "pin length must be %d to %d digits, not %d", MinPINDigits, MaxPINDigits, digits)
+	}
+	src := r.Rand
+	if src == nil {
+		src = rand.Reader
+	}
+	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)
+	n, err := rand.Int(src, max)
+	if err != nil {
+		return "", fmt.Errorf("pin: random: %w", err)
+	}
+	return fmt.Sprintf("%0*s", digits, n.String()), nil
+}
+
+// ValidPIN reports whether s looks like a PIN: 6 to 10 ASCII digits.
+func ValidPIN(s string) bool {
+	if len(s) < MinPINDigits || len(s) > MaxPINDigits {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizePIN strips the spaces and dashes people type inside a PIN
+// ("123 456", "123-456").
+func NormalizePIN(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' || r == '\u00a0' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+// NewID returns a random identifier of 26 lower-case characters (128 bits
+// from crypto/rand), unguessable, so it can travel in a button value or a
+// URL.
+func NewID() string { return strings.ToLower(rand.Text()) }
+
+// NewSecret returns a random secret (128 bits) and the hex SHA-256 under
+// which it is stored.
+func NewSecret() (secret, key string) {
+	secret = rand.Text()
+	return secret, SecretKey(secret)
+}
+
+// SecretKey returns the hex SHA-256 of secret, the form in which secrets
+// are stored and compared.
+func SecretKey(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

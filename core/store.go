@@ -1,0 +1,82 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps conversations, sessions, their event logs and the outbox.
+// Each method is one transaction. Methods return CodeNotFound for missing
+// rows; the sentinel errors in errors.go for the constraint violations
+// named below; any other failure as an internal error.
+type Store interface {
+	// CreateConversation inserts c (ID set by the caller) with Version 1.
+	// It returns ErrOpenConversation when c is open and its customer
+	// endpoint already has an open conversation.
+	CreateConversation(ctx context.Context, c *Conversation) error
+	// UpdateConversation saves c if its Version matches the stored one and
+	// bumps it; otherwise it returns ErrVersion.
+	UpdateConversation(ctx context.Context, c *Conversation) error
+	// FindConversation returns the conversation with id.
+	FindConversation(ctx context.Context, id string) (*Conversation, error)
+	// FindOpenConversation returns the open conversation of a customer
+	// endpoint.
+	FindOpenConversation(ctx context.Context, customer Endpoint) (*Conversation, error)
+
+	// CreateSession inserts ch.Session with Version 1, and in the same
+	// transaction ch.Conversation (when not nil), ch.Events and
+	// ch.Deliveries. It returns ErrPINInUse when the session's PIN is live
+	// in another session, and ErrOpenConversation as CreateConversation.
+	CreateSession(ctx context.Context, ch *Change) error
+	// UpdateSession saves ch.Session if its Version matches the stored one
+	// (else ErrVersion), bumps the version, and appends ch.Events and
+	// ch.Deliveries in the same transaction. ErrPINInUse as CreateSession.
+	UpdateSession(ctx context.Context, ch *Change) error
+	// FindSession returns the session with id.
+	FindSession(ctx context.Context, id string) (*Session, error)
+	// FindSessionByPIN returns the session whose live PIN is pin.
+	FindSessionByPIN(ctx context.Context, pin string) (*Session, error)
+	// FindSessions returns the sessions matching f, newest first.
+	FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	// FindEvents returns a session's event log, oldest first.
+	FindEvents(ctx context.Context, sessionID string) ([]Event, error)
+
+	// ClaimDeliveries returns up to limit queued deliveries due at now,
+	// oldest first, and in the same transaction counts an attempt and
+	// pushes their NextAttemptAt to now+lease, so that no other worker
+	// takes them before the lease ends.
+	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
+	// UpdateDelivery saves d's status, reason, attempts, schedule and
+	// external id. It returns ErrDeliveryFinal, and saves nothing, when the
+	// stored delivery is already delivered or failed.
+	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// FindDelivery returns the delivery with id.
+	FindDelivery(ctx context.Context, id int64) (*Delivery, error)
+	// FindDeliveries returns the deliveries matching f, newest first.
+	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// FindDeliveryByExternalID returns the delivery a channel knows by id.
+	FindDeliveryByExternalID(ctx context.Context, channel, externalID string) (*Delivery, error)
+
+	// Stats counts sessions by state and queued deliveries.
+	Stats(ctx context.Context) (Stats, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Change is everything one session operation writes, saved atomically.
+type Change struct {
+	// Conversation, when not nil, is created with the session.
+	Conversation *Conversation
+	Session      *Session
+	Events       []Event
+	// Deliveries get their IDs from the store.
+	Deliveries []*Delivery
+}
+
+// Stats is a count of what the store holds, for metrics.
+type Stats struct {
+	Sessions         map[State]int
+	QueuedDeliveries int
+}
