@@ -1,0 +1,352 @@
+// Package coretest holds fakes of core's interfaces and the contract suites
+// that every implementation of core.Store and core.Provider must pass.
+package coretest
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// MemStore is an in-memory core.Store for tests. It honours the same
+// contract as the real stores, including PIN uniqueness and version checks.
+type MemStore struct {
+	mu            sync.Mutex
+	conversations map[string]core.Conversation
+	sessions      map[string]core.Session
+	events        []core.Event
+	deliveries    []core.Delivery
+	closed        bool
+}
+
+var _ core.Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{conversations: map[string]core.Conversation{}, sessions: map[string]core.Session{}}
+}
+
+func notFound(what string) error { return core.Errorf(core.CodeNotFound, "%s not found", what) }
+
+// CreateConversation implements core.Store.
+func (m *MemStore) CreateConversation(ctx context.Context, c *core.Conversation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.createConversation(c)
+}
+
+func (m *MemStore) createConversation(c *core.Conversation) error {
+	if _, ok := m.conversations[c.ID]; ok {
+		return core.Errorf(core.CodeConflict, "conversation %s exists", c.ID)
+	}
+	if c.State == core.ConversationOpen && !c.Customer.IsZero() {
+		for _, o := range m.conversations {
+			if o.State == core.ConversationOpen && o.Customer == c.Customer {
+				return core.ErrOpenConversation
+			}
+		}
+	}
+	c.Version = 1
+	m.conversations[c.ID] = *c
+	return nil
+}
+
+// UpdateConversation implements core.Store.
+func (m *MemStore) UpdateConversation(ctx context.Context, c *core.Conversation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.conversations[c.ID]
+	if !ok {
+		return notFound("conversation")
+	}
+	if old.Version != c.Version {
+		return core.ErrVersion
+	}
+	if c.State == core.ConversationOpen && !c.Customer.IsZero() {
+		for id, o := range m.conversations {
+			if id != c.ID && o.State == core.ConversationOpen && o.Customer == c.Customer {
+				return core.ErrOpenConversation
+			}
+		}
+	}
+	c.Version++
+	m.conversations[c.ID] = *c
+	return nil
+}
+
+// FindConversation implements core.Store.
+func (m *MemStore) FindConversation(ctx context.Context, id string) (*core.Conversation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.conversations[id]
+	if !ok {
+		return nil, notFound("conversation")
+	}
+	return &c, nil
+}
+
+// FindOpenConversation implements core.Store.
+func (m *MemStore) FindOpenConversation(ctx context.Context, customer core.Endpoint) (*core.Conversation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conversations {
+		if c.State == core.ConversationOpen && c.Customer == customer && !customer.IsZero() {
+			return &c, nil
+		}
+	}
+	return nil, notFound("conversation")
+}
+
+func (m *MemStore) pinTaken(s *core.Session) bool {
+	if !s.State.PINLive() {
+		return false
+	}
+	for id, o := range m.sessions {
+		if id != s.ID && o.State.PINLive() && o.PIN == s.PIN {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateSession implements core.Store.
+func (m *MemStore) CreateSession(ctx context.Context, ch *core.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[ch.Session.ID]; ok {
+		return core.Errorf(core.CodeConflict, "session %s exists", ch.Session.ID)
+	}
+	if m.pinTaken(ch.Session) {
+		return core.ErrPINInUse
+	}
+	if ch.Conversation != nil {
+		if err := m.createConversation(ch.Conversation); err != nil {
+			return err
+		}
+	} else if _, ok := m.conversations[ch.Session.ConversationID]; !ok {
+		return notFound("conversation")
+	}
+	ch.Session.Version = 1
+	m.sessions[ch.Session.ID] = *ch.Session
+	m.append(ch)
+	return nil
+}
+
+// UpdateSession implements core.Store.
+func (m *MemStore) UpdateSession(ctx context.Context, ch *core.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.sessions[ch.Session.ID]
+	if !ok {
+		return notFound("session")
+	}
+	if old.Version != ch.Session.Version {
+		return core.ErrVersion
+	}
+	if m.pinTaken(ch.Session) {
+		return core.ErrPINInUse
+	}
+	ch.Session.Version++
+	m.sessions[ch.Session.ID] = *ch.Session
+	m.append(ch)
+	return nil
+}
+
+func (m *MemStore) append(ch *core.Change) {
+	for i := range ch.Events {
+		ch.Events[i].ID = int64(len(m.events) + 1)
+		m.events = append(m.events, ch.Events[i])
+	}
+	for _, d := range ch.Deliveries {
+		d.ID = int64(len(m.deliveries) + 1)
+		m.deliveries = append(m.deliveries, *d)
+	}
+}
+
+// FindSession implements core.Store.
+func (m *MemStore) FindSession(ctx context.Context, id string) (*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return nil, notFound("session")
+	}
+	return &s, nil
+}
+
+// FindSessionByPIN implements core.Store.
+func (m *MemStore) FindSessionByPIN(ctx context.Context, pin string) (*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.sessions {
+		if s.State.PINLive() && s.PIN == pin {
+			return &s, nil
+		}
+	}
+	return nil, notFound("session")
+}
+
+// FindSessions implements core.Store.
+func (m *MemStore) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.Session
+	for _, s := range m.sessions {
+		if len(f.States) > 0 && !slices.Contains(f.States, s.State) {
+			continue
+		}
+		if f.ConversationID != "" && s.ConversationID != f.ConversationID {
+			continue
+		}
+		if !f.ExpiresBefore.IsZero() && (!s.State.PINLive() || !s.PINExpiresAt.Before(f.ExpiresBefore)) {
+			continue
+		}
+		s := s
+		out = append(out, &s)
+	}
+	slices.SortFunc(out, func(a, b *core.Session) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return out[:min(len(out), limit(f.Limit))], nil
+}
+
+func limit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// FindEvents implements core.Store.
+func (m *MemStore) FindEvents(ctx context.Context, sessionID string) ([]core.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []core.Event
+	for _, e := range m.events {
+		if e.SessionID == sessionID {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// ClaimDeliveries implements core.Store. A limit below 1 claims nothing.
+func (m *MemStore) ClaimDeliveries(ctx context.Context, now time.Time, n int, lease time.Duration) ([]*core.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.Delivery
+	if n < 1 {
+		return out, nil
+	}
+	for i := range m.deliveries {
+		d := &m.deliveries[i]
+		if len(out) == n {
+			break
+		}
+		if d.Status != core.DeliveryQueued || d.NextAttemptAt.After(now) {
+			continue
+		}
+		d.Attempts++
+		d.NextAttemptAt = now.Add(lease)
+		c := *d
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
+// UpdateDelivery implements core.Store.
+func (m *MemStore) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d.ID < 1 || int(d.ID) > len(m.deliveries) {
+		return notFound("delivery")
+	}
+	old := &m.deliveries[d.ID-1]
+	if old.Status == core.DeliveryDelivered || old.Status == core.DeliveryFailed {
+		return core.ErrDeliveryFinal
+	}
+	old.Status, old.Reason, old.Attempts, old.NextAttemptAt = d.Status, d.Reason, d.Attempts, d.NextAttemptAt
+	old.ExternalID, old.UpdatedAt = d.ExternalID, d.UpdatedAt
+	return nil
+}
+
+// FindDelivery implements core.Store.
+func (m *MemStore) FindDelivery(ctx context.Context, id int64) (*core.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 1 || int(id) > len(m.deliveries) {
+		return nil, notFound("delivery")
+	}
+	d := m.deliveries[id-1]
+	return &d, nil
+}
+
+// FindDeliveries implements core.Store.
+func (m *MemStore) FindDeliveries(ctx context.Context, f core.DeliveryFilter) ([]*core.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.Delivery
+	for i := len(m.deliveries) - 1; i >= 0 && len(out) < limit(f.Limit); i-- {
+		d := m.deliveries[i]
+		if (f.SessionID != "" && d.SessionID != f.SessionID) ||
+			(f.ConversationID != "" && d.ConversationID != f.ConversationID) ||
+			(f.Status != "" && d.Status != f.Status) {
+			continue
+		}
+		out = append(out, &d)
+	}
+	return out, nil
+}
+
+// FindDeliveryByExternalID implements core.Store.
+func (m *MemStore) FindDeliveryByExternalID(ctx context.Context, channel, externalID string) (*core.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.deliveries {
+		if d.To.Channel == channel && d.ExternalID == externalID && externalID != "" {
+			return &d, nil
+		}
+	}
+	return nil, notFound("delivery")
+}
+
+// Stats implements core.Store.
+func (m *MemStore) Stats(ctx context.Context) (core.Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := core.Stats{Sessions: map[core.State]int{}}
+	for _, s := range m.sessions {
+		st.Sessions[s.State]++
+	}
+	for _, d := range m.deliveries {
+		if d.Status == core.DeliveryQueued {
+			st.QueuedDeliveries++
+		}
+	}
+	return st, nil
+}
+
+// Ping implements core.Store.
+func (m *MemStore) Ping(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return core.Errorf(core.CodeUnavailable, "store closed")
+	}
+	return nil
+}
+
+// Close implements core.Store.
+func (m *MemStore) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
