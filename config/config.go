@@ -1,0 +1,299 @@
+// Package config defines assistbot's configuration: the typed schema, its
+// defaults, loading from YAML with ${VAR} expansion, the ASSISTBOT_*
+// environment overlay and validation.
+//
+// A typical caller does:
+//
+//	cfg, err := config.LoadFile(path, os.LookupEnv)
+//	if err != nil { ... }
+//	if err := cfg.Validate(); err != nil { ... }
+//
+// The YAML keys (snake_case, taken from the yaml struct tags below) are the
+// public contract; deploy/assistbot.sample.yaml documents every one of them.
+//
+// After the file, environment variables named ASSISTBOT_<KEY PATH> override
+// single keys: server.listen is ASSISTBOT_SERVER_LISTEN and
+// webrtc.turn.enabled is ASSISTBOT_WEBRTC_TURN_ENABLED (see EnvName and
+// Keys). Lists of mappings (console.agents, webrtc.ice_servers) cannot be
+// set that way.
+//
+// Fields tagged secret:"true" hold secrets (see SecretKeys): validation
+// messages never show them, and Config.Secrets lists their values so that
+// logs can be scrubbed.
+package config
+
+import "time"
+
+// Config is the whole assistbot configuration, one typed section per component.
+type Config struct {
+	// Server configures the HTTP listener.
+	Server Server `yaml:"server"`
+	// Store configures the database.
+	Store Store `yaml:"store"`
+	// PIN configures the numeric session PINs.
+	PIN PIN `yaml:"pin"`
+	// Provider selects the remote-support back end.
+	Provider Provider `yaml:"provider"`
+	// API configures the HTTP API.
+	API API `yaml:"api"`
+	// Locale is the language of customer-facing text (en, ko, ja, es, de, fr, or a tag such as ko-KR).
+	Locale string `yaml:"locale"`
+	// Slack configures the Slack bot.
+	Slack Slack `yaml:"slack"`
+	// Discord configures the Discord bot.
+	Discord Discord `yaml:"discord"`
+	// Twilio configures SMS delivery of session links.
+	Twilio Twilio `yaml:"twilio"`
+	// LogMeIn configures the LogMeIn Rescue provider.
+	LogMeIn LogMeIn `yaml:"logmein"`
+	// Console configures the web console.
+	Console Console `yaml:"console"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// WebRTC configures the built-in provider's WebRTC connectivity.
+	WebRTC WebRTC `yaml:"webrtc"`
+
+	// refs remembers, per key path, the value loaded and the ${VAR}
+	// references in it whose expansion was empty, so that validation can say
+	// where a missing value came from (while the value is unchanged).
+	refs map[string]origin
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	// Listen is the host:port to listen on.
+	Listen string `yaml:"listen"`
+	// PublicURL is the externally reachable base URL, used in links sent to customers.
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies lists the IPs or CIDR ranges whose X-Forwarded-For headers are believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Store configures the database.
+type Store struct {
+	// Driver is sqlite or postgres.
+	Driver string `yaml:"driver"`
+	// DSN is the SQLite file path or the PostgreSQL connection string.
+	DSN string `yaml:"dsn"`
+}
+
+// PIN configures the numeric session PINs and guessing limits.
+type PIN struct {
+	// Digits is the PIN length, 6 to 10.
+	Digits int `yaml:"digits"`
+	// TTL is how long an unused PIN stays valid.
+	TTL time.Duration `yaml:"ttl"`
+	// ClientGuessesPerMinute limits PIN attempts from one client.
+	ClientGuessesPerMinute int `yaml:"client_guesses_per_minute"`
+	// GlobalGuessesPerMinute limits PIN attempts from all clients together.
+	GlobalGuessesPerMinute int `yaml:"global_guesses_per_minute"`
+}
+
+// Provider selects the remote-support back end.
+type Provider struct {
+	// Kind is builtin or logmein.
+	Kind string `yaml:"kind"`
+}
+
+// API configures the HTTP API.
+type API struct {
+	// Tokens are the bearer tokens accepted by the API; empty entries are dropped.
+	Tokens []string `yaml:"tokens" secret:"true"`
+}
+
+// Slack configures the Slack bot.
+type Slack struct {
+	// Enabled turns the Slack bot on.
+	Enabled bool `yaml:"enabled"`
+	// BotToken is the xoxb- bot token.
+	BotToken string `yaml:"bot_token" secret:"true"`
+	// SigningSecret verifies requests from Slack (not needed in Socket Mode).
+	SigningSecret string `yaml:"signing_secret" secret:"true"`
+	// AppToken is the xapp- token that enables Socket Mode.
+	AppToken string `yaml:"app_token" secret:"true"`
+	// Command is the slash command, such as /remote.
+	Command string `yaml:"command"`
+	// DeskChannel is the channel that receives customer replies.
+	DeskChannel string `yaml:"desk_channel"`
+	// AllowedTeams restricts the bot to these workspace IDs; empty allows all.
+	AllowedTeams []string `yaml:"allowed_teams"`
+	// APIURL is the Slack Web API base URL; it always ends with "/".
+	APIURL string `yaml:"api_url"`
+}
+
+// Discord configures the Discord bot.
+type Discord struct {
+	// Enabled turns the Discord bot on.
+	Enabled bool `yaml:"enabled"`
+	// Token is the bot token.
+	Token string `yaml:"token" secret:"true"`
+	// ApplicationID is the numeric application ID.
+	ApplicationID string `yaml:"application_id"`
+	// PublicKey is the hex Ed25519 key that verifies interaction webhooks.
+	PublicKey string `yaml:"public_key"`
+	// GuildID limits command registration to one guild; empty means global.
+	GuildID string `yaml:"guild_id"`
+	// DeskChannel is the channel that receives customer replies.
+	DeskChannel string `yaml:"desk_channel"`
+	// AgentRoles lists the roles allowed to start sessions; empty allows everyone.
+	AgentRoles []string `yaml:"agent_roles"`
+	// Gateway uses the gateway websocket instead of the interactions webhook.
+	Gateway bool `yaml:"gateway"`
+	// SyncCommands registers the slash commands at start-up.
+	SyncCommands bool `yaml:"sync_commands"`
+	// APIURL is the Discord REST base URL; it always ends with "/".
+	APIURL string `yaml:"api_url"`
+}
+
+// Twilio configures SMS delivery of session links.
+type Twilio struct {
+	// Enabled turns SMS on.
+	Enabled bool `yaml:"enabled"`
+	// AccountSID is the AC... account identifier.
+	AccountSID string `yaml:"account_sid"`
+	// AuthToken is the account's auth token.
+	AuthToken string `yaml:"auth_token" secret:"true"`
+	// From is the E.164 sender number.
+	From string `yaml:"from"`
+	// MessagingServiceSID is the MG... messaging service used instead of From.
+	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	// Desk is where customer replies go: slack, discord or console.
+	Desk string `yaml:"desk"`
+	// DefaultRegion is the ISO 3166 country used for numbers without a country code.
+	DefaultRegion string `yaml:"default_region"`
+	// MPS is the maximum number of messages sent per second.
+	MPS float64 `yaml:"mps"`
+	// APIURL is the Twilio REST base URL.
+	APIURL string `yaml:"api_url"`
+}
+
+// LogMeIn configures the LogMeIn Rescue provider.
+type LogMeIn struct {
+	// APIURL is the Rescue API base URL; it always ends with "/".
+	APIURL string `yaml:"api_url"`
+	// AuthCode is the Rescue API authorisation code.
+	AuthCode string `yaml:"authcode" secret:"true"`
+	// NodeID is the technician or channel node that receives sessions.
+	NodeID string `yaml:"node_id"`
+	// PollInterval is how often session state is polled.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// DesktopLink is the customer link for desktops; {pin} is replaced by the PIN.
+	DesktopLink string `yaml:"desktop_link"`
+	// MobileLink is the customer link for phones; {pin} is replaced by the PIN.
+	MobileLink string `yaml:"mobile_link"`
+	// ManualURL is where customers can type the PIN by hand.
+	ManualURL string `yaml:"manual_url"`
+}
+
+// Console configures the web console.
+type Console struct {
+	// Agents are the people who may sign in to the console.
+	Agents []Agent `yaml:"agents"`
+}
+
+// Agent is one web console login.
+type Agent struct {
+	// Name is the login name.
+	Name string `yaml:"name"`
+	// PasswordHash is an argon2id or bcrypt hash of the password.
+	PasswordHash string `yaml:"password_hash" secret:"true"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is text or json.
+	Format string `yaml:"format"`
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+}
+
+// WebRTC configures the built-in provider's WebRTC connectivity.
+type WebRTC struct {
+	// ICEServers are the STUN/TURN servers offered to browsers.
+	ICEServers []ICEServer `yaml:"ice_servers"`
+	// TURN configures the embedded TURN server.
+	TURN TURN `yaml:"turn"`
+}
+
+// ICEServer is one STUN or TURN server offered to browsers.
+type ICEServer struct {
+	// URLs are stun:, turn: or turns: URLs.
+	URLs []string `yaml:"urls"`
+	// Username is the TURN user name, if any.
+	Username string `yaml:"username"`
+	// Credential is the TURN password, if any.
+	Credential string `yaml:"credential" secret:"true"`
+}
+
+// TURN configures the embedded TURN server.
+type TURN struct {
+	// Enabled turns the embedded TURN server on.
+	Enabled bool `yaml:"enabled"`
+	// Listen is the host:port (UDP) to listen on.
+	Listen string `yaml:"listen"`
+	// Realm is the TURN authentication realm.
+	Realm string `yaml:"realm"`
+}
+
+// template returns the defaults with ${VAR} references still unexpanded.
+func template() *Config {
+	return &Config{
+		Server: Server{
+			Listen:          ":8080",
+			PublicURL:       "http://localhost:8080",
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Store:    Store{Driver: "sqlite", DSN: "assistbot.db"},
+		PIN:      PIN{Digits: 6, TTL: 20 * time.Minute, ClientGuessesPerMinute: 10, GlobalGuessesPerMinute: 300},
+		Provider: Provider{Kind: "builtin"},
+		API:      API{Tokens: []string{"${ASSISTBOT_API_TOKEN}"}},
+		Locale:   "en",
+		Slack: Slack{
+			BotToken:      "${SLACK_BOT_TOKEN}",
+			SigningSecret: "${SLACK_SIGNING_SECRET}",
+			AppToken:      "${SLACK_APP_TOKEN}",
+			Command:       "/remote",
+			APIURL:        "https://slack.com/api/",
+		},
+		Discord: Discord{
+			Token:   "${DISCORD_BOT_TOKEN}",
+			Gateway: true,
+			APIURL:  "https://discord.com/api/v10/",
+		},
+		Twilio: Twilio{
+			AccountSID:    "${TWILIO_ACCOUNT_SID}",
+			AuthToken:     "${TWILIO_AUTH_TOKEN}",
+			Desk:          "slack",
+			DefaultRegion: "US",
+			MPS:           1,
+			APIURL:        "https://api.twilio.com",
+		},
+		LogMeIn: LogMeIn{
+			APIURL:       "https://secure.logmeinrescue.com/API/",
+			AuthCode:     "${LOGMEIN_AUTHCODE}",
+			PollInterval: 10 * time.Second,
+			DesktopLink:  "https://secure.logmeinrescue.com/Customer/Code.aspx?Code={pin}",
+			MobileLink:   "https://rescuemobile.com/{pin}",
+			ManualURL:    "https://www.LogMeIn123.com",
+		},
+		Log: Log{Format: "text", Level: "info"},
+		WebRTC: WebRTC{
+			TURN: TURN{Listen: ":3478", Realm: "assistbot"},
+		},
+	}
+}
+
+// Default returns the default configuration as if loaded from an empty file
+// with an empty environment: the ${VAR} references among the defaults (the
+// secrets and api.tokens) expand to empty values. It validates as is and
+// serves on :8080 with SQLite in ./assistbot.db and the builtin provider.
+func Default() *Config {
+	l := newLoader(nil)
+	c := template()
+	l.expandStruct(c)
+	c.normalize(l.refs)
+	c.refs = l.origins(c)
+	return c
+}

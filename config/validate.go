@@ -1,0 +1,266 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// locales returns the base languages assistbot has text for.
+func locales() []string { return []string{"en", "ko", "ja", "es", "de", "fr"} }
+
+var (
+	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSIDRE = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	e164RE       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	regionRE     = regexp.MustCompile(`^[A-Z]{2}$`)
+	hex64RE      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+// Validate checks the whole configuration and returns nil or a Problems
+// value listing every problem, in file order. Messages never contain the
+// value of a secret field.
+func (c *Config) Validate() error {
+	if c == nil {
+		return Problems{{Message: "no configuration"}}
+	}
+	k := &checker{refs: c.liveRefs()}
+	k.server(&c.Server)
+	k.store(&c.Store)
+	k.pin(&c.PIN)
+	k.oneOf("provider.kind", c.Provider.Kind, "builtin", "logmein")
+	k.api(&c.API)
+	if !validLocale(c.Locale) {
+		k.add("locale", "%q is not supported; use %s, optionally with a region such as ko-KR", c.Locale, orList(locales()))
+	}
+	if c.Slack.Enabled {
+		k.slack(&c.Slack)
+	}
+	if c.Discord.Enabled {
+		k.discord(&c.Discord)
+	}
+	if c.Twilio.Enabled {
+		k.twilio(c)
+	}
+	if c.Provider.Kind == "logmein" {
+		k.logmein(&c.LogMeIn)
+	}
+	k.console(&c.Console)
+	k.oneOf("log.format", c.Log.Format, "text", "json")
+	k.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	k.webrtc(&c.WebRTC)
+	if len(k.ps) == 0 {
+		return nil
+	}
+	return k.ps
+}
+
+func (k *checker) server(s *Server) {
+	k.hostPort("server.listen", s.Listen)
+	if u := k.httpURL("server.public_url", s.PublicURL, "an absolute http:// or https:// URL such as https://support.example.com", true); u != nil {
+		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			k.add("server.public_url", "must not contain a query (?...) or a fragment (#...)")
+		}
+		if u.User != nil {
+			k.add("server.public_url", "must not contain a user name or password")
+		}
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			k.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR range such as 10.0.0.0/8", p)
+		}
+	}
+	k.duration("server.shutdown_timeout", s.ShutdownTimeout, time.Second, 10*time.Minute)
+}
+
+func (k *checker) store(s *Store) {
+	k.oneOf("store.driver", s.Driver, "sqlite", "postgres")
+	k.required("store.dsn", s.DSN, "(a file path for sqlite, a connection string for postgres)")
+}
+
+func (k *checker) pin(p *PIN) {
+	if p.Digits < 6 || p.Digits > 10 {
+		k.add("pin.digits", "must be from 6 to 10 (got %d)", p.Digits)
+	}
+	k.duration("pin.ttl", p.TTL, time.Second, 24*time.Hour)
+	if p.ClientGuessesPerMinute < 1 {
+		k.add("pin.client_guesses_per_minute", "must be at least 1 (got %d)", p.ClientGuessesPerMinute)
+	}
+	if p.GlobalGuessesPerMinute < 1 {
+		k.add("pin.global_guesses_per_minute", "must be at least 1 (got %d)", p.GlobalGuessesPerMinute)
+	}
+}
+
+func (k *checker) logmein(m *LogMeIn) {
+	if u := k.httpURL("logmein.api_url", m.APIURL, "an https:// URL", true); u != nil {
+		h := u.Hostname()
+		if u.Scheme != "https" && h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			k.add("logmein.api_url", "must use https:// (http:// is only allowed for localhost)")
+		}
+	}
+	k.required("logmein.authcode", m.AuthCode, "when provider.kind is logmein")
+	k.duration("logmein.poll_interval", m.PollInterval, time.Second, 10*time.Minute)
+	for _, l := range []struct{ key, v string }{
+		{"logmein.desktop_link", m.DesktopLink},
+		{"logmein.mobile_link", m.MobileLink},
+	} {
+		if !strings.Contains(l.v, "{pin}") {
+			k.add(l.key, "must contain {pin}, which is replaced by the session PIN")
+			continue
+		}
+		k.httpURL(l.key, strings.ReplaceAll(l.v, "{pin}", "123456"), "an http:// or https:// URL", false)
+	}
+	k.httpURL("logmein.manual_url", m.ManualURL, "an http:// or https:// URL", true)
+}
+
+func (k *checker) api(a *API) {
+	for i, t := range a.Tokens {
+		t = strings.TrimSpace(t)
+		if t != "" && utf8.RuneCountInString(t) < 16 {
+			k.add(fmt.Sprintf("api.tokens[%d]", i), "is too short: API tokens must be at least 16 characters (try `openssl rand -hex 32`)")
+		}
+	}
+}
+
+// validLocale accepts one of the supported languages, alone or as the
+// base of a BCP 47 tag such as ko-KR or en-US.
+func validLocale(s string) bool {
+	parts := strings.Split(s, "-")
+	found := false
+	for _, l := range locales() {
+		found = found || strings.EqualFold(parts[0], l)
+	}
+	if !found {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if p == "" || len(p) > 8 {
+			return false
+		}
+		for _, c := range p {
+			if c > unicode.MaxASCII || !(unicode.IsLetter(c) || unicode.IsDigit(c)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (k *checker) slack(s *Slack) {
+	if k.required("slack.bot_token", s.BotToken, "when slack.enabled is true") && !strings.HasPrefix(s.BotToken, "xoxb-") {
+		k.add("slack.bot_token", "must be a bot token starting with \"xoxb-\"")
+	}
+	if s.AppToken == "" {
+		k.required("slack.signing_secret", s.SigningSecret, "when slack.enabled is true, unless app_token is set for Socket Mode")
+	} else if !strings.HasPrefix(s.AppToken, "xapp-") {
+		k.add("slack.app_token", "must be an app-level token starting with \"xapp-\"")
+	}
+	n := utf8.RuneCountInString(s.Command)
+	if !strings.HasPrefix(s.Command, "/") || n < 2 || n > 32 || strings.IndexFunc(s.Command, unicode.IsSpace) >= 0 {
+		k.add("slack.command", "%q must start with \"/\" and be 2 to 32 characters without spaces, such as \"/remote\"", s.Command)
+	}
+	k.httpURL("slack.api_url", s.APIURL, "an http:// or https:// URL", true)
+}
+
+func (k *checker) discord(d *Discord) {
+	if k.required("discord.application_id", d.ApplicationID, "when discord.enabled is true") && !allDigits(d.ApplicationID) {
+		k.add("discord.application_id", "%q must be the numeric application ID", d.ApplicationID)
+	}
+	if d.Gateway {
+		k.required("discord.token", d.Token, "when discord.enabled and discord.gateway are true")
+	} else {
+		k.required("discord.public_key", d.PublicKey, "when discord.gateway is false (interactions arrive by webhook)")
+	}
+	if d.PublicKey != "" && !hex64RE.MatchString(d.PublicKey) {
+		k.add("discord.public_key", "must be the application's public key: 64 hexadecimal characters")
+	}
+	if d.GuildID != "" && !allDigits(d.GuildID) {
+		k.add("discord.guild_id", "%q must be a numeric guild ID, or empty for global commands", d.GuildID)
+	}
+	k.httpURL("discord.api_url", d.APIURL, "an http:// or https:// URL", true)
+}
+
+func (k *checker) twilio(c *Config) {
+	t := &c.Twilio
+	if k.required("twilio.account_sid", t.AccountSID, "when twilio.enabled is true") && !accountSIDRE.MatchString(t.AccountSID) {
+		k.add("twilio.account_sid", "must be \"AC\" followed by 32 hexadecimal characters")
+	}
+	k.required("twilio.auth_token", t.AuthToken, "when twilio.enabled is true")
+	if t.From == "" && t.MessagingServiceSID == "" {
+		k.add("twilio.from", "either twilio.from or twilio.messaging_service_sid is required when twilio.enabled is true")
+	}
+	if t.From != "" && !e164RE.MatchString(t.From) {
+		k.add("twilio.from", "%q is not an E.164 phone number such as +15551234567", t.From)
+	}
+	if t.MessagingServiceSID != "" && !serviceSIDRE.MatchString(t.MessagingServiceSID) {
+		k.add("twilio.messaging_service_sid", "%q must be \"MG\" followed by 32 hexadecimal characters", t.MessagingServiceSID)
+	}
+	if k.oneOf("twilio.desk", t.Desk, "slack", "discord", "console") {
+		if (t.Desk == "slack" && !c.Slack.Enabled) || (t.Desk == "discord" && !c.Discord.Enabled) {
+			k.add("twilio.desk", "is %s but %s.enabled is false; enable %s or choose another desk (slack, discord or console)", t.Desk, t.Desk, t.Desk)
+		}
+	}
+	if !regionRE.MatchString(t.DefaultRegion) {
+		k.add("twilio.default_region", "%q must be two upper-case letters, an ISO 3166 country code such as US", t.DefaultRegion)
+	}
+	if !(t.MPS > 0 && t.MPS <= 1000) {
+		k.add("twilio.mps", "must be more than 0 and at most 1000 messages per second (got %g)", t.MPS)
+	}
+	k.httpURL("twilio.api_url", t.APIURL, "an http:// or https:// URL", true)
+}
+
+func (k *checker) console(c *Console) {
+	first := map[string]int{}
+	for i, a := range c.Agents {
+		key := fmt.Sprintf("console.agents[%d]", i)
+		switch j, dup := first[a.Name]; {
+		case a.Name == "":
+			k.add(key+".name", "is required")
+		case strings.IndexFunc(a.Name, unicode.IsSpace) >= 0:
+			k.add(key+".name", "%q must not contain spaces", a.Name)
+		case dup:
+			k.add(key+".name", "%q is already used by console.agents[%d]; names must be unique", a.Name, j)
+		default:
+			first[a.Name] = i
+		}
+		if !k.required(key+".password_hash", a.PasswordHash, "") {
+			continue
+		}
+		ok := false
+		for _, p := range []string{"$argon2id$", "$2a$", "$2b$", "$2y$"} {
+			ok = ok || strings.HasPrefix(a.PasswordHash, p)
+		}
+		if !ok {
+			k.add(key+".password_hash", "must be an argon2id hash ($argon2id$...) or a bcrypt hash ($2a$, $2b$ or $2y$...), not a plain password")
+		}
+	}
+}
+
+func (k *checker) webrtc(w *WebRTC) {
+	for i, s := range w.ICEServers {
+		key := fmt.Sprintf("webrtc.ice_servers[%d].urls", i)
+		if len(s.URLs) == 0 {
+			k.add(key, "needs at least one stun:, turn: or turns: URL")
+		}
+		for j, u := range s.URLs {
+			ok := false
+			for _, p := range []string{"stun:", "turn:", "turns:"} {
+				ok = ok || (len(u) > len(p) && strings.EqualFold(u[:len(p)], p))
+			}
+			if !ok {
+				k.add(fmt.Sprintf("%s[%d]", key, j), "%q must be a stun:, turn: or turns: URL such as stun:stun.example.org:3478", u)
+			}
+		}
+	}
+	if w.TURN.Enabled {
+		k.hostPort("webrtc.turn.listen", w.TURN.Listen)
+		k.required("webrtc.turn.realm", w.TURN.Realm, "when webrtc.turn.enabled is true")
+	}
+}
