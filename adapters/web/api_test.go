@@ -1,0 +1,396 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+func TestAPIAuth(t *testing.T) {
+	tests := []struct {
+		name, authorization string
+		tokens              []string
+		status              int
+		message             string
+	}{
+		{"disabled", "Bearer " + token, nil, http.StatusUnauthorized, "the API is disabled: set api.tokens"},
+		{"only empty tokens", "Bearer " + token, []string{"", " "}, http.StatusUnauthorized, "the API is disabled"},
+		{"missing", "", []string{token}, http.StatusUnauthorized, "missing bearer token"},
+		{"basic scheme", "Basic dXNlcjpwYXNz", []string{token}, http.StatusUnauthorized, "missing bearer token"},
+		{"empty bearer", "Bearer ", []string{token}, http.StatusUnauthorized, "missing bearer token"},
+		{"wrong token", "Bearer nope", []string{token}, http.StatusUnauthorized, "invalid bearer token"},
+		{"prefix of the token", "Bearer " + token[:4], []string{token}, http.StatusUnauthorized, "invalid bearer token"},
+		{"right token", "Bearer " + token, []string{"first", token}, http.StatusOK, ""},
+		{"lower-case scheme", "bearer " + token, []string{token}, http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, func(o *Options) { o.Tokens = tt.tokens })
+			resp, body := r.serve(request{path: "/api/v1/sessions", header: headers("Authorization", tt.authorization)})
+			wantStatus(t, resp, body, tt.status)
+			if tt.status == http.StatusOK {
+				return
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			wantContains(t, body, `{"error":{"code":"unauthorized","message":"`+tt.message)
+		})
+	}
+}
+
+func TestAPISessionLifecycle(t *testing.T) {
+	r := newRig(t)
+
+	resp, created := r.api(http.MethodPost, "/api/v1/sessions",
+		`{"customer":{"channel":"sms","address":"+12015550123","name":"Pat"},"agent":"alice","locale":"ko-KR"}`)
+	wantStatus(t, resp, "", http.StatusCreated)
+	id, _ := created["id"].(string)
+	pin, _ := created["pin"].(string)
+	if id == "" || !core.ValidPIN(pin) {
+		t.Fatalf("created session has id %q pin %q", id, pin)
+	}
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/sessions/"+id {
+		t.Errorf("Location = %q", loc)
+	}
+	wantFields(t, created, map[string]any{
+		"state": "issued", "agent": "alice", "locale": "ko", "device": "unknown", "provider": "fake",
+		"desktop_url": r.ts.URL + "/?code=" + pin, "mobile_url": r.ts.URL + "/m/" + pin, "manual_url": r.ts.URL + "/",
+		"expires_at": t0.Add(core.DefaultPINTTL).Format(time.RFC3339), "created_at": t0.Format(time.RFC3339),
+		"customer": map[string]any{"channel": "sms", "address": "+12015550123", "name": "Pat"},
+	})
+	for _, absent := range []string{"mode", "technician", "joined_at", "started_at", "ended_at"} {
+		if v, ok := created[absent]; ok {
+			t.Errorf("%s = %v, want it omitted before it happens", absent, v)
+		}
+	}
+
+	t.Run("get", func(t *testing.T) {
+		resp, got := r.api(http.MethodGet, "/api/v1/sessions/"+id, "")
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"id": id, "state": "issued", "deliveries": []any{}})
+	})
+
+	t.Run("send", func(t *testing.T) {
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+id+"/send", `{"link":"mobile","agent":"bob"}`)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"state": "sent"})
+		d, _ := got["delivery"].(map[string]any)
+		wantFields(t, d, map[string]any{"kind": "link", "channel": "sms", "status": "queued", "link": r.ts.URL + "/m/" + pin})
+		_, got = r.api(http.MethodGet, "/api/v1/sessions/"+id, "")
+		if ds, _ := got["deliveries"].([]any); len(ds) != 1 {
+			t.Errorf("deliveries = %v, want the one queued", got["deliveries"])
+		}
+	})
+
+	t.Run("regenerate", func(t *testing.T) {
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+id+"/regenerate", ``)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"state": "issued"})
+		if got["pin"] == pin {
+			t.Error("regenerate kept the pin")
+		}
+		pin, _ = got["pin"].(string)
+	})
+
+	t.Run("start before join", func(t *testing.T) {
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+id+"/start", `{"mode":"view"}`)
+		wantStatus(t, resp, "", http.StatusConflict)
+		code, msg := apiError(t, got)
+		if code != "invalid_transition" || !strings.Contains(msg, "the session is issued") {
+			t.Errorf("error = %s %q, want invalid_transition naming the state", code, msg)
+		}
+	})
+
+	if resp, body := r.join(pin, "User-Agent", uaIPhone); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("join: %d %s", resp.StatusCode, body)
+	}
+
+	t.Run("list", func(t *testing.T) {
+		for _, q := range []string{"?state=waiting", "?state=issued&state=waiting", "?state=issued,+waiting", "?limit=1", ""} {
+			resp, got := r.api(http.MethodGet, "/api/v1/sessions"+q, "")
+			wantStatus(t, resp, "", http.StatusOK)
+			list, _ := got["sessions"].([]any)
+			if len(list) != 1 || list[0].(map[string]any)["id"] != id {
+				t.Errorf("%s: sessions = %v, want just %s", q, list, id)
+			}
+		}
+		_, got := r.api(http.MethodGet, "/api/v1/sessions?state=issued", "")
+		if list, _ := got["sessions"].([]any); len(list) != 0 {
+			t.Errorf("issued sessions = %v, want none", list)
+		}
+	})
+
+	t.Run("start", func(t *testing.T) {
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+id+"/start", `{"mode":"view","technician":"tom"}`)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"state": "active", "mode": "view", "technician": "tom", "device": "mobile",
+			"joined_at": t0.Format(time.RFC3339), "started_at": t0.Format(time.RFC3339)})
+	})
+
+	t.Run("end", func(t *testing.T) {
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+id+"/end", `{}`)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"state": "ended", "ended_at": t0.Format(time.RFC3339)})
+	})
+
+	t.Run("events", func(t *testing.T) {
+		resp, got := r.api(http.MethodGet, "/api/v1/sessions/"+id+"/events", "")
+		wantStatus(t, resp, "", http.StatusOK)
+		evs, _ := got["events"].([]any)
+		var actions []string
+		for _, e := range evs {
+			actions = append(actions, e.(map[string]any)["action"].(string))
+		}
+		if strings.Join(actions, ",") != "issue,send,regenerate,join,start,end" {
+			t.Fatalf("actions = %v", actions)
+		}
+		wantFields(t, evs[0].(map[string]any), map[string]any{"actor": "agent:alice", "to": "issued", "at": t0.Format(time.RFC3339)})
+		if _, ok := evs[0].(map[string]any)["from"]; ok {
+			t.Error("the issue event has a from state")
+		}
+		wantFields(t, evs[1].(map[string]any), map[string]any{"actor": "agent:bob", "from": "issued", "to": "sent"})
+		wantFields(t, evs[2].(map[string]any), map[string]any{"actor": "agent:api"})
+		wantFields(t, evs[4].(map[string]any), map[string]any{"actor": "technician:tom", "detail": "view"})
+	})
+
+	t.Run("close", func(t *testing.T) {
+		resp, other := r.api(http.MethodPost, "/api/v1/sessions", ``)
+		wantStatus(t, resp, "", http.StatusCreated)
+		if _, ok := other["customer"]; ok {
+			t.Errorf("a session without customer has customer %v", other["customer"])
+		}
+		resp, got := r.api(http.MethodPost, "/api/v1/sessions/"+other["id"].(string)+"/close", `{"agent":"carol"}`)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"state": "closed"})
+	})
+
+	t.Run("expired reads as expired", func(t *testing.T) {
+		_, fresh := r.api(http.MethodPost, "/api/v1/sessions", `{}`)
+		r.clock.Add(core.DefaultPINTTL)
+		_, got := r.api(http.MethodGet, "/api/v1/sessions/"+fresh["id"].(string), "")
+		wantFields(t, got, map[string]any{"state": "expired"})
+		_, list := r.api(http.MethodGet, "/api/v1/sessions?state=expired", "")
+		if l, _ := list["sessions"].([]any); len(l) != 1 {
+			t.Errorf("expired sessions = %v, want one", l)
+		}
+	})
+}
+
+func TestAPIListQuery(t *testing.T) {
+	r := newRig(t)
+	tests := []struct {
+		query, message string
+	}{
+		{"?state=bogus", `unknown state "bogus"`},
+		{"?state=waiting,bogus", `unknown state "bogus"`},
+		{"?limit=0", "limit must be a whole number from 1 to 1000"},
+		{"?limit=1001", "limit must be"},
+		{"?limit=ten", "limit must be"},
+		{"?status=waiting", `unknown query parameter "status"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			resp, got := r.api(http.MethodGet, "/api/v1/sessions"+tt.query, "")
+			wantStatus(t, resp, "", http.StatusBadRequest)
+			if code, msg := apiError(t, got); code != "invalid" || !strings.Contains(msg, tt.message) {
+				t.Errorf("error = %s %q, want invalid containing %q", code, msg, tt.message)
+			}
+		})
+	}
+	t.Run("conversation_id", func(t *testing.T) {
+		a := r.issue("en")
+		other, err := r.engine.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: "sms", Address: "+12015550199"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got := r.api(http.MethodGet, "/api/v1/sessions?conversation_id="+a.ConversationID, "")
+		list, _ := got["sessions"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["id"] != a.ID {
+			t.Errorf("sessions = %v, want only %s (not %s)", list, a.ID, other.ID)
+		}
+	})
+}
+
+// Every error code reaches the client with its status.
+func TestAPIErrorMapping(t *testing.T) {
+	fail := func(err error) func(context.Context, core.IssueRequest) (core.Ticket, error) {
+		return func(context.Context, core.IssueRequest) (core.Ticket, error) { return core.Ticket{}, err }
+	}
+	tests := []struct {
+		name    string
+		setup   func(r *rig) (method, path, body string)
+		status  int
+		code    string
+		message string
+		header  [2]string
+	}{
+		{"not found", func(r *rig) (string, string, string) {
+			return http.MethodGet, "/api/v1/sessions/nosuchsession", ""
+		}, 404, "not_found", "session not found", [2]string{}},
+		{"not found events", func(r *rig) (string, string, string) {
+			return http.MethodGet, "/api/v1/sessions/nosuchsession/events", ""
+		}, 404, "not_found", "session not found", [2]string{}},
+		{"invalid link", func(r *rig) (string, string, string) {
+			return http.MethodPost, "/api/v1/sessions/" + r.issue("en").ID + "/send", `{"link":"fax"}`
+		}, 400, "invalid", `link must be desktop or mobile, not "fax"`, [2]string{}},
+		{"invalid mode", func(r *rig) (string, string, string) {
+			return http.MethodPost, "/api/v1/sessions/" + r.issue("en").ID + "/start", `{}`
+		}, 400, "invalid", "mode must be control or view", [2]string{}},
+		{"invalid channel", func(r *rig) (string, string, string) {
+			return http.MethodPost, "/api/v1/sessions", `{"customer":{"channel":"fax","address":"1"}}`
+		}, 400, "invalid", `unknown customer channel "fax"`, [2]string{}},
+		{"invalid transition", func(r *rig) (string, string, string) {
+			return http.MethodPost, "/api/v1/sessions/" + r.issue("en").ID + "/end", ``
+		}, 409, "invalid_transition", "cannot end the session: the session is issued", [2]string{}},
+		{"expired", func(r *rig) (string, string, string) {
+			s := r.issue("en")
+			r.clock.Add(time.Hour)
+			return http.MethodPost, "/api/v1/sessions/" + s.ID + "/close", ``
+		}, 409, "expired", "the pin has expired", [2]string{}},
+		{"conflict", func(r *rig) (string, string, string) {
+			s := r.issue("en")
+			r.provider.IssueFunc = func(context.Context, core.IssueRequest) (core.Ticket, error) {
+				return core.Ticket{PIN: s.PIN}, nil
+			}
+			return http.MethodPost, "/api/v1/sessions", `{}`
+		}, 409, "conflict", "could not find a free pin", [2]string{}},
+		{"unauthorized", func(r *rig) (string, string, string) {
+			r.provider.IssueFunc = fail(core.Errorf(core.CodeUnauthorized, "the provider refused our credentials"))
+			return http.MethodPost, "/api/v1/sessions", ``
+		}, 401, "unauthorized", "the provider refused our credentials", [2]string{"WWW-Authenticate", "Bearer"}},
+		{"rate limited", func(r *rig) (string, string, string) {
+			r.provider.IssueFunc = fail(&core.Error{Code: core.CodeRateLimited, Message: "slow down", Retry: 1500 * time.Millisecond})
+			return http.MethodPost, "/api/v1/sessions", ``
+		}, 429, "rate_limited", "slow down", [2]string{"Retry-After", "2"}},
+		{"unavailable", func(r *rig) (string, string, string) {
+			r.provider.IssueFunc = fail(core.Errorf(core.CodeUnavailable, "the provider is down"))
+			return http.MethodPost, "/api/v1/sessions", ``
+		}, 503, "unavailable", "the provider is down", [2]string{}},
+		{"internal", func(r *rig) (string, string, string) {
+			r.provider.IssueFunc = fail(errors.New("dial tcp 10.1.2.3: secret detail"))
+			return http.MethodPost, "/api/v1/sessions", ``
+		}, 500, "internal", "internal error", [2]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			method, path, body := tt.setup(r)
+			resp, got := r.api(method, path, body)
+			wantStatus(t, resp, "", tt.status)
+			code, msg := apiError(t, got)
+			if code != tt.code || !strings.Contains(msg, tt.message) {
+				t.Errorf("error = %s %q, want %s containing %q", code, msg, tt.code, tt.message)
+			}
+			if tt.header[0] != "" && resp.Header.Get(tt.header[0]) != tt.header[1] {
+				t.Errorf("%s = %q, want %q", tt.header[0], resp.Header.Get(tt.header[0]), tt.header[1])
+			}
+			logs := r.logs.String()
+			if tt.status >= 500 {
+				wantContains(t, logs, `route="POST /api/v1/sessions"`)
+			}
+			if tt.code == "internal" {
+				wantContains(t, logs, "secret detail", "level=ERROR")
+				wantNotContains(t, msg, "secret")
+			}
+			if tt.status < 500 {
+				wantNotContains(t, logs, "request failed")
+			}
+		})
+	}
+}
+
+func TestAPIBadInput(t *testing.T) {
+	r := newRig(t)
+	id := r.issue("en").ID
+	tests := []struct {
+		name, path, body, message string
+	}{
+		{"oversized", "/api/v1/sessions", `{"agent":"` + strings.Repeat("a", maxBodyBytes) + `"}`, "request body is larger than 1 MiB"},
+		{"malformed", "/api/v1/sessions", `{"agent":}`, "malformed JSON at byte 10"},
+		{"truncated", "/api/v1/sessions", `{"agent":"al`, "malformed JSON"},
+		{"unknown field", "/api/v1/sessions", `{"agnet":"alice"}`, `unknown field "agnet"`},
+		{"unknown nested field", "/api/v1/sessions", `{"customer":{"phone":"1"}}`, `unknown field "phone"`},
+		{"wrong type", "/api/v1/sessions", `{"agent":5}`, `field "agent" must be a string, not number`},
+		{"wrong nested type", "/api/v1/sessions", `{"customer":{"name":true}}`, `field "customer.name" must be a string, not bool`},
+		{"wrong object type", "/api/v1/sessions", `{"customer":"pat"}`, `field "customer" must be an object, not string`},
+		{"not an object", "/api/v1/sessions", `[1,2]`, "the body must be a JSON object"},
+		{"trailing garbage", "/api/v1/sessions", `{"agent":"a"} x`, "unexpected data after the JSON object"},
+		{"two objects", "/api/v1/sessions", `{}{}`, "unexpected data after the JSON object"},
+		{"action unknown field", "/api/v1/sessions/" + id + "/close", `{"reason":"x"}`, `unknown field "reason"`},
+		{"start wrong type", "/api/v1/sessions/" + id + "/start", `{"mode":1}`, `field "mode" must be a string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, got := r.api(http.MethodPost, tt.path, tt.body)
+			wantStatus(t, resp, "", http.StatusBadRequest)
+			if code, msg := apiError(t, got); code != "invalid" || !strings.Contains(msg, tt.message) {
+				t.Errorf("error = %s %q, want invalid containing %q", code, msg, tt.message)
+			}
+		})
+	}
+	if got := r.session(id).State; got != core.StateIssued {
+		t.Errorf("state after bad requests = %s, want issued", got)
+	}
+}
+
+func TestAPIUnmatched(t *testing.T) {
+	r := newRig(t)
+	tests := []struct {
+		name, method, path string
+		status             int
+		code, allow        string
+	}{
+		{"unknown route", http.MethodGet, "/api/v1/nothing", 404, "not_found", ""},
+		{"unknown action", http.MethodPost, "/api/v1/sessions/x/explode", 404, "not_found", ""},
+		{"api root", http.MethodGet, "/api/v1", 404, "not_found", ""},
+		{"wrong method on a collection", http.MethodDelete, "/api/v1/sessions", 405, "invalid", "GET, HEAD, POST"},
+		{"wrong method on an action", http.MethodGet, "/api/v1/sessions/x/close", 405, "invalid", "POST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, got := r.api(tt.method, tt.path, "")
+			wantStatus(t, resp, "", tt.status)
+			if code, _ := apiError(t, got); code != tt.code {
+				t.Errorf("code = %s, want %s", code, tt.code)
+			}
+			if allow := resp.Header.Get("Allow"); allow != tt.allow {
+				t.Errorf("Allow = %q, want %q", allow, tt.allow)
+			}
+		})
+	}
+}
+
+// wantFields checks that got has each of want's fields with its value;
+// nested objects are compared field by field.
+func wantFields(t *testing.T, got map[string]any, want map[string]any) {
+	t.Helper()
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("field %s missing in %v", k, got)
+			continue
+		}
+		switch w := w.(type) {
+		case map[string]any:
+			gm, _ := g.(map[string]any)
+			wantFields(t, gm, w)
+		case []any:
+			if ga, ok := g.([]any); !ok || len(ga) != len(w) {
+				t.Errorf("%s = %v, want %v", k, g, w)
+			}
+		default:
+			if g != w {
+				t.Errorf("%s = %v, want %v", k, g, w)
+			}
+		}
+	}
+}
