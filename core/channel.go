@@ -105,5 +105,7 @@ type DeliveryFilter struct {
 	SessionID      string
 	ConversationID string
 	Status         DeliveryStatus
-	Limit          int
+	// Limit caps the result (the store applies a default of 100 when zero
+	// and a ceiling of 1000).
+	Limit int
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRandomPINs(t *testing.T) {
@@ -82,12 +83,22 @@ func TestNormalizePIN(t *testing.T) {
 
 func TestNewID(t *testing.T) {
 	seen := map[string]bool{}
+	prev := ""
 	for range 1000 {
 		id := NewID()
 		if len(id) != 26 || strings.ToLower(id) != id || seen[id] {
 			t.Fatalf("NewID() = %q (seen before: %v)", id, seen[id])
 		}
-		seen[id] = true
+		// IDs from later milliseconds sort after earlier ones.
+		if id[:9] < prev {
+			t.Fatalf("NewID() = %q sorts before the earlier %q", id, prev)
+		}
+		seen[id], prev = true, id[:9]
+	}
+	a := NewID()
+	time.Sleep(2 * time.Millisecond)
+	if b := NewID(); b <= a {
+		t.Errorf("an ID made later (%s) does not sort after %s", b, a)
 	}
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -105,7 +106,7 @@ func (e *Engine) ReportDelivery(ctx context.Context, channel, externalID string,
 		d.Reason = reason
 	}
 	if err := e.store.UpdateDelivery(ctx, d); err != nil {
-		if err == ErrDeliveryFinal {
+		if errors.Is(err, ErrDeliveryFinal) {
 			return e.store.FindDelivery(ctx, d.ID)
 		}
 		return nil, err

@@ -42,7 +42,7 @@ type Store interface {
 	FindEvents(ctx context.Context, sessionID string) ([]Event, error)
 
 	// ClaimDeliveries returns up to limit queued deliveries due at now,
-	// oldest first, and in the same transaction counts an attempt and
+	// in id order (the order they were queued), and in the same transaction counts an attempt and
 	// pushes their NextAttemptAt to now+lease, so that no other worker
 	// takes them before the lease ends.
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)

@@ -1,0 +1,165 @@
+package coretest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// testConcurrentPINs races many creators over few PINs. Every session
+// stays live, so each PIN drawn is won exactly once and every other
+// attempt at it must fail with ErrPINInUse.
+func testConcurrentPINs(t *testing.T, f *storeFixture) {
+	ctx := t.Context()
+	const workers, perWorker, pins = 32, 50, 20
+	c := f.conversation(core.Endpoint{})
+	if err := f.st.CreateConversation(ctx, c); err != nil {
+		t.Fatalf("CreateConversation: %v", err)
+	}
+	var (
+		mu       sync.Mutex
+		won      []*core.Session
+		drawn    = map[string]bool{}
+		refused  int
+		failures []error
+		wg       sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for i := range perWorker {
+				pin := fmt.Sprintf("9%05d", r.IntN(pins))
+				s := newSession(fmt.Sprintf("race-%02d-%02d", w, i), c.ID, pin, core.StateIssued, storeTime(time.Duration(i)*time.Second))
+				err := f.st.CreateSession(ctx, &core.Change{Session: s,
+					Events: []core.Event{newEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}})
+				mu.Lock()
+				drawn[pin] = true
+				switch {
+				case err == nil:
+					won = append(won, s)
+				case errors.Is(err, core.ErrPINInUse):
+					refused++
+				default:
+					failures = append(failures, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range failures {
+		t.Errorf("CreateSession: %v, want nil or ErrPINInUse", err)
+	}
+	if len(won) != len(drawn) || len(won)+refused != workers*perWorker {
+		t.Errorf("%d creates won and %d refused for %d PINs drawn; want one win per PIN and %d attempts",
+			len(won), refused, len(drawn), workers*perWorker)
+	}
+	for _, s := range won {
+		wantSame(t, "session that won its PIN", s, f.findSession(s.ID))
+		if evs := f.findEvents(s.ID); len(evs) != 1 {
+			t.Errorf("session %s has %d events, want 1", s.ID, len(evs))
+		}
+	}
+	live, err := f.st.FindSessions(ctx, core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent}, Limit: 1000})
+	if err != nil {
+		t.Fatalf("FindSessions: %v", err)
+	}
+	holders := map[string]string{}
+	for _, s := range live {
+		if other, ok := holders[s.PIN]; ok {
+			t.Errorf("sessions %s and %s share the live PIN %s", other, s.ID, s.PIN)
+		}
+		holders[s.PIN] = s.ID
+	}
+	if len(live) != len(won) {
+		t.Errorf("%d live sessions, want %d", len(live), len(won))
+	}
+}
+
+// testConcurrentUpdate has two writers update the same read of a session
+// at once, many times over: exactly one may win each race.
+func testConcurrentUpdate(t *testing.T, f *storeFixture) {
+	for round := range 10 {
+		s := f.issue(fmt.Sprintf("50000%d", round), core.StateIssued)
+		reads := []*core.Session{f.findSession(s.ID), f.findSession(s.ID)}
+		reads[0].State, reads[1].State = core.StateSent, core.StateClosed
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range reads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = f.st.UpdateSession(t.Context(), &core.Change{Session: r,
+					Events: []core.Event{newEvent(r, core.ActionSend, core.StateIssued, r.State, storeTime(time.Hour))}})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner < 0:
+				winner = i
+			case err == nil:
+				t.Fatalf("round %d: both updates of version 1 succeeded", round)
+			default:
+				wantIs(t, fmt.Sprintf("round %d: losing update", round), err, core.ErrVersion)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: no update succeeded: %v", round, errs)
+		}
+		wantSame(t, "session after the race", reads[winner], f.findSession(s.ID))
+		if evs := f.findEvents(s.ID); len(evs) != 2 {
+			t.Errorf("round %d: %d events, want 2 (issue and the winner's)", round, len(evs))
+		}
+	}
+}
+
+// testConcurrentOpenConversation races creators of a conversation for one
+// customer: one wins, the others get ErrOpenConversation.
+func testConcurrentOpenConversation(t *testing.T, f *storeFixture) {
+	const n = 16
+	ep := core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100077"}
+	convs := make([]*core.Conversation, n)
+	for i := range convs {
+		convs[i] = f.conversation(ep)
+	}
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range convs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f.st.CreateConversation(t.Context(), c)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var winners []string
+	for i, err := range errs {
+		if err == nil {
+			winners = append(winners, convs[i].ID)
+		} else {
+			wantIs(t, "losing CreateConversation", err, core.ErrOpenConversation)
+		}
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d conversations created, want 1", len(winners))
+	}
+	got, err := f.st.FindOpenConversation(t.Context(), ep)
+	if err != nil || got.ID != winners[0] {
+		t.Errorf("FindOpenConversation = %v, %v; want %s", got, err, winners[0])
+	}
+}
