@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// micros is how times are stored: unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reverses micros, in UTC.
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// scanner is a *sql.Row, a *sql.Rows or a valueScanner.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// valueScanner scans a row read from the writer's connection, which the
+// driver hands over as values, with the same code as rows read through
+// database/sql.
+type valueScanner []driver.Value
+
+// Scan stores the row's values in dest, which hold *string, *int64 or *int.
+func (v valueScanner) Scan(dest ...any) error {
+	if len(dest) != len(v) {
+		return fmt.Errorf("scan: %d destinations for %d columns", len(dest), len(v))
+	}
+	for i, d := range dest {
+		switch d := d.(type) {
+		case *string:
+			s, ok := v[i].(string)
+			if !ok && v[i] != nil {
+				return fmt.Errorf("scan: column %d is %T, not text", i, v[i])
+			}
+			*d = s
+		case *int64:
+			n, ok := v[i].(int64)
+			if !ok {
+				return fmt.Errorf("scan: column %d is %T, not an integer", i, v[i])
+			}
+			*d = n
+		case *int:
+			n, ok := v[i].(int64)
+			if !ok {
+				return fmt.Errorf("scan: column %d is %T, not an integer", i, v[i])
+			}
+			*d = int(n)
+		default:
+			return fmt.Errorf("scan: cannot store into %T", d)
+		}
+	}
+	return nil
+}
+
+// notFound is the error for a missing row.
+func notFound(what string) error {
+	return core.Errorf(core.CodeNotFound, "%s not found", what)
+}
+
+// noRows turns sql.ErrNoRows into notFound(what).
+func noRows(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(what)
+	}
+	return err
+}
+
+// The constraints whose violations mean something to callers.
+const (
+	livePIN      = "live pin"
+	openCustomer = "open customer"
+	duplicateID  = "duplicate id"
+	missingRef   = "missing reference"
+)
+
+// constraintOf names the constraint err violates, or returns "" for nil
+// and for other errors. SQLite names a unique index by its columns, so
+// the index on live_pin is recognised by that column and the one on open
+// conversations by its customer columns. A reference to an unknown row
+// breaks either a foreign key or, where the reference is looked up by id
+// in the statement and comes out NULL, a NOT NULL constraint.
+func constraintOf(err error) string {
+	var e *msqlite.Error
+	if err == nil || !errors.As(err, &e) {
+		return ""
+	}
+	msg := e.Error()
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		switch {
+		case strings.Contains(msg, "sessions.live_pin"):
+			return livePIN
+		case strings.Contains(msg, "conversations.customer_channel"):
+			return openCustomer
+		case strings.Contains(msg, "sessions.id"), strings.Contains(msg, "conversations.id"):
+			return duplicateID
+		}
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return missingRef
+	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		if strings.Contains(msg, "_seq") {
+			return missingRef
+		}
+	}
+	return ""
+}
+
+// clampLimit applies the default and the ceiling of core's filters.
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}

@@ -1,0 +1,338 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// sessionCols are the columns of sessionFrom, in the order scanSession
+// reads them.
+const sessionCols = `s.id, c.id, s.provider, s.provider_ref, s.pin, s.pin_expires_at,
+	s.desktop_url, s.mobile_url, s.manual_url, s.state, s.device, s.mode, s.agent,
+	s.technician, s.locale, s.customer_key, s.created_at, s.updated_at, s.joined_at,
+	s.started_at, s.ended_at, s.version`
+
+const sessionFrom = ` FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq`
+
+// convSeq is the seq of the conversation whose id is bound, or NULL,
+// which the NOT NULL constraint refuses, for an unknown one.
+const convSeq = `(SELECT seq FROM conversations WHERE id = ?)`
+
+// insertSessionSQL takes the conversation's seq, which the writer knows by
+// then, rather than looking it up by id once more.
+const insertSessionSQL = `INSERT INTO sessions (id, conversation_seq, provider,
+	provider_ref, pin, pin_expires_at, desktop_url, mobile_url, manual_url, state,
+	device, mode, agent, technician, locale, customer_key, created_at, updated_at,
+	joined_at, started_at, ended_at, version)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+
+// updateSessionSQL returns the session's seq, for its events, when the
+// version matched, and no row when it did not.
+const updateSessionSQL = `UPDATE sessions SET conversation_seq = ` + convSeq + `,
+	provider = ?, provider_ref = ?, pin = ?, pin_expires_at = ?, desktop_url = ?,
+	mobile_url = ?, manual_url = ?, state = ?, device = ?, mode = ?, agent = ?,
+	technician = ?, locale = ?, customer_key = ?, created_at = ?, updated_at = ?,
+	joined_at = ?, started_at = ?, ended_at = ?, version = version + 1
+	WHERE id = ? AND version = ?
+	RETURNING seq`
+
+const findSessionSQL = `SELECT ` + sessionCols + sessionFrom + ` WHERE s.id = ?`
+
+const findSessionByPINSQL = `SELECT ` + sessionCols + sessionFrom + ` WHERE s.live_pin = ?`
+
+// sessionInsertArgs returns the arguments of insertSessionSQL, with the
+// conversation's seq left for the writer to fill in.
+func sessionInsertArgs(s *core.Session) []driver.NamedValue {
+	return named(s.ID, nil, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
+		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
+		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey,
+		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
+		micros(s.StartedAt), micros(s.EndedAt))
+}
+
+// sessionUpdateArgs returns the arguments of updateSessionSQL.
+func sessionUpdateArgs(s *core.Session) []driver.NamedValue {
+	return named(s.ConversationID, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
+		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
+		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey,
+		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
+		micros(s.StartedAt), micros(s.EndedAt), s.ID, int64(s.Version))
+}
+
+// sessionErr gives the constraint violations of a session write their
+// meaning for callers.
+func sessionErr(err error, id string) error {
+	switch constraintOf(err) {
+	case livePIN:
+		return core.ErrPINInUse
+	case duplicateID:
+		return core.Errorf(core.CodeConflict, "session %s already exists", id)
+	case missingRef:
+		return notFound("conversation")
+	}
+	return err
+}
+
+// CreateSession inserts ch.Session with Version 1, and ch.Conversation,
+// ch.Events and ch.Deliveries with it, in one transaction.
+func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: create session: %w", errClosed())
+	}
+	c, err := prepareChange(ch)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	var convID string
+	var conv []driver.NamedValue
+	if ch.Conversation != nil {
+		convID, conv = ch.Conversation.ID, conversationArgs(ch.Conversation)
+	}
+	id, args := ch.Session.ID, sessionInsertArgs(ch.Session)
+	refID := ch.Session.ConversationID
+	err = s.w.do(ctx, func(w *wconn) error {
+		var seq int64
+		var err error
+		if conv != nil && convID == refID {
+			seq, err = w.insertConversation(convID, conv)
+		} else {
+			if conv != nil {
+				if _, err := w.insertConversation(convID, conv); err != nil {
+					return err
+				}
+			}
+			seq, err = w.conversationSeq(refID)
+		}
+		if err != nil {
+			return err
+		}
+		args[1].Value = seq
+		res, err := w.insSession.run(args)
+		if err != nil {
+			return sessionErr(err, id)
+		}
+		if seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return c.appendLog(w, seq)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	if ch.Conversation != nil {
+		ch.Conversation.Version = 1
+	}
+	ch.Session.Version = 1
+	c.setIDs(ch)
+	return nil
+}
+
+// UpdateSession saves ch.Session if its Version is the stored one, bumps
+// it, and appends ch.Events and ch.Deliveries, in one transaction.
+func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: update session: %w", errClosed())
+	}
+	c, err := prepareChange(ch)
+	if err != nil {
+		return fmt.Errorf("sqlite: update session: %w", err)
+	}
+	id, args := ch.Session.ID, sessionUpdateArgs(ch.Session)
+	err = s.w.do(ctx, func(w *wconn) error {
+		seq, ok, err := w.updSession.returning(args)
+		if err != nil {
+			return sessionErr(err, id)
+		}
+		if !ok {
+			if ok, err := w.sessExists.exists(id); err != nil {
+				return err
+			} else if !ok {
+				return notFound("session")
+			}
+			return core.ErrVersion
+		}
+		return c.appendLog(w, seq)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update session: %w", err)
+	}
+	ch.Session.Version++
+	c.setIDs(ch)
+	return nil
+}
+
+// FindSession returns the session with id.
+func (s *Store) FindSession(ctx context.Context, id string) (*core.Session, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("sqlite: find session: %w", errClosed())
+	}
+	sess, err := scanSession(s.r.findSession.QueryRowContext(ctx, id))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find session: %w", noRows(err, "session"))
+	}
+	return sess, nil
+}
+
+// FindSessionByPIN returns the session whose live PIN is pin.
+func (s *Store) FindSessionByPIN(ctx context.Context, pin string) (*core.Session, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("sqlite: find session by pin: %w", errClosed())
+	}
+	sess, err := scanSession(s.r.findSessionByPIN.QueryRowContext(ctx, pin))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find session by pin: %w", noRows(err, "session"))
+	}
+	return sess, nil
+}
+
+// FindSessions returns the sessions matching f, newest first.
+func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("sqlite: find sessions: %w", errClosed())
+	}
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		// With ExpiresBefore, "+" keeps the planner off sessions_state:
+		// sessions_live_expiry holds only live PINs, a subset of any
+		// states that can match, and only those that are due.
+		col := "s.state"
+		if !f.ExpiresBefore.IsZero() {
+			col = "+s.state"
+		}
+		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.ConversationID != "" {
+		where = append(where, "s.conversation_seq = "+convSeq)
+		args = append(args, f.ConversationID)
+	}
+	if !f.ExpiresBefore.IsZero() {
+		// Spelt as in the partial index sessions_live_expiry, so the
+		// planner can use it.
+		where = append(where, "s.live_pin IS NOT NULL AND s.pin_expires_at < ?")
+		args = append(args, micros(f.ExpiresBefore))
+	}
+	q := "SELECT " + sessionCols + sessionFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
+	args = append(args, clampLimit(f.Limit))
+	rows, err := s.r.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*core.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+	}
+	return out, nil
+}
+
+func scanSession(sc scanner) (*core.Session, error) {
+	var s core.Session
+	var state, device, mode string
+	var expires, created, updated, joined, started, ended int64
+	err := sc.Scan(&s.ID, &s.ConversationID, &s.Provider, &s.ProviderRef, &s.PIN, &expires,
+		&s.DesktopURL, &s.MobileURL, &s.ManualURL, &state, &device, &mode, &s.Agent,
+		&s.Technician, &s.Locale, &s.CustomerKey, &created, &updated, &joined, &started,
+		&ended, &s.Version)
+	if err != nil {
+		return nil, err
+	}
+	s.State, s.Device, s.Mode = core.State(state), core.Device(device), core.Mode(mode)
+	s.PINExpiresAt, s.CreatedAt, s.UpdatedAt = fromMicros(expires), fromMicros(created), fromMicros(updated)
+	s.JoinedAt, s.StartedAt, s.EndedAt = fromMicros(joined), fromMicros(started), fromMicros(ended)
+	return &s, nil
+}
+
+// change is a core.Change turned into statement arguments, in the caller's
+// goroutine, so that the writer only executes.
+type change struct {
+	conv       []driver.NamedValue // nil when there is no conversation to create
+	session    []driver.NamedValue
+	events     [][]driver.NamedValue
+	deliveries [][]driver.NamedValue
+	ids        []int64 // of the events, then the deliveries, once inserted
+}
+
+// prepareChange checks ch and builds the arguments of its events and
+// deliveries.
+func prepareChange(ch *core.Change) (*change, error) {
+	if ch == nil || ch.Session == nil {
+		return nil, core.Errorf(core.CodeInvalid, "no session to save")
+	}
+	c := &change{
+		events:     make([][]driver.NamedValue, len(ch.Events)),
+		deliveries: make([][]driver.NamedValue, len(ch.Deliveries)),
+		ids:        make([]int64, len(ch.Events)+len(ch.Deliveries)),
+	}
+	for i := range ch.Events {
+		e := &ch.Events[i]
+		// Events are stored under the session's seq, not the id they
+		// carry: one naming another session would end up in the wrong log.
+		if e.SessionID != ch.Session.ID {
+			return nil, core.Errorf(core.CodeInvalid, "event %d is for session %q, not %q", i, e.SessionID, ch.Session.ID)
+		}
+		c.events[i] = eventArgs(e)
+	}
+	for i, d := range ch.Deliveries {
+		if d == nil {
+			return nil, core.Errorf(core.CodeInvalid, "delivery %d is missing", i)
+		}
+		args, err := deliveryArgs(d)
+		if err != nil {
+			return nil, err
+		}
+		c.deliveries[i] = args
+	}
+	return c, nil
+}
+
+// appendLog inserts the change's events, under the session with seq, and
+// its deliveries, and notes their ids.
+func (c *change) appendLog(w *wconn, seq int64) error {
+	for i, args := range c.events {
+		args[0].Value = seq
+		res, err := w.insEvent.run(args)
+		if err != nil {
+			return err
+		}
+		if c.ids[i], err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+	for i, args := range c.deliveries {
+		id, err := w.insertDelivery(args)
+		if err != nil {
+			return err
+		}
+		c.ids[len(c.events)+i] = id
+	}
+	return nil
+}
+
+// setIDs hands the ids the log got to the caller's change, once committed.
+func (c *change) setIDs(ch *core.Change) {
+	for i := range ch.Events {
+		ch.Events[i].ID = c.ids[i]
+	}
+	for i, d := range ch.Deliveries {
+		d.ID = c.ids[len(ch.Events)+i]
+	}
+}
