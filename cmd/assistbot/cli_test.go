@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/assistbot/assistbot/config"
+)
+
+// runCLI runs the command line with env as the whole environment.
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code = run(context.Background(), args, &out, &errOut, getenv)
+	return code, out.String(), errOut.String()
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "assistbot.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "assistbot dev") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for name, args := range map[string][]string{
+		"unknown command": {"frobnicate"},
+		"config alone":    {"config"},
+		"unknown flag":    {"--frob"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, nil, args...)
+			if code != exitUsage || !strings.Contains(errOut, "usage: assistbot") {
+				t.Errorf("exit %d, stderr %q", code, errOut)
+			}
+		})
+	}
+	if code, out, _ := runCLI(t, nil, "help"); code != 0 || !strings.Contains(out, "config check") {
+		t.Errorf("help: %d %q", code, out)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		code, out, errOut := runCLI(t, nil, "config", "check")
+		if code != 0 || !strings.Contains(out, "configuration is valid") {
+			t.Errorf("exit %d, out %q, err %q", code, out, errOut)
+		}
+	})
+	t.Run("every problem, no secret", func(t *testing.T) {
+		path := writeFile(t, `
+pin: { digits: 4 }
+slack: { enabled: true, bot_token: "not-a-bot-token-hunter2-SECRET" }
+log: { format: xml }
+`)
+		code, out, errOut := runCLI(t, nil, "--config", path, "config", "check")
+		if code == 0 {
+			t.Fatalf("exit 0 for a bad config; out %q", out)
+		}
+		for _, key := range []string{"pin.digits", "slack.bot_token", "slack.signing_secret", "log.format"} {
+			if !strings.Contains(errOut, key) {
+				t.Errorf("the report does not name %s:\n%s", key, errOut)
+			}
+		}
+		if strings.Contains(errOut+out, "hunter2") {
+			t.Errorf("the report prints a secret:\n%s", errOut)
+		}
+	})
+	t.Run("from ASSISTBOT_CONFIG, with env overlay", func(t *testing.T) {
+		path := writeFile(t, "pin: { digits: 8 }\n")
+		code, _, errOut := runCLI(t, map[string]string{"ASSISTBOT_CONFIG": path, "ASSISTBOT_PIN_TTL": "forever"}, "config", "check")
+		if code == 0 || !strings.Contains(errOut, "ASSISTBOT_PIN_TTL") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		code, _, errOut := runCLI(t, nil, "config", "check", "--config", "/nonexistent/assistbot.yaml")
+		if code == 0 || !strings.Contains(errOut, "/nonexistent/assistbot.yaml") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	code, _, errOut := runCLI(t, map[string]string{"ASSISTBOT_PIN_DIGITS": "11"}, "serve")
+	if code != exitUsage || !strings.Contains(errOut, "pin.digits") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	healthy := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" || !healthy {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	env := map[string]string{"ASSISTBOT_SERVER_LISTEN": strings.TrimPrefix(srv.URL, "http://")}
+	if code, _, errOut := runCLI(t, env, "healthcheck"); code != 0 {
+		t.Errorf("healthy server: exit %d, %s", code, errOut)
+	}
+	healthy = false
+	if code, _, _ := runCLI(t, env, "healthcheck"); code == 0 {
+		t.Error("unhealthy server: exit 0")
+	}
+	srv.Close()
+	if code, _, _ := runCLI(t, env, "healthcheck"); code == 0 {
+		t.Error("no server: exit 0")
+	}
+}
+
+func TestDialAddr(t *testing.T) {
+	for in, want := range map[string]string{":8080": "127.0.0.1:8080", "0.0.0.0:80": "127.0.0.1:80", "[::]:80": "127.0.0.1:80", "10.0.0.5:8080": "10.0.0.5:8080"} {
+		if got := dialAddr(in); got != want {
+			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFollowListen(t *testing.T) {
+	cfg := config.Default()
+	cfg.Server.Listen = ":9090"
+	followListen(cfg)
+	if cfg.Server.PublicURL != "http://localhost:9090" {
+		t.Errorf("default public url became %q", cfg.Server.PublicURL)
+	}
+	cfg = config.Default()
+	cfg.Server.Listen, cfg.Server.PublicURL = ":9090", "https://support.example.com"
+	followListen(cfg)
+	if cfg.Server.PublicURL != "https://support.example.com" {
+		t.Errorf("explicit public url changed to %q", cfg.Server.PublicURL)
+	}
+}
+
+func TestLoggerRedactsSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(config.Log{Format: "json", Level: "info"}, &buf, []string{"xoxb-very-secret-token"})
+	log.Info("call failed", "url", "https://slack.com/api?token=xoxb-very-secret-token", "err", context.DeadlineExceeded)
+	if strings.Contains(buf.String(), "xoxb-very-secret-token") || !strings.Contains(buf.String(), "[redacted]") {
+		t.Errorf("log line: %s", buf.String())
+	}
+}

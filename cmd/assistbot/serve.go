@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/assistbot/assistbot/adapters/provider/builtin"
+	"github.com/assistbot/assistbot/adapters/store/sqlite"
+	"github.com/assistbot/assistbot/adapters/twilio"
+	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core"
+)
+
+// serve runs the server until ctx ends (SIGINT, SIGTERM).
+func (c *cli) serve(ctx context.Context, args []string) int {
+	fs := c.flags("serve")
+	fs.StringVar(&c.listen, "listen", c.listen, "listen address, overriding server.listen")
+	if err := fs.Parse(args); err != nil {
+		return c.usageError(err)
+	}
+	cfg, err := c.loadConfig()
+	if err == nil {
+		if c.listen != "" {
+			cfg.Server.Listen = c.listen
+		}
+		followListen(cfg)
+		err = cfg.Validate()
+	}
+	if err != nil {
+		printProblems(c.stderr, err)
+		return exitUsage
+	}
+	m := &Main{Config: cfg, Logger: newLogger(cfg.Log, c.stderr, cfg.Secrets()), Out: c.stdout}
+	if err := m.Open(ctx); err != nil {
+		m.Logger.Error("start", "err", err)
+		m.Close()
+		return exitFailed
+	}
+	err = m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		m.Logger.Error("stop", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// Main is the whole program wired together from a Config. End-to-end
+// tests build one with a loopback listener and fakes where they need them.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Out receives the start-up banner (where the portal is).
+	Out io.Writer
+	// Clock and PINs replace the real clock and crypto/rand PINs when set.
+	Clock core.Clock
+	PINs  core.PINSource
+
+	store  core.Store
+	engine *core.Engine
+	ln     net.Listener
+	http   *http.Server
+}
+
+// Open builds everything and starts listening; Run then serves.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Out == nil {
+		m.Out = io.Discard
+	}
+	catalog, err := i18n.New(cfg.Locale)
+	if err != nil {
+		return fmt.Errorf("locale: %w", err)
+	}
+	if m.store, err = openStore(ctx, cfg.Store); err != nil {
+		return err
+	}
+	provider, err := m.provider()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := web.NewMetrics(reg, m.store.Stats)
+	m.engine = core.NewEngine(core.Options{
+		Store:    m.store,
+		Provider: provider,
+		Clock:    m.Clock,
+		PINTTL:   cfg.PIN.TTL,
+		Locale:   catalog.Default(),
+		Logger:   m.Logger,
+		Addresses: map[string]func(string) (string, error){
+			core.ChannelSMS: twilio.NumberParser(cfg.Twilio.DefaultRegion),
+		},
+		Observe: metrics.Observe,
+	})
+	proxies, err := parseProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	handler := web.New(web.Options{
+		Engine:                 m.engine,
+		Catalog:                catalog,
+		PublicURL:              cfg.Server.PublicURL,
+		Tokens:                 cfg.API.Tokens,
+		TrustedProxies:         proxies,
+		ClientGuessesPerMinute: cfg.PIN.ClientGuessesPerMinute,
+		GlobalGuessesPerMinute: cfg.PIN.GlobalGuessesPerMinute,
+		Ready:                  m.store.Ping,
+		Metrics:                metrics,
+		Gatherer:               reg,
+		Logger:                 m.Logger,
+	})
+	m.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	if m.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (m *Main) Addr() net.Addr { return m.ln.Addr() }
+
+// Engine returns the running engine.
+func (m *Main) Engine() *core.Engine { return m.engine }
+
+// Run serves until ctx ends, then stops taking requests, lets those in
+// flight finish within server.shutdown_timeout, and drains the outbox.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- m.engine.Run(engineCtx) }()
+
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- m.http.Serve(m.ln) }()
+	m.Logger.Info("assistbot started", "version", version, "addr", m.ln.Addr().String(), "config", cfg.Summary())
+	fmt.Fprintf(m.Out, "assistbot %s is serving on %s\n  customer portal: %s/\n  API:             %s/api/v1/sessions\n",
+		version, m.ln.Addr(), cfg.Server.PublicURL, cfg.Server.PublicURL)
+
+	var err error
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+		err = m.http.Shutdown(sctx)
+		cancel()
+		<-serveDone
+	case err = <-serveDone:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	stopEngine()
+	<-engineDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	m.Logger.Info("stopped")
+	return err
+}
+
+// Close releases what Open acquired.
+func (m *Main) Close() error {
+	if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.store != nil {
+		return m.store.Close()
+	}
+	return nil
+}
+
+// followListen points the default public URL (http://localhost:8080) at
+// the port actually listened on, so that "serve --listen :9090" on a
+// laptop hands out links that work. An explicit public_url is kept.
+func followListen(cfg *config.Config) {
+	def := config.Default().Server
+	if cfg.Server.PublicURL != def.PublicURL || cfg.Server.Listen == def.Listen {
+		return
+	}
+	if _, port, err := net.SplitHostPort(cfg.Server.Listen); err == nil && port != "" && port != "0" {
+		cfg.Server.PublicURL = "http://localhost:" + port
+	}
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg config.Store) (core.Store, error) {
+	switch cfg.Driver {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, cfg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("store.driver: %q is not available in this build; use sqlite", cfg.Driver)
+}
+
+// provider builds the configured remote-support provider.
+func (m *Main) provider() (core.Provider, error) {
+	cfg := m.Config
+	switch cfg.Provider.Kind {
+	case builtin.Name:
+		p, err := builtin.New(cfg.Server.PublicURL, m.PINs, cfg.PIN.Digits)
+		if err != nil {
+			return nil, fmt.Errorf("provider: %w", err)
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin", cfg.Provider.Kind)
+}
+
+// parseProxies reads server.trusted_proxies: addresses and CIDR ranges.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("server.trusted_proxies[%d]: %q is neither an address nor a CIDR range", i, s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
