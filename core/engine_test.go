@@ -602,3 +602,59 @@ func TestHub(t *testing.T) {
 		}
 	})
 }
+
+// watcher is a provider that reports its sessions' progress itself.
+type watcher struct {
+	coretest.Provider
+	reports chan core.StatusReport
+}
+
+func (w *watcher) Watch(ctx context.Context, live func(context.Context) ([]*core.Session, error), report func(context.Context, core.StatusReport) error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-w.reports:
+			sessions, err := live(ctx)
+			if err != nil {
+				return err
+			}
+			for _, s := range sessions {
+				if s.ID == r.SessionID {
+					if err := report(ctx, r); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRunDrivesWatcher(t *testing.T) {
+	w := &watcher{Provider: coretest.Provider{ProviderName: "rescue"}, reports: make(chan core.StatusReport)}
+	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: w})
+	s, err := e.Issue(ctx, core.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updates, cancel := e.Hub().Subscribe(8)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(runCtx); close(done) }()
+	w.reports <- core.StatusReport{SessionID: s.ID, Action: core.ActionJoin, Device: core.DeviceDesktop}
+	// The same report twice: ignored, the watch goes on.
+	w.reports <- core.StatusReport{SessionID: s.ID, Action: core.ActionJoin, Device: core.DeviceDesktop}
+	w.reports <- core.StatusReport{SessionID: s.ID, Action: core.ActionStart, Mode: core.ModeControl, Technician: "tom"}
+	for u := range updates {
+		if u.Event != nil && u.Event.Action == core.ActionStart {
+			break
+		}
+	}
+	stop()
+	<-done
+	got, _ := e.Session(ctx, s.ID)
+	if got.State != core.StateActive || got.Technician != "tom" {
+		t.Errorf("session = %+v", got)
+	}
+}

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -153,15 +154,47 @@ func (e *Engine) emit(u Update) {
 // Run delivers the outbox and records expiries until ctx ends, then lets
 // the deliveries in flight finish (each within its own timeout) and
 // returns nil.
+// When the provider is a Watcher, Run also lets it watch the sessions it
+// issued and applies what it reports.
 func (e *Engine) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.sweep(ctx)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { e.sweep(ctx) })
+	if w, ok := e.provider.(Watcher); ok {
+		wg.Go(func() {
+			if err := w.Watch(ctx, e.watched, e.report); err != nil && ctx.Err() == nil {
+				e.log.Error("provider watch stopped", "provider", e.provider.Name(), "err", err)
+			}
+		})
+	}
 	e.outbox.run(ctx)
-	<-done
+	wg.Wait()
 	return nil
+}
+
+// watched returns the provider's sessions that can still change.
+func (e *Engine) watched(ctx context.Context) ([]*Session, error) {
+	all, err := e.store.FindSessions(ctx, SessionFilter{States: []State{StateIssued, StateSent, StateWaiting, StateActive}, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, s := range all {
+		if s.Provider == e.provider.Name() {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// report applies a watcher's report; a report the state machine refuses
+// (the watcher saw a change twice) is logged, not fatal to the watch.
+func (e *Engine) report(ctx context.Context, r StatusReport) error {
+	_, err := e.Report(ctx, r)
+	if err != nil && ErrorCode(err) == CodeInvalidTransition {
+		e.log.Debug("provider report ignored", "session_id", r.SessionID, "action", r.Action, "err", err)
+		return nil
+	}
+	return err
 }
 
 // sweep records expiries every few seconds; readers already see expired
