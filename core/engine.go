@@ -107,12 +107,13 @@ type Request struct {
 
 // Issue starts remote support: it finds or creates the conversation,
 // obtains a PIN and links from the provider and stores a new session in
-// state issued. A PIN that collides with a live one is replaced.
-func (e *Engine) Issue(ctx context.Context, req Request) (*Session, error) {
+// state issued. A PIN that collides with a live one is replaced. It
+// returns the session and its conversation.
+func (e *Engine) Issue(ctx context.Context, req Request) (*Session, *Conversation, error) {
 	now := e.clock.Now()
 	conv, isNew, err := e.conversation(ctx, req, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	locale := firstNonEmpty(req.Locale, conv.Locale, e.locale)
 	actor := Actor{Kind: ActorAgent, Name: req.Agent}
@@ -120,7 +121,7 @@ func (e *Engine) Issue(ctx context.Context, req Request) (*Session, error) {
 	for try := 0; try < maxTries; try++ {
 		t, err := e.ticket(ctx, IssueRequest{SessionID: id, CustomerName: conv.CustomerName, Agent: req.Agent, Locale: locale})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s := &Session{
 			ID:             id,
@@ -149,17 +150,17 @@ func (e *Engine) Issue(ctx context.Context, req Request) (*Session, error) {
 			// Another request opened the customer's conversation first:
 			// use that one.
 			if conv, err = e.store.FindOpenConversation(ctx, conv.Customer); err != nil {
-				return nil, fmt.Errorf("issue: %w", err)
+				return nil, nil, fmt.Errorf("issue: %w", err)
 			}
 			isNew = false
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("issue: %w", err)
+			return nil, nil, fmt.Errorf("issue: %w", err)
 		}
 		e.publish(ch)
-		return s, nil
+		return s, conv, nil
 	}
-	return nil, Errorf(CodeConflict, "could not find a free pin; try again")
+	return nil, nil, Errorf(CodeConflict, "could not find a free pin; try again")
 }
 
 // conversation resolves the conversation a Request is for. isNew reports

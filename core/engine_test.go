@@ -61,7 +61,7 @@ func newRig(t *testing.T, pins ...string) *rig {
 
 func (r *rig) issue(t *testing.T) *core.Session {
 	t.Helper()
-	s, err := r.Issue(ctx, core.Request{Customer: pat, Desk: desk, Agent: "alice", Locale: "ko"})
+	s, _, err := r.Issue(ctx, core.Request{Customer: pat, Desk: desk, Agent: "alice", Locale: "ko"})
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestIssue(t *testing.T) {
 		}
 	})
 	t.Run("no customer", func(t *testing.T) {
-		s, err := r.Issue(ctx, core.Request{Agent: "api"})
+		s, _, err := r.Issue(ctx, core.Request{Agent: "api"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestIssueRefusesBadCustomer(t *testing.T) {
 		"bad number":      {Channel: core.ChannelSMS, Address: "2015550123"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := r.Issue(ctx, core.Request{Customer: ep})
+			_, _, err := r.Issue(ctx, core.Request{Customer: ep})
 			wantCode(t, err, core.CodeInvalid)
 		})
 	}
@@ -151,11 +151,11 @@ func TestIssueRefusesBadCustomer(t *testing.T) {
 		if err := r.store.UpdateConversation(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		_, err := r.Issue(ctx, core.Request{ConversationID: c.ID})
+		_, _, err := r.Issue(ctx, core.Request{ConversationID: c.ID})
 		wantCode(t, err, core.CodeInvalid)
 	})
 	t.Run("unknown conversation", func(t *testing.T) {
-		_, err := r.Issue(ctx, core.Request{ConversationID: "nope"})
+		_, _, err := r.Issue(ctx, core.Request{ConversationID: "nope"})
 		wantCode(t, err, core.CodeNotFound)
 	})
 }
@@ -169,7 +169,7 @@ func TestIssuePINCollision(t *testing.T) {
 	t.Run("no free pin", func(t *testing.T) {
 		r := newRig(t, "333333")
 		r.issue(t)
-		_, err := r.Issue(ctx, core.Request{Customer: pat})
+		_, _, err := r.Issue(ctx, core.Request{Customer: pat})
 		wantCode(t, err, core.CodeConflict)
 	})
 }
@@ -179,13 +179,13 @@ func TestIssueProviderFailure(t *testing.T) {
 	r.provider.IssueFunc = func(context.Context, core.IssueRequest) (core.Ticket, error) {
 		return core.Ticket{}, core.Errorf(core.CodeUnavailable, "rescue api is down")
 	}
-	_, err := r.Issue(ctx, core.Request{Customer: pat})
+	_, _, err := r.Issue(ctx, core.Request{Customer: pat})
 	wantCode(t, err, core.CodeUnavailable)
 
 	r.provider.IssueFunc = func(context.Context, core.IssueRequest) (core.Ticket, error) {
 		return core.Ticket{PIN: "12ab56"}, nil
 	}
-	_, err = r.Issue(ctx, core.Request{Customer: pat})
+	_, _, err = r.Issue(ctx, core.Request{Customer: pat})
 	wantCode(t, err, core.CodeUnavailable)
 }
 
@@ -283,14 +283,14 @@ func TestSend(t *testing.T) {
 		wantCode(t, err, core.CodeInvalid)
 	})
 	t.Run("no customer", func(t *testing.T) {
-		s, _ := r.Issue(ctx, core.Request{})
+		s, _, _ := r.Issue(ctx, core.Request{})
 		_, _, err := r.Send(ctx, s.ID, alice, core.LinkDesktop)
 		if !errors.Is(err, core.ErrNoCustomer) {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("channel not enabled", func(t *testing.T) {
-		s, _ := r.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelDiscord, Address: "123"}})
+		s, _, _ := r.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelDiscord, Address: "123"}})
 		_, _, err := r.Send(ctx, s.ID, alice, core.LinkDesktop)
 		wantCode(t, err, core.CodeUnavailable)
 		if got, _ := r.Session(ctx, s.ID); got.State != core.StateIssued {
@@ -320,7 +320,7 @@ func (o *optOut) Check(ctx context.Context, to core.Endpoint) error {
 func TestSendCheckedEndpoint(t *testing.T) {
 	ch := &optOut{coretest.Channel{ChannelName: core.ChannelSMS}}
 	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: &coretest.Provider{}, Channels: []core.Channel{ch}})
-	s, err := e.Issue(ctx, core.Request{Customer: pat})
+	s, _, err := e.Issue(ctx, core.Request{Customer: pat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +560,7 @@ func TestConcurrentIssue(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := r.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: string(rune('a' + i%26))}})
+			s, _, err := r.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: string(rune('a' + i%26))}})
 			if err != nil {
 				t.Errorf("Issue: %v", err)
 				return
@@ -633,7 +633,7 @@ func (w *watcher) Watch(ctx context.Context, live func(context.Context) ([]*core
 func TestRunDrivesWatcher(t *testing.T) {
 	w := &watcher{Provider: coretest.Provider{ProviderName: "rescue"}, reports: make(chan core.StatusReport)}
 	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: w})
-	s, err := e.Issue(ctx, core.Request{})
+	s, _, err := e.Issue(ctx, core.Request{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,11 +96,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) error {
 		cr.Customer = core.Endpoint{Channel: c.Channel, Address: c.Address}
 		cr.CustomerName = c.Name
 	}
-	sess, err := s.engine.Issue(r.Context(), cr)
+	sess, conv, err := s.engine.Issue(r.Context(), cr)
 	if err != nil {
 		return err
 	}
-	out, err := s.toSession(r.Context(), sess, map[string]*core.Conversation{})
+	out, err := s.toSession(r.Context(), sess, map[string]*core.Conversation{conv.ID: conv})
 	if err != nil {
 		return err
 	}

@@ -208,7 +208,7 @@ func TestAPIListQuery(t *testing.T) {
 	}
 	t.Run("conversation_id", func(t *testing.T) {
 		a := r.issue("en")
-		other, err := r.engine.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: "sms", Address: "+12015550199"}})
+		other, _, err := r.engine.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: "sms", Address: "+12015550199"}})
 		if err != nil {
 			t.Fatal(err)
 		}

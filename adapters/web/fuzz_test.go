@@ -74,7 +74,7 @@ func FuzzAPI(f *testing.F) {
 	r := fuzzRig(f)
 	paths := []string{"", "/regenerate", "/send", "/close", "/start", "/end"}
 	f.Fuzz(func(t *testing.T, body string, which uint8) {
-		s, err := r.engine.Issue(t.Context(), core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: core.NewID()}})
+		s, _, err := r.engine.Issue(t.Context(), core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: core.NewID()}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func (r *rig) ticket(ctx context.Context, req core.IssueRequest) (core.Ticket, e
 // issue starts a session for pat in locale.
 func (r *rig) issue(locale string) *core.Session {
 	r.t.Helper()
-	s, err := r.engine.Issue(ctx, core.Request{Customer: pat, CustomerName: "Pat", Agent: "alice", Locale: locale})
+	s, _, err := r.engine.Issue(ctx, core.Request{Customer: pat, CustomerName: "Pat", Agent: "alice", Locale: locale})
 	if err != nil {
 		r.t.Fatalf("Issue: %v", err)
 	}

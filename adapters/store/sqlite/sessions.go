@@ -94,7 +94,26 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 	}
 	id, args := ch.Session.ID, sessionInsertArgs(ch.Session)
 	refID := ch.Session.ConversationID
+	pin, live := ch.Session.PIN, ch.Session.State.PINLive()
+	newConv := ch.Conversation
 	err = s.w.do(ctx, func(w *wconn) error {
+		// The constraints are checked before anything is written, so that
+		// the usual failures (a PIN collision under load) refuse this
+		// request alone instead of spoiling the writes batched with it.
+		if live {
+			if taken, err := w.pinTaken.exists(pin, id); err != nil {
+				return err
+			} else if taken {
+				return refuse(core.ErrPINInUse)
+			}
+		}
+		if newConv != nil && newConv.State == core.ConversationOpen && !newConv.Customer.IsZero() {
+			if taken, err := w.openTaken.exists(newConv.Customer.Channel, newConv.Customer.Address, newConv.ID); err != nil {
+				return err
+			} else if taken {
+				return refuse(core.ErrOpenConversation)
+			}
+		}
 		var seq int64
 		var err error
 		if conv != nil && convID == refID {
@@ -142,18 +161,27 @@ func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
 		return fmt.Errorf("sqlite: update session: %w", err)
 	}
 	id, args := ch.Session.ID, sessionUpdateArgs(ch.Session)
+	pin, live := ch.Session.PIN, ch.Session.State.PINLive()
 	err = s.w.do(ctx, func(w *wconn) error {
+		if live {
+			if taken, err := w.pinTaken.exists(pin, id); err != nil {
+				return err
+			} else if taken {
+				return refuse(core.ErrPINInUse)
+			}
+		}
 		seq, ok, err := w.updSession.returning(args)
 		if err != nil {
 			return sessionErr(err, id)
 		}
 		if !ok {
+			// The update matched no row, so it wrote nothing.
 			if ok, err := w.sessExists.exists(id); err != nil {
 				return err
 			} else if !ok {
-				return notFound("session")
+				return refuse(notFound("session"))
 			}
-			return core.ErrVersion
+			return refuse(core.ErrVersion)
 		}
 		return c.appendLog(w, seq)
 	})

@@ -23,6 +23,7 @@ type wconn struct {
 	insConv, updConv, convExists       *wstmt
 	convSeq                            *wstmt
 	insSession, updSession, sessExists *wstmt
+	pinTaken, openTaken                *wstmt
 	insEvent                           *wstmt
 	insDelivery, updDelivery           *wstmt
 	deliveryStatus, claim              *wstmt
@@ -130,6 +131,8 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.insSession, insertSessionSQL},
 		{&c.updSession, updateSessionSQL},
 		{&c.sessExists, "SELECT 1 FROM sessions WHERE id = ?"},
+		{&c.pinTaken, "SELECT 1 FROM sessions WHERE live_pin = ? AND id <> ?"},
+		{&c.openTaken, "SELECT 1 FROM conversations WHERE state = 'open' AND customer_channel = ? AND customer_address = ? AND id <> ?"},
 		{&c.insEvent, insertEventSQL},
 		{&c.insDelivery, insertDeliverySQL},
 		{&c.updDelivery, updateDeliverySQL},

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"runtime"
@@ -186,6 +187,11 @@ func (w *writer) commit(batch []*request) {
 	failed := false
 	for i, r := range batch {
 		if errs[i] = w.call(r); errs[i] != nil {
+			var rf refusal
+			if errors.As(errs[i], &rf) {
+				errs[i] = rf.err
+				continue
+			}
 			failed = true
 			break
 		}
@@ -266,6 +272,18 @@ func fill(errs []error, err error) {
 
 // call runs r's function. A panic would take the writer, and every caller
 // waiting on it, down with it; it fails the one request instead.
+// refusal marks an error that a request returned before it wrote
+// anything (a PIN already live, a stale version): the rest of the batch
+// goes on as if the request had not been there. Any other error leaves
+// the batch's writes suspect, so the batch runs again in savepoints.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// refuse wraps err as a refusal.
+func refuse(err error) error { return refusal{err} }
+
 func (w *writer) call(r *request) (err error) {
 	defer func() {
 		if p := recover(); p != nil {

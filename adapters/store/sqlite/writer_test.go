@@ -262,3 +262,38 @@ func TestCloseFinishesQueuedWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalDoesNotReplayBatch queues a PIN collision beside another
+// request: the collision is refused before it writes, so the batch is not
+// rolled back and run again (which would run the other request twice and
+// double the cost of every batch under load, when collisions are common).
+func TestRefusalDoesNotReplayBatch(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	if err := s.CreateSession(ctx, newChange("999999")); err != nil {
+		t.Fatal(err)
+	}
+	release := hold(t, s)
+	var runs int
+	var wg sync.WaitGroup
+	var countErr, refusedErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		countErr = s.w.do(ctx, func(*wconn) error { runs++; return nil })
+	}()
+	waitQueued(t, s, 1)
+	go func() {
+		defer wg.Done()
+		refusedErr = s.CreateSession(ctx, newChange("999999"))
+	}()
+	waitQueued(t, s, 2)
+	release()
+	wg.Wait()
+	if countErr != nil || runs != 1 {
+		t.Errorf("the other request ran %d times (err %v), want once", runs, countErr)
+	}
+	if !errors.Is(refusedErr, core.ErrPINInUse) {
+		t.Errorf("collision: %v, want ErrPINInUse", refusedErr)
+	}
+}
