@@ -1,8 +1,8 @@
 package sqlite
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
