@@ -91,17 +91,8 @@ func deskNotice(s *Session, c *Conversation, a Action, actor Actor, now time.Tim
 	if c.Desk.IsZero() {
 		return nil
 	}
-	return []*Delivery{{
-		SessionID:      s.ID,
-		ConversationID: c.ID,
-		To:             c.Desk,
-		Notice: Notice{Kind: NoticeSession, Locale: s.Locale, SessionID: s.ID, Action: a, State: s.State,
-			Device: s.Device, Mode: s.Mode, Actor: actor.Name},
-		Status:        DeliveryQueued,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-	}}
+	return []*Delivery{newDelivery(c, c.Desk, Notice{Kind: NoticeSession, Locale: s.Locale, SessionID: s.ID,
+		Action: a, State: s.State, Device: s.Device, Mode: s.Mode, Actor: actor.Name}, now)}
 }
 
 // Regenerate replaces the session's PIN with a new one and returns it to
@@ -152,30 +143,18 @@ func (e *Engine) Send(ctx context.Context, id string, actor Actor, kind LinkKind
 		if c.Customer.IsZero() {
 			return nil, ErrNoCustomer
 		}
-		out, ok := e.outbox.channels[c.Customer.Channel]
-		if !ok {
+		if _, ok := e.outbox.channels[c.Customer.Channel]; !ok {
 			return nil, Errorf(CodeUnavailable, "%s delivery is not enabled", c.Customer.Channel)
 		}
 		events, err := transition(s, ActionSend, actor, now, fmt.Sprintf("%s link to %s", kind, c.Customer))
 		if err != nil {
 			return nil, err
 		}
-		if chk, ok := out.(EndpointChecker); ok {
-			if err := chk.Check(ctx, c.Customer); err != nil {
-				return nil, err
-			}
+		if err := e.reachable(ctx, c.Customer); err != nil {
+			return nil, err
 		}
-		d := &Delivery{
-			SessionID:      s.ID,
-			ConversationID: c.ID,
-			To:             c.Customer,
-			Notice: Notice{Kind: NoticeLink, Locale: s.Locale, SessionID: s.ID, LinkKind: kind,
-				Link: s.Link(kind), PIN: s.PIN, ExpiresAt: s.PINExpiresAt},
-			Status:        DeliveryQueued,
-			NextAttemptAt: now,
-			CreatedAt:     now,
-			UpdatedAt:     now,
-		}
+		d := newDelivery(c, c.Customer, Notice{Kind: NoticeLink, Locale: s.Locale, SessionID: s.ID, LinkKind: kind,
+			Link: s.Link(kind), PIN: s.PIN, ExpiresAt: s.PINExpiresAt}, now)
 		return &Change{Session: s, Events: events, Deliveries: []*Delivery{d}}, nil
 	})
 	if err != nil {

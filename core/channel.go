@@ -20,9 +20,14 @@ type Channel interface {
 
 // Receipt is a channel's answer to a successful Deliver.
 type Receipt struct {
-	// ExternalID is the platform's id for the message (a Twilio SID), so
-	// later status reports can find the delivery.
+	// ExternalID is the platform's id for the message (a Twilio SID, a
+	// Slack ts), so later status reports can find the delivery and later
+	// notices can replace the message.
 	ExternalID string
+	// Thread, when the channel started a thread for the conversation with
+	// this delivery, is that thread; the outbox records it as the
+	// conversation's DeskThread.
+	Thread string
 	// Status is DeliverySent, or DeliveryDelivered when the platform
 	// confirms receipt synchronously.
 	Status DeliveryStatus
@@ -38,7 +43,8 @@ const (
 	// NoticeSession tells the agents' desk that a session changed
 	// (customer waiting, started, ended, expired).
 	NoticeSession NoticeKind = "session"
-	// NoticeText relays a line of conversation.
+	// NoticeText relays a line of conversation, to the desk or to the
+	// customer.
 	NoticeText NoticeKind = "text"
 )
 
@@ -57,11 +63,20 @@ type Notice struct {
 	Device    Device    `json:"device,omitempty"`
 	Mode      Mode      `json:"mode,omitempty"`
 	Actor     string    `json:"actor,omitempty"`
-	// Thread, when set, is the platform message (a Slack ts, a Discord
-	// message id) that this notice updates or answers.
-	Thread string `json:"thread,omitempty"`
-	Author string `json:"author,omitempty"`
-	Text   string `json:"text,omitempty"`
+	// ConversationID, Customer (a display name or masked address) and
+	// CustomerChannel let a desk channel head a new thread.
+	ConversationID  string `json:"conversation_id,omitempty"`
+	Customer        string `json:"customer,omitempty"`
+	CustomerChannel string `json:"customer_channel,omitempty"`
+	Author          string `json:"author,omitempty"`
+	Text            string `json:"text,omitempty"`
+
+	// Thread and Replace are filled in by the outbox just before delivery,
+	// from what earlier deliveries recorded: the conversation's desk
+	// thread, and the platform message of this session's previous desk
+	// notice, which a channel that can edit messages updates in place.
+	Thread  string `json:"thread,omitempty"`
+	Replace string `json:"replace,omitempty"`
 }
 
 // DeliveryStatus is where a delivery stands.

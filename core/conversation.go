@@ -57,11 +57,70 @@ type Conversation struct {
 	Customer     Endpoint
 	CustomerName string
 	// Desk is where agents follow the conversation: a Slack or Discord
-	// thread, or the console. Alerts about its sessions go there.
-	Desk      Endpoint
-	Locale    string
-	State     ConversationState
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	Version   int
+	// channel, or the console. Alerts about its sessions go there.
+	Desk Endpoint
+	// DeskThread is the platform thread under Desk that holds this
+	// conversation (a Slack message ts, a Discord thread id). The desk
+	// channel starts it with the first notice it delivers; the outbox
+	// records it here and hands it to every later notice.
+	DeskThread string
+	Locale     string
+	State      ConversationState
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int
+}
+
+// ConversationFilter selects conversations. Zero fields match everything.
+type ConversationFilter struct {
+	State ConversationState
+	// DeskChannel selects conversations followed on one desk ("console").
+	DeskChannel string
+	// Limit caps the result (default 100, ceiling 1000).
+	Limit int
+}
+
+// Direction says who wrote a message of a conversation.
+type Direction string
+
+// The directions.
+const (
+	// FromCustomer is a message the customer wrote, relayed to the desk.
+	FromCustomer Direction = "in"
+	// FromAgent is a message an agent wrote, relayed to the customer.
+	FromAgent Direction = "out"
+)
+
+// Message is one line of a conversation's transcript.
+type Message struct {
+	ID             int64
+	ConversationID string
+	Direction      Direction
+	// Author is the agent's name, or the customer's display name.
+	Author string
+	Text   string
+	At     time.Time
+	// Source identifies the platform message this one came from (a Twilio
+	// MessageSid, a Slack event id), so that a platform's retry is
+	// recorded once. Empty for messages without one.
+	Source string
+}
+
+// MessageFilter selects messages of one conversation.
+type MessageFilter struct {
+	ConversationID string
+	// AfterID selects messages with a larger ID, for paging and for
+	// following a conversation live.
+	AfterID int64
+	// Limit caps the result (default 100, ceiling 1000).
+	Limit int
+}
+
+// MessageChange is what relaying one message writes, saved atomically.
+type MessageChange struct {
+	// Conversation, when not nil, is created with the message.
+	Conversation *Conversation
+	Message      *Message
+	// Deliveries get their IDs from the store.
+	Deliveries []*Delivery
 }

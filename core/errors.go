@@ -147,6 +147,9 @@ var (
 	// ErrOpenConversation is returned by a Store when a customer already
 	// has an open conversation.
 	ErrOpenConversation = &Error{Code: CodeConflict, Message: "customer already has an open conversation"}
+	// ErrDuplicate is returned by a Store when a message's Source was
+	// recorded before: a platform delivered the same message twice.
+	ErrDuplicate = &Error{Code: CodeConflict, Message: "message already recorded"}
 	// ErrDeliveryFinal is returned by a Store when a delivery to be updated
 	// is already delivered or failed: a late report must not undo it.
 	ErrDeliveryFinal = &Error{Code: CodeConflict, Message: "delivery already final"}

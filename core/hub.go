@@ -2,8 +2,9 @@ package core
 
 import "sync"
 
-// Update is published after every committed change: a session event, or a
-// delivery whose status changed.
+// Update is published after every committed change: a session event, a
+// delivery whose status changed, a message relayed, a conversation opened
+// or closed.
 type Update struct {
 	// Session is the session after the change; nil for a delivery update
 	// of a notice that belongs to no session.
@@ -12,6 +13,11 @@ type Update struct {
 	Event *Event
 	// Delivery is the outbox entry the change created or updated, if any.
 	Delivery *Delivery
+	// Conversation is the conversation a message belongs to, or one that
+	// was closed.
+	Conversation *Conversation
+	// Message is a message added to a transcript.
+	Message *Message
 }
 
 // Hub fans updates out to subscribers in the process: the console's live

@@ -115,6 +115,7 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 	case d.Notice.Kind == NoticeLink && !d.Notice.ExpiresAt.IsZero() && !now.Before(d.Notice.ExpiresAt):
 		o.fail(d, now, "the pin expired before the link could be delivered")
 	default:
+		conv := o.enrich(ctx, d)
 		dctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 		r, err := ch.Deliver(dctx, d)
 		cancel()
@@ -126,6 +127,9 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 				d.Status = DeliverySent
 			}
 			d.UpdatedAt = now
+			if r.Thread != "" && conv != nil && d.To == conv.Desk && conv.DeskThread == "" {
+				o.recordThread(ctx, conv.ID, r.Thread)
+			}
 		case retryable(err) && d.Attempts < maxAttempts:
 			wait, ok := RetryAfter(err)
 			if !ok {
@@ -149,6 +153,53 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 	}
 	if d.Status != DeliveryQueued {
 		o.e.publishDelivery(ctx, d)
+	}
+}
+
+// enrich fills in what a notice can only know at delivery time: the
+// conversation's desk thread, which an earlier delivery may have just
+// started, and the message of the session's previous desk notice, which a
+// channel that edits messages updates instead of posting anew. It returns
+// the conversation of a desk-bound delivery.
+func (o *outbox) enrich(ctx context.Context, d *Delivery) *Conversation {
+	if d.ConversationID == "" {
+		return nil
+	}
+	conv, err := o.e.store.FindConversation(ctx, d.ConversationID)
+	if err != nil || d.To != conv.Desk {
+		return nil
+	}
+	d.Notice.Thread = conv.DeskThread
+	if d.Notice.Kind == NoticeSession && d.SessionID != "" {
+		earlier, err := o.e.store.FindDeliveries(ctx, DeliveryFilter{SessionID: d.SessionID})
+		if err == nil {
+			for _, p := range earlier { // newest first
+				if p.ID < d.ID && p.To == d.To && p.Notice.Kind == NoticeSession && p.ExternalID != "" {
+					d.Notice.Replace = p.ExternalID
+					break
+				}
+			}
+		}
+	}
+	return conv
+}
+
+// recordThread saves the desk thread a channel started for a
+// conversation, unless another delivery recorded one first.
+func (o *outbox) recordThread(ctx context.Context, convID, thread string) {
+	for try := 0; try < maxTries; try++ {
+		c, err := o.e.store.FindConversation(ctx, convID)
+		if err != nil || c.DeskThread != "" {
+			return
+		}
+		c.DeskThread, c.UpdatedAt = thread, o.e.clock.Now()
+		err = o.e.store.UpdateConversation(ctx, c)
+		if !errors.Is(err, ErrVersion) {
+			if err != nil {
+				o.e.log.Error("record desk thread", "conversation_id", convID, "err", err)
+			}
+			return
+		}
 	}
 }
 

@@ -22,6 +22,28 @@ type Store interface {
 	// FindOpenConversation returns the open conversation of a customer
 	// endpoint.
 	FindOpenConversation(ctx context.Context, customer Endpoint) (*Conversation, error)
+	// FindConversationByThread returns the conversation followed in thread
+	// under desk.
+	FindConversationByThread(ctx context.Context, desk Endpoint, thread string) (*Conversation, error)
+	// FindConversations returns the conversations matching f, most
+	// recently updated first.
+	FindConversations(ctx context.Context, f ConversationFilter) ([]*Conversation, error)
+
+	// AppendMessage adds ch.Message to its conversation's transcript, and
+	// in the same transaction creates ch.Conversation (when not nil),
+	// queues ch.Deliveries and sets the conversation's UpdatedAt to the
+	// message's time. It returns ErrDuplicate, and writes nothing, when a
+	// message with the same non-empty Source exists; ErrOpenConversation
+	// as CreateConversation; CodeNotFound for an unknown conversation.
+	AppendMessage(ctx context.Context, ch *MessageChange) error
+	// FindMessages returns messages of a conversation, oldest first.
+	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
+
+	// SetOptOut records whether an endpoint asked to receive nothing more
+	// (an SMS STOP) or asked again to receive messages (START).
+	SetOptOut(ctx context.Context, ep Endpoint, optedOut bool, at time.Time) error
+	// OptedOut reports whether an endpoint asked to receive nothing more.
+	OptedOut(ctx context.Context, ep Endpoint) (bool, error)
 
 	// CreateSession inserts ch.Session with Version 1, and in the same
 	// transaction ch.Conversation (when not nil), ch.Events and

@@ -20,6 +20,8 @@ type MemStore struct {
 	sessions      map[string]core.Session
 	events        []core.Event
 	deliveries    []core.Delivery
+	messages      []core.Message
+	optOuts       map[core.Endpoint]bool
 	closed        bool
 }
 
@@ -27,7 +29,7 @@ var _ core.Store = (*MemStore)(nil)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{conversations: map[string]core.Conversation{}, sessions: map[string]core.Session{}}
+	return &MemStore{conversations: map[string]core.Conversation{}, sessions: map[string]core.Session{}, optOuts: map[core.Endpoint]bool{}}
 }
 
 func notFound(what string) error { return core.Errorf(core.CodeNotFound, "%s not found", what) }
@@ -161,10 +163,109 @@ func (m *MemStore) append(ch *core.Change) {
 		ch.Events[i].ID = int64(len(m.events) + 1)
 		m.events = append(m.events, ch.Events[i])
 	}
-	for _, d := range ch.Deliveries {
+	m.queue(ch.Deliveries)
+}
+
+func (m *MemStore) queue(ds []*core.Delivery) {
+	for _, d := range ds {
 		d.ID = int64(len(m.deliveries) + 1)
 		m.deliveries = append(m.deliveries, *d)
 	}
+}
+
+// FindConversationByThread implements core.Store.
+func (m *MemStore) FindConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conversations {
+		if thread != "" && c.Desk == desk && c.DeskThread == thread {
+			return &c, nil
+		}
+	}
+	return nil, notFound("conversation")
+}
+
+// FindConversations implements core.Store.
+func (m *MemStore) FindConversations(ctx context.Context, f core.ConversationFilter) ([]*core.Conversation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.Conversation
+	for _, c := range m.conversations {
+		if (f.State != "" && c.State != f.State) || (f.DeskChannel != "" && c.Desk.Channel != f.DeskChannel) {
+			continue
+		}
+		out = append(out, &c)
+	}
+	slices.SortFunc(out, func(a, b *core.Conversation) int {
+		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return out[:min(len(out), limit(f.Limit))], nil
+}
+
+// AppendMessage implements core.Store.
+func (m *MemStore) AppendMessage(ctx context.Context, ch *core.MessageChange) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	msg := ch.Message
+	if msg.Source != "" {
+		for _, o := range m.messages {
+			if o.Source == msg.Source {
+				return core.ErrDuplicate
+			}
+		}
+	}
+	if ch.Conversation != nil {
+		if ch.Conversation.ID != msg.ConversationID {
+			return core.Errorf(core.CodeInvalid, "message of conversation %s created with %s", msg.ConversationID, ch.Conversation.ID)
+		}
+		if err := m.createConversation(ch.Conversation); err != nil {
+			return err
+		}
+	}
+	c, ok := m.conversations[msg.ConversationID]
+	if !ok {
+		return notFound("conversation")
+	}
+	if msg.At.After(c.UpdatedAt) {
+		c.UpdatedAt = msg.At
+		m.conversations[c.ID] = c
+	}
+	msg.ID = int64(len(m.messages) + 1)
+	m.messages = append(m.messages, *msg)
+	m.queue(ch.Deliveries)
+	return nil
+}
+
+// FindMessages implements core.Store.
+func (m *MemStore) FindMessages(ctx context.Context, f core.MessageFilter) ([]*core.Message, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.Message
+	for _, msg := range m.messages {
+		if msg.ConversationID == f.ConversationID && msg.ID > f.AfterID && len(out) < limit(f.Limit) {
+			out = append(out, &msg)
+		}
+	}
+	return out, nil
+}
+
+// SetOptOut implements core.Store.
+func (m *MemStore) SetOptOut(ctx context.Context, ep core.Endpoint, optedOut bool, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if optedOut {
+		m.optOuts[ep] = true
+	} else {
+		delete(m.optOuts, ep)
+	}
+	return nil
+}
+
+// OptedOut implements core.Store.
+func (m *MemStore) OptedOut(ctx context.Context, ep core.Endpoint) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.optOuts[ep], nil
 }
 
 // FindSession implements core.Store.

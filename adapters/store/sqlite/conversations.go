@@ -9,14 +9,15 @@ import (
 )
 
 const conversationCols = `id, customer_channel, customer_address, customer_name,
-	desk_channel, desk_address, locale, state, created_at, updated_at, version`
+	desk_channel, desk_address, desk_thread, locale, state, created_at, updated_at, version`
 
 const insertConversationSQL = `INSERT INTO conversations (` + conversationCols + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
 
 const updateConversationSQL = `UPDATE conversations SET customer_channel = ?,
 	customer_address = ?, customer_name = ?, desk_channel = ?, desk_address = ?,
-	locale = ?, state = ?, created_at = ?, updated_at = ?, version = version + 1
+	desk_thread = ?, locale = ?, state = ?, created_at = ?, updated_at = ?,
+	version = version + 1
 	WHERE id = ? AND version = ?`
 
 const findConversationSQL = `SELECT ` + conversationCols + ` FROM conversations WHERE id = ?`
@@ -28,7 +29,7 @@ const findOpenConversationSQL = `SELECT ` + conversationCols + ` FROM conversati
 // conversationArgs returns the arguments of insertConversationSQL.
 func conversationArgs(c *core.Conversation) []driver.NamedValue {
 	return named(c.ID, c.Customer.Channel, c.Customer.Address, c.CustomerName,
-		c.Desk.Channel, c.Desk.Address, c.Locale, string(c.State),
+		c.Desk.Channel, c.Desk.Address, c.DeskThread, c.Locale, string(c.State),
 		micros(c.CreatedAt), micros(c.UpdatedAt))
 }
 
@@ -88,7 +89,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c *core.Conversation) er
 	}
 	id := c.ID
 	args := named(c.Customer.Channel, c.Customer.Address, c.CustomerName,
-		c.Desk.Channel, c.Desk.Address, c.Locale, string(c.State),
+		c.Desk.Channel, c.Desk.Address, c.DeskThread, c.Locale, string(c.State),
 		micros(c.CreatedAt), micros(c.UpdatedAt), id, int64(c.Version))
 	err := s.w.do(ctx, func(w *wconn) error {
 		res, err := w.updConv.run(args)
@@ -155,7 +156,7 @@ func scanConversation(sc scanner) (*core.Conversation, error) {
 	var state string
 	var created, updated int64
 	err := sc.Scan(&c.ID, &c.Customer.Channel, &c.Customer.Address, &c.CustomerName,
-		&c.Desk.Channel, &c.Desk.Address, &c.Locale, &state, &created, &updated, &c.Version)
+		&c.Desk.Channel, &c.Desk.Address, &c.DeskThread, &c.Locale, &state, &created, &updated, &c.Version)
 	if err != nil {
 		return nil, err
 	}

@@ -172,3 +172,24 @@ func TestLivePINConstraintInSchema(t *testing.T) {
 		t.Errorf("second live session with one PIN: %v, want the live_pin index to refuse it", err)
 	}
 }
+
+func TestMessagesAppendOnlyInSchema(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "messages.db")
+	s, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := &core.Conversation{ID: core.NewID(), Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "+12015550123"}, State: core.ConversationOpen}
+	m := &core.Message{ConversationID: c.ID, Direction: core.FromCustomer, Text: "hello", At: core.SystemClock{}.Now()}
+	if err := s.AppendMessage(ctx, &core.MessageChange{Conversation: c, Message: m}); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, p)
+	for _, q := range []string{"UPDATE messages SET text = 'rewritten'", "DELETE FROM messages"} {
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want the trigger to refuse it", q, err)
+		}
+	}
+}

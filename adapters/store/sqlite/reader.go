@@ -19,6 +19,8 @@ type reader struct {
 	findSession, findSessionByPIN          *sql.Stmt
 	findEvents                             *sql.Stmt
 	findDelivery, findDeliveryByExternalID *sql.Stmt
+	findMessages, findConversations        *sql.Stmt
+	findConversationByThread, optedOut     *sql.Stmt
 }
 
 func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
@@ -36,6 +38,10 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		{&r.findEvents, findEventsSQL},
 		{&r.findDelivery, findDeliverySQL},
 		{&r.findDeliveryByExternalID, findDeliveryByExternalIDSQL},
+		{&r.findMessages, findMessagesSQL},
+		{&r.findConversations, findConversationsSQL},
+		{&r.findConversationByThread, findConversationByThreadSQL},
+		{&r.optedOut, optedOutSQL},
 	} {
 		s, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {

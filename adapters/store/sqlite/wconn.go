@@ -24,6 +24,8 @@ type wconn struct {
 	convSeq                            *wstmt
 	insSession, updSession, sessExists *wstmt
 	pinTaken, openTaken                *wstmt
+	insMessage, msgSource, touchConv   *wstmt
+	setOptOut, clearOptOut             *wstmt
 	insEvent                           *wstmt
 	insDelivery, updDelivery           *wstmt
 	deliveryStatus, claim              *wstmt
@@ -134,6 +136,11 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.pinTaken, "SELECT 1 FROM sessions WHERE live_pin = ? AND id <> ?"},
 		{&c.openTaken, "SELECT 1 FROM conversations WHERE state = 'open' AND customer_channel = ? AND customer_address = ? AND id <> ?"},
 		{&c.insEvent, insertEventSQL},
+		{&c.insMessage, insertMessageSQL},
+		{&c.msgSource, "SELECT 1 FROM messages WHERE source = ? AND source <> ''"},
+		{&c.touchConv, touchConversationSQL},
+		{&c.setOptOut, setOptOutSQL},
+		{&c.clearOptOut, clearOptOutSQL},
 		{&c.insDelivery, insertDeliverySQL},
 		{&c.updDelivery, updateDeliverySQL},
 		{&c.deliveryStatus, "SELECT status FROM outbox WHERE id = ?"},

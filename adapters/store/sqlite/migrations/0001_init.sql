@@ -5,13 +5,12 @@
 -- written. Tables are STRICT so that a value of the wrong type is refused
 -- rather than silently converted.
 --
--- Conversations and sessions have random text ids (core.NewID). Inserting
--- random keys into an index dirties a different page per row, and every
--- dirty page is written to the WAL at commit: that cost, not the SQL,
--- bounds how many sessions a second the store can create. So each such
--- table also has a seq, its rowid, which only grows; other tables refer
--- to rows by seq, and the indexes on those references are appended to,
--- leaving the unique index on id the only random one per table.
+-- Conversations and sessions have text ids (core.NewID). Inserting keys
+-- into an index dirties a page per row, and every dirty page is written
+-- to the WAL at commit: that cost, not the SQL, bounds how many sessions a
+-- second the store can create. So each such table also has a seq, its
+-- rowid, which only grows; other tables refer to rows by seq, and the
+-- indexes on those references are appended to.
 
 CREATE TABLE conversations (
     seq              INTEGER NOT NULL PRIMARY KEY,
