@@ -1,0 +1,99 @@
+package remote
+
+import (
+	"context"
+	"errors"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// Result is what a card action did: the session as it now stands, and
+// the delivery a send queued.
+type Result struct {
+	Session  *core.Session
+	Delivery *core.Delivery
+	// Dismissed means the card should simply go away: Close on a session
+	// that was already over.
+	Dismissed bool
+}
+
+// Act performs a card action for actor on session id. The caller has
+// checked that actor may act on the session. ActionIssue is not a session
+// action; adapters call Issue for it.
+func (b *Bot) Act(ctx context.Context, actor core.Actor, actionID, id string) (Result, error) {
+	var s *core.Session
+	var d *core.Delivery
+	var err error
+	switch actionID {
+	case ActionSendDesktop:
+		s, d, err = b.engine.Send(ctx, id, actor, core.LinkDesktop)
+	case ActionSendMobile:
+		s, d, err = b.engine.Send(ctx, id, actor, core.LinkMobile)
+	case ActionRegenerate:
+		s, err = b.engine.Regenerate(ctx, id, actor)
+	case ActionClose:
+		s, err = b.engine.Close(ctx, id, actor)
+		if err != nil && closeable(err) {
+			return Result{Dismissed: true}, nil
+		}
+	case ActionStartControl:
+		s, err = b.engine.Start(ctx, id, asTechnician(actor), core.ModeControl)
+	case ActionStartView:
+		s, err = b.engine.Start(ctx, id, asTechnician(actor), core.ModeView)
+	case ActionEnd:
+		s, err = b.engine.End(ctx, id, asTechnician(actor))
+	default:
+		return Result{}, core.Errorf(core.CodeInvalid, "unknown action %q", actionID)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Session: s, Delivery: d}, nil
+}
+
+// closeable reports whether a refused Close means the session is already
+// over (expired, ended, closed), so the card can just go away.
+func closeable(err error) bool {
+	var te *core.TransitionError
+	if errors.As(err, &te) {
+		return !te.From.Open()
+	}
+	return core.ErrorCode(err) == core.CodeExpired
+}
+
+// asTechnician records an agent who starts or ends a session as its
+// technician.
+func asTechnician(a core.Actor) core.Actor {
+	if a.Kind == core.ActorAgent {
+		a.Kind = core.ActorTechnician
+	}
+	return a
+}
+
+// ErrorText explains err to an agent in locale: the catalog's sentence
+// for its code, with the session's state for a refused transition.
+func (b *Bot) ErrorText(err error, locale string) string {
+	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
+	var te *core.TransitionError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, core.ErrNoCustomer):
+		return t("error.no_customer")
+	case errors.As(err, &te):
+		return t("error.invalid_transition", "state", t("state."+string(te.From)))
+	}
+	switch core.ErrorCode(err) {
+	case core.CodeNotFound:
+		return t("error.not_found")
+	case core.CodeExpired:
+		return t("error.expired")
+	case core.CodeUnauthorized:
+		return t("error.unauthorized")
+	case core.CodeUnavailable, core.CodeRateLimited, core.CodeConflict:
+		return t("error.unavailable")
+	case core.CodeInvalid:
+		return t("error.invalid", "reason", core.ErrorMessage(err))
+	}
+	return t("error.internal")
+}

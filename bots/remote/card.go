@@ -1,0 +1,187 @@
+// Package remote is the remote-support bot, independent of any platform:
+// the grammar of the /remote command, the card an agent sees for a
+// session (as data that Slack, Discord and the console each render), the
+// desk alerts, the texts sent to customers, and the card's actions.
+package remote
+
+import (
+	"context"
+	"time"
+
+	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/core"
+)
+
+// Action ids of the card's buttons: Slack action_id, Discord custom_id
+// prefix, console form value. They are part of the external contract.
+const (
+	ActionSendDesktop  = "remote.send_desktop"
+	ActionSendMobile   = "remote.send_mobile"
+	ActionRegenerate   = "remote.regenerate"
+	ActionClose        = "remote.close"
+	ActionStartControl = "remote.start_control"
+	ActionStartView    = "remote.start_view"
+	ActionEnd          = "remote.end"
+	// ActionIssue is the "Remote support" button on a relayed
+	// conversation's desk thread; its value names the conversation.
+	ActionIssue = "remote.issue"
+)
+
+// Style is how prominent a button is.
+type Style string
+
+// The button styles.
+const (
+	StyleDefault Style = ""
+	StylePrimary Style = "primary"
+	StyleDanger  Style = "danger"
+)
+
+// Button is one button of a card. Value is the opaque key of what it acts
+// on (a session or conversation id); adapters check that the clicking user
+// may act on it before acting.
+type Button struct {
+	ActionID string
+	Label    string
+	Value    string
+	Style    Style
+}
+
+// Link is a labelled URL.
+type Link struct {
+	Label string
+	URL   string
+}
+
+// Card is what an agent sees of a session, in their language. Adapters
+// render it as Block Kit, Discord components or HTML.
+type Card struct {
+	SessionID  string
+	Title      string
+	Customer   string // "Customer: …0123", empty without a customer
+	State      core.State
+	StateLabel string
+	PINLabel   string
+	PIN        string // empty once the PIN no longer works
+	Links      []Link // desktop, then mobile; empty once the PIN no longer works
+	Manual     string // "Or enter the PIN at …"
+	// ExpiresAt is when the PIN stops working; Expires is that time as
+	// text in UTC, for platforms that cannot show it in the reader's zone.
+	ExpiresAt time.Time
+	Expires   string
+	// Delivery says what became of the last link sent ("Delivered").
+	Delivery string
+	// Notes explain what the buttons cannot do ("Mobile devices can be
+	// viewed but not controlled.").
+	Notes   []string
+	Buttons []Button
+	// Closed means the session was closed: the card should go away or
+	// say so (Notes holds the sentence).
+	Closed bool
+}
+
+// Bot turns sessions into cards and card actions into engine operations.
+type Bot struct {
+	engine  *core.Engine
+	catalog *i18n.Catalog
+}
+
+// New returns a Bot.
+func New(e *core.Engine, c *i18n.Catalog) *Bot { return &Bot{engine: e, catalog: c} }
+
+// Catalog returns the bot's message catalog.
+func (b *Bot) Catalog() *i18n.Catalog { return b.catalog }
+
+// Card returns the card of session s of conversation c in locale, with the
+// status of the last link delivered.
+func (b *Bot) Card(ctx context.Context, s *core.Session, c *core.Conversation, locale string) Card {
+	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
+	card := Card{
+		SessionID:  s.ID,
+		Title:      t("card.title"),
+		State:      s.State,
+		StateLabel: t("state." + string(s.State)),
+		PINLabel:   t("card.pin"),
+	}
+	if label := core.CustomerLabel(c); label != "" {
+		card.Customer = t("card.customer", "customer", label)
+	}
+	if s.State.PINLive() {
+		card.PIN = s.PIN
+		card.Links = []Link{{t("card.desktop_link"), s.DesktopURL}, {t("card.mobile_link"), s.MobileURL}}
+		card.Manual = t("card.manual", "url", s.ManualURL)
+		card.ExpiresAt = s.PINExpiresAt
+		card.Expires = t("card.expires", "time", s.PINExpiresAt.UTC().Format("15:04 UTC"))
+	}
+	if ds, err := b.engine.Deliveries(ctx, s.ID); err == nil {
+		for _, d := range ds { // newest first
+			if d.Notice.Kind == core.NoticeLink {
+				card.Delivery = b.DeliveryStatus(d, locale)
+				break
+			}
+		}
+	}
+	key := core.Endpoint{}
+	if c != nil {
+		key = c.Customer
+	}
+	switch s.State {
+	case core.StateIssued, core.StateSent:
+		desktop, mobile := StylePrimary, StyleDefault
+		if key.Channel == core.ChannelSMS {
+			desktop, mobile = StyleDefault, StylePrimary
+		}
+		card.Buttons = []Button{
+			{ActionSendDesktop, t("card.send_desktop"), s.ID, desktop},
+			{ActionSendMobile, t("card.send_mobile"), s.ID, mobile},
+			{ActionRegenerate, t("card.regenerate"), s.ID, StyleDefault},
+			{ActionClose, t("card.close"), s.ID, StyleDanger},
+		}
+	case core.StateWaiting:
+		card.Buttons, card.Notes = b.startButtons(s, locale)
+		card.Buttons = append(card.Buttons, Button{ActionClose, t("card.close"), s.ID, StyleDanger})
+	case core.StateActive:
+		card.Buttons = []Button{{ActionEnd, t("alert.end"), s.ID, StyleDanger}}
+	case core.StateExpired:
+		card.Notes = []string{t("alert.expired")}
+		card.Buttons = []Button{
+			{ActionRegenerate, t("card.regenerate"), s.ID, StylePrimary},
+			{ActionClose, t("card.close"), s.ID, StyleDefault},
+		}
+	case core.StateClosed:
+		card.Closed = true
+		card.Notes = []string{t("card.closed")}
+	}
+	return card
+}
+
+// startButtons returns the buttons that start a waiting session, and why
+// remote control is missing when it is.
+func (b *Bot) startButtons(s *core.Session, locale string) ([]Button, []string) {
+	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
+	var buttons []Button
+	var notes []string
+	switch {
+	case s.Device == core.DeviceMobile:
+		notes = append(notes, t("alert.view_only_mobile"))
+	case !core.SupportsMode(b.engine.Provider(), core.ModeControl):
+		notes = append(notes, t("card.view_only_provider"))
+	default:
+		buttons = append(buttons, Button{ActionStartControl, t("alert.start_control"), s.ID, StylePrimary})
+	}
+	view := StyleDefault
+	if len(buttons) == 0 {
+		view = StylePrimary
+	}
+	buttons = append(buttons, Button{ActionStartView, t("alert.start_view"), s.ID, view})
+	return buttons, notes
+}
+
+// DeliveryStatus describes a delivery for the agent: "Sent", "Delivered",
+// "Not delivered: number opted out".
+func (b *Bot) DeliveryStatus(d *core.Delivery, locale string) string {
+	if d.Status == core.DeliveryFailed {
+		return b.catalog.T(locale, "delivery.failed", "reason", d.Reason)
+	}
+	return b.catalog.T(locale, "delivery."+string(d.Status))
+}

@@ -1,0 +1,80 @@
+package remote
+
+import (
+	"github.com/assistbot/assistbot/core"
+)
+
+// Alert is a message for the agents' desk about a session or a
+// conversation: what happened, and the buttons to act on it.
+type Alert struct {
+	Text    string
+	Notes   []string
+	Buttons []Button
+}
+
+// DeskAlert renders a session notice for the desk: "Customer is waiting
+// (phone or tablet)." with the start buttons, "tom started the session
+// (view only)." with End, and so on.
+func (b *Bot) DeskAlert(n core.Notice) Alert {
+	t := func(key string, kv ...string) string { return b.catalog.T(n.Locale, key, kv...) }
+	s := &core.Session{ID: n.SessionID, Device: n.Device}
+	switch n.Action {
+	case core.ActionJoin:
+		a := Alert{Text: t("alert.waiting", "device", t("device."+deviceKey(n.Device)))}
+		a.Buttons, a.Notes = b.startButtons(s, n.Locale)
+		a.Buttons = append(a.Buttons, Button{ActionEnd, t("alert.end"), n.SessionID, StyleDanger})
+		return a
+	case core.ActionStart:
+		who := n.Actor
+		if who == "" {
+			who = t("card.title")
+		}
+		return Alert{
+			Text:    t("alert.started", "technician", who, "mode", t("mode."+modeKey(n.Mode))),
+			Buttons: []Button{{ActionEnd, t("alert.end"), n.SessionID, StyleDanger}},
+		}
+	case core.ActionEnd:
+		return Alert{Text: t("alert.ended")}
+	case core.ActionExpire:
+		return Alert{Text: t("alert.expired")}
+	case core.ActionClose:
+		return Alert{Text: t("card.closed")}
+	}
+	return Alert{Text: t("state." + string(n.State))}
+}
+
+// ThreadHeader renders the root message of a relayed conversation's desk
+// thread: who the customer is, on which channel, in which language, and
+// the "Remote support" button.
+func (b *Bot) ThreadHeader(n core.Notice, locale string) Alert {
+	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
+	lang := b.catalog.Match(n.Locale)
+	return Alert{
+		Text: t("desk.header", "channel", t("channel."+n.CustomerChannel), "customer", n.Customer,
+			"language", t("language."+lang)),
+		Buttons: []Button{{ActionIssue, t("desk.remote_support"), n.ConversationID, StylePrimary}},
+	}
+}
+
+// CustomerText renders a notice for the customer: the link with the PIN,
+// or an agent's reply as written. Link texts fit one SMS segment.
+func (b *Bot) CustomerText(n core.Notice) string {
+	if n.Kind == core.NoticeLink {
+		return b.catalog.T(n.Locale, "customer.link", "link", n.Link, "pin", n.PIN)
+	}
+	return n.Text
+}
+
+func deviceKey(d core.Device) string {
+	if d.Valid() && d != "" {
+		return string(d)
+	}
+	return string(core.DeviceUnknown)
+}
+
+func modeKey(m core.Mode) string {
+	if m == core.ModeControl {
+		return string(core.ModeControl)
+	}
+	return string(core.ModeView)
+}
