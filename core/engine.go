@@ -83,6 +83,11 @@ func NewEngine(o Options) *Engine {
 	return e
 }
 
+// AddChannel adds a channel the outbox delivers through. Channels are
+// added while the program is wired together, before Run and before the
+// engine serves any request; adding one later is a data race.
+func (e *Engine) AddChannel(c Channel) { e.outbox.channels[c.Name()] = c }
+
 // Hub returns the hub on which the engine publishes its updates.
 func (e *Engine) Hub() *Hub { return e.hub }
 

@@ -173,6 +173,11 @@ func (e *Engine) SetOptOut(ctx context.Context, ep Endpoint, optedOut bool) erro
 	return e.store.SetOptOut(ctx, ep, optedOut, e.clock.Now())
 }
 
+// OptedOut reports whether an endpoint asked to receive nothing more.
+func (e *Engine) OptedOut(ctx context.Context, ep Endpoint) (bool, error) {
+	return e.store.OptedOut(ctx, ep)
+}
+
 // messageText trims a message and checks its size.
 func messageText(s string) (string, error) {
 	s = strings.TrimSpace(s)

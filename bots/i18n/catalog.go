@@ -57,6 +57,43 @@ func New(defaultLocale string) (*Catalog, error) {
 	return newCatalog(localeFiles, defaultLocale)
 }
 
+// loadLocale reads a language's messages: locales/<code>.json, the core
+// catalog, and any locales/<area>.<code>.json beside it (one per platform
+// adapter, so that each keeps its own texts). A key defined twice is an
+// error.
+func loadLocale(fsys fs.FS, code string) (map[string]string, error) {
+	main := path.Join(localeDir, code+".json")
+	data, err := fs.ReadFile(fsys, main)
+	if err != nil {
+		return nil, fmt.Errorf("i18n: reading catalog: %w", err)
+	}
+	msgs, err := parseMessages(data)
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %s: %w", main, err)
+	}
+	extra, err := fs.Glob(fsys, path.Join(localeDir, "*."+code+".json"))
+	if err != nil {
+		return nil, fmt.Errorf("i18n: listing catalogs: %w", err)
+	}
+	for _, name := range extra {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: reading catalog: %w", err)
+		}
+		more, err := parseMessages(data)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", name, err)
+		}
+		for k, v := range more {
+			if _, dup := msgs[k]; dup {
+				return nil, fmt.Errorf("i18n: %s: key %q is already defined", name, k)
+			}
+			msgs[k] = v
+		}
+	}
+	return msgs, nil
+}
+
 // newCatalog loads locales/<code>.json for every supported language from
 // fsys. Each file must exist and be a flat JSON object of strings without
 // duplicate keys; the key sets are not required to agree (missing keys fall
@@ -77,14 +114,9 @@ func newCatalog(fsys fs.FS, defaultLocale string) (*Catalog, error) {
 		messages: make(map[string]map[string]string, len(codes)),
 	}
 	for _, code := range codes {
-		name := path.Join(localeDir, code+".json")
-		data, err := fs.ReadFile(fsys, name)
+		msgs, err := loadLocale(fsys, code)
 		if err != nil {
-			return nil, fmt.Errorf("i18n: reading catalog: %w", err)
-		}
-		msgs, err := parseMessages(data)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			return nil, err
 		}
 		c.messages[code] = msgs
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"unicode/utf16"
 )
 
@@ -37,14 +38,43 @@ func TestCatalogFilesMatchSupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var codes []string
-	for _, f := range files {
-		codes = append(codes, strings.TrimSuffix(strings.TrimPrefix(f, "locales/"), ".json"))
-	}
+	// Every file is <code>.json or <area>.<code>.json, and every area
+	// has a file for every supported language.
 	want := supportedLocales()
 	sort.Strings(want)
-	if !slices.Equal(codes, want) {
-		t.Errorf("embedded catalogs %v, supported locales %v", codes, want)
+	byArea := map[string][]string{}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "locales/"), ".json")
+		area, code := "", name
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			area, code = name[:i], name[i+1:]
+		}
+		byArea[area] = append(byArea[area], code)
+	}
+	for area, codes := range byArea {
+		sort.Strings(codes)
+		if !slices.Equal(codes, want) {
+			t.Errorf("catalog area %q has languages %v, supported locales %v", area, codes, want)
+		}
+	}
+}
+
+func TestAreaCatalogsMerge(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for _, code := range supportedLocales() {
+		fsys["locales/"+code+".json"] = &fstest.MapFile{Data: []byte(`{"a": "A-` + code + `"}`)}
+		fsys["locales/slack."+code+".json"] = &fstest.MapFile{Data: []byte(`{"slack.b": "B-` + code + `"}`)}
+	}
+	c, err := newCatalog(fsys, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.T("ko", "slack.b"); got != "B-ko" {
+		t.Errorf("area key = %q", got)
+	}
+	fsys["locales/other.ko.json"] = &fstest.MapFile{Data: []byte(`{"a": "again"}`)}
+	if _, err := newCatalog(fsys, "en"); err == nil || !strings.Contains(err.Error(), `"a"`) {
+		t.Errorf("a key defined twice: %v", err)
 	}
 }
 

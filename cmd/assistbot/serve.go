@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/twilio"
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
 )
@@ -71,10 +73,14 @@ type Main struct {
 	Clock core.Clock
 	PINs  core.PINSource
 
-	store  core.Store
-	engine *core.Engine
-	ln     net.Listener
-	http   *http.Server
+	store     core.Store
+	engine    *core.Engine
+	bot       *remote.Bot
+	catalog   *i18n.Catalog
+	web       *web.Server
+	platforms []platform
+	ln        net.Listener
+	http      *http.Server
 }
 
 // Open builds everything and starts listening; Run then serves.
@@ -90,6 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("locale: %w", err)
 	}
+	m.catalog = catalog
 	if m.store, err = openStore(ctx, cfg.Store); err != nil {
 		return err
 	}
@@ -112,11 +119,12 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 		Observe: metrics.Observe,
 	})
+	m.bot = remote.New(m.engine, catalog)
 	proxies, err := parseProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		return err
 	}
-	handler := web.New(web.Options{
+	m.web = web.New(web.Options{
 		Engine:                 m.engine,
 		Catalog:                catalog,
 		PublicURL:              cfg.Server.PublicURL,
@@ -129,8 +137,16 @@ func (m *Main) Open(ctx context.Context) error {
 		Gatherer:               reg,
 		Logger:                 m.Logger,
 	})
+	// Each enabled platform adds its channels to the engine and its
+	// routes to the server, before anything is served.
+	for _, p := range m.enabledPlatforms() {
+		if err := p.open(ctx, m); err != nil {
+			return fmt.Errorf("%s: %w", p.name(), err)
+		}
+		m.platforms = append(m.platforms, p)
+	}
 	m.http = &http.Server{
-		Handler:           handler,
+		Handler:           m.web,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -149,6 +165,9 @@ func (m *Main) Addr() net.Addr { return m.ln.Addr() }
 // Engine returns the running engine.
 func (m *Main) Engine() *core.Engine { return m.engine }
 
+// URL returns the base URL at which the server is reached on this host.
+func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
+
 // Run serves until ctx ends, then stops taking requests, lets those in
 // flight finish within server.shutdown_timeout, and drains the outbox.
 func (m *Main) Run(ctx context.Context) error {
@@ -156,6 +175,17 @@ func (m *Main) Run(ctx context.Context) error {
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- m.engine.Run(engineCtx) }()
+	// Platforms' own loops (a gateway, Socket Mode) stop with the server:
+	// once requests stop, so do events.
+	platformCtx, stopPlatforms := context.WithCancel(ctx)
+	var platformsDone sync.WaitGroup
+	for _, p := range m.platforms {
+		platformsDone.Go(func() {
+			if err := p.run(platformCtx); err != nil && platformCtx.Err() == nil {
+				m.Logger.Error("platform stopped", "platform", p.name(), "err", err)
+			}
+		})
+	}
 
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- m.http.Serve(m.ln) }()
@@ -174,6 +204,8 @@ func (m *Main) Run(ctx context.Context) error {
 	case err = <-serveDone:
 		err = fmt.Errorf("serve: %w", err)
 	}
+	stopPlatforms()
+	platformsDone.Wait()
 	stopEngine()
 	<-engineDone
 	if errors.Is(err, http.ErrServerClosed) {
