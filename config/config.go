@@ -173,11 +173,19 @@ type Twilio struct {
 type LogMeIn struct {
 	// APIURL is the Rescue API base URL; it always ends with "/".
 	APIURL string `yaml:"api_url"`
-	// AuthCode is the Rescue API authorisation code.
+	// AuthCode is the Rescue API authorisation code of a technician.
 	AuthCode string `yaml:"authcode" secret:"true"`
-	// NodeID is the technician or channel node that receives sessions.
+	// Email is the technician's Rescue login, used with Password to request an authcode when AuthCode is empty.
+	Email string `yaml:"email"`
+	// Password is the technician's Rescue password, used only when AuthCode is empty.
+	Password string `yaml:"password" secret:"true"`
+	// NodeID is the technician node that receives the PINs and whose sessions are polled.
 	NodeID string `yaml:"node_id"`
-	// PollInterval is how often session state is polled.
+	// NoTechConsole lets PINs be issued while the technician's console is not running.
+	NoTechConsole bool `yaml:"notechconsole"`
+	// IDField is the custom field (cfield1 to cfield5) that carries the session id for status polling.
+	IDField string `yaml:"id_field"`
+	// PollInterval is how often session state is polled while sessions are live.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// DesktopLink is the customer link for desktops; {pin} is replaced by the PIN.
 	DesktopLink string `yaml:"desktop_link"`
@@ -273,6 +281,8 @@ func template() *Config {
 		LogMeIn: LogMeIn{
 			APIURL:       "https://secure.logmeinrescue.com/API/",
 			AuthCode:     "${LOGMEIN_AUTHCODE}",
+			Password:     "${LOGMEIN_PASSWORD}",
+			IDField:      "cfield5",
 			PollInterval: 10 * time.Second,
 			DesktopLink:  "https://secure.logmeinrescue.com/Customer/Code.aspx?Code={pin}",
 			MobileLink:   "https://rescuemobile.com/{pin}",

@@ -92,7 +92,7 @@ func TestSecretKeys(t *testing.T) {
 		"slack.bot_token", "slack.signing_secret", "slack.app_token",
 		"discord.token",
 		"twilio.auth_token",
-		"logmein.authcode",
+		"logmein.authcode", "logmein.password",
 		"console.agents[].password_hash",
 		"webrtc.ice_servers[].credential",
 	}

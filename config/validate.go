@@ -105,7 +105,20 @@ func (k *checker) logmein(m *LogMeIn) {
 			k.add("logmein.api_url", "must use https:// (http:// is only allowed for localhost)")
 		}
 	}
-	k.required("logmein.authcode", m.AuthCode, "when provider.kind is logmein")
+	switch {
+	case strings.TrimSpace(m.AuthCode) != "":
+	case m.Email == "" && m.Password == "":
+		k.required("logmein.authcode", m.AuthCode, "when provider.kind is logmein, unless logmein.email and logmein.password are set")
+	default:
+		if k.required("logmein.email", m.Email, "with logmein.password when logmein.authcode is empty") && !strings.Contains(m.Email, "@") {
+			k.add("logmein.email", "%q is not an email address", m.Email)
+		}
+		k.required("logmein.password", m.Password, "with logmein.email when logmein.authcode is empty")
+	}
+	if m.NodeID != "" && !allDigits(m.NodeID) {
+		k.add("logmein.node_id", "%q must be the technician's numeric node ID from the Rescue Administration Center", m.NodeID)
+	}
+	k.oneOf("logmein.id_field", m.IDField, "cfield1", "cfield2", "cfield3", "cfield4", "cfield5")
 	k.duration("logmein.poll_interval", m.PollInterval, time.Second, 10*time.Minute)
 	for _, l := range []struct{ key, v string }{
 		{"logmein.desktop_link", m.DesktopLink},

@@ -63,6 +63,18 @@ func TestValidateRules(t *testing.T) {
 		{"global guesses", func(c *Config) { c.PIN.GlobalGuessesPerMinute = -1 }, "pin.global_guesses_per_minute"},
 		{"provider kind", func(c *Config) { c.Provider.Kind = "teamviewer" }, "provider.kind"},
 		{"logmein authcode", func(c *Config) { c.LogMeIn.AuthCode = "" }, "logmein.authcode"},
+		{"logmein email and password", func(c *Config) {
+			c.LogMeIn.AuthCode, c.LogMeIn.Email, c.LogMeIn.Password = "", "tech@example.com", "pw"
+		}, ""},
+		{"logmein password only", func(c *Config) { c.LogMeIn.AuthCode, c.LogMeIn.Password = "", "pw" }, "logmein.email"},
+		{"logmein email only", func(c *Config) { c.LogMeIn.AuthCode, c.LogMeIn.Email = "", "tech@example.com" }, "logmein.password"},
+		{"logmein email not an address", func(c *Config) { c.LogMeIn.AuthCode, c.LogMeIn.Email, c.LogMeIn.Password = "", "tech", "pw" }, "logmein.email"},
+		{"logmein authcode wins", func(c *Config) { c.LogMeIn.Email = "tech" }, ""},
+		{"logmein node id", func(c *Config) { c.LogMeIn.NodeID = "337366" }, ""},
+		{"logmein node id not numeric", func(c *Config) { c.LogMeIn.NodeID = "tom" }, "logmein.node_id"},
+		{"logmein id field", func(c *Config) { c.LogMeIn.IDField = "cfield0" }, "logmein.id_field"},
+		{"logmein id field 1", func(c *Config) { c.LogMeIn.IDField = "cfield1" }, ""},
+		{"logmein notechconsole", func(c *Config) { c.LogMeIn.NoTechConsole = true }, ""},
 		{"logmein ignored for builtin", func(c *Config) { c.Provider.Kind = "builtin"; c.LogMeIn = LogMeIn{} }, ""},
 		{"desktop link without pin", func(c *Config) { c.LogMeIn.DesktopLink = "https://example.com/" }, "logmein.desktop_link"},
 		{"mobile link not http", func(c *Config) { c.LogMeIn.MobileLink = "ftp://example.com/{pin}" }, "logmein.mobile_link"},
@@ -236,5 +248,21 @@ console:
 	}
 	if strings.Contains(err.Error(), "SeCrEt-") {
 		t.Errorf("Load error shows a secret value:\n%v", err)
+	}
+}
+
+func TestValidateLogMeInNeverShowsPassword(t *testing.T) {
+	c := full()
+	c.LogMeIn.AuthCode, c.LogMeIn.Email, c.LogMeIn.Password = "", "not-an-address", "SeCrEt-password"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "logmein.email") {
+		t.Fatalf("Validate() = %v; want a problem with logmein.email", err)
+	}
+	if strings.Contains(err.Error(), "SeCrEt") {
+		t.Errorf("Validate() shows the password: %v", err)
+	}
+	c.LogMeIn.Email, c.LogMeIn.Password = "tech@example.com", ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "logmein.password") {
+		t.Errorf("Validate() = %v; want a problem with logmein.password", err)
 	}
 }

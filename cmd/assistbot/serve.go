@@ -262,6 +262,8 @@ func (m *Main) provider() (core.Provider, error) {
 			return nil, fmt.Errorf("provider: %w", err)
 		}
 		return p, nil
+	case "logmein":
+		return newLogMeIn(cfg, m.Logger)
 	}
 	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin", cfg.Provider.Kind)
 }
