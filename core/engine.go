@@ -237,6 +237,12 @@ func (e *Engine) normalize(ep Endpoint) (Endpoint, error) {
 func (e *Engine) ticket(ctx context.Context, req IssueRequest) (Ticket, error) {
 	t, err := e.provider.Issue(ctx, req)
 	if err != nil {
+		if ErrorCode(err) == CodeUnauthorized {
+			// The provider refused assistbot's own credentials: for whoever
+			// asked for the PIN that is an unavailable service (with the
+			// provider's advice), not a refusal of their request.
+			err = &Error{Code: CodeUnavailable, Message: ErrorMessage(err), Err: err}
+		}
 		return t, fmt.Errorf("%s: issue pin: %w", e.provider.Name(), err)
 	}
 	if !ValidPIN(t.PIN) {

@@ -658,3 +658,17 @@ func TestRunDrivesWatcher(t *testing.T) {
 		t.Errorf("session = %+v", got)
 	}
 }
+
+// TestProviderCredentialsRefused: a provider refusing assistbot's own
+// credentials is an unavailable service for the caller, with the advice.
+func TestProviderCredentialsRefused(t *testing.T) {
+	r := newRig(t)
+	r.provider.IssueFunc = func(context.Context, core.IssueRequest) (core.Ticket, error) {
+		return core.Ticket{}, core.Errorf(core.CodeUnauthorized, "the Rescue authcode is invalid — ask an admin")
+	}
+	_, _, err := r.Issue(ctx, core.Request{Customer: pat})
+	wantCode(t, err, core.CodeUnavailable)
+	if got := core.ErrorMessage(err); got != "the Rescue authcode is invalid — ask an admin" {
+		t.Errorf("message = %q", got)
+	}
+}

@@ -90,7 +90,14 @@ func (b *Bot) ErrorText(err error, locale string) string {
 		return t("error.expired")
 	case core.CodeUnauthorized:
 		return t("error.unauthorized")
-	case core.CodeUnavailable, core.CodeRateLimited, core.CodeConflict:
+	case core.CodeUnavailable:
+		// The provider's own advice ("log in to the Technician Console")
+		// is worth more than a generic sentence, even in English.
+		if msg := core.ErrorMessage(err); msg != "" && msg != "internal error" {
+			return t("error.unavailable_reason", "reason", msg)
+		}
+		return t("error.unavailable")
+	case core.CodeRateLimited, core.CodeConflict:
 		return t("error.unavailable")
 	case core.CodeInvalid:
 		return t("error.invalid", "reason", core.ErrorMessage(err))

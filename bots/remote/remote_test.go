@@ -230,7 +230,8 @@ func TestErrorText(t *testing.T) {
 		"expired":     {core.Errorf(core.CodeExpired, "x"), "The PIN has expired. Generate another code."},
 		"transition":  {&core.TransitionError{From: core.StateEnded, Action: core.ActionSend}, "This session is Ended, so that is not possible now."},
 		"no customer": {core.ErrNoCustomer, "This session has no customer to send the link to."},
-		"unavailable": {core.Errorf(core.CodeUnavailable, "down"), "The remote support service is unavailable. Please try again in a moment."},
+		"unavailable": {core.Errorf(core.CodeUnavailable, "log in to the LogMeIn Rescue Technician Console"), "The remote support service is unavailable: log in to the LogMeIn Rescue Technician Console"},
+		"busy":        {core.Errorf(core.CodeConflict, "x"), "The remote support service is unavailable. Please try again in a moment."},
 		"invalid":     {core.Errorf(core.CodeInvalid, "the message is empty"), "That request is not valid: the message is empty"},
 		"internal":    {context.DeadlineExceeded, "Something went wrong. Please try again."},
 	} {
