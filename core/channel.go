@@ -12,9 +12,11 @@ type Channel interface {
 	// Name is the channel name endpoints use ("sms").
 	Name() string
 	// Deliver sends d.Notice to d.To. It returns CodeUnavailable (with a
-	// Retry when the platform said how long) for failures worth retrying;
-	// any other code fails the delivery at once with the error's message
-	// as the reason the agent sees.
+	// Retry when the platform said how long) for failures worth retrying,
+	// and CodeRateLimited (with a Retry) when it held the notice back
+	// unsent to keep within a rate, which the outbox does not count as an
+	// attempt; any other code fails the delivery at once with the error's
+	// message as the reason the agent sees.
 	Deliver(ctx context.Context, d *Delivery) (Receipt, error)
 }
 

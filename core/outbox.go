@@ -130,6 +130,16 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 			if r.Thread != "" && conv != nil && d.To == conv.Desk && conv.DeskThread == "" {
 				o.recordThread(ctx, conv.ID, r.Thread)
 			}
+		case ErrorCode(err) == CodeRateLimited:
+			// The channel held the message back to keep within a rate
+			// (a sending number's messages per second): nothing was
+			// sent, so this is no attempt, however long the queue.
+			wait, ok := RetryAfter(err)
+			if !ok {
+				wait = backoffBase
+			}
+			d.Attempts--
+			d.Reason, d.NextAttemptAt, d.UpdatedAt = ErrorMessage(err), now.Add(wait), now
 		case retryable(err) && d.Attempts < maxAttempts:
 			wait, ok := RetryAfter(err)
 			if !ok {
@@ -212,7 +222,7 @@ func (o *outbox) fail(d *Delivery, now time.Time, reason string) {
 // failure a channel did not wrap).
 func retryable(err error) bool {
 	c := ErrorCode(err)
-	return c == CodeUnavailable || c == CodeInternal || c == CodeRateLimited
+	return c == CodeUnavailable || c == CodeInternal
 }
 
 // backoff returns the wait after the attempts-th failure: exponential from

@@ -105,15 +105,40 @@ func TestOutboxRetries(t *testing.T) {
 func TestOutboxRetryAfter(t *testing.T) {
 	r := newRig(t)
 	r.sms.DeliverFunc = func(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
-		return core.Receipt{}, &core.Error{Code: core.CodeRateLimited, Message: "429 too many requests", Retry: 30 * time.Second}
+		return core.Receipt{}, &core.Error{Code: core.CodeUnavailable, Message: "429 too many requests", Retry: 30 * time.Second}
 	}
 	_, d := r.sent(t)
 	r.deliverOnce(t)
 	got := r.delivery(t, d.ID)
-	if got.Status != core.DeliveryQueued || !got.NextAttemptAt.Equal(r.clock.Now().Add(30*time.Second)) {
+	if got.Status != core.DeliveryQueued || !got.NextAttemptAt.Equal(r.clock.Now().Add(30*time.Second)) || got.Attempts != 1 {
 		t.Errorf("after a 429: %+v, want a retry at Retry-After", got)
 	}
 }
+
+// TestOutboxPacedIsNoAttempt holds a notice back many times to keep
+// within a sending rate: it is never failed for it, and goes out after.
+func TestOutboxPacedIsNoAttempt(t *testing.T) {
+	r := newRig(t)
+	var held int
+	r.sms.DeliverFunc = func(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+		if held < 3*maxAttemptsForTest {
+			held++
+			return core.Receipt{}, &core.Error{Code: core.CodeRateLimited, Message: "queued behind other messages", Retry: time.Second}
+		}
+		return core.Receipt{Status: core.DeliverySent, ExternalID: "SM1"}, nil
+	}
+	_, d := r.sent(t)
+	for range 3*maxAttemptsForTest + 1 {
+		r.deliverOnce(t)
+		r.clock.Add(time.Second)
+	}
+	if got := r.delivery(t, d.ID); got.Status != core.DeliverySent || got.Attempts != 1 {
+		t.Errorf("after %d deferrals: %+v, want sent at the first real attempt", held, got)
+	}
+}
+
+// maxAttemptsForTest is the outbox's attempt limit.
+const maxAttemptsForTest = 10
 
 func TestOutboxPermanentFailure(t *testing.T) {
 	r := newRig(t)
