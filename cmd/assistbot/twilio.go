@@ -1,7 +1,74 @@
 package main
 
-import "github.com/assistbot/assistbot/config"
+import (
+	"context"
+	"fmt"
+
+	"github.com/assistbot/assistbot/adapters/twilio"
+	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core"
+)
+
+// twilioPlatform is SMS through Twilio: the "sms" channel and the
+// /twilio/sms and /twilio/status webhooks.
+type twilioPlatform struct {
+	cfg *config.Config
+}
 
 // newTwilioPlatform returns Twilio SMS's part of the program, or nil when
 // it is not enabled.
-func newTwilioPlatform(cfg *config.Config) platform { return nil }
+func newTwilioPlatform(cfg *config.Config) platform {
+	if !cfg.Twilio.Enabled {
+		return nil
+	}
+	return &twilioPlatform{cfg: cfg}
+}
+
+func (p *twilioPlatform) name() string { return "twilio" }
+
+// open adds the SMS channel and mounts the webhooks. It makes no request
+// to Twilio: wrong credentials show on the first message, as a reason on
+// the agent's card.
+func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
+	t := p.cfg.Twilio
+	sms, err := twilio.New(twilio.Options{
+		Engine:              m.engine,
+		Bot:                 m.bot,
+		AccountSID:          t.AccountSID,
+		AuthToken:           t.AuthToken,
+		From:                t.From,
+		MessagingServiceSID: t.MessagingServiceSID,
+		PublicURL:           p.cfg.Server.PublicURL,
+		APIURL:              t.APIURL,
+		Region:              t.DefaultRegion,
+		MPS:                 t.MPS,
+		Desk:                smsDesk(p.cfg),
+		KeywordReplies:      t.KeywordReplies,
+		Logger:              m.Logger.With("platform", "twilio"),
+	})
+	if err != nil {
+		return err
+	}
+	m.engine.AddChannel(sms)
+	for pattern, h := range sms.Routes() {
+		m.web.Handle(pattern, h)
+	}
+	fmt.Fprintf(m.Out, "  Twilio webhooks:   %s%s (incoming SMS), %s%s (status)\n",
+		p.cfg.Server.PublicURL, twilio.PathSMS, p.cfg.Server.PublicURL, twilio.PathStatus)
+	return nil
+}
+
+func (p *twilioPlatform) run(ctx context.Context) error { return nil }
+
+// smsDesk is where the conversations customers open by texting are
+// followed: twilio.desk names the platform, whose desk_channel holds the
+// threads; the console needs no address.
+func smsDesk(cfg *config.Config) core.Endpoint {
+	switch cfg.Twilio.Desk {
+	case core.ChannelSlack:
+		return core.Endpoint{Channel: core.ChannelSlack, Address: cfg.Slack.DeskChannel}
+	case core.ChannelDiscord:
+		return core.Endpoint{Channel: core.ChannelDiscord, Address: cfg.Discord.DeskChannel}
+	}
+	return core.Endpoint{Channel: core.ChannelConsole}
+}
