@@ -119,6 +119,8 @@ type Slack struct {
 	DeskChannel string `yaml:"desk_channel"`
 	// AllowedTeams restricts the bot to these workspace IDs; empty allows all.
 	AllowedTeams []string `yaml:"allowed_teams"`
+	// AgentGroup is a user group ID (S...) whose members count as agents, besides the desk channel's members.
+	AgentGroup string `yaml:"agent_group"`
 	// APIURL is the Slack Web API base URL; it always ends with "/".
 	APIURL string `yaml:"api_url"`
 }
@@ -135,11 +137,11 @@ type Discord struct {
 	PublicKey string `yaml:"public_key"`
 	// GuildID limits command registration to one guild; empty means global.
 	GuildID string `yaml:"guild_id"`
-	// DeskChannel is the channel that receives customer replies.
+	// DeskChannel is the channel ID where each conversation gets a thread: customer DMs, agent replies, session alerts.
 	DeskChannel string `yaml:"desk_channel"`
-	// AgentRoles lists the roles allowed to start sessions; empty allows everyone.
+	// AgentRoles lists the role IDs allowed to run /remote and press agent buttons; empty allows every member of the guild.
 	AgentRoles []string `yaml:"agent_roles"`
-	// Gateway uses the gateway websocket instead of the interactions webhook.
+	// Gateway connects to the gateway websocket: interactions (unless an interactions URL is set) and the messages the relay needs.
 	Gateway bool `yaml:"gateway"`
 	// SyncCommands registers the slash commands at start-up.
 	SyncCommands bool `yaml:"sync_commands"`
@@ -161,6 +163,8 @@ type Twilio struct {
 	MessagingServiceSID string `yaml:"messaging_service_sid"`
 	// Desk is where customer replies go: slack, discord or console.
 	Desk string `yaml:"desk"`
+	// KeywordReplies makes assistbot answer STOP, START and HELP itself; leave it off where Twilio answers them.
+	KeywordReplies bool `yaml:"keyword_replies"`
 	// DefaultRegion is the ISO 3166 country used for numbers without a country code.
 	DefaultRegion string `yaml:"default_region"`
 	// MPS is the maximum number of messages sent per second.
@@ -195,8 +199,14 @@ type LogMeIn struct {
 	ManualURL string `yaml:"manual_url"`
 }
 
-// Console configures the web console.
+// Console configures the technician console and the customer web chat.
 type Console struct {
+	// Enabled serves the technician console at /console.
+	Enabled bool `yaml:"enabled"`
+	// WebChat serves the customer chat page at /chat and its embeddable snippet.
+	WebChat bool `yaml:"web_chat"`
+	// SessionTTL is how long a console sign-in lasts before the agent signs in again.
+	SessionTTL time.Duration `yaml:"session_ttl"`
 	// Agents are the people who may sign in to the console.
 	Agents []Agent `yaml:"agents"`
 }
@@ -288,7 +298,8 @@ func template() *Config {
 			MobileLink:   "https://rescuemobile.com/{pin}",
 			ManualURL:    "https://www.LogMeIn123.com",
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Console: Console{Enabled: true, WebChat: true, SessionTTL: 12 * time.Hour},
+		Log:     Log{Format: "text", Level: "info"},
 		WebRTC: WebRTC{
 			TURN: TURN{Listen: ":3478", Realm: "assistbot"},
 		},

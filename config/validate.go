@@ -49,7 +49,7 @@ func (c *Config) Validate() error {
 	if c.Provider.Kind == "logmein" {
 		k.logmein(&c.LogMeIn)
 	}
-	k.console(&c.Console)
+	k.console(c)
 	k.oneOf("log.format", c.Log.Format, "text", "json")
 	k.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	k.webrtc(&c.WebRTC)
@@ -179,16 +179,42 @@ func (k *checker) slack(s *Slack) {
 	if !strings.HasPrefix(s.Command, "/") || n < 2 || n > 32 || strings.IndexFunc(s.Command, unicode.IsSpace) >= 0 {
 		k.add("slack.command", "%q must start with \"/\" and be 2 to 32 characters without spaces, such as \"/remote\"", s.Command)
 	}
+	if s.DeskChannel != "" && !slackID(s.DeskChannel, "CG") {
+		k.add("slack.desk_channel", "%q must be a channel ID such as C0123ABCD (in Slack: the channel's details, at the bottom), not its name", s.DeskChannel)
+	}
+	if s.AgentGroup != "" && !slackID(s.AgentGroup, "S") {
+		k.add("slack.agent_group", "%q must be a user group ID such as S0123ABCD, not its @handle", s.AgentGroup)
+	}
+	for i, t := range s.AllowedTeams {
+		if !slackID(t, "TE") {
+			k.add(fmt.Sprintf("slack.allowed_teams[%d]", i), "%q must be a workspace ID such as T0123ABCD", t)
+		}
+	}
 	k.httpURL("slack.api_url", s.APIURL, "an http:// or https:// URL", true)
+}
+
+// slackID reports whether s looks like a Slack ID starting with one of
+// prefixes: upper-case letters and digits.
+func slackID(s, prefixes string) bool {
+	if len(s) < 3 || len(s) > 32 || !strings.ContainsRune(prefixes, rune(s[0])) {
+		return false
+	}
+	for _, c := range s[1:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func (k *checker) discord(d *Discord) {
 	if k.required("discord.application_id", d.ApplicationID, "when discord.enabled is true") && !allDigits(d.ApplicationID) {
 		k.add("discord.application_id", "%q must be the numeric application ID", d.ApplicationID)
 	}
-	if d.Gateway {
-		k.required("discord.token", d.Token, "when discord.enabled and discord.gateway are true")
-	} else {
+	// Every mode needs the token: cards arrive by interaction, but DMs,
+	// desk threads and follow-ups are REST calls made as the bot.
+	k.required("discord.token", d.Token, "when discord.enabled is true (the bot sends DMs and desk messages with it)")
+	if !d.Gateway {
 		k.required("discord.public_key", d.PublicKey, "when discord.gateway is false (interactions arrive by webhook)")
 	}
 	if d.PublicKey != "" && !hex64RE.MatchString(d.PublicKey) {
@@ -196,6 +222,14 @@ func (k *checker) discord(d *Discord) {
 	}
 	if d.GuildID != "" && !allDigits(d.GuildID) {
 		k.add("discord.guild_id", "%q must be a numeric guild ID, or empty for global commands", d.GuildID)
+	}
+	if k.required("discord.desk_channel", d.DeskChannel, "when discord.enabled is true (agents follow each conversation in a thread there)") && !allDigits(d.DeskChannel) {
+		k.add("discord.desk_channel", "%q must be a numeric channel ID (Developer Mode, then right-click the channel and Copy Channel ID)", d.DeskChannel)
+	}
+	for i, r := range d.AgentRoles {
+		if !allDigits(r) {
+			k.add(fmt.Sprintf("discord.agent_roles[%d]", i), "%q must be a numeric role ID (Developer Mode, then right-click the role and Copy Role ID)", r)
+		}
 	}
 	k.httpURL("discord.api_url", d.APIURL, "an http:// or https:// URL", true)
 }
@@ -216,8 +250,13 @@ func (k *checker) twilio(c *Config) {
 		k.add("twilio.messaging_service_sid", "%q must be \"MG\" followed by 32 hexadecimal characters", t.MessagingServiceSID)
 	}
 	if k.oneOf("twilio.desk", t.Desk, "slack", "discord", "console") {
-		if (t.Desk == "slack" && !c.Slack.Enabled) || (t.Desk == "discord" && !c.Discord.Enabled) {
+		switch {
+		case (t.Desk == "slack" && !c.Slack.Enabled) || (t.Desk == "discord" && !c.Discord.Enabled):
 			k.add("twilio.desk", "is %s but %s.enabled is false; enable %s or choose another desk (slack, discord or console)", t.Desk, t.Desk, t.Desk)
+		case t.Desk == "slack" && strings.TrimSpace(c.Slack.DeskChannel) == "":
+			// SMS conversations are followed in threads of that channel.
+			// (discord.desk_channel is required whenever Discord is on.)
+			k.add("twilio.desk", "is slack but slack.desk_channel is empty; set the channel where agents follow SMS conversations")
 		}
 	}
 	if !regionRE.MatchString(t.DefaultRegion) {
@@ -229,7 +268,12 @@ func (k *checker) twilio(c *Config) {
 	k.httpURL("twilio.api_url", t.APIURL, "an http:// or https:// URL", true)
 }
 
-func (k *checker) console(c *Console) {
+func (k *checker) console(cfg *Config) {
+	c := &cfg.Console
+	if !c.Enabled && cfg.Twilio.Enabled && cfg.Twilio.Desk == "console" {
+		k.add("console.enabled", "is false but twilio.desk is console; enable the console or choose another desk (slack or discord)")
+	}
+	k.duration("console.session_ttl", c.SessionTTL, 5*time.Minute, 30*24*time.Hour)
 	first := map[string]int{}
 	for i, a := range c.Agents {
 		key := fmt.Sprintf("console.agents[%d]", i)

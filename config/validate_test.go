@@ -16,10 +16,12 @@ func full() *Config {
 	c.API.Tokens = []string{"0123456789abcdef0123"}
 	c.Slack = Slack{Enabled: true, BotToken: "xoxb-1", SigningSecret: "sig", Command: "/remote", APIURL: "https://slack.com/api/"}
 	c.Discord = Discord{Enabled: true, Token: "tok", ApplicationID: "123456789012345678", GuildID: "42",
+		DeskChannel: "900000000000000001", AgentRoles: []string{"700000000000000001"},
 		Gateway: true, APIURL: "https://discord.com/api/v10/"}
 	c.Twilio = Twilio{Enabled: true, AccountSID: "AC" + strings.Repeat("0a", 16), AuthToken: "auth",
 		From: "+15551234567", MessagingServiceSID: "MG" + strings.Repeat("F1", 16), Desk: "slack",
 		DefaultRegion: "US", MPS: 1, APIURL: "https://api.twilio.com"}
+	c.Slack.DeskChannel = "C0123ABCD" // twilio.desk is slack: SMS conversations are followed there
 	c.Console.Agents = []Agent{{Name: "alice", PasswordHash: "$argon2id$v=19$x"}, {Name: "bob", PasswordHash: "$2b$10$x"}}
 	c.WebRTC.ICEServers = []ICEServer{{URLs: []string{"stun:stun.example.org:3478", "TURNS:turn.example.org:5349"}}}
 	c.WebRTC.TURN.Enabled = true
@@ -99,14 +101,26 @@ func TestValidateRules(t *testing.T) {
 		{"slack command space", func(c *Config) { c.Slack.Command = "/re mote" }, "slack.command"},
 		{"slack command long", func(c *Config) { c.Slack.Command = "/" + strings.Repeat("a", 32) }, "slack.command"},
 		{"slack api_url", func(c *Config) { c.Slack.APIURL = "slack" }, "slack.api_url"},
+		{"slack desk_channel name", func(c *Config) { c.Slack.DeskChannel = "#support" }, "slack.desk_channel"},
+		{"slack desk_channel private", func(c *Config) { c.Slack.DeskChannel = "G0123ABCD" }, ""},
+		{"slack agent_group", func(c *Config) { c.Slack.AgentGroup = "S0123ABCD" }, ""},
+		{"slack agent_group handle", func(c *Config) { c.Slack.AgentGroup = "@support" }, "slack.agent_group"},
+		{"slack allowed_teams", func(c *Config) { c.Slack.AllowedTeams = []string{"T0123ABCD", "E0123ABCD"} }, ""},
+		{"slack allowed_teams name", func(c *Config) { c.Slack.AllowedTeams = []string{"T0123ABCD", "acme"} }, "slack.allowed_teams[1]"},
 		{"slack ignored when disabled", func(c *Config) { c.Slack = Slack{}; c.Twilio.Desk = "console" }, ""},
 		{"discord application_id", func(c *Config) { c.Discord.ApplicationID = "" }, "discord.application_id"},
 		{"discord application_id digits", func(c *Config) { c.Discord.ApplicationID = "app" }, "discord.application_id"},
 		{"discord token", func(c *Config) { c.Discord.Token = "" }, "discord.token"},
 		{"discord webhook needs public_key", func(c *Config) { c.Discord.Gateway = false }, "discord.public_key"},
-		{"discord webhook", func(c *Config) {
+		{"discord webhook", func(c *Config) { c.Discord.Gateway, c.Discord.PublicKey = false, strings.Repeat("ab", 32) }, ""},
+		{"discord webhook still needs the token", func(c *Config) {
 			c.Discord.Gateway, c.Discord.Token, c.Discord.PublicKey = false, "", strings.Repeat("ab", 32)
-		}, ""},
+		}, "discord.token"},
+		{"discord gateway and webhook together", func(c *Config) { c.Discord.PublicKey = strings.Repeat("ab", 32) }, ""},
+		{"discord desk_channel", func(c *Config) { c.Discord.DeskChannel = "" }, "discord.desk_channel"},
+		{"discord desk_channel digits", func(c *Config) { c.Discord.DeskChannel = "#desk" }, "discord.desk_channel"},
+		{"discord agent_roles digits", func(c *Config) { c.Discord.AgentRoles = []string{"1", "Support"} }, "discord.agent_roles[1]"},
+		{"discord no agent_roles", func(c *Config) { c.Discord.AgentRoles = nil }, ""},
 		{"discord public_key hex", func(c *Config) { c.Discord.PublicKey = "xyz" }, "discord.public_key"},
 		{"discord guild_id", func(c *Config) { c.Discord.GuildID = "guild" }, "discord.guild_id"},
 		{"discord api_url", func(c *Config) { c.Discord.APIURL = "" }, "discord.api_url"},
@@ -119,6 +133,9 @@ func TestValidateRules(t *testing.T) {
 		{"twilio desk", func(c *Config) { c.Twilio.Desk = "email" }, "twilio.desk"},
 		{"twilio desk disabled", func(c *Config) { c.Twilio.Desk = "discord"; c.Discord.Enabled = false }, "twilio.desk"},
 		{"twilio desk console", func(c *Config) { c.Twilio.Desk = "console" }, ""},
+		{"twilio desk slack", func(c *Config) { c.Twilio.Desk = "slack"; c.Slack.DeskChannel = "C0123ABCD" }, ""},
+		{"twilio desk slack without a channel", func(c *Config) { c.Twilio.Desk = "slack"; c.Slack.DeskChannel = "" }, "twilio.desk"},
+		{"twilio desk discord", func(c *Config) { c.Twilio.Desk = "discord" }, ""},
 		{"twilio region", func(c *Config) { c.Twilio.DefaultRegion = "us" }, "twilio.default_region"},
 		{"twilio mps zero", func(c *Config) { c.Twilio.MPS = 0 }, "twilio.mps"},
 		{"twilio mps high", func(c *Config) { c.Twilio.MPS = 1001 }, "twilio.mps"},
@@ -130,6 +147,13 @@ func TestValidateRules(t *testing.T) {
 		{"agent hash plain", func(c *Config) { c.Console.Agents[1].PasswordHash = "hunter2" }, "console.agents[1].password_hash"},
 		{"agent hash empty", func(c *Config) { c.Console.Agents[0].PasswordHash = "" }, "console.agents[0].password_hash"},
 		{"agent hash 2y", func(c *Config) { c.Console.Agents[0].PasswordHash = "$2y$12$x" }, ""},
+		{"console session_ttl too short", func(c *Config) { c.Console.SessionTTL = time.Minute }, "console.session_ttl"},
+		{"console session_ttl too long", func(c *Config) { c.Console.SessionTTL = 31 * 24 * time.Hour }, "console.session_ttl"},
+		{"console session_ttl a week", func(c *Config) { c.Console.SessionTTL = 7 * 24 * time.Hour }, ""},
+		{"console disabled", func(c *Config) { c.Console.Enabled = false }, ""},
+		{"console disabled but the sms desk", func(c *Config) { c.Console.Enabled = false; c.Twilio.Desk = "console" }, "console.enabled"},
+		{"console disabled, sms off", func(c *Config) { c.Console.Enabled = false; c.Twilio.Enabled = false; c.Twilio.Desk = "console" }, ""},
+		{"web chat without console", func(c *Config) { c.Console.Enabled, c.Console.WebChat = false, true }, ""},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level"},
 		{"ice server without urls", func(c *Config) { c.WebRTC.ICEServers[0].URLs = nil }, "webrtc.ice_servers[0].urls"},
