@@ -160,6 +160,7 @@ func TestDSNPassword(t *testing.T) {
 		{"sqlite", "assistbot.db", ""},
 		{"url", "postgres://u:p%40ss@h/db", "p@ss"},
 		{"url without password", "postgresql://u@h/db", ""},
+		{"url net/url refuses", "postgres://u:p%zz@ss@h:5432/db", "p%zz@ss"},
 		{"key value", "host=db user=u password=s3cret dbname=x", "s3cret"},
 		{"key value quoted", `host=db password='it\'s a secret' dbname=x`, "it's a secret"},
 		{"key value first", "password = pw sslmode=disable", "pw"},

@@ -63,6 +63,15 @@ func dsnPassword(dsn string) string {
 			p, _ := u.User.Password()
 			return p
 		}
+		// A URL net/url refuses (an unescaped character in the password)
+		// may still reach a log in an error: take what sits between the
+		// user's colon and the last @ before the host.
+		rest := dsn[strings.Index(dsn, "://")+3:]
+		if at := strings.LastIndexByte(rest, '@'); at > 0 {
+			if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
+				return rest[colon+1 : at]
+			}
+		}
 		return ""
 	}
 	m := dsnPasswordRE.FindStringSubmatch(dsn)

@@ -173,9 +173,15 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // watched returns the provider's sessions that can still change.
 func (e *Engine) watched(ctx context.Context) ([]*Session, error) {
-	all, err := e.store.FindSessions(ctx, SessionFilter{States: []State{StateIssued, StateSent, StateWaiting, StateActive}, Limit: 1000})
+	const most = 1000
+	all, err := e.store.FindSessions(ctx, SessionFilter{States: []State{StateIssued, StateSent, StateWaiting, StateActive}, Limit: most})
 	if err != nil {
 		return nil, err
+	}
+	if len(all) == most {
+		// The newest are watched; a desk with this many open sessions
+		// needs more than one provider account anyway.
+		e.log.Warn("more open sessions than the provider watch follows", "watched", most)
 	}
 	out := all[:0]
 	for _, s := range all {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -186,10 +187,19 @@ func messageText(s string) (string, error) {
 		return "", Errorf(CodeInvalid, "the message is empty")
 	case !utf8.ValidString(s):
 		return "", Errorf(CodeInvalid, "the message is not valid UTF-8")
+	case strings.IndexFunc(s, forbidden) >= 0:
+		return "", Errorf(CodeInvalid, "the message contains control characters")
 	case utf8.RuneCountInString(s) > MaxMessageRunes:
 		return "", Errorf(CodeInvalid, "the message is longer than %d characters", MaxMessageRunes)
 	}
 	return s, nil
+}
+
+// forbidden reports the control characters no message may carry (NUL
+// and the like; databases disagree on them and no platform shows them).
+// Line breaks and tabs are text.
+func forbidden(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
 }
 
 // newDelivery returns a queued delivery of n about conversation c.

@@ -41,14 +41,20 @@ func TestCustomerMessage(t *testing.T) {
 		t.Errorf("update = %+v", u)
 	}
 
+	t.Run("line breaks are text", func(t *testing.T) {
+		_, m, err := r.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "line one\nline two\ttab", Desk: smsDesk})
+		if err != nil || m.Text != "line one\nline two\ttab" {
+			t.Errorf("message = %+v, %v", m, err)
+		}
+	})
 	t.Run("same conversation", func(t *testing.T) {
 		c2, _ := r.customerSays(t, "still black", "sms:SM2")
 		if c2.ID != c.ID {
 			t.Errorf("second message opened conversation %s", c2.ID)
 		}
 		msgs, _ := r.Messages(ctx, core.MessageFilter{ConversationID: c.ID})
-		if len(msgs) != 2 {
-			t.Errorf("%d messages", len(msgs))
+		if len(msgs) != 3 {
+			t.Errorf("%d messages, want 3", len(msgs))
 		}
 	})
 	t.Run("platform retry", func(t *testing.T) {
@@ -57,8 +63,8 @@ func TestCustomerMessage(t *testing.T) {
 			t.Errorf("err = %v, want ErrDuplicate", err)
 		}
 		msgs, _ := r.Messages(ctx, core.MessageFilter{ConversationID: c.ID})
-		if len(msgs) != 2 {
-			t.Errorf("%d messages after a retry", len(msgs))
+		if len(msgs) != 3 {
+			t.Errorf("%d messages after a retry, want still 3", len(msgs))
 		}
 	})
 	t.Run("bad input", func(t *testing.T) {
@@ -66,6 +72,8 @@ func TestCustomerMessage(t *testing.T) {
 			"empty":       {Customer: pat, Text: "   "},
 			"too long":    {Customer: pat, Text: strings.Repeat("é", core.MaxMessageRunes+1)},
 			"bad utf-8":   {Customer: pat, Text: "\xff\xfe"},
+			"nul":         {Customer: pat, Text: "hel\x00lo"},
+			"escape":      {Customer: pat, Text: "\x1b[31mred"},
 			"no customer": {Text: "hello"},
 			"bad number":  {Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "12"}, Text: "hello"},
 		} {

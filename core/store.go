@@ -83,7 +83,8 @@ type Store interface {
 	Stats(ctx context.Context) (Stats, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
-	// Close releases the store's resources.
+	// Close releases the store's resources. Calling it again is harmless;
+	// other methods called after it return CodeUnavailable.
 	Close() error
 }
 
