@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
+	"github.com/assistbot/assistbot/adapters/store/postgres"
 	"github.com/assistbot/assistbot/adapters/store/sqlite"
 	"github.com/assistbot/assistbot/adapters/twilio"
 	"github.com/assistbot/assistbot/adapters/web"
@@ -244,6 +245,12 @@ func openStore(ctx context.Context, cfg config.Store) (core.Store, error) {
 	switch cfg.Driver {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, cfg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return s, nil
+	case "postgres":
+		s, err := postgres.Open(ctx, cfg.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

@@ -1,0 +1,176 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/assistbot/assistbot/core"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const insertSessionSQL = `INSERT INTO sessions (` + sessionCols + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+	$17, $18, $19, $20, $21, 1)`
+
+// updateSessionSQL is the optimistic update: it matches no row when the
+// version the caller read is no longer the stored one. Matching, it locks
+// the session's row until commit, so the events and deliveries of one
+// session are numbered in the order their transactions commit.
+const updateSessionSQL = `UPDATE sessions SET conversation_id = $3, provider = $4,
+	provider_ref = $5, pin = $6, pin_expires_at = $7, desktop_url = $8, mobile_url = $9,
+	manual_url = $10, state = $11, device = $12, mode = $13, agent = $14, technician = $15,
+	locale = $16, customer_key = $17, created_at = $18, updated_at = $19, joined_at = $20,
+	started_at = $21, ended_at = $22, version = version + 1
+	WHERE id = $1 AND version = $2`
+
+const sessionExistsSQL = `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`
+
+const findSessionSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE id = $1`
+
+// findSessionByPINSQL is spelt as the partial index sessions_live_pin.
+const findSessionByPINSQL = `SELECT ` + sessionCols + ` FROM sessions
+	WHERE pin = $1 AND state IN ('issued', 'sent')`
+
+// sessionFields returns the session's columns after id and version, in
+// the order of both statements above.
+func sessionFields(s *core.Session) []any {
+	return []any{s.ConversationID, s.Provider, s.ProviderRef, s.PIN, ts(s.PINExpiresAt),
+		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
+		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey,
+		ts(s.CreatedAt), ts(s.UpdatedAt), ts(s.JoinedAt), ts(s.StartedAt), ts(s.EndedAt)}
+}
+
+// CreateSession inserts ch.Session with Version 1, and ch.Conversation,
+// ch.Events and ch.Deliveries with it, in one transaction.
+func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
+	log, err := prepareLog(ch)
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	k := keys{session: ch.Session.ID}
+	var first []stmt
+	if ch.Conversation != nil {
+		k.conversation = ch.Conversation.ID
+		first = append(first, stmt{insertConversationSQL, conversationArgs(ch.Conversation)})
+	}
+	first = append(first, stmt{insertSessionSQL, append([]any{ch.Session.ID}, sessionFields(ch.Session)...)})
+	err = s.withBatch(ctx, func(c batcher) error {
+		// One round trip and one transaction for the whole change: the
+		// statements run in order and the first that fails rolls back
+		// those before it.
+		return log.run(ctx, c, first...)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", constraintErr(err, k))
+	}
+	if ch.Conversation != nil {
+		ch.Conversation.Version = 1
+	}
+	ch.Session.Version = 1
+	log.setIDs(ch)
+	return nil
+}
+
+// UpdateSession saves ch.Session if its Version is the stored one, bumps
+// it, and appends ch.Events and ch.Deliveries, in one transaction.
+func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
+	log, err := prepareLog(ch)
+	if err != nil {
+		return fmt.Errorf("postgres: update session: %w", err)
+	}
+	id := ch.Session.ID
+	args := append([]any{id, ch.Session.Version}, sessionFields(ch.Session)...)
+	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, updateSessionSQL, args...)
+		if err != nil {
+			return constraintErr(err, keys{session: id})
+		}
+		if tag.RowsAffected() == 0 {
+			return versionErr(ctx, tx, sessionExistsSQL, id, "session")
+		}
+		return constraintErr(log.run(ctx, tx), keys{session: id})
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: update session: %w", err)
+	}
+	ch.Session.Version++
+	log.setIDs(ch)
+	return nil
+}
+
+// FindSession returns the session with id.
+func (s *Store) FindSession(ctx context.Context, id string) (*core.Session, error) {
+	sess, err := s.findSession(ctx, findSessionSQL, id)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find session: %w", err)
+	}
+	return sess, nil
+}
+
+// FindSessionByPIN returns the session whose live PIN is pin.
+func (s *Store) FindSessionByPIN(ctx context.Context, pin string) (*core.Session, error) {
+	sess, err := s.findSession(ctx, findSessionByPINSQL, pin)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find session by pin: %w", err)
+	}
+	return sess, nil
+}
+
+func (s *Store) findSession(ctx context.Context, q, arg string) (*core.Session, error) {
+	var sess *core.Session
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		var err error
+		sess, err = scanSession(c.QueryRow(ctx, q, arg))
+		return err
+	})
+	return sess, noRows(err, "session")
+}
+
+// FindSessions returns the sessions matching f, newest first.
+func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		where = append(where, "state = ANY("+arg(states)+"::text[])")
+	}
+	if f.ConversationID != "" {
+		where = append(where, "conversation_id = "+arg(f.ConversationID))
+	}
+	if !f.ExpiresBefore.IsZero() {
+		// Only live PINs expire, and a live session without an expiry
+		// reads as expired already (core.Session.Current), as the zero
+		// time is before any other. Spelt as the partial index
+		// sessions_live_expiry.
+		where = append(where, "state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at < "+
+			arg(f.ExpiresBefore)+")")
+	}
+	q := "SELECT " + sessionCols + " FROM sessions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC NULLS LAST, id DESC LIMIT " + arg(clampLimit(f.Limit))
+	var out []*core.Session
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanSession)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find sessions: %w", err)
+	}
+	return out, nil
+}
