@@ -326,3 +326,25 @@ func (e *Engine) Report(ctx context.Context, r StatusReport) (*Session, error) {
 	}
 	return e.Session(ctx, r.SessionID)
 }
+
+// Record appends an entry that changes no state to the log of an open
+// session: the customer started, stopped or declined sharing their screen.
+func (e *Engine) Record(ctx context.Context, id string, actor Actor, a Action, detail string) (*Session, error) {
+	ok := false
+	for _, r := range recordable {
+		ok = ok || r == a
+	}
+	if !ok {
+		return nil, Errorf(CodeInvalid, "%q cannot be recorded on its own", a)
+	}
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		cur := s.Current(now)
+		if !cur.Open() {
+			return nil, &TransitionError{From: cur, Action: a}
+		}
+		s.UpdatedAt = now
+		ev := Event{SessionID: s.ID, At: now, Actor: actor.String(), Action: a, From: cur, To: cur, Detail: detail}
+		return &Change{Session: s, Events: []Event{ev}}, nil
+	})
+	return s, err
+}

@@ -672,3 +672,26 @@ func TestProviderCredentialsRefused(t *testing.T) {
 		t.Errorf("message = %q", got)
 	}
 }
+
+func TestRecord(t *testing.T) {
+	r := newRig(t)
+	s := r.issue(t)
+	j, _, _ := r.Join(ctx, s.PIN, core.DeviceDesktop)
+	r.Start(ctx, j.ID, tech, core.ModeView)
+	got, err := r.Record(ctx, j.ID, core.Actor{Kind: core.ActorCustomer}, core.ActionShareStart, "screen")
+	if err != nil || got.State != core.StateActive {
+		t.Fatalf("Record: %+v, %v", got, err)
+	}
+	evs, _ := r.Events(ctx, j.ID)
+	last := evs[len(evs)-1]
+	if last.Action != core.ActionShareStart || last.From != core.StateActive || last.To != core.StateActive || last.Detail != "screen" || last.Actor != "customer" {
+		t.Errorf("recorded %+v", last)
+	}
+	if _, err := r.Record(ctx, j.ID, alice, core.ActionStart, ""); core.ErrorCode(err) != core.CodeInvalid {
+		t.Errorf("a state action through Record: %v", err)
+	}
+	r.End(ctx, j.ID, tech)
+	if _, err := r.Record(ctx, j.ID, alice, core.ActionShareStop, ""); core.ErrorCode(err) != core.CodeInvalidTransition {
+		t.Errorf("recording on an ended session: %v", err)
+	}
+}

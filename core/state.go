@@ -52,8 +52,19 @@ const (
 	ActionExpire     Action = "expire"
 )
 
-// Actions lists every action.
+// Actions lists every action of the state machine.
 var Actions = []Action{ActionIssue, ActionRegenerate, ActionSend, ActionJoin, ActionStart, ActionEnd, ActionClose, ActionExpire}
+
+// Actions recorded in a session's log that change no state (see
+// Engine.Record): what happened to the customer's screen or camera share.
+const (
+	ActionShareStart   Action = "share_start"
+	ActionShareStop    Action = "share_stop"
+	ActionShareDecline Action = "share_decline"
+)
+
+// recordable lists the actions Engine.Record accepts.
+var recordable = []Action{ActionShareStart, ActionShareStop, ActionShareDecline}
 
 func (a Action) verb() string {
 	switch a {
@@ -73,6 +84,8 @@ func (a Action) verb() string {
 		return "close the session"
 	case ActionExpire:
 		return "expire the pin"
+	case ActionShareStart, ActionShareStop, ActionShareDecline:
+		return "record a screen share"
 	}
 	return string(a)
 }
