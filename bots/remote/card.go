@@ -103,8 +103,10 @@ func (b *Bot) Card(ctx context.Context, s *core.Session, c *core.Conversation, l
 		StateLabel: t("state." + string(s.State)),
 		PINLabel:   t("card.pin"),
 	}
-	if label := core.CustomerLabel(c); label != "" {
-		card.Customer = t("card.customer", "customer", label)
+	if c != nil {
+		if label := core.CustomerLabel(c); label != "" {
+			card.Customer = t("card.customer", "customer", label)
+		}
 	}
 	if s.State.PINLive() {
 		card.PIN = s.PIN

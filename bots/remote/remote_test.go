@@ -156,6 +156,17 @@ func TestCardByState(t *testing.T) {
 	})
 }
 
+// TestCardWithoutConversation renders a session whose conversation the
+// caller could not load: no customer line, no panic.
+func TestCardWithoutConversation(t *testing.T) {
+	r := newRig(t)
+	s, _ := r.issue(t, pat)
+	card := r.bot.Card(ctx, s, nil, "en")
+	if card.Customer != "" || card.PIN != s.PIN {
+		t.Errorf("card = %+v", card)
+	}
+}
+
 func TestCardViewOnlyProvider(t *testing.T) {
 	r := newRig(t)
 	r.provider.ModeList = []core.Mode{core.ModeView}
