@@ -1,0 +1,193 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/bots/remote"
+	"github.com/assistbot/assistbot/core"
+)
+
+// issue runs /remote customer:@pat as alice and returns the session.
+func (r *rig) issue() *core.Session {
+	r.t.Helper()
+	r.decodeResponse(r.post(r.remoteCommand(agent(), supportC, customerOption(patID)).json()))
+	return r.sessions()[0]
+}
+
+// TestCardActions presses the card's buttons: each answer updates the
+// card in place (type 7) with the session as it now stands.
+func TestCardActions(t *testing.T) {
+	r := newRig(t)
+	s := r.issue()
+	press := func(action string) response {
+		t.Helper()
+		w := r.post(r.click(agent(), supportC, action+":"+s.ID, "card-1", 64).json())
+		resp := r.decodeResponse(w)
+		if resp.Type != 7 {
+			t.Fatalf("%s: type %d, want 7 (update the card): %s", action, resp.Type, w.Body)
+		}
+		golden(t, "card_after_"+strings.TrimPrefix(action, "remote."), w.Body.Bytes(), s.ID, "SESSION")
+		return resp
+	}
+	resp := press(remote.ActionSendDesktop)
+	if d := resp.Data.Embeds[0].Description; !strings.Contains(d, "Link sent") || !strings.Contains(d, "Link to the customer: Sending…") {
+		t.Errorf("after send: %q", d)
+	}
+	press(remote.ActionRegenerate)
+	if got := r.sessions()[0]; got.PIN != "123456" || got.State != core.StateIssued {
+		t.Errorf("after regenerate: %s %s", got.PIN, got.State)
+	}
+	resp = press(remote.ActionClose)
+	if len(customIDs(resp.Data.Components)) != 0 || !strings.Contains(resp.Data.Embeds[0].Description, "no longer works") {
+		t.Errorf("closed card still has buttons or no note: %+v", resp)
+	}
+}
+
+// TestClickChecks: a button's key is checked against the session, never
+// trusted alone.
+func TestClickChecks(t *testing.T) {
+	r := newRig(t)
+	s := r.issue()
+	bob := map[string]any{"user": map[string]any{"id": "510000000000000051", "username": "bob"}, "roles": []string{roleID}}
+	for _, tc := range []struct {
+		name, golden string
+		in           interaction
+	}{
+		// Another agent cannot act on alice's card: the session is not
+		// theirs and the button is not in the conversation's thread.
+		{"another agent's session", "refused_unauthorized", r.click(bob, supportC, remote.ActionClose+":"+s.ID, "card-1", 64)},
+		{"a public message naming the session", "refused_unauthorized", r.click(agent(), supportC, remote.ActionClose+":"+s.ID, "msg-1", 0)},
+		{"member without the role", "refused_not_agent", r.click(stranger(), supportC, remote.ActionClose+":"+s.ID, "card-1", 64)},
+		{"unknown session", "refused_not_found", r.click(agent(), supportC, remote.ActionClose+":zzzzzzzzzzzzzzzzzzzzzzzzzz", "card-1", 64)},
+		{"unknown action", "refused_unknown_button", r.click(agent(), supportC, "remote.teleport:"+s.ID, "card-1", 64)},
+		{"no key", "refused_unknown_button", r.click(agent(), supportC, remote.ActionClose, "card-1", 64)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := r.post(tc.in.json())
+			resp := r.decodeResponse(w)
+			if resp.Type != 4 || resp.Data.Flags != 64 {
+				t.Errorf("want an ephemeral refusal, got %s", w.Body)
+			}
+			golden(t, tc.golden, w.Body.Bytes())
+		})
+	}
+	if got, _ := r.engine.Session(context.Background(), s.ID); got.State != core.StateIssued {
+		t.Errorf("a refused click changed the session to %s", got.State)
+	}
+}
+
+// TestRefusedTransition explains a button the session's state no longer
+// allows, without changing anything.
+func TestRefusedTransition(t *testing.T) {
+	r := newRig(t)
+	s := r.issue()
+	w := r.post(r.click(agent(), supportC, remote.ActionStartView+":"+s.ID, "card-1", 64).json())
+	resp := r.decodeResponse(w)
+	if resp.Type != 4 || resp.Data.Content != "This session is PIN issued, so that is not possible now." {
+		t.Errorf("response %s", w.Body)
+	}
+	golden(t, "refused_transition", w.Body.Bytes())
+}
+
+// TestThreadAlertButtons presses "Start (view only)" on the waiting alert
+// in a conversation's desk thread: the alert updates in place, and any
+// agent of the thread may press it.
+func TestThreadAlertButtons(t *testing.T) {
+	r := newRig(t)
+	s := r.issue()
+	thread := "320000000000000032"
+	r.setThread(s.ConversationID, thread)
+	if _, _, err := r.engine.Join(context.Background(), s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	bob := map[string]any{"user": map[string]any{"id": "510000000000000051", "username": "bob"}, "roles": []string{roleID}}
+	w := r.post(r.click(bob, thread, remote.ActionStartView+":"+s.ID, "alert-1", 0).json())
+	if resp := r.decodeResponse(w); resp.Type != 7 {
+		t.Fatalf("type %d: %s", resp.Type, w.Body)
+	}
+	golden(t, "alert_started", w.Body.Bytes(), s.ID, "SESSION")
+	got, _ := r.engine.Session(context.Background(), s.ID)
+	if got.State != core.StateActive || got.Mode != core.ModeView || got.Technician != "bob" {
+		t.Errorf("session %s %s %s", got.State, got.Mode, got.Technician)
+	}
+	// The same button from another conversation's thread is refused.
+	w = r.post(r.click(bob, "330000000000000033", remote.ActionEnd+":"+s.ID, "alert-2", 0).json())
+	if resp := r.decodeResponse(w); resp.Type != 4 {
+		t.Errorf("end from a foreign thread: %s", w.Body)
+	}
+}
+
+// TestThreadHeaderButton presses "Remote support" on a conversation's
+// thread header: a new ephemeral card for that conversation.
+func TestThreadHeaderButton(t *testing.T) {
+	r := newRig(t)
+	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
+		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "hello", Desk: r.a.Desk()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread := "340000000000000034"
+	r.setThread(conv.ID, thread)
+	// The header is in the desk channel; the thread has its id.
+	resp := r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, thread, 0).json()))
+	if resp.Type != 4 || resp.Data.Flags != 64 || len(resp.Data.Embeds) != 1 {
+		t.Fatalf("response %+v", resp)
+	}
+	if ss := r.sessions(); len(ss) != 1 || ss[0].ConversationID != conv.ID {
+		t.Errorf("sessions %v", ss)
+	}
+	// A header button naming a conversation from somewhere else is refused.
+	resp = r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, "350000000000000035", 0).json()))
+	if resp.Type != 4 || len(resp.Data.Embeds) != 0 {
+		t.Errorf("foreign header: %+v", resp)
+	}
+}
+
+// TestClickDeferred: a button whose action waits on a slow provider is
+// acknowledged with a deferred update; the card is then edited through
+// the interaction token, and an error arrives as an ephemeral follow-up.
+func TestClickDeferred(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.DeferAfter = 20 * time.Millisecond })
+	s := r.issue()
+	release := make(chan struct{})
+	fail := false
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		if fail {
+			return core.Ticket{}, core.Errorf(core.CodeUnavailable, "provider down")
+		}
+		return core.Ticket{PIN: "999999", DesktopURL: "https://support.example.com/?code=999999", MobileURL: "https://support.example.com/m/999999", ManualURL: "https://support.example.com/"}, nil
+	}
+	in := r.click(agent(), supportC, remote.ActionRegenerate+":"+s.ID, "card-1", 64)
+	w := r.post(in.json())
+	if resp := r.decodeResponse(w); resp.Type != 6 {
+		t.Fatalf("type %d, want 6 (deferred update): %s", resp.Type, w.Body)
+	}
+	release <- struct{}{}
+	eventually(t, "the card edited with the new PIN", func() bool {
+		m, ok := r.fake.Webhook(in["token"].(string))
+		return ok && strings.Contains(string(m.Embeds), "999999")
+	})
+
+	fail = true
+	in = r.click(agent(), supportC, remote.ActionRegenerate+":"+s.ID, "card-1", 64)
+	r.decodeResponse(r.post(in.json()))
+	release <- struct{}{}
+	eventually(t, "the error as an ephemeral follow-up", func() bool {
+		for _, q := range r.fake.Requests() {
+			if q.Method == "POST" && q.Path == "webhooks/"+appID+"/"+in["token"].(string) {
+				var m struct {
+					Content string
+					Flags   int
+				}
+				json.Unmarshal(q.Body, &m)
+				return m.Flags == 64 && strings.HasPrefix(m.Content, "The remote support service is unavailable")
+			}
+		}
+		return false
+	})
+}

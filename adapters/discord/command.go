@@ -1,0 +1,87 @@
+package discord
+
+import (
+	"context"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// originTTL is how long the channel where /remote named a customer is
+// remembered: a link is delivered within its PIN's lifetime (24 hours at
+// most), and a relayed reply soon after.
+const originTTL = 24 * time.Hour
+
+// command answers /remote. With customer:@member it issues a PIN for
+// that member; alone, inside a conversation's desk thread, for that
+// conversation's customer. With device:, the link is sent at once. The
+// answer is the agent's ephemeral card, or an ephemeral explanation.
+func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discordgo.InteractionResponse {
+	locale := string(i.Locale)
+	newMsg := discordgo.InteractionResponseChannelMessageWithSource
+	t := func(key string) *discordgo.InteractionResponse { return text(a.catalog.T(locale, key)).reply(newMsg) }
+	agent, ok := a.agentOf(i)
+	if !ok {
+		return t("error.not_agent")
+	}
+	data := i.ApplicationCommandData()
+	opts, ok := parseOptions(data)
+	if data.Name != CommandName || !ok {
+		return t("discord.usage")
+	}
+	req := core.Request{Agent: agent.Name}
+	if opts.customer != "" {
+		var u *discordgo.User
+		var m *discordgo.Member
+		if r := data.Resolved; r != nil {
+			u, m = r.Users[opts.customer], r.Members[opts.customer]
+		}
+		if u != nil && u.Bot {
+			return t("discord.error.bot_customer")
+		}
+		req.Customer = core.Endpoint{Channel: core.ChannelDiscord, Address: opts.customer}
+		req.CustomerName = displayName(u, m)
+		req.Desk = a.desk
+	} else {
+		conv, err := a.engine.ConversationByThread(ctx, a.desk, i.ChannelID)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return t("discord.usage")
+		}
+		if err != nil {
+			return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+		}
+		req.ConversationID = conv.ID
+	}
+	s, conv, err := a.engine.Issue(ctx, req)
+	if err != nil {
+		a.logFailure("issue", err)
+		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+	}
+	if opts.customer != "" && i.ChannelID != a.desk.Address && i.ChannelID != conv.DeskThread {
+		a.origins.put(conv.ID, i.ChannelID, a.now(), originTTL)
+	}
+	var note string
+	if opts.device != "" {
+		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))
+		if err != nil {
+			note = a.bot.ErrorText(err, locale)
+		} else {
+			s = sent
+		}
+	}
+	a.trackCard(s.ID, i, locale)
+	msg := a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale)
+	msg.Content = note
+	return msg.reply(newMsg)
+}
+
+// logFailure logs an engine failure that the agent is told about only in
+// general terms: internal errors and unavailable providers.
+func (a *Adapter) logFailure(op string, err error) {
+	switch core.ErrorCode(err) {
+	case core.CodeInternal, core.CodeUnavailable:
+		a.log.Error(op, "err", err)
+	}
+}

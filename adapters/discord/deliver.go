@@ -1,0 +1,165 @@
+package discord
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// dmTTL is how long a user's DM channel id is reused; it never changes,
+// the bound only keeps the cache fresh.
+const dmTTL = 24 * time.Hour
+
+// Deliver implements core.Channel: a notice for a conversation's desk
+// goes into the conversation's desk thread; anything else is a DM to the
+// customer. Rate limits and Discord failures are CodeUnavailable, which
+// the outbox retries; a refused token or a refused message fails the
+// delivery with the reason the agent reads.
+func (a *Adapter) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+	if a.isHalted() {
+		return core.Receipt{}, a.errHalted()
+	}
+	if a.toDesk(ctx, d) {
+		return a.deliverDesk(ctx, d)
+	}
+	return a.deliverCustomer(ctx, d)
+}
+
+// toDesk reports whether d is for its conversation's desk rather than
+// its customer.
+func (a *Adapter) toDesk(ctx context.Context, d *core.Delivery) bool {
+	if d.Notice.Kind == core.NoticeSession {
+		return true
+	}
+	if d.Notice.Kind == core.NoticeLink || d.ConversationID == "" {
+		return false
+	}
+	conv, err := a.engine.Conversation(ctx, d.ConversationID)
+	return err == nil && conv.Desk == d.To
+}
+
+// deliverCustomer sends a notice to a customer as a DM: the DM channel is
+// opened (or found) first, then the message posted. When Discord refuses
+// to DM them (50007: DMs closed, or no server shared with the bot) the
+// message is posted, with a mention, in the channel where the agent named
+// them; either way the delivery fails with a reason that says which
+// happened, since the DM the agent asked for was not sent.
+func (a *Adapter) deliverCustomer(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+	user := d.To.Address
+	msg := message{Content: truncate(a.bot.CustomerText(d.Notice), maxContent)}
+	dm, err := a.dmChannel(ctx, user)
+	var m *discordgo.Message
+	if err == nil {
+		m, err = a.session.ChannelMessageSendComplex(dm, msg.send(), discordgo.WithContext(ctx))
+	}
+	if err == nil {
+		return core.Receipt{ExternalID: dm + "/" + m.ID, Status: core.DeliverySent}, nil
+	}
+	if errorCode(err) != discordgo.ErrCodeCannotSendMessagesToThisUser {
+		return core.Receipt{}, a.apiError("send dm", err)
+	}
+	who := d.Notice.Customer
+	if who == "" {
+		who = core.Mask(user)
+	}
+	origin, ok := a.origins.get(d.ConversationID, a.now())
+	if !ok {
+		return core.Receipt{}, &core.Error{Code: core.CodeInvalid, Message: a.t("discord.reason.dm_refused", "customer", who), Err: a.apiError("send dm", err)}
+	}
+	msg.Content = truncate("<@"+user+"> "+msg.Content, maxContent)
+	msg.Mention = user
+	if _, perr := a.session.ChannelMessageSendComplex(origin, msg.send(), discordgo.WithContext(ctx)); perr != nil {
+		return core.Receipt{}, a.apiError("mention in channel", perr)
+	}
+	return core.Receipt{}, &core.Error{Code: core.CodeInvalid,
+		Message: a.t("discord.reason.dm_refused_posted", "customer", who, "channel", "<#"+origin+">"), Err: a.apiError("send dm", err)}
+}
+
+// dmChannel returns the id of the DM channel with user, opening it.
+func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
+	if id, ok := a.dms.get(user, a.now()); ok {
+		return id, nil
+	}
+	ch, err := a.session.UserChannelCreate(user, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", err
+	}
+	a.dms.put(user, ch.ID, a.now(), dmTTL)
+	return ch.ID, nil
+}
+
+// deliverDesk posts a notice in its conversation's desk thread, starting
+// the thread (under a header with the "Remote support" button) when the
+// conversation has none yet, or edits the message of the session's
+// previous notice when there is one.
+func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+	msg := a.deskMessage(d.Notice)
+	if d.Notice.Replace != "" {
+		if channel, id, ok := strings.Cut(d.Notice.Replace, "/"); ok {
+			_, err := a.session.ChannelMessageEditComplex(msg.edit(channel, id), discordgo.WithContext(ctx))
+			if err == nil {
+				return core.Receipt{ExternalID: d.Notice.Replace, Status: core.DeliverySent}, nil
+			}
+			// A deleted alert is posted again; anything else is a failure.
+			if errorCode(err) != discordgo.ErrCodeUnknownMessage {
+				return core.Receipt{}, a.apiError("edit desk message", err)
+			}
+		}
+	}
+	thread, started := d.Notice.Thread, ""
+	if thread == "" {
+		var err error
+		if thread, err = a.startThread(ctx, d); err != nil {
+			return core.Receipt{}, err
+		}
+		started = thread
+	}
+	m, err := a.session.ChannelMessageSendComplex(thread, msg.send(), discordgo.WithContext(ctx))
+	if err != nil {
+		return core.Receipt{}, a.apiError("post in desk thread", err)
+	}
+	return core.Receipt{ExternalID: thread + "/" + m.ID, Thread: started, Status: core.DeliverySent}, nil
+}
+
+// threadTTL is how long a started thread is remembered for a retry of
+// the delivery that started it.
+const threadTTL = time.Hour
+
+// startThread posts a conversation's header in the desk channel and
+// starts its thread from it; the thread has the header message's id.
+func (a *Adapter) startThread(ctx context.Context, d *core.Delivery) (string, error) {
+	if t, ok := a.threads.get(d.ConversationID, a.now()); ok && d.ConversationID != "" {
+		return t, nil
+	}
+	header := a.bot.ThreadHeader(d.Notice, a.catalog.Default())
+	root, err := a.session.ChannelMessageSendComplex(d.To.Address, alertMessage(header).send(), discordgo.WithContext(ctx))
+	if err != nil {
+		return "", a.apiError("post thread header", err)
+	}
+	// Threads auto-archive after a day without messages; a new message
+	// brings an archived thread back.
+	th, err := a.session.MessageThreadStart(d.To.Address, root.ID, truncate(header.Text, maxThreadName), 1440, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", a.apiError("start thread", err)
+	}
+	if d.ConversationID != "" {
+		a.threads.put(d.ConversationID, th.ID, a.now(), threadTTL)
+	}
+	return th.ID, nil
+}
+
+// deskMessage renders a notice for the desk: a session alert with its
+// buttons, or a customer's message.
+func (a *Adapter) deskMessage(n core.Notice) message {
+	switch n.Kind {
+	case core.NoticeSession:
+		return alertMessage(a.bot.DeskAlert(n))
+	case core.NoticeText:
+		return relayedMessage(n.Author, n.Text)
+	}
+	return message{Content: truncate(a.bot.CustomerText(n), maxContent)}
+}

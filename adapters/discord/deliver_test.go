@@ -1,0 +1,252 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/bots/remote"
+	"github.com/assistbot/assistbot/core"
+)
+
+// delivery waits for session id's newest delivery of kind to leave the
+// queue and returns it.
+func (r *rig) delivery(id string, kind core.NoticeKind) *core.Delivery {
+	r.t.Helper()
+	var found *core.Delivery
+	eventually(r.t, "a "+string(kind)+" delivery to finish", func() bool {
+		ds, _ := r.engine.Deliveries(context.Background(), id)
+		for _, d := range ds {
+			if d.Notice.Kind == kind && d.Status != core.DeliveryQueued {
+				found = d
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// TestSendLinkDM sends the desktop link from the card: the customer gets
+// a DM (DM channel first, then the message) without a link preview and
+// without pinging anyone.
+func TestSendLinkDM(t *testing.T) {
+	r := newRig(t)
+	r.run()
+	s := r.issue()
+	r.post(r.click(agent(), supportC, remote.ActionSendDesktop+":"+s.ID, "card-1", 64).json())
+	d := r.delivery(s.ID, core.NoticeLink)
+	if d.Status != core.DeliverySent {
+		t.Fatalf("delivery %s: %s", d.Status, d.Reason)
+	}
+	reqs := r.fake.Requests()
+	if reqs[0].Method != "POST" || reqs[0].Path != "users/@me/channels" || !strings.Contains(string(reqs[0].Body), patID) {
+		t.Errorf("first request %s %s %s, want the DM channel", reqs[0].Method, reqs[0].Path, reqs[0].Body)
+	}
+	dms := r.fake.DMs(patID)
+	if len(dms) != 1 {
+		t.Fatalf("%d DMs", len(dms))
+	}
+	m, _ := json.Marshal(dms[0])
+	golden(t, "dm_link", m, dms[0].ID, "MESSAGE", dms[0].ChannelID, "DM_CHANNEL")
+	if d.ExternalID != dms[0].ChannelID+"/"+dms[0].ID {
+		t.Errorf("external id %q", d.ExternalID)
+	}
+}
+
+// TestDMsRefused: when Discord refuses the DM (50007), the link is posted
+// in the channel where the agent named the customer, mentioning only
+// them, and the delivery's reason tells the agent which happened.
+func TestDMsRefused(t *testing.T) {
+	r := newRig(t)
+	r.run()
+	r.fake.RefuseDMs(patID)
+	s := r.issue()
+	r.post(r.click(agent(), supportC, remote.ActionSendDesktop+":"+s.ID, "card-1", 64).json())
+	d := r.delivery(s.ID, core.NoticeLink)
+	want := "Pat does not accept direct messages from this bot (DMs closed, or no shared server), so the message was posted in <#" + supportC + "> with a mention instead."
+	if d.Status != core.DeliveryFailed || d.Reason != want {
+		t.Errorf("delivery %s %q, want failed %q", d.Status, d.Reason, want)
+	}
+	posted := r.fake.Messages(supportC)
+	if len(posted) != 1 || !strings.HasPrefix(posted[0].Content, "<@"+patID+"> ") || !strings.Contains(posted[0].Content, s.DesktopURL) ||
+		string(posted[0].AllowedMentions) != `{"parse":[],"users":["`+patID+`"],"replied_user":false}` {
+		t.Errorf("channel post %+v %s", posted, posted[0].AllowedMentions)
+	}
+	// The card says so when the agent looks again.
+	conv, _ := r.engine.Conversation(context.Background(), s.ConversationID)
+	card := r.a.bot.Card(context.Background(), s, conv, "en")
+	if card.Delivery != "Not delivered: "+want {
+		t.Errorf("card delivery line %q", card.Delivery)
+	}
+}
+
+// TestDMsRefusedNowhereToMention: a customer who DMed first (no channel
+// known) and closed their DMs since: the reason says nothing was posted.
+func TestDMsRefusedNowhereToMention(t *testing.T) {
+	r := newRig(t)
+	r.run()
+	r.fake.RefuseDMs(patID)
+	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
+		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "help", Desk: r.a.Desk()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := r.engine.Issue(context.Background(), core.Request{ConversationID: conv.ID, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkMobile); err != nil {
+		t.Fatal(err)
+	}
+	d := r.delivery(s.ID, core.NoticeLink)
+	if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "there is no channel where they could be mentioned") {
+		t.Errorf("delivery %s %q", d.Status, d.Reason)
+	}
+}
+
+// TestDeskThread: the first desk notice of a conversation starts its
+// thread under a header with the "Remote support" button; the session's
+// later notices edit that alert in place.
+func TestDeskThread(t *testing.T) {
+	r := newRig(t)
+	r.run()
+	s := r.issue()
+	if _, _, err := r.engine.Join(context.Background(), s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	alert := r.delivery(s.ID, core.NoticeSession)
+	threads := r.fake.Threads()
+	if alert.Status != core.DeliverySent || len(threads) != 1 || threads[0].ParentID != deskID {
+		t.Fatalf("delivery %s %q, threads %+v", alert.Status, alert.Reason, threads)
+	}
+	header := r.fake.Messages(deskID)
+	in := r.fake.Messages(threads[0].ID)
+	if len(header) != 1 || header[0].ID != threads[0].ID || len(in) != 1 {
+		t.Fatalf("header %+v, thread %+v", header, in)
+	}
+	golden(t, "desk_header", mustJSON(header[0]), s.ConversationID, "CONVERSATION", header[0].ID, "THREAD")
+	golden(t, "desk_waiting", mustJSON(in[0]), s.ID, "SESSION", in[0].ID, "MESSAGE", threads[0].ID, "THREAD")
+	if threads[0].Name != "Discord DM conversation with Pat (English)" {
+		t.Errorf("thread name %q", threads[0].Name)
+	}
+	conv, _ := r.engine.Conversation(context.Background(), s.ConversationID)
+	if conv.DeskThread != threads[0].ID {
+		t.Errorf("desk thread recorded %q, want %q", conv.DeskThread, threads[0].ID)
+	}
+
+	if _, err := r.engine.Start(context.Background(), s.ID, core.Actor{Kind: core.ActorTechnician, Name: "tom"}, core.ModeControl); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the alert edited in place", func() bool {
+		in = r.fake.Messages(threads[0].ID)
+		return len(in) == 1 && in[0].Edits == 1
+	})
+	if in[0].Content != "tom started the session (remote control)." || !strings.Contains(string(in[0].Components), remote.ActionEnd+":"+s.ID) {
+		t.Errorf("edited alert %q %s", in[0].Content, in[0].Components)
+	}
+	if n := len(r.fake.Threads()); n != 1 {
+		t.Errorf("%d threads for one conversation", n)
+	}
+}
+
+// TestDeliveryFaults maps Discord's failures to what the outbox does:
+// retry later (5xx, 429 with its Retry-After) or fail with a reason.
+func TestDeliveryFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		status    int
+		body      string
+		header    http.Header
+		code      core.Code
+		retry     time.Duration
+		reasonHas string
+	}{
+		{"server error", 502, `{"message":"Bad Gateway","code":0}`, nil, core.CodeUnavailable, 0, "not available"},
+		{"unavailable with Retry-After", 503, `{}`, http.Header{"Retry-After": {"7"}}, core.CodeUnavailable, 7 * time.Second, "not available"},
+		{"rate limited", 429, `{"message":"You are being rate limited.","retry_after":2.5,"global":false}`, nil, core.CodeUnavailable, 2500 * time.Millisecond, "slow down"},
+		{"missing permissions", 403, `{"message":"Missing Permissions","code":50013}`, nil, core.CodeInvalid, 0, "Discord refused it: Missing Permissions (50013)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fake.Fail("POST", "users/@me/channels", tc.status, tc.body, tc.header, 1)
+			_, err := r.a.Deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
+				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}})
+			retry, _ := core.RetryAfter(err)
+			if core.ErrorCode(err) != tc.code || retry != tc.retry || !strings.Contains(core.ErrorMessage(err), tc.reasonHas) {
+				t.Errorf("err %v: code %s retry %v message %q", err, core.ErrorCode(err), retry, core.ErrorMessage(err))
+			}
+		})
+	}
+}
+
+// TestTokenRefused: a 401 stops the adapter with one clear log line; it
+// sends nothing more, fails deliveries with a reason, and Run returns.
+func TestTokenRefused(t *testing.T) {
+	r := newRig(t)
+	r.fake.Token = "another-token"
+	to := &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID}, Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}
+	_, err := r.a.Deliver(context.Background(), to)
+	if core.ErrorCode(err) != core.CodeUnauthorized || !strings.Contains(core.ErrorMessage(err), "discord.token") {
+		t.Errorf("first delivery: %v", err)
+	}
+	sent := len(r.fake.Requests())
+	for range 3 {
+		if _, err := r.a.Deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized {
+			t.Errorf("later delivery: %v", err)
+		}
+	}
+	if n := len(r.fake.Requests()); n != sent {
+		t.Errorf("%d more requests after the token was refused", n-sent)
+	}
+	if strings.Count(r.logs.String(), "refused the bot token") != 1 {
+		t.Errorf("want one log line about the token:\n%s", r.logs)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.a.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != ErrTokenRefused {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run kept going after the token was refused")
+	}
+}
+
+// TestRateLimiterRespected: when Discord says a bucket is empty
+// (X-RateLimit-Remaining: 0), discordgo's limiter holds the next request
+// on that route until the bucket resets.
+func TestRateLimiterRespected(t *testing.T) {
+	r := newRig(t)
+	r.fake.Fail("POST", "users/@me/channels", 200, `{"id":"360000000000000036","type":1}`,
+		http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset-After": {"0.3"}, "X-Ratelimit-Bucket": {"dm"}}, 1)
+	r.a.dms = newMemo[string]() // no cache: both deliveries open the DM channel
+	for range 2 {
+		r.a.dms = newMemo[string]()
+		if _, err := r.a.Deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
+			Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var at []time.Time
+	for _, q := range r.fake.Requests() {
+		if q.Path == "users/@me/channels" {
+			at = append(at, q.At)
+		}
+	}
+	if len(at) != 2 || at[1].Sub(at[0]) < 250*time.Millisecond {
+		t.Errorf("the second request came %v after the first, want at least the 0.3 s reset", at[1].Sub(at[0]))
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,118 @@
+package discord
+
+import (
+	"context"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// cardTTL is how long an interaction token can edit its message: fifteen
+// minutes, less a margin for the clock and the request.
+const cardTTL = 14 * time.Minute
+
+// cardRef is what edits an agent's ephemeral card later: the token of
+// the interaction that last showed it, and the agent's language.
+type cardRef struct {
+	appID, token, locale string
+}
+
+// trackCard remembers that interaction i now shows session id's card, so
+// that what happens next (the link delivered or refused, the customer
+// waiting) appears on it without a click.
+func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) {
+	if i.Token == "" {
+		return
+	}
+	appID := i.AppID
+	if appID == "" {
+		appID = a.appID
+	}
+	a.cards.put(id, cardRef{appID: appID, token: i.Token, locale: locale}, a.now(), cardTTL)
+}
+
+// watch follows the engine's updates until ctx ends: it refreshes the
+// cards of sessions that changed and tells a desk thread when a reply
+// written there could not be delivered. The hub drops a subscriber that
+// falls behind; watch then subscribes again.
+func (a *Adapter) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		updates, stop := a.engine.Hub().Subscribe(64)
+		a.follow(ctx, updates)
+		stop()
+	}
+}
+
+func (a *Adapter) follow(ctx context.Context, updates <-chan core.Update) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			a.update(ctx, u)
+		}
+	}
+}
+
+// update handles one engine update.
+func (a *Adapter) update(ctx context.Context, u core.Update) {
+	if d := u.Delivery; d != nil && d.SessionID == "" && d.Status == core.DeliveryFailed && d.Notice.Kind == core.NoticeText && d.ConversationID != "" {
+		a.replyFailed(ctx, d)
+	}
+	if u.Session == nil || !a.cardChanged(u) {
+		return
+	}
+	ref, ok := a.cards.get(u.Session.ID, a.now())
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	conv, err := a.engine.Conversation(ctx, u.Session.ConversationID)
+	if err != nil {
+		return
+	}
+	msg := a.cardMessage(a.bot.Card(ctx, u.Session, conv, ref.locale), ref.locale)
+	_, err = a.session.WebhookMessageEdit(ref.appID, ref.token, "@original", msg.webhookEdit(), discordgo.WithContext(ctx))
+	if err != nil {
+		a.log.Warn("refresh card", "session_id", u.Session.ID, "err", a.apiError("edit card", err))
+	}
+}
+
+// cardChanged reports whether an update changes what a card shows in a
+// way the agent's own click did not already show: the link's delivery
+// status, or a change made elsewhere (the customer joined, the
+// technician started or ended, the PIN expired).
+func (a *Adapter) cardChanged(u core.Update) bool {
+	if d := u.Delivery; d != nil && u.Event == nil {
+		return d.Notice.Kind == core.NoticeLink
+	}
+	if u.Event == nil {
+		return false
+	}
+	switch u.Event.Action {
+	case core.ActionJoin, core.ActionStart, core.ActionEnd, core.ActionExpire:
+		return true
+	}
+	return false
+}
+
+// replyFailed tells a Discord desk thread that a reply written there did
+// not reach the customer (on Discord or any other channel), and why.
+func (a *Adapter) replyFailed(ctx context.Context, d *core.Delivery) {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	conv, err := a.engine.Conversation(ctx, d.ConversationID)
+	if err != nil || d.To != conv.Customer || conv.Desk.Channel != core.ChannelDiscord || conv.DeskThread == "" {
+		return
+	}
+	msg := text(a.t("discord.reply_failed", "reason", d.Reason))
+	if _, err := a.session.ChannelMessageSendComplex(conv.DeskThread, msg.send(), discordgo.WithContext(ctx)); err != nil {
+		a.log.Warn("report a failed reply", "conversation_id", conv.ID, "err", a.apiError("post", err))
+	}
+}
