@@ -229,6 +229,9 @@ func TestSendWithoutChannel(t *testing.T) {
 	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+1 555 123 4567"}}`, &res); code != http.StatusBadRequest || res.Error.Code != "invalid" {
 		t.Errorf("invalid number: %d %+v", code, res.Error)
 	}
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"discord","address":"pat"}}`, &res); code != http.StatusBadRequest || res.Error.Code != "invalid" {
+		t.Errorf("invalid discord user: %d %+v", code, res.Error)
+	}
 }
 
 // TestExpiryThroughMain lets a PIN outlive its lifetime: the API reports

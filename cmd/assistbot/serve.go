@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/assistbot/assistbot/adapters/discord"
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
 	"github.com/assistbot/assistbot/adapters/store/postgres"
 	"github.com/assistbot/assistbot/adapters/store/sqlite"
@@ -116,7 +117,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Locale:   catalog.Default(),
 		Logger:   m.Logger,
 		Addresses: map[string]func(string) (string, error){
-			core.ChannelSMS: twilio.NumberParser(cfg.Twilio.DefaultRegion),
+			core.ChannelSMS:     twilio.NumberParser(cfg.Twilio.DefaultRegion),
+			core.ChannelDiscord: discord.ParseUserID,
 		},
 		Observe: metrics.Observe,
 	})
@@ -256,7 +258,7 @@ func openStore(ctx context.Context, cfg config.Store) (core.Store, error) {
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("store.driver: %q is not available in this build; use sqlite", cfg.Driver)
+	return nil, fmt.Errorf("store.driver: %q is not supported; use sqlite or postgres", cfg.Driver)
 }
 
 // provider builds the configured remote-support provider.
