@@ -115,6 +115,16 @@ func (c *wconn) setup(ctx context.Context, busyMillis int64, synchronous string)
 	return nil
 }
 
+// The checks made before a write, so that a refused write writes nothing
+// (see refusal). Each repeats the WHERE of the partial index it relies on:
+// without it SQLite cannot use the index and scans the table.
+const (
+	pinTakenSQL  = "SELECT 1 FROM sessions WHERE live_pin = ? AND id <> ?"
+	openTakenSQL = `SELECT 1 FROM conversations WHERE state = 'open' AND customer_channel = ?
+		AND customer_address = ? AND id <> ? AND (customer_channel <> '' OR customer_address <> '')`
+	msgSourceSQL = "SELECT 1 FROM messages WHERE source = ? AND source <> ''"
+)
+
 func (c *wconn) prepareAll(ctx context.Context) error {
 	for _, p := range []struct {
 		dst **wstmt
@@ -133,11 +143,11 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.insSession, insertSessionSQL},
 		{&c.updSession, updateSessionSQL},
 		{&c.sessExists, "SELECT 1 FROM sessions WHERE id = ?"},
-		{&c.pinTaken, "SELECT 1 FROM sessions WHERE live_pin = ? AND id <> ?"},
-		{&c.openTaken, "SELECT 1 FROM conversations WHERE state = 'open' AND customer_channel = ? AND customer_address = ? AND id <> ?"},
+		{&c.pinTaken, pinTakenSQL},
+		{&c.openTaken, openTakenSQL},
 		{&c.insEvent, insertEventSQL},
 		{&c.insMessage, insertMessageSQL},
-		{&c.msgSource, "SELECT 1 FROM messages WHERE source = ? AND source <> ''"},
+		{&c.msgSource, msgSourceSQL},
 		{&c.touchConv, touchConversationSQL},
 		{&c.setOptOut, setOptOutSQL},
 		{&c.clearOptOut, clearOptOutSQL},
