@@ -95,6 +95,26 @@ func (b *Bot) Catalog() *i18n.Catalog { return b.catalog }
 // Card returns the card of session s of conversation c in locale, with the
 // status of the last link delivered.
 func (b *Bot) Card(ctx context.Context, s *core.Session, c *core.Conversation, locale string) Card {
+	card := b.card(s, c, locale)
+	if ds, err := b.engine.Deliveries(ctx, s.ID); err == nil {
+		for _, d := range ds { // newest first
+			if d.Notice.Kind == core.NoticeLink {
+				card.Delivery = b.DeliveryStatus(d, locale)
+				break
+			}
+		}
+	}
+	return card
+}
+
+// NewCard returns the card of a session just issued, which has sent
+// nothing yet: Card without the look-up of deliveries, for the command
+// path that answers an agent within the platform's deadline.
+func (b *Bot) NewCard(s *core.Session, c *core.Conversation, locale string) Card {
+	return b.card(s, c, locale)
+}
+
+func (b *Bot) card(s *core.Session, c *core.Conversation, locale string) Card {
 	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
 	card := Card{
 		SessionID:  s.ID,
@@ -114,14 +134,6 @@ func (b *Bot) Card(ctx context.Context, s *core.Session, c *core.Conversation, l
 		card.Manual = t("card.manual", "url", s.ManualURL)
 		card.ExpiresAt = s.PINExpiresAt
 		card.Expires = t("card.expires", "time", s.PINExpiresAt.UTC().Format("15:04 UTC"))
-	}
-	if ds, err := b.engine.Deliveries(ctx, s.ID); err == nil {
-		for _, d := range ds { // newest first
-			if d.Notice.Kind == core.NoticeLink {
-				card.Delivery = b.DeliveryStatus(d, locale)
-				break
-			}
-		}
 	}
 	key := core.Endpoint{}
 	if c != nil {

@@ -156,6 +156,16 @@ func TestCardByState(t *testing.T) {
 	})
 }
 
+func TestNewCard(t *testing.T) {
+	r := newRig(t)
+	s, c := r.issue(t, pat)
+	fresh := r.bot.NewCard(s, c, "en")
+	full := r.bot.Card(ctx, s, c, "en")
+	if fresh.PIN != full.PIN || actions(fresh.Buttons) != actions(full.Buttons) || fresh.Delivery != "" {
+		t.Errorf("new card %+v differs from %+v", fresh, full)
+	}
+}
+
 // TestCardWithoutConversation renders a session whose conversation the
 // caller could not load: no customer line, no panic.
 func TestCardWithoutConversation(t *testing.T) {
