@@ -1,0 +1,144 @@
+package slack
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/adapters/slack/slackfake"
+	"github.com/assistbot/assistbot/bots/remote"
+	"github.com/assistbot/assistbot/core"
+)
+
+// buttonsOf reads the buttons of a posted message's blocks: action ID to
+// value.
+func buttonsOf(t *testing.T, blocksJSON string) map[string]string {
+	t.Helper()
+	var bs []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(blocksJSON), &bs); err != nil {
+		t.Fatalf("blocks %s: %v", blocksJSON, err)
+	}
+	out := map[string]string{}
+	for _, b := range bs {
+		for _, e := range b.Elements {
+			out[e.ActionID] = e.Value
+		}
+	}
+	return out
+}
+
+// TestDeskThread follows a session on the desk: the customer presses
+// Start, the desk channel gets a thread (header with "Remote support",
+// then "Customer is waiting" broadcast to the channel); starting from the
+// alert edits it in place; the header's button issues a new PIN for the
+// same conversation, shown in the thread to the one who pressed it.
+func TestDeskThread(t *testing.T) {
+	r := newRig(t)
+	_, s := r.issueCard("cmd")
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
+	})
+	if header.Field("text") != "Slack DM conversation with pat (English)" || !strings.Contains(header.Field("blocks"), remote.ActionIssue) {
+		t.Errorf("header %v", header.Form)
+	}
+	alert := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool { return c.Field("thread_ts") == header.TS })
+	if alert.Field("text") != "Customer is waiting (computer)." || alert.Field("reply_broadcast") != "true" {
+		t.Errorf("alert %v", alert.Form)
+	}
+	eventually(t, "desk thread recorded", func() bool {
+		c, _ := r.engine.Conversation(ctx, s.ConversationID)
+		return c.DeskThread == header.TS
+	})
+	buttons := buttonsOf(t, alert.Field("blocks"))
+	if _, ok := buttons[remote.ActionStartControl]; !ok || buttons[remote.ActionEnd] == "" {
+		t.Fatalf("alert buttons %v", buttons)
+	}
+
+	// Start (view only) from the alert: the alert changes in place.
+	r.click(testAgent, remote.ActionStartView, buttons[remote.ActionStartView], testDesk, r.fake.ResponseURL("start"), false)
+	edit := r.fake.Wait(t, "chat.update", wait, nil)
+	if edit.Field("ts") != alert.TS || edit.Field("channel") != testDesk || !strings.Contains(edit.Field("text"), "started the session (view only)") {
+		t.Errorf("edit %v", edit.Form)
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateActive || got.Mode != core.ModeView || got.Technician != "alice" {
+		t.Errorf("session %+v", got)
+	}
+
+	// The same alert button clicked elsewhere is refused.
+	r.click(testAgent, remote.ActionEnd, buttons[remote.ActionEnd], testChannel, r.fake.ResponseURL("elsewhere"), false)
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return c.Hook == "elsewhere" && strings.HasPrefix(c.Field("text"), "This button does not work here.")
+	})
+
+	// "Remote support" on the header: a new PIN for this conversation.
+	issue := buttonsOf(t, header.Field("blocks"))[remote.ActionIssue]
+	payload := map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": testTeam}, "user": map[string]any{"id": testAgent, "name": "alice"},
+		"container": map[string]any{"type": "message", "message_ts": header.TS, "channel_id": testDesk, "is_ephemeral": false},
+		"channel":   map[string]any{"id": testDesk}, "response_url": r.fake.ResponseURL("issue"),
+		"message": map[string]any{"ts": header.TS, "text": "header"},
+		"actions": []map[string]any{{"action_id": remote.ActionIssue, "block_id": blockThread, "value": issue, "type": "button"}},
+	}
+	r.interact(payload)
+	card := r.fake.Wait(t, "chat.postEphemeral", wait, nil)
+	if card.Field("channel") != testDesk || card.Field("user") != testAgent || card.Field("thread_ts") != header.TS || !strings.Contains(card.Field("blocks"), "remote.send_desktop") {
+		t.Errorf("card in thread %v", card.Form)
+	}
+	ss, _ := r.engine.Sessions(ctx, core.SessionFilter{ConversationID: s.ConversationID})
+	if len(ss) != 2 {
+		t.Errorf("%d sessions in the conversation", len(ss))
+	}
+}
+
+// TestDeliverErrors maps Slack's failures to what the outbox does: retry
+// (with Slack's Retry-After) or give up with a reason for the agent.
+func TestDeliverErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  slackfake.Fault
+		code   core.Code
+		retry  time.Duration
+		reason string
+	}{
+		{"rate limited", slackfake.Fault{Status: 429, RetryAfter: 7}, core.CodeUnavailable, 7 * time.Second, "slow down"},
+		{"server error", slackfake.Fault{Status: 503}, core.CodeUnavailable, 0, "could not be reached"},
+		{"slack busy", slackfake.Fault{Error: "service_unavailable"}, core.CodeUnavailable, 0, "could not be reached"},
+		{"not in channel", slackfake.Fault{Error: "channel_not_found"}, core.CodeInvalid, 0, "not in that conversation"},
+		{"token revoked", slackfake.Fault{Error: "token_revoked"}, core.CodeInvalid, 0, "refused assistbot's token (token_revoked)"},
+		{"other", slackfake.Fault{Error: "msg_too_long"}, core.CodeInvalid, 0, "refused the message (msg_too_long)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fake.Fail("chat.postMessage", tc.fault)
+			_, err := r.a.Channel().Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: "U0NOLOCALE"},
+				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}})
+			retry, _ := core.RetryAfter(err)
+			if core.ErrorCode(err) != tc.code || retry != tc.retry || !strings.Contains(core.ErrorMessage(err), tc.reason) {
+				t.Errorf("err = %v (code %s, retry %s)", err, core.ErrorCode(err), retry)
+			}
+		})
+	}
+}
+
+// TestCustomerTextEscaped relays an agent's words to a Slack customer as
+// written: Slack must not read them as markup.
+func TestCustomerTextEscaped(t *testing.T) {
+	r := newRig(t)
+	rc, err := r.a.Channel().Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: customerID},
+		Notice: core.Notice{Kind: core.NoticeText, Text: "Press <Ctrl> & <Alt> & <Del>"}})
+	if err != nil || rc.ExternalID == "" || rc.Status != core.DeliveryDelivered {
+		t.Fatalf("deliver: %+v, %v", rc, err)
+	}
+	if got := r.fake.Calls("chat.postMessage")[0].Field("text"); got != "Press &lt;Ctrl&gt; &amp; &lt;Alt&gt; &amp; &lt;Del&gt;" {
+		t.Errorf("text %q", got)
+	}
+}

@@ -1,0 +1,276 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/adapters/slack/slackfake"
+	"github.com/assistbot/assistbot/core"
+)
+
+// TestSlashCommandCard runs /remote @customer as Slack sends it and reads
+// the card Slack shows the agent: the answer itself, ephemeral, with the
+// PIN, the links, the expiry and the buttons, made without any Web API
+// call.
+func TestSlashCommandCard(t *testing.T) {
+	r := newRig(t)
+	eventually(t, "agents loaded", func() bool { return len(r.fake.Calls("conversations.members")) > 0 })
+	before := len(r.fake.Calls(""))
+	code, a := r.command(commandForm("<@"+customerID+"|pat>", r.fake.ResponseURL("cmd1")))
+	if code != http.StatusOK || a.ResponseType != "ephemeral" {
+		t.Fatalf("answer %d: %s", code, a.raw)
+	}
+	ss := r.sessions()
+	if len(ss) != 1 {
+		t.Fatalf("%d sessions", len(ss))
+	}
+	s := ss[0]
+	for _, want := range []string{"PIN " + s.PIN, s.DesktopURL, s.MobileURL, "Customer: pat", "<!date^" + strconv.FormatInt(s.PINExpiresAt.Unix(), 10) + "^{time}|"} {
+		if !strings.Contains(a.raw, want) {
+			t.Errorf("card lacks %q: %s", want, a.raw)
+		}
+	}
+	for _, id := range []string{"remote.send_desktop", "remote.send_mobile", "remote.regenerate", "remote.close"} {
+		if v := a.button(id); !strings.HasPrefix(v, s.ID+".") {
+			t.Errorf("button %s value %q does not name the session", id, v)
+		}
+	}
+	if n := len(r.fake.Calls("")); n != before {
+		t.Errorf("the command made %d Web API calls before answering", n-before)
+	}
+	c, err := r.engine.Conversation(ctx, s.ConversationID)
+	if err != nil || c.Customer != (core.Endpoint{Channel: core.ChannelSlack, Address: customerID}) || c.CustomerName != "pat" ||
+		c.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: testDesk}) || s.Agent != "alice" {
+		t.Errorf("conversation %+v, agent %q", c, s.Agent)
+	}
+}
+
+// TestSlashCommandAnswers covers the command's grammar: every answer but
+// the card is an ephemeral sentence, and nothing is issued.
+func TestSlashCommandAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, channel string
+		edit                func(*Options)
+		want                string
+	}{
+		{name: "help", text: "help", want: "/remote starts remote support"},
+		{name: "nonsense", text: "please fix it", want: "Use /remote @customer"},
+		{name: "unlinked name", text: "@pat", want: "Slack did not link @pat to a person"},
+		{name: "sms disabled", text: "+12015550123", edit: func(o *Options) { o.SMS = false }, want: "Text messages are not set up here"},
+		{name: "invalid number", text: "+1 555 123 4567", want: "is not a valid phone number"},
+		{name: "alone in a DM", text: "", channel: "D0DM", want: "In a direct message, say who the customer is"},
+		{name: "alone in the desk", text: "", channel: testDesk, want: "use the Remote support button"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var edits []func(*Options)
+			if tc.edit != nil {
+				edits = append(edits, tc.edit)
+			}
+			r := newRig(t, edits...)
+			form := commandForm(tc.text, r.fake.ResponseURL("cmd"))
+			if tc.channel != "" {
+				form.Set("channel_id", tc.channel)
+			}
+			code, a := r.command(form)
+			if code != http.StatusOK || a.ResponseType != "ephemeral" || !strings.Contains(a.Text, tc.want) || len(a.Blocks) != 0 {
+				t.Errorf("answer %d %s, want %q", code, a.raw, tc.want)
+			}
+			if n := len(r.sessions()); n != 0 {
+				t.Errorf("%d sessions issued", n)
+			}
+		})
+	}
+}
+
+// TestSlashCommandSMS issues for a customer typed as a phone number and
+// sends the mobile link at once when the agent says "mobile".
+func TestSlashCommandSMS(t *testing.T) {
+	r := newRig(t)
+	code, a := r.command(commandForm("(201) 555-0123 mobile", r.fake.ResponseURL("cmd")))
+	if code != http.StatusOK || !strings.Contains(a.raw, "Link sent") {
+		t.Fatalf("answer %d: %s", code, a.raw)
+	}
+	eventually(t, "sms delivered", func() bool { return len(r.sms.Delivered()) == 1 })
+	d := r.sms.Delivered()[0]
+	if d.To.Address != "+12015550123" || d.Notice.LinkKind != core.LinkMobile {
+		t.Errorf("delivered %+v", d)
+	}
+}
+
+// TestSlashCommandChannelCustomer issues for the channel itself when the
+// command names nobody outside the desk and DMs.
+func TestSlashCommandChannelCustomer(t *testing.T) {
+	r := newRig(t)
+	if code, a := r.command(commandForm("", r.fake.ResponseURL("cmd"))); code != http.StatusOK || !strings.Contains(a.raw, "PIN ") {
+		t.Fatalf("answer %d: %s", code, a.raw)
+	}
+	c, _ := r.engine.Conversation(ctx, r.sessions()[0].ConversationID)
+	if c.Customer != (core.Endpoint{Channel: core.ChannelSlack, Address: testChannel}) || c.CustomerName != "#support" {
+		t.Errorf("conversation %+v", c)
+	}
+}
+
+// TestRefusedRequests sends what Slack would never send: each is refused
+// before anything is parsed or done, with the status that says why.
+func TestRefusedRequests(t *testing.T) {
+	r := newRig(t)
+	body := []byte(commandForm("<@"+customerID+">", r.fake.ResponseURL("x")).Encode())
+	signed := func(secret string, at time.Time, b []byte) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/slack/commands", bytes.NewReader(b))
+		for k, v := range slackfake.Sign(secret, at, b) {
+			req.Header[k] = v
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+	tampered := signed(testSecret, time.Now(), body)
+	tampered.Body = http.NoBody
+	tampered.ContentLength = 0
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want int
+	}{
+		{"unsigned", func() *http.Request {
+			q := signed(testSecret, time.Now(), body)
+			q.Header.Del("X-Slack-Signature")
+			return q
+		}(), http.StatusUnauthorized},
+		{"stale timestamp", signed(testSecret, time.Now().Add(-6*time.Minute), body), http.StatusUnauthorized},
+		{"future timestamp", signed(testSecret, time.Now().Add(6*time.Minute), body), http.StatusUnauthorized},
+		{"wrong secret", signed("not-the-secret", time.Now(), body), http.StatusUnauthorized},
+		{"body changed after signing", tampered, http.StatusUnauthorized},
+		{"oversize", signed(testSecret, time.Now(), bytes.Repeat([]byte("a"), maxCommandBody+1)), http.StatusRequestEntityTooLarge},
+		{"malformed form", signed(testSecret, time.Now(), []byte("team_id=T0TEAM&text=%zz&user_id=U1&channel_id=C1&command=/remote")), http.StatusBadRequest},
+		{"missing fields", signed(testSecret, time.Now(), []byte("text=hello")), http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, b := r.do(tc.req); code != tc.want {
+				t.Errorf("status %d (%s), want %d", code, b, tc.want)
+			}
+		})
+	}
+	for _, route := range []string{"/slack/interactions", "/slack/events"} {
+		req := signed("not-the-secret", time.Now(), []byte(`{"type":"url_verification","challenge":"x"}`))
+		req.URL, _ = url.Parse(r.srv.URL + route)
+		if code, _ := r.do(req); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong secret: %d", route, code)
+		}
+	}
+	for name, body := range map[string]string{
+		"interaction without payload": "nothing=here",
+		"interaction not JSON":        "payload=%7Bnot+json",
+	} {
+		if code, _ := r.post("/slack/interactions", "application/x-www-form-urlencoded", []byte(body)); code != http.StatusBadRequest {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	for name, body := range map[string]string{
+		"event not JSON":              "{",
+		"event without type":          `{"team_id":"T0TEAM"}`,
+		"callback without event":      `{"type":"event_callback","team_id":"T0TEAM"}`,
+		"verification without string": `{"type":"url_verification"}`,
+	} {
+		if code, _ := r.post("/slack/events", "application/json", []byte(body)); code != http.StatusBadRequest {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	if n := len(r.sessions()); n != 0 {
+		t.Errorf("%d sessions issued by refused requests", n)
+	}
+}
+
+// TestRefusalLoggedOnce checks the operator's side of a refusal: one
+// line, saying why, without the signature.
+func TestRefusalLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRig(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	req := slackfake.Request(r.srv.URL+"/slack/commands", "wrong", "application/x-www-form-urlencoded", []byte("a=b"))
+	if code, _ := r.do(req); code != http.StatusUnauthorized {
+		t.Fatalf("status %d", code)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(l, "refused") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "signature does not match") || strings.Contains(lines[0], req.Header.Get("X-Slack-Signature")[3:]) {
+		t.Errorf("log lines: %q", lines)
+	}
+}
+
+// TestSSLCheck answers Slack's certificate check of the command URL,
+// which may come unsigned, and does nothing else.
+func TestSSLCheck(t *testing.T) {
+	r := newRig(t)
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/slack/commands", strings.NewReader("ssl_check=1&token=legacy"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if code, b := r.do(req); code != http.StatusOK || len(b) != 0 {
+		t.Errorf("ssl_check: %d %q", code, b)
+	}
+	// Only the exact value: anything else must still be signed.
+	req, _ = http.NewRequest(http.MethodPost, r.srv.URL+"/slack/commands", strings.NewReader("ssl_check=true&"+commandForm("", "").Encode()))
+	if code, _ := r.do(req); code != http.StatusUnauthorized {
+		t.Errorf("ssl_check=true unsigned: %d", code)
+	}
+}
+
+// TestForeignTeamAndStranger: a workspace not allowed, and a member who
+// is not an agent, get an ephemeral refusal and nothing is issued.
+func TestForeignTeamAndStranger(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.AllowedTeams = []string{testTeam} })
+	form := commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))
+	form.Set("team_id", "T0OTHER")
+	if code, a := r.command(form); code != http.StatusOK || !strings.Contains(a.Text, "workspace is not allowed") {
+		t.Errorf("foreign team: %d %s", code, a.raw)
+	}
+	form = commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))
+	form.Set("user_id", stranger)
+	if code, a := r.command(form); code != http.StatusOK || a.Text != "Only support agents can do that here." {
+		t.Errorf("stranger: %d %s", code, a.raw)
+	}
+	if n := len(r.sessions()); n != 0 {
+		t.Errorf("%d sessions issued", n)
+	}
+}
+
+// TestAgentGroup lets members of the configured user group act, besides
+// the desk channel's.
+func TestAgentGroup(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.AgentGroup = "S0AGENTS" })
+	form := commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))
+	form.Set("user_id", "U0GROUPIE")
+	if code, a := r.command(form); code != http.StatusOK || !strings.Contains(a.raw, "PIN ") {
+		t.Errorf("group member: %d %s", code, a.raw)
+	}
+}
+
+// TestSlowProvider: when the provider takes longer than Slack waits, the
+// agent is answered at once and the card replaces that answer.
+func TestSlowProvider(t *testing.T) {
+	r := newRig(t)
+	r.a.budget = 50 * time.Millisecond
+	release := make(chan struct{})
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
+			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
+	}
+	code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("slow")))
+	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
+		t.Fatalf("first answer %d: %s", code, a.raw)
+	}
+	close(release)
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "slow" })
+	if c.Field("replace_original") != "true" || !strings.Contains(c.Field("blocks"), "PIN 246810") {
+		t.Errorf("late card %v", c.JSON)
+	}
+}

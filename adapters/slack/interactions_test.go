@@ -1,0 +1,224 @@
+package slack
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/adapters/slack/slackfake"
+	"github.com/assistbot/assistbot/bots/remote"
+	"github.com/assistbot/assistbot/core"
+)
+
+// issueCard runs /remote @customer and returns the card and its session.
+func (r *rig) issueCard(hook string) (answer, *core.Session) {
+	r.t.Helper()
+	code, a := r.command(commandForm("<@"+customerID+"|pat>", r.fake.ResponseURL(hook)))
+	if code != http.StatusOK || a.button(remote.ActionSendDesktop) == "" {
+		r.t.Fatalf("no card: %d %s", code, a.raw)
+	}
+	ss := r.sessions()
+	return a, ss[0]
+}
+
+// TestSendDesktopLink clicks "Send desktop link": the customer gets a DM
+// with the link and the PIN, link previews off, in their own language;
+// the card is replaced in place and then shows that the link arrived.
+func TestSendDesktopLink(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	if code := r.click(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("click1"), true); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	dm := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool { return c.Field("channel") == customerID })
+	if dm.Field("unfurl_links") != "false" || dm.Field("unfurl_media") != "false" {
+		t.Errorf("previews not off: %v", dm.Form)
+	}
+	want := r.a.render.t("ko", "customer.link", "link", s.DesktopURL, "pin", s.PIN)
+	if text := dm.Field("text"); text != want || !strings.Contains(text, s.DesktopURL) || !strings.Contains(text, s.PIN) {
+		t.Errorf("customer text = %q, want %q (the customer's Slack is Korean)", text, want)
+	}
+	first := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "click1" })
+	if first.Field("replace_original") != "true" || !strings.Contains(first.Field("blocks"), "Link sent") {
+		t.Errorf("card after the click: %v", first.JSON)
+	}
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return c.Hook == "click1" && strings.Contains(c.Field("blocks"), "Customer link — Delivered")
+	})
+	got, _ := r.engine.Session(ctx, s.ID)
+	if got.State != core.StateSent {
+		t.Errorf("state %s", got.State)
+	}
+}
+
+// TestDeliveryFailureOnCard shows why a link did not arrive.
+func TestDeliveryFailureOnCard(t *testing.T) {
+	r := newRig(t)
+	r.fake.Fail("chat.postMessage", slackfake.Fault{Error: "user_not_found"})
+	card, _ := r.issueCard("cmd")
+	r.click(testAgent, remote.ActionSendMobile, card.button(remote.ActionSendMobile), testChannel, r.fake.ResponseURL("c"), true)
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return strings.Contains(c.Field("blocks"), "Not delivered: Slack could not find that person or channel.")
+	})
+}
+
+// TestCloseDeletesCard closes the session: the PIN is revoked and the card
+// goes away.
+func TestCloseDeletesCard(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	r.click(testAgent, remote.ActionClose, card.button(remote.ActionClose), testChannel, r.fake.ResponseURL("close"), true)
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "close" })
+	if c.Field("delete_original") != "true" {
+		t.Errorf("close answered %v", c.JSON)
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateClosed || len(r.provider.Revoked()) != 1 {
+		t.Errorf("state %s, revoked %v", got.State, r.provider.Revoked())
+	}
+}
+
+// TestRegenerate makes another code: the card shows the new PIN.
+func TestRegenerate(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	r.click(testAgent, remote.ActionRegenerate, card.button(remote.ActionRegenerate), testChannel, r.fake.ResponseURL("regen"), true)
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "regen" })
+	got, _ := r.engine.Session(ctx, s.ID)
+	if got.PIN == s.PIN || !strings.Contains(c.Field("blocks"), "PIN "+got.PIN) {
+		t.Errorf("regenerated card %v (pin %s, was %s)", c.JSON, got.PIN, s.PIN)
+	}
+}
+
+// TestClicksRefused: a stranger's click, and a button value moved to
+// another channel, are refused with an ephemeral message and change
+// nothing.
+func TestClicksRefused(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	value := card.button(remote.ActionSendDesktop)
+	for _, tc := range []struct {
+		name, user, value, channel, want string
+	}{
+		{"stranger", stranger, value, testChannel, "Only support agents can do that here."},
+		{"value from another channel", testAgent, value, "C0ELSEWHERE", "This button does not work here."},
+		{"bare session id", testAgent, s.ID, testChannel, "This button does not work here."},
+		{"forged tag", testAgent, s.ID + ".AAAAAAAAAAAAAAAA", testChannel, "This button does not work here."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := strings.ReplaceAll(tc.name, " ", "-")
+			r.click(tc.user, remote.ActionSendDesktop, tc.value, tc.channel, r.fake.ResponseURL(hook), true)
+			c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == hook })
+			if c.Field("response_type") != "ephemeral" || c.Field("replace_original") != "false" || !strings.HasPrefix(c.Field("text"), tc.want) {
+				t.Errorf("answer %v", c.JSON)
+			}
+		})
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateIssued {
+		t.Errorf("state %s after refused clicks", got.State)
+	}
+	if n := len(r.fake.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d messages posted", n)
+	}
+}
+
+// TestRefusedTransition explains a click the session no longer allows.
+func TestRefusedTransition(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	if _, err := r.engine.Close(ctx, s.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	r.click(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("late"), true)
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "late" && c.Field("response_type") == "ephemeral" })
+	if c.Field("text") != "This session is Closed, so that is not possible now." {
+		t.Errorf("answer %v", c.JSON)
+	}
+}
+
+// TestShortcut starts remote support for the author of a message.
+func TestShortcut(t *testing.T) {
+	r := newRig(t)
+	payload := map[string]any{
+		"type": "message_action", "callback_id": ShortcutID, "team": map[string]any{"id": testTeam},
+		"user": map[string]any{"id": testAgent, "name": "alice"}, "channel": map[string]any{"id": testChannel},
+		"message":      map[string]any{"type": "message", "user": customerID, "text": "my screen is black", "ts": "1700000000.000500"},
+		"response_url": r.fake.ResponseURL("shortcut"), "trigger_id": "1.2.3", "action_ts": "1700000001.1",
+	}
+	if code := r.interact(payload); code != http.StatusOK {
+		t.Fatalf("shortcut: %d", code)
+	}
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "shortcut" })
+	if c.Field("response_type") != "ephemeral" || !strings.Contains(c.Field("blocks"), "remote.send_desktop") {
+		t.Errorf("shortcut answer %v", c.JSON)
+	}
+	conv, _ := r.engine.Conversation(ctx, r.sessions()[0].ConversationID)
+	if conv.Customer.Address != customerID {
+		t.Errorf("customer %v", conv.Customer)
+	}
+	t.Run("on an app's message", func(t *testing.T) {
+		payload["message"] = map[string]any{"type": "message", "bot_id": "B1", "text": "hi", "ts": "1700000000.000600"}
+		payload["response_url"] = r.fake.ResponseURL("shortcut-bot")
+		r.interact(payload)
+		c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "shortcut-bot" })
+		if c.Field("text") != "Use this on a message the customer wrote." {
+			t.Errorf("answer %v", c.JSON)
+		}
+	})
+}
+
+// TestCardFollowsSession: the card on the agent's screen changes with the
+// session, through the command's response_url: the customer waits, then
+// (for another card) the PIN expires.
+func TestCardFollowsSession(t *testing.T) {
+	r := newRig(t)
+	_, s := r.issueCard("follow")
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceMobile); err != nil {
+		t.Fatal(err)
+	}
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "follow" })
+	if c.Field("replace_original") != "true" || !strings.Contains(c.Field("blocks"), "Customer is waiting") ||
+		!strings.Contains(c.Field("blocks"), remote.ActionStartView) || strings.Contains(c.Field("blocks"), remote.ActionStartControl) {
+		t.Errorf("card after the join: %v", c.JSON)
+	}
+
+	code, _ := r.command(commandForm("<@U0SECOND>", r.fake.ResponseURL("expire")))
+	if code != http.StatusOK {
+		t.Fatal(code)
+	}
+	r.clock.Add(21 * time.Minute)
+	if n, err := r.engine.ExpireDue(ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d, %v", n, err)
+	}
+	c = r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "expire" })
+	if !strings.Contains(c.Field("blocks"), "The PIN expired before the customer joined.") || !strings.Contains(c.Field("blocks"), remote.ActionRegenerate) {
+		t.Errorf("card after expiry: %v", c.JSON)
+	}
+	if n := len(r.fake.Calls("response_url")); n != 2 {
+		t.Errorf("%d card updates, want one per change", n)
+	}
+}
+
+// TestLinkRetried: Slack answers 503, then 429 with Retry-After; the
+// outbox tries again when told, and the link arrives.
+func TestLinkRetried(t *testing.T) {
+	r := newRig(t)
+	r.fake.Fail("chat.postMessage", slackfake.Fault{Status: 503}, slackfake.Fault{Status: 429, RetryAfter: 30})
+	card, s := r.issueCard("cmd")
+	r.click(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("retry"), true)
+	eventually(t, "first attempt", func() bool { return len(r.fake.Calls("chat.postMessage")) == 1 })
+	r.clock.Add(2 * time.Second) // past the first backoff
+	eventually(t, "second attempt", func() bool { return len(r.fake.Calls("chat.postMessage")) == 2 })
+	ds, _ := r.engine.Deliveries(ctx, s.ID)
+	eventually(t, "retry scheduled", func() bool {
+		ds, _ = r.engine.Deliveries(ctx, s.ID)
+		return ds[0].Attempts == 2 && ds[0].NextAttemptAt.Sub(r.clock.Now()) > 20*time.Second
+	})
+	if ds[0].Status != core.DeliveryQueued || ds[0].Reason != "Slack asked assistbot to slow down; it will try again shortly." {
+		t.Errorf("after the 429: %+v", ds[0])
+	}
+	r.clock.Add(31 * time.Second)
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return c.Hook == "retry" && strings.Contains(c.Field("blocks"), "Customer link — Delivered")
+	})
+}

@@ -1,0 +1,79 @@
+package slack
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/assistbot/assistbot/bots/i18n"
+)
+
+const deployManifest = "../../deploy/slack-app-manifest.yaml"
+
+// TestManifest checks the app manifest: the request URLs under the
+// public URL, the command with escaping on (mentions arrive as IDs), the
+// shortcut's callback ID, the scopes and events, and Socket Mode without
+// URLs.
+func TestManifest(t *testing.T) {
+	cat, _ := i18n.New("en")
+	out, err := Manifest(ManifestOptions{URL: "https://support.example.com/", Command: "/helpdesk", Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := yaml.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	c := m.Features.SlashCommands[0]
+	if c.Command != "/helpdesk" || c.URL != "https://support.example.com/slack/commands" || !c.ShouldEscape ||
+		m.Settings.Interactivity.RequestURL != "https://support.example.com/slack/interactions" ||
+		m.Settings.EventSubscriptions.RequestURL != "https://support.example.com/slack/events" ||
+		m.Features.Shortcuts[0].CallbackID != ShortcutID || m.Features.Shortcuts[0].Type != "message" ||
+		m.Settings.SocketModeEnabled || !m.Features.AppHome.MessagesTabEnabled {
+		t.Errorf("manifest:\n%s", out)
+	}
+	if strings.Join(m.OAuthConfig.Scopes.Bot, " ") != strings.Join(BotScopes(), " ") || len(m.Settings.EventSubscriptions.BotEvents) != len(BotEvents()) {
+		t.Errorf("scopes %v, events %v", m.OAuthConfig.Scopes.Bot, m.Settings.EventSubscriptions.BotEvents)
+	}
+
+	out, err = Manifest(ManifestOptions{SocketMode: true, Catalog: cat, Locale: "ja"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "url:") || !strings.Contains(string(out), "socket_mode_enabled: true") || !strings.Contains(string(out), "リモートサポートを開始") {
+		t.Errorf("socket mode manifest:\n%s", out)
+	}
+	for _, bad := range []string{"", "support.example.com", "ftp://x", "https://x/?a=b"} {
+		if _, err := Manifest(ManifestOptions{URL: bad, Catalog: cat}); err == nil {
+			t.Errorf("URL %q accepted", bad)
+		}
+	}
+}
+
+// TestDeployManifest keeps deploy/slack-app-manifest.yaml what the
+// command prints for the example URL (go test -update rewrites it).
+func TestDeployManifest(t *testing.T) {
+	cat, _ := i18n.New("en")
+	out, err := Manifest(ManifestOptions{URL: "https://support.example.com", Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "# The Slack app for assistbot. Create it at https://api.slack.com/apps\n" +
+		"# (\"Create New App\" > \"From an app manifest\"), after replacing\n" +
+		"# https://support.example.com with assistbot's public URL, or print one for\n" +
+		"# your configuration with: assistbot slack manifest --url https://your.host\n" +
+		"# (generated; see docs/slack.md)\n"
+	want := head + string(out)
+	if *update {
+		if err := os.WriteFile(deployManifest, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(deployManifest)
+	if err != nil || string(got) != want {
+		t.Errorf("%s is not what the generator prints (go test -update rewrites it): %v", deployManifest, err)
+	}
+}
