@@ -263,10 +263,12 @@ func TestAPIErrorMapping(t *testing.T) {
 			}
 			return http.MethodPost, "/api/v1/sessions", `{}`
 		}, 409, "conflict", "could not find a free pin", [2]string{}},
-		{"unauthorized", func(r *rig) (string, string, string) {
+		// The provider refusing assistbot's credentials is not the API
+		// client's fault: its own token was fine.
+		{"provider refuses its credentials", func(r *rig) (string, string, string) {
 			r.provider.IssueFunc = fail(core.Errorf(core.CodeUnauthorized, "the provider refused our credentials"))
 			return http.MethodPost, "/api/v1/sessions", ``
-		}, 401, "unauthorized", "the provider refused our credentials", [2]string{"WWW-Authenticate", "Bearer"}},
+		}, 503, "unavailable", "the provider refused our credentials", [2]string{}},
 		{"rate limited", func(r *rig) (string, string, string) {
 			r.provider.IssueFunc = fail(&core.Error{Code: core.CodeRateLimited, Message: "slow down", Retry: 1500 * time.Millisecond})
 			return http.MethodPost, "/api/v1/sessions", ``

@@ -25,7 +25,10 @@ commands:
   serve [--listen ADDR]   serve the portal, the API and the enabled platforms (the default)
   config check            validate the configuration and list every problem
   healthcheck             exit 0 when the running server answers /healthz
+  agent add NAME          print a console.agents entry; the password is read from the terminal or stdin
   version                 print the version
+  discord sync-commands   register /remote with Discord (in discord.guild_id, or globally)
+  slack manifest          print the Slack app manifest (--url URL: the public base URL)
 
 The configuration is read from --config PATH or $ASSISTBOT_CONFIG; without
 either, the defaults and ASSISTBOT_* environment variables apply.
@@ -65,8 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return c.usageError(errors.New(`"config" needs a subcommand: check`))
 		}
 		return c.configCheck(args[1:])
+	case "agent":
+		return c.agent(ctx, args)
 	case "healthcheck":
 		return c.healthcheck(ctx, args)
+	case "discord":
+		return c.discord(ctx, args)
+	case "slack":
+		return c.slackCommand(args)
 	case "version", "--version":
 		fmt.Fprintln(c.stdout, "assistbot", versionString())
 		return exitOK

@@ -1,7 +1,78 @@
 package main
 
-import "github.com/assistbot/assistbot/config"
+import (
+	"context"
+	"fmt"
 
-// newConsolePlatform returns the web console and web chat's part of the program, or nil when
-// it is not enabled.
-func newConsolePlatform(cfg *config.Config) platform { return nil }
+	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/config"
+)
+
+// firstAgent is the name of the agent serve makes when none is configured.
+const firstAgent = "admin"
+
+// consolePlatform is the technician console and the web chat: their
+// channels (web chat, console desk) and their routes on the web server.
+type consolePlatform struct {
+	cfg     *config.Config
+	console *web.Console
+}
+
+// newConsolePlatform returns the web console and web chat's part of the
+// program, or nil when console.enabled is false.
+func newConsolePlatform(cfg *config.Config) platform {
+	if !cfg.Console.Enabled {
+		return nil
+	}
+	return &consolePlatform{cfg: cfg}
+}
+
+func (p *consolePlatform) name() string { return "console" }
+
+// open mounts the console. With no agents configured it makes a one-time
+// agent and prints its password on m.Out, once: it is the newcomer's way
+// in, and it never reaches the log.
+func (p *consolePlatform) open(ctx context.Context, m *Main) error {
+	cc := p.cfg.Console
+	agents := make([]web.Agent, 0, len(cc.Agents))
+	for _, a := range cc.Agents {
+		agents = append(agents, web.Agent{Name: a.Name, PasswordHash: a.PasswordHash})
+	}
+	var password string
+	if len(agents) == 0 {
+		a, pw, err := web.OneTimeAgent(firstAgent)
+		if err != nil {
+			return err
+		}
+		agents, password = append(agents, a), pw
+	}
+	c, err := web.NewConsole(m.web, web.ConsoleOptions{
+		Bot:        m.bot,
+		Agents:     agents,
+		SessionTTL: cc.SessionTTL,
+		WebChat:    cc.WebChat,
+		PublicURL:  p.cfg.Server.PublicURL,
+	})
+	if err != nil {
+		return err
+	}
+	for _, ch := range c.Channels() {
+		m.engine.AddChannel(ch)
+	}
+	p.console = c
+	base := p.cfg.Server.PublicURL
+	fmt.Fprintf(m.Out, "  technician console: %s/console\n", base)
+	if cc.WebChat {
+		fmt.Fprintf(m.Out, "  customer web chat:  %s/chat\n", base)
+	}
+	if password != "" {
+		m.Logger.Info("console.agents is empty: a one-time agent was made and its password printed on standard output", "agent", firstAgent)
+		fmt.Fprintf(m.Out, "\nNo console agents are configured, so this run has a one-time sign-in:\n"+
+			"  name:     %s\n  password: %s\n"+
+			"It lasts until assistbot stops. To keep an agent, run `assistbot agent add NAME`\n"+
+			"and put the line it prints under console.agents in the configuration.\n\n", firstAgent, password)
+	}
+	return nil
+}
+
+func (p *consolePlatform) run(ctx context.Context) error { return p.console.Run(ctx) }

@@ -1,0 +1,305 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// openChat opens /chat as a new customer's browser.
+func (r *consoleRig) openChat(lang string) *visitor {
+	r.t.Helper()
+	c := r.visitor()
+	c.lang = lang
+	resp, body := c.get("/chat")
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("GET /chat: %d %s", resp.StatusCode, body)
+	}
+	return c
+}
+
+// say writes text in the chat as the page's script does.
+func (c *visitor) say(text string, extra ...string) (*http.Response, map[string]any) {
+	c.t.Helper()
+	form := url.Values{"text": {text}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		form.Set(extra[i], extra[i+1])
+	}
+	return c.fetch("/chat/messages", form)
+}
+
+// chatConv returns the open conversation of chat visitor c.
+func (r *consoleRig) chatConv(c *visitor) *core.Conversation {
+	r.t.Helper()
+	id := c.cookie("/chat", chatConvCookie)
+	if id == "" {
+		r.t.Fatal("no conversation cookie")
+	}
+	return r.conversationOf(id)
+}
+
+// TestChatCookie: a visitor gets a random chat id in an HttpOnly cookie
+// kept to /chat, the same one on every visit.
+func TestChatCookie(t *testing.T) {
+	r := newConsoleRig(t, func(o *Options, _ *ConsoleOptions) { o.PublicURL = "https://support.example.com" })
+	c := r.visitor()
+	resp, body := c.get("/chat")
+	wantStatus(t, resp, body, http.StatusOK)
+	ck := findCookie(resp, chatCookie)
+	if ck == nil || len(ck.Value) != 26 || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/chat" {
+		t.Fatalf("chat cookie = %+v", ck)
+	}
+	wantContains(t, body, "Chat with support", `id="chat-name"`, `name="csrf"`)
+	wantNotContains(t, body, ck.Value) // the id never reaches the page
+	u, _ := url.Parse(r.ts.URL + "/chat")
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: chatCookie, Value: ck.Value, Path: "/chat"}})
+	resp, _ = c.get("/chat")
+	if again := findCookie(resp, chatCookie); again == nil || again.Value != ck.Value {
+		t.Errorf("second visit: %+v", again)
+	}
+	if other := r.visitor(); true {
+		resp, _ := other.get("/chat")
+		if findCookie(resp, chatCookie).Value == ck.Value {
+			t.Error("two visitors share a chat id")
+		}
+	}
+}
+
+// TestChatMessage: the customer's first message opens a conversation on
+// the console desk in their language; the agent's reply and the link the
+// agent sends show in the chat.
+func TestChatMessage(t *testing.T) {
+	r := newConsoleRig(t)
+	c := r.openChat("ko-KR,ko;q=0.9,en;q=0.5")
+	resp, out := c.say("프린터가 안 돼요", "name", "  Pat   Lee ", "id", "m1")
+	if resp.StatusCode != http.StatusOK || out["ok"] != true {
+		t.Fatalf("say: %d %v", resp.StatusCode, out)
+	}
+	conv := r.chatConv(c)
+	if conv.Customer.Channel != core.ChannelWeb || len(conv.Customer.Address) != 26 || conv.Desk != (core.Endpoint{Channel: core.ChannelConsole}) ||
+		conv.CustomerName != "Pat Lee" || conv.Locale != "ko" {
+		t.Errorf("conversation %+v", conv)
+	}
+	c.say("프린터가 안 돼요", "id", "m1") // the script's retry of the same message
+	if msgs, _ := r.engine.Messages(ctx, messagesOf(conv.ID)); len(msgs) != 1 {
+		t.Errorf("%d messages recorded", len(msgs))
+	}
+
+	if _, _, err := r.engine.AgentMessage(ctx, conv.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, "확인해 볼게요", ""); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := r.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.engine.Send(ctx, s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkDesktop); err != nil {
+		t.Fatal(err)
+	}
+	// The outbox hands the link to the web channel; no chat page is open,
+	// so it is sent, not yet delivered.
+	waitFor(t, "the link sent", func() bool {
+		ds, _ := r.engine.Deliveries(ctx, s.ID)
+		return len(ds) == 1 && ds[0].Status == core.DeliverySent
+	})
+	resp, body := c.get("/chat/transcript", csrfHeader, c.csrf)
+	wantStatus(t, resp, body, http.StatusOK)
+	wantContains(t, body, "프린터가 안 돼요", r.catalog.T("ko", "console.chat.you"), "확인해 볼게요", "alice",
+		`data-link`, `href="`+esc(s.DesktopURL)+`"`, r.catalog.T("ko", "console.chat.open_link"), r.catalog.T("ko", "portal.landing.code", "pin", s.PIN))
+	if resp.Header.Get(csrfHeader) == "" {
+		t.Error("the transcript carries no fresh token")
+	}
+	// The page showed the link: now it is delivered, as the agent's card
+	// says.
+	ds, _ := r.engine.Deliveries(ctx, s.ID)
+	if ds[0].Status != core.DeliveryDelivered {
+		t.Errorf("after the page showed it the link is %s", ds[0].Status)
+	}
+
+	// The customer joins and the technician starts: the chat says so.
+	r.join(s.PIN, "User-Agent", uaDesktop)
+	if _, err := r.engine.Start(ctx, s.ID, core.Actor{Kind: core.ActorTechnician, Name: "alice"}, core.ModeView); err != nil {
+		t.Fatal(err)
+	}
+	_, body = c.get("/chat/transcript")
+	wantContains(t, body, `id="chat-status"`, r.catalog.T("ko", "portal.status.active_view"), r.catalog.T("ko", "console.chat.link_used"))
+	wantNotContains(t, body, `data-link`)
+}
+
+// TestChatRefusals: what the chat refuses, and that a refused message
+// leaves nothing behind.
+func TestChatRefusals(t *testing.T) {
+	r := newConsoleRig(t)
+	c := r.openChat("en")
+	for _, tc := range []struct {
+		name   string
+		send   func() (*http.Response, string)
+		status int
+		msg    string
+	}{
+		{"no token", func() (*http.Response, string) {
+			return c.post("/chat/messages", url.Values{"text": {"hi"}})
+		}, http.StatusForbidden, "This page has expired."},
+		{"another chat's token", func() (*http.Response, string) {
+			other := r.openChat("en")
+			return c.post("/chat/messages", url.Values{"text": {"hi"}, "csrf": {other.csrf}})
+		}, http.StatusForbidden, "This page has expired."},
+		{"from another site", func() (*http.Response, string) {
+			return c.post("/chat/messages", url.Values{"text": {"hi"}, "csrf": {c.csrf}}, "Sec-Fetch-Site", "cross-site")
+		}, http.StatusForbidden, "This page has expired."},
+		{"no chat cookie", func() (*http.Response, string) {
+			return r.visitor().post("/chat/messages", url.Values{"text": {"hi"}, "csrf": {c.csrf}})
+		}, http.StatusForbidden, "did not keep this chat"},
+		{"empty", func() (*http.Response, string) {
+			return c.post("/chat/messages", url.Values{"text": {" \n "}, "csrf": {c.csrf}})
+		}, http.StatusBadRequest, "Please write a message first."},
+		{"too long", func() (*http.Response, string) {
+			return c.post("/chat/messages", url.Values{"text": {strings.Repeat("é", core.MaxMessageRunes+1)}, "csrf": {c.csrf}})
+		}, http.StatusBadRequest, "The message is too long"},
+		{"not UTF-8", func() (*http.Response, string) {
+			return c.post("/chat/messages", url.Values{"text": {"\xff\xfe"}, "csrf": {c.csrf}})
+		}, http.StatusBadRequest, "Please write a message first."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := tc.send()
+			wantStatus(t, resp, body, tc.status)
+			wantContains(t, body, esc(tc.msg))
+		})
+	}
+	if convs, _ := r.engine.Conversations(ctx, core.ConversationFilter{}); len(convs) != 0 {
+		t.Errorf("a refused message opened %d conversations", len(convs))
+	}
+	// Without script the form posts and comes back to the page.
+	resp, body := c.post("/chat/messages", url.Values{"text": {"hi"}, "csrf": {c.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/chat" {
+		t.Errorf("form: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestChatRateLimit lets a client write 20 messages a minute.
+func TestChatRateLimit(t *testing.T) {
+	r := newConsoleRig(t)
+	c := r.openChat("en")
+	for i := 0; i < 20; i++ {
+		if resp, out := c.say("message"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("message %d: %d %v", i, resp.StatusCode, out)
+		}
+	}
+	resp, out := c.say("one too many")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(out["error"].(string), "too quickly") {
+		t.Errorf("21st message: %d %v", resp.StatusCode, out)
+	}
+	r.clock.Add(3 * time.Second)
+	if resp, _ := c.say("later"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a moment later: %d", resp.StatusCode)
+	}
+}
+
+// TestChatPrivacy: a chat shows only its own conversation, whatever
+// conversation id its cookie claims.
+func TestChatPrivacy(t *testing.T) {
+	r := newConsoleRig(t)
+	alice, mallory := r.openChat("en"), r.openChat("en")
+	alice.say("my account number is 1234")
+	target := r.chatConv(alice).ID
+	u, _ := url.Parse(r.ts.URL + "/chat")
+	mallory.hc.Jar.SetCookies(u, []*http.Cookie{{Name: chatConvCookie, Value: target, Path: "/chat"}})
+	for _, path := range []string{"/chat", "/chat/transcript"} {
+		_, body := mallory.get(path)
+		wantNotContains(t, body, "account number")
+	}
+	mallory.say("hello")
+	if got := r.chatConv(mallory).ID; got == target {
+		t.Error("mallory wrote into alice's conversation")
+	}
+}
+
+// TestChatEvents: an open chat page hears of the agent's reply; while it
+// is open, a link is delivered at once.
+func TestChatEvents(t *testing.T) {
+	r := newConsoleRig(t)
+	c := r.openChat("en")
+	c.say("hello")
+	conv := r.chatConv(c)
+	st := c.events("/chat/events")
+	if st.resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", st.resp.StatusCode)
+	}
+	waitFor(t, "the page to listen", func() bool { return r.console.chat.isLive(conv.Customer.Address) })
+	if _, _, err := r.engine.AgentMessage(ctx, conv.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, "hi", ""); err != nil {
+		t.Fatal(err)
+	}
+	if name, _ := st.next(eventWait); name != "refresh" {
+		t.Fatalf("event %q", name)
+	}
+	s, _, _ := r.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: "alice"})
+	r.engine.Send(ctx, s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkMobile)
+	waitFor(t, "the link delivered", func() bool {
+		ds, _ := r.engine.Deliveries(ctx, s.ID)
+		return len(ds) == 1 && ds[0].Status == core.DeliveryDelivered
+	})
+	st.close()
+	waitFor(t, "the page to stop listening", func() bool { return !r.console.chat.isLive(conv.Customer.Address) })
+}
+
+// TestChatConcerns decides which updates reach which chat page.
+func TestChatConcerns(t *testing.T) {
+	me := core.Endpoint{Channel: core.ChannelWeb, Address: "ME"}
+	other := core.Endpoint{Channel: core.ChannelWeb, Address: "OTHER"}
+	convs := map[string]bool{}
+	for _, tc := range []struct {
+		name string
+		u    core.Update
+		want bool
+	}{
+		{"another chat's message", core.Update{Conversation: &core.Conversation{ID: "c2", Customer: other}, Message: &core.Message{}}, false},
+		{"a session of an unknown conversation", core.Update{Session: &core.Session{ConversationID: "c1"}}, false},
+		{"my message", core.Update{Conversation: &core.Conversation{ID: "c1", Customer: me}, Message: &core.Message{}}, true},
+		{"now my session", core.Update{Session: &core.Session{ConversationID: "c1"}, Event: &core.Event{}}, true},
+		{"another's session", core.Update{Session: &core.Session{ConversationID: "c2"}, Event: &core.Event{}}, false},
+		{"a link to me in a new conversation", core.Update{Delivery: &core.Delivery{ConversationID: "c3", To: me}}, true},
+		{"its session", core.Update{Session: &core.Session{ConversationID: "c3"}}, true},
+		{"a link to the other", core.Update{Delivery: &core.Delivery{ConversationID: "c2", To: other}}, false},
+		{"an sms to the same address", core.Update{Delivery: &core.Delivery{ConversationID: "c4", To: core.Endpoint{Channel: core.ChannelSMS, Address: "ME"}}}, false},
+	} {
+		if got := chatConcerns(tc.u, me, convs); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestChatWidget serves the embeddable snippet in the visitor's language,
+// pointing at the public URL.
+func TestChatWidget(t *testing.T) {
+	r := newConsoleRig(t, func(_ *Options, co *ConsoleOptions) { co.PublicURL = "https://support.example.com" })
+	resp, body := r.get("/chat/widget.js", "Accept-Language", "fr-CA")
+	wantStatus(t, resp, body, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+		t.Errorf("Content-Type %s", ct)
+	}
+	wantContains(t, body, `"url":"https://support.example.com/chat"`, `"label":"Discuter avec l'assistance"`, `target = "_blank"`)
+	_, home := func() (*http.Response, string) {
+		c := r.visitor()
+		c.signIn("alice", alicePW)
+		return c.get("/console")
+	}()
+	wantContains(t, home, esc(`<script src="https://support.example.com/chat/widget.js" async></script>`))
+}
+
+// TestWebChatOff: without the web chat, /chat is not served and the
+// console does not offer the snippet.
+func TestWebChatOff(t *testing.T) {
+	r := newConsoleRig(t, func(_ *Options, co *ConsoleOptions) { co.WebChat = false })
+	for _, path := range []string{"/chat", "/chat/widget.js", "/chat/events"} {
+		if resp, _ := r.get(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	c := r.visitor()
+	c.signIn("alice", alicePW)
+	_, home := c.get("/console")
+	wantNotContains(t, home, "widget.js")
+}

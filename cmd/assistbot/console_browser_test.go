@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core/coretest"
+)
+
+// Console agents of the tests. Their hashes are bcrypt at the lowest cost:
+// the tests are about the console, not about the cost of a hash.
+const (
+	alicePassword = "alice-password-1"
+	bobPassword   = "bob-password-22"
+)
+
+// consoleAgents configures alice and bob.
+func consoleAgents(t testing.TB) []config.Agent {
+	t.Helper()
+	var out []config.Agent
+	for name, pw := range map[string]string{"alice": alicePassword, "bob": bobPassword} {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, config.Agent{Name: name, PasswordHash: string(h)})
+	}
+	return out
+}
+
+// startConsole runs Main with the console's agents, listening on a port
+// chosen beforehand so that the builtin provider's links (built from
+// server.public_url) lead back to this server.
+func startConsole(t *testing.T, pins ...string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return startMain(t, func(c *config.Config) {
+		c.Server.Listen = addr
+		c.Server.PublicURL = "http://" + addr
+		c.Console.Agents = consoleAgents(t)
+	}, &Main{PINs: coretest.NewPINs(pins...)})
+}
+
+// chromium returns the path of a Chromium to drive: skipped without one,
+// failed without one in CI, where .ci/run installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found (looked for chromium, chromium-browser, google-chrome); install Debian's chromium package to run the browser tests"
+	if os.Getenv("ASSISTBOT_CI") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns
+// the context of its first tab. The browser stops when the test ends.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium(t)
+	profile := t.TempDir() // removed after the browser is gone: cleanups run last-in first-out
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	logConsole(t, ctx, "agent")
+	return ctx
+}
+
+// logConsole copies what the pages of a tab write to their console (a
+// script's exception, a failed request) into the test's log.
+func logConsole(t *testing.T, ctx context.Context, who string) {
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			t.Logf("%s's browser console: %s", who, m.String())
+		}
+	}()
+}
+
+// tab opens another tab in the browser of ctx; with own set, in a
+// browser context of its own (its own cookies, as another person's
+// browser would have).
+func tab(t *testing.T, ctx context.Context, who string, own bool) context.Context {
+	t.Helper()
+	var opts []chromedp.ContextOption
+	if own {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	tctx, cancel := chromedp.NewContext(ctx, opts...)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tctx); err != nil {
+		t.Fatal(err)
+	}
+	logConsole(t, tctx, who)
+	return tctx
+}
+
+// do runs steps with a deadline, so that a page that never shows what a
+// step waits for fails the test instead of hanging it.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// value runs one action that returns a value, with a deadline.
+func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// signIn fills the console's sign-in form.
+func signIn(t *testing.T, ctx context.Context, base, name, password string) {
+	t.Helper()
+	do(t, ctx, "sign in as "+name,
+		chromedp.Navigate(base+"/console"),
+		chromedp.WaitVisible(css("#login")),
+		chromedp.SetValue(css("#name"), name),
+		chromedp.SetValue(css("#password"), password),
+		chromedp.Click(css("#login button[type=submit]")),
+	)
+}
+
+// TestConsoleAndChatInBrowser walks the whole web-chat flow in headless
+// Chromium: an agent signs in; a customer writes in /chat; the agent
+// opens the conversation, opens the remote-session dialog and sends the
+// desktop link; the chat shows it as a button; the customer opens it and
+// presses Start; the console lists the session as waiting and plays the
+// sound; the agent starts it view only; the chat says the technician is
+// viewing. The negative cases follow.
+func TestConsoleAndChatInBrowser(t *testing.T) {
+	start := time.Now()
+	s := startConsole(t, "012345", "234567")
+	agent := newBrowser(t)
+
+	// A wrong password is refused with a message; the right one opens
+	// the queue.
+	signIn(t, agent, s.url, "alice", "not-the-password")
+	msg := value(t, agent, "wrong password message", chromedp.Text(css("#login-error")))
+	if !strings.Contains(msg, "not correct") {
+		t.Errorf("wrong password: %q", msg)
+	}
+	do(t, agent, "queue after sign-in",
+		chromedp.SetValue(css("#password"), alicePassword),
+		chromedp.Click(css("#login button[type=submit]")),
+		chromedp.WaitVisible(css("#queue")),
+		chromedp.WaitVisible(css("body[data-live=on]")),
+	)
+
+	// The customer writes in the web chat, in a second tab.
+	customer := tab(t, agent, "customer", false)
+	do(t, customer, "customer writes",
+		chromedp.Navigate(s.url+"/chat"),
+		chromedp.WaitVisible(css("body[data-live=on]")),
+		chromedp.SendKeys(css("#chat-name"), "Pat"),
+		chromedp.SendKeys(css("#chat-text"), "My printer is offline"),
+		chromedp.Click(css("#compose .send")),
+		chromedp.WaitVisible(css("#transcript .msg.in")),
+	)
+
+	// The agent sees the conversation appear, opens it and its
+	// remote-session dialog, and sends the desktop link.
+	do(t, agent, "conversation listed live",
+		chromedp.WaitVisible(css("#conversations li.conv.fresh a")),
+		chromedp.Click(css("#conversations li.conv a")),
+		chromedp.WaitVisible(css("#transcript .line.in")),
+	)
+	if got := value(t, agent, "customer's message", chromedp.Text(css("#transcript .line.in .text"))); got != "My printer is offline" {
+		t.Errorf("the console shows %q", got)
+	}
+	do(t, agent, "remote-session dialog",
+		chromedp.Click(css("#remote-support")),
+		chromedp.WaitVisible(css("#remote-dialog[open] #card-pin")),
+	)
+	if pin := value(t, agent, "dialog PIN", chromedp.Text(css("#card-pin"))); pin != "012345" {
+		t.Errorf("dialog PIN = %q", pin)
+	}
+	dialog := value(t, agent, "dialog", chromedp.Text(css("#remote-dialog")))
+	for _, want := range []string{"Desktop link", s.url + "/?code=012345", "Mobile link", s.url + "/m/012345",
+		"Or enter the PIN at " + s.url + "/", "Send desktop link", "Send mobile link", "Generate another code", "Close", "Done"} {
+		if !strings.Contains(dialog, want) {
+			t.Errorf("the dialog lacks %q:\n%s", want, dialog)
+		}
+	}
+	do(t, agent, "send the desktop link",
+		chromedp.Click(css(`#remote-dialog button[value="remote.send_desktop"]`)),
+		chromedp.WaitVisible(css(`#remote-dialog .card-view[data-state="sent"]`)),
+	)
+	do(t, agent, "close the dialog",
+		chromedp.Click(css("#dialog-done")),
+		chromedp.WaitNotVisible(css("#remote-dialog")),
+	)
+
+	// The link arrives in the chat as a button.
+	do(t, customer, "link in the chat", chromedp.WaitVisible(css("#transcript a[data-link]")))
+	href := value(t, customer, "link", chromedp.AttributeValue(css("#transcript a[data-link]"), "href"))
+	if href.Value != s.url+"/?code=012345" {
+		t.Fatalf("the chat's button leads to %q", href.Value)
+	}
+
+	// The mute switch is remembered for alice in this browser.
+	do(t, agent, "mute, reload, unmute",
+		chromedp.Navigate(s.url+"/console"),
+		chromedp.WaitVisible(css("#sound")),
+		chromedp.Click(css("#sound")),
+		chromedp.Reload(),
+		chromedp.WaitVisible(css("#sound")),
+	)
+	if got := value(t, agent, "sound switch", chromedp.Text(css("#sound"))); got != "Sound: off" {
+		t.Errorf("after muting and reloading the switch says %q", got)
+	}
+
+	// The agent, back on the queue with the sound on, has the sound call
+	// and the notification hooked (as if notifications were allowed);
+	// the customer opens the link (in a tab of its own, as target=_blank
+	// does) and presses Start.
+	do(t, agent, "queue with the sound hooked",
+		chromedp.Click(css("#sound")),
+		chromedp.WaitVisible(css("body[data-live=on]")),
+		chromedp.Evaluate[chromedp.Void](`window.chimes = 0;
+			const start = OscillatorNode.prototype.start;
+			OscillatorNode.prototype.start = function () { window.chimes++; return start.apply(this, arguments); };
+			window.notes = [];
+			window.Notification = class { constructor(title, o) { window.notes.push(title + ": " + o.body); } static get permission() { return "granted"; } };`),
+	)
+	if got := value(t, agent, "sound switch", chromedp.Text(css("#sound"))); got != "Sound: on" {
+		t.Errorf("after unmuting the switch says %q", got)
+	}
+	portal := tab(t, customer, "customer", false)
+	do(t, portal, "customer presses Start",
+		chromedp.Navigate(href.Value),
+		chromedp.WaitVisible(css(`form[action="/join"] button`)),
+		chromedp.Click(css(`form[action="/join"] button`)),
+		chromedp.WaitVisible(css(".status-waiting")),
+	)
+	do(t, agent, "waiting in the queue", chromedp.WaitVisible(css("#queue li.row.state-waiting")))
+	if n := value(t, agent, "sound played", chromedp.Poll[int]("window.chimes", chromedp.WithPollingTimeout(5*time.Second))); n < 1 {
+		t.Errorf("the sound was played %d times", n)
+	}
+	if notes := value(t, agent, "notification", chromedp.Evaluate[[]string]("window.notes")); len(notes) != 1 || notes[0] != "Remote support: Customer is waiting (computer)." {
+		t.Errorf("notifications: %q", notes)
+	}
+	row := value(t, agent, "waiting row", chromedp.Text(css("#queue li.row.state-waiting")))
+	for _, want := range []string{"Pat", "web chat", "computer", "This provider offers view only", "Start (view only)"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the waiting row lacks %q:\n%s", want, row)
+		}
+	}
+	if n := value(t, agent, "control buttons", chromedp.Evaluate[int](`document.querySelectorAll('#queue button[value="remote.start_control"]').length`)); n != 0 {
+		t.Errorf("the builtin provider's session offers remote control (%d buttons)", n)
+	}
+
+	// The console, as the agent sees it with a customer waiting.
+	shot := value(t, agent, "screenshot", chromedp.CaptureScreenshot())
+	path := filepath.Join(os.TempDir(), "assistbot-console-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the console: %s", path)
+
+	sessionID := value(t, agent, "session id", chromedp.AttributeValue(css("#queue li.row.state-waiting"), "data-session")).Value
+
+	// Missing CSRF token: a request from the console's own page without
+	// the token is refused, and nothing changes.
+	status := value(t, agent, "post without token", chromedp.Evaluate[int](`fetch("/console/sessions/`+sessionID+`/act", {method: "POST", body: new URLSearchParams({action: "remote.end"})}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if status != http.StatusForbidden {
+		t.Errorf("POST without a CSRF token: %d", status)
+	}
+	var sess apiSession
+	s.api("GET", "/api/v1/sessions/"+sessionID, "", &sess)
+	if sess.State != "waiting" {
+		t.Fatalf("after the refused POST the session is %s", sess.State)
+	}
+
+	// The agent starts view only; the customer's chat says so.
+	do(t, agent, "start view only",
+		chromedp.Click(css(`#queue li.row.state-waiting button[value="remote.start_view"]`)),
+		chromedp.WaitVisible(css("#queue li.row.state-active")),
+	)
+	do(t, customer, "chat status", chromedp.WaitVisible(css("#chat-status")))
+	if got := value(t, customer, "chat status", chromedp.Text(css("#chat-status"))); got != "The technician is connected and can see your screen but cannot control it." {
+		t.Errorf("the chat says %q", got)
+	}
+
+	// A phone's session: the control button is absent, with the reason.
+	var mobile apiSession
+	s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123"},"agent":"alice"}`, &mobile)
+	joinFrom(t, s, mobile.PIN, uaIPhone)
+	sel := `#queue li.row.state-waiting[data-session="` + mobile.ID + `"]`
+	do(t, agent, "mobile session waiting", chromedp.WaitVisible(css(sel)))
+	if row := value(t, agent, "mobile row", chromedp.Text(css(sel))); !strings.Contains(row, "Mobile devices can be viewed but not controlled.") || !strings.Contains(row, "phone or tablet") {
+		t.Errorf("the mobile row lacks its reason:\n%s", row)
+	}
+	if n := value(t, agent, "mobile control buttons", chromedp.Evaluate[int](`document.querySelectorAll('`+sel+` button[value="remote.start_control"]').length`)); n != 0 {
+		t.Errorf("a mobile session offers remote control")
+	}
+
+	// A second agent signs in in a browser of their own, signs out, and
+	// their cookie, put back, no longer opens the console.
+	bob := tab(t, agent, "bob", true)
+	signIn(t, bob, s.url, "bob", bobPassword)
+	do(t, bob, "bob's queue", chromedp.WaitVisible(css("#queue")))
+	cookies := value(t, bob, "bob's cookies", func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+		res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{s.url + "/console"}})
+		return res.Cookies, err
+	})
+	var token string
+	for _, c := range cookies {
+		if c.Name == "assistbot_console" {
+			token = c.Value
+		}
+	}
+	if token == "" {
+		t.Fatalf("no console cookie among %d", len(cookies))
+	}
+	do(t, bob, "sign out",
+		chromedp.Click(css("#sign-out")),
+		chromedp.WaitVisible(css("#login")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "assistbot_console", Value: token, URL: s.url + "/console", Path: "/console"})
+			return err
+		}),
+		chromedp.Navigate(s.url+"/console"),
+		chromedp.WaitVisible(css("#login")),
+	)
+	if loc := value(t, bob, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
+		t.Errorf("the reused cookie opened %s", loc)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/console/queue", nil)
+	req.AddCookie(&http.Cookie{Name: "assistbot_console", Value: token})
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the reused cookie from another client: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	// Alice, signed in elsewhere, is not affected by bob signing out.
+	do(t, agent, "alice still signed in", chromedp.Reload(), chromedp.WaitVisible(css("#queue")))
+
+	t.Logf("browser flow took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// uaIPhone is the User-Agent of a phone.
+const uaIPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+
+// joinFrom presses Start on the portal for pin from a browser whose
+// User-Agent is ua.
+func joinFrom(t *testing.T, s *server, pin, ua string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", s.url+"/join", strings.NewReader(url.Values{"code": {pin}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", ua)
+	resp, err := browser(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("join %s: %d", pin, resp.StatusCode)
+	}
+}
