@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/config"
@@ -61,16 +60,16 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 	}
 	p.console = c
 	base := p.cfg.Server.PublicURL
-	fmt.Fprintf(m.Out, "  technician console: %s/console\n", base)
+	m.announce("  technician console: %s/console", base)
 	if cc.WebChat {
-		fmt.Fprintf(m.Out, "  customer web chat:  %s/chat\n", base)
+		m.announce("  customer web chat:  %s/chat", base)
 	}
 	if password != "" {
 		m.Logger.Info("console.agents is empty: a one-time agent was made and its password printed on standard output", "agent", firstAgent)
-		fmt.Fprintf(m.Out, "\nNo console agents are configured, so this run has a one-time sign-in:\n"+
+		m.announce("\nNo console agents are configured, so this run has a one-time sign-in:\n"+
 			"  name:     %s\n  password: %s\n"+
 			"It lasts until assistbot stops. To keep an agent, run `assistbot agent add NAME`\n"+
-			"and put the line it prints under console.agents in the configuration.\n\n", firstAgent, password)
+			"and put the line it prints under console.agents in the configuration.", firstAgent, password)
 	}
 	return nil
 }

@@ -81,8 +81,10 @@ type Main struct {
 	catalog   *i18n.Catalog
 	web       *web.Server
 	platforms []platform
-	ln        net.Listener
-	http      *http.Server
+	// notes are what platforms want the start-up banner to say.
+	notes []string
+	ln    net.Listener
+	http  *http.Server
 }
 
 // Open builds everything and starts listening; Run then serves.
@@ -159,7 +161,21 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
+	// The listener is bound, so connections wait in its backlog until Run
+	// serves them: the banner can tell people where to go already.
+	m.Logger.Info("assistbot started", "version", version, "addr", m.ln.Addr().String(), "config", cfg.Summary())
+	fmt.Fprintf(m.Out, "assistbot %s is serving on %s\n  customer portal:    %s/\n  API:                %s/api/v1/sessions\n",
+		version, m.ln.Addr(), cfg.Server.PublicURL, cfg.Server.PublicURL)
+	for _, n := range m.notes {
+		fmt.Fprintln(m.Out, n)
+	}
 	return nil
+}
+
+// announce adds a line to the start-up banner, which Run prints once the
+// server listens.
+func (m *Main) announce(format string, args ...any) {
+	m.notes = append(m.notes, fmt.Sprintf(format, args...))
 }
 
 // Addr returns the address the server listens on.
@@ -192,9 +208,6 @@ func (m *Main) Run(ctx context.Context) error {
 
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- m.http.Serve(m.ln) }()
-	m.Logger.Info("assistbot started", "version", version, "addr", m.ln.Addr().String(), "config", cfg.Summary())
-	fmt.Fprintf(m.Out, "assistbot %s is serving on %s\n  customer portal: %s/\n  API:             %s/api/v1/sessions\n",
-		version, m.ln.Addr(), cfg.Server.PublicURL, cfg.Server.PublicURL)
 
 	var err error
 	select {

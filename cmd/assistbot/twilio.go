@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/assistbot/assistbot/adapters/twilio"
 	"github.com/assistbot/assistbot/config"
@@ -53,7 +52,7 @@ func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
 	for pattern, h := range sms.Routes() {
 		m.web.Handle(pattern, h)
 	}
-	fmt.Fprintf(m.Out, "  Twilio webhooks:   %s%s (incoming SMS), %s%s (status)\n",
+	m.announce("  Twilio webhooks:   %s%s (incoming SMS), %s%s (status)",
 		p.cfg.Server.PublicURL, twilio.PathSMS, p.cfg.Server.PublicURL, twilio.PathStatus)
 	return nil
 }
