@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -161,6 +162,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
+	// Start-up allocates heavily once (phone metadata, templates, the
+	// one-time agent's password hash) and then rarely: hand that memory
+	// back now rather than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	// The listener is bound, so connections wait in its backlog until Run
 	// serves them: the banner can tell people where to go already.
 	m.Logger.Info("assistbot started", "version", version, "addr", m.ln.Addr().String(), "config", cfg.Summary())
