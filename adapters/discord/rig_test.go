@@ -58,7 +58,7 @@ type rig struct {
 	clock    *coretest.Clock
 	provider *coretest.Provider
 	priv     ed25519.PrivateKey
-	logs     *logBuffer
+	logs     *coretest.Buffer
 	seq      int
 }
 
@@ -70,7 +70,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	}
 	r := &rig{t: t, clock: coretest.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)),
 		provider: &coretest.Provider{Pins: coretest.NewPINs("012345", "123456", "234567", "345678")},
-		priv:     ed25519.NewKeyFromSeed(seed), logs: &logBuffer{}}
+		priv:     ed25519.NewKeyFromSeed(seed), logs: &coretest.Buffer{}}
 	r.fake = discordtest.New(t, token)
 	r.store = coretest.NewMemStore()
 	r.engine = core.NewEngine(core.Options{Store: r.store, Provider: r.provider, Clock: r.clock})
@@ -303,22 +303,4 @@ func golden(t testing.TB, name string, got []byte, replace ...string) {
 	if d := cmp.Diff(strings.TrimSpace(string(want)), s); d != "" {
 		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, d)
 	}
-}
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

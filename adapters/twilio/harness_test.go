@@ -1,7 +1,6 @@
 package twilio_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +27,6 @@ const (
 	customer  = "+12015550123"
 )
 
-// logBuffer collects the channel's log, to check what it never says.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // harness is an SMS channel wired to a real engine on an in-memory store,
 // a fake Twilio API, and a mux that serves its webhooks.
 type harness struct {
@@ -58,7 +38,7 @@ type harness struct {
 	bot    *remote.Bot
 	sms    *twilio.SMS
 	mux    *http.ServeMux
-	logs   *logBuffer
+	logs   *coretest.Buffer
 	desk   *coretest.Channel
 }
 
@@ -72,7 +52,7 @@ func newHarness(t *testing.T, edit func(*twilio.Options)) *harness {
 		fake:  twiliotest.New(t),
 		store: coretest.NewMemStore(),
 		clock: coretest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
-		logs:  &logBuffer{},
+		logs:  &coretest.Buffer{},
 		desk:  &coretest.Channel{ChannelName: core.ChannelConsole},
 	}
 	catalog, err := i18n.New("en")

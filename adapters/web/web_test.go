@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +47,7 @@ type rig struct {
 	metrics  *Metrics
 	server   *Server
 	ts       *httptest.Server
-	logs     *syncBuffer
+	logs     *coretest.Buffer
 }
 
 // newRig returns a rig; edit adjusts the server's options before New.
@@ -61,7 +59,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 		clock: coretest.NewClock(t0),
 		sms:   &coretest.Channel{ChannelName: core.ChannelSMS},
 		reg:   prometheus.NewRegistry(),
-		logs:  &syncBuffer{},
+		logs:  &coretest.Buffer{},
 	}
 	r.provider = &coretest.Provider{IssueFunc: r.ticket}
 	cat, err := i18n.New("en")
@@ -254,25 +252,6 @@ func apiError(t *testing.T, body map[string]any) (code, message string) {
 	code, _ = e["code"].(string)
 	message, _ = e["message"].(string)
 	return code, message
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
-// logger used by server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // esc escapes s as html/template writes text, so catalog sentences with

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,7 +84,7 @@ func (p *person) signIn(name, password string) bool {
 // TestFirstAgent starts with no agents configured: serve prints a
 // one-time sign-in on its output, never in the log, and it works.
 func TestFirstAgent(t *testing.T) {
-	var out, logs lockedBuffer
+	var out, logs coretest.Buffer
 	s := startMain(t, nil, &Main{Out: &out, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	m := regexp.MustCompile(`name: +admin\n +password: +(\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
@@ -230,7 +229,7 @@ func TestChatSurvivesRestart(t *testing.T) {
 // the agent answers it and sends the mobile link from the remote-session
 // dialog, both by SMS; the desk's notices need no platform.
 func TestSMSInConsole(t *testing.T) {
-	var out lockedBuffer
+	var out coretest.Buffer
 	s, fake := startSMS(t, &Main{Out: &out, PINs: coretest.NewPINs("345678")})
 	m := regexp.MustCompile(`password: +(\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
@@ -310,7 +309,7 @@ func sessionOf(t *testing.T, s *server, convID string) string {
 // TestConsoleDisabled: with console.enabled false neither the console nor
 // the chat is served.
 func TestConsoleDisabled(t *testing.T) {
-	var out lockedBuffer
+	var out coretest.Buffer
 	s := startMain(t, func(c *config.Config) { c.Console.Enabled = false }, &Main{Out: &out})
 	for _, path := range []string{"/console", "/console/login", "/chat"} {
 		if code, _ := get(t, http.DefaultClient, s.url+path); code != http.StatusNotFound {
@@ -320,23 +319,4 @@ func TestConsoleDisabled(t *testing.T) {
 	if strings.Contains(out.String(), "password") {
 		t.Errorf("a one-time sign-in was printed:\n%s", out.String())
 	}
-}
-
-// lockedBuffer is a buffer that Main's goroutines may write while the
-// test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

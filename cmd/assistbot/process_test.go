@@ -6,7 +6,6 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/assistbot/assistbot/core/coretest"
 )
 
 // binDir holds the binary the process tests share; TestMain removes it.
@@ -102,7 +103,7 @@ func TestDockerfileBuild(t *testing.T) {
 type process struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *coretest.Buffer
 }
 
 func freePort(t *testing.T) string {
@@ -121,8 +122,8 @@ func startProcess(t *testing.T, bin, db string) *process {
 	addr := freePort(t)
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append(os.Environ(), "ASSISTBOT_STORE_DSN="+db, "ASSISTBOT_API_TOKENS="+testToken, "ASSISTBOT_LOG_FORMAT=json")
-	p := &process{cmd: cmd, url: "http://" + addr, stderr: &bytes.Buffer{}}
-	cmd.Stderr = &syncWriter{w: p.stderr}
+	p := &process{cmd: cmd, url: "http://" + addr, stderr: &coretest.Buffer{}}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,17 +136,6 @@ func startProcess(t *testing.T, bin, db string) *process {
 	}
 	t.Fatalf("assistbot did not come up; stderr:\n%s", p.stderr)
 	return nil
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
 }
 
 func createSession(url string) (string, error) {

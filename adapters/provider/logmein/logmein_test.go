@@ -1,11 +1,9 @@
 package logmein_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,29 +13,11 @@ import (
 	"github.com/assistbot/assistbot/core/coretest"
 )
 
-// logBuffer collects a provider's log for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newProvider returns a provider on fake with fast pacing; edit adjusts
 // its options first.
-func newProvider(t *testing.T, fake *logmeintest.Server, edit func(*logmein.Options)) (*logmein.Provider, *logBuffer) {
+func newProvider(t *testing.T, fake *logmeintest.Server, edit func(*logmein.Options)) (*logmein.Provider, *coretest.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &coretest.Buffer{}
 	o := logmein.Options{
 		APIURL:       fake.URL,
 		AuthCode:     fake.AuthCode(),
