@@ -56,6 +56,11 @@ type ConsoleOptions struct {
 	// the web chat snippet links there, and requests whose Origin is
 	// this URL are same-site even when a proxy rewrote the Host header.
 	PublicURL string
+	// ICEServers returns the STUN and TURN servers handed to the pages
+	// of a screen share each time one opens (TURN credentials may be
+	// short-lived). Nil hands none: browsers on one network connect
+	// directly.
+	ICEServers func() []ICEServer
 }
 
 // Console is the technician console at /console, where agents see the
@@ -85,6 +90,12 @@ type Console struct {
 	streams   *streamCount // open chat event streams
 	desk      *deskChannel
 	checks    chan struct{} // semaphore of password checks
+
+	// hub relays the signaling of screen shares; origins are the
+	// WebSocket origins accepted besides the request's own host.
+	hub        *signalHub
+	origins    []string
+	iceServers func() []ICEServer
 
 	// subscribe is the hub's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
@@ -145,7 +156,10 @@ func NewConsole(s *Server, o ConsoleOptions) (*Console, error) {
 		if err := c.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
 			return nil, fmt.Errorf("console: %w", err)
 		}
+		c.origins = []string{u.Host}
 	}
+	c.hub, c.iceServers = newSignalHub(s.engine, s.log), o.ICEServers
+	s.share = c
 	var err error
 	if c.assets, err = versionAssets(); err != nil {
 		return nil, err
@@ -166,6 +180,12 @@ func (c *Console) Channels() []core.Channel { return []core.Channel{c.chat, c.de
 // Run ends expired sign-ins as they expire until ctx ends, then ends every
 // event stream, so that the server's shutdown does not wait for them.
 func (c *Console) Run(ctx context.Context) error {
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		c.hub.run(ctx)
+	}()
+	defer func() { <-hubDone }()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -199,6 +219,8 @@ func (c *Console) routes() {
 	h("GET /console/sessions/{id}/card", c.headers(c.signedIn(api, c.handleCard)))
 	h("GET /console/sessions/{id}/log", c.headers(c.signedIn(api, c.handleLog)))
 	h("POST /console/sessions/{id}/act", c.headers(c.signedIn(page, c.handleAct)))
+	h("GET /console/sessions/{id}/signal", c.headers(c.signedIn(api, c.handleTechnicianSignal)))
+	h("GET /s/{id}/signal", c.s.portal(c.handleCustomerSignal))
 	if c.webChat {
 		c.chatRoutes()
 	}

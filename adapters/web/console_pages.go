@@ -18,6 +18,10 @@ type cardView struct {
 	// Dialog is set when the card is the remote-session dialog's body:
 	// it then has a button that only hides the dialog.
 	Dialog bool
+	// Viewable: the console shows the session's screen when it is active
+	// (the builtin provider); Technician is who may watch it.
+	Viewable   bool
+	Technician string
 }
 
 // eventLine is one entry of a session's event log.
@@ -109,8 +113,9 @@ func (c *Console) loadConversation(ctx context.Context, v *consoleView, id strin
 	return nil
 }
 
-// handleSession shows a session: its card, its event log, and the place
-// where a shared screen will go.
+// handleSession shows a session: its card, the customer's shared screen
+// (the builtin provider), the conversation to chat beside it, and the
+// event log.
 func (c *Console) handleSession(w http.ResponseWriter, r *http.Request, si *signIn) {
 	v := c.view(r, si)
 	if err := c.loadCard(r.Context(), v, r.PathValue("id"), false); err != nil {
@@ -121,8 +126,45 @@ func (c *Console) handleSession(w http.ResponseWriter, r *http.Request, si *sign
 		c.engineError(w, r, v, err)
 		return
 	}
+	conv, err := c.engine.Conversation(r.Context(), v.Card.ConversationID)
+	if err != nil {
+		c.engineError(w, r, v, err)
+		return
+	}
+	v.Conv = c.convHeader(v, conv)
+	lines, sessions, err := c.transcript(r.Context(), v, conv)
+	if err != nil {
+		c.engineError(w, r, v, err)
+		return
+	}
+	v.Lines, v.Sessions = lines, sessionLines(v, sessions)
+	if v.Card.Viewable {
+		v.Viewer = c.viewerConfig(v)
+	}
 	v.Title, v.Return = v.Card.Title+" · "+v.Card.StateLabel, "/console/sessions/"+v.Card.SessionID
 	c.render(w, r, http.StatusOK, "console_session", v)
+}
+
+// viewerConfig is what viewer.js needs: the texts it shows and the ICE
+// servers of the share.
+func (c *Console) viewerConfig(v *consoleView) *viewerConfig {
+	text := make(map[string]string, len(viewerKeys))
+	for _, k := range viewerKeys {
+		text[k] = v.T("share.view." + k)
+	}
+	return &viewerConfig{ICEServers: c.ice(), Text: text}
+}
+
+// viewerConfig travels to viewer.js in the session page's JSON data block.
+type viewerConfig struct {
+	ICEServers []ICEServer       `json:"iceServers"`
+	Text       map[string]string `json:"text"`
+}
+
+// viewerKeys are the texts viewer.js shows, by the names it uses.
+var viewerKeys = []string{
+	"waiting", "connecting", "live_screen", "live_camera", "stopped", "declined", "denied", "unavailable",
+	"away", "gone", "ended", "reconnecting", "forbidden", "replaced", "stats",
 }
 
 // handleCard renders a session's card alone; ?dialog=1 renders it as the
@@ -156,7 +198,8 @@ func (c *Console) loadCard(ctx context.Context, v *consoleView, id string, dialo
 	if err != nil {
 		return err
 	}
-	v.Card = &cardView{Card: c.bot.Card(ctx, s, conv, v.Lang), ConversationID: conv.ID, Dialog: dialog}
+	v.Card = &cardView{Card: c.bot.Card(ctx, s, conv, v.Lang), ConversationID: conv.ID, Dialog: dialog,
+		Viewable: s.Provider == builtinProvider, Technician: s.Technician}
 	return nil
 }
 

@@ -40,6 +40,7 @@ type consoleView struct {
 	Lines         []lineView
 	Sessions      []sessionLine
 	Card          *cardView
+	Viewer        *viewerConfig // session page: the shared screen's viewer
 	Log           []eventLine
 	Status        string // chat: where the customer's session stands
 	Started       bool   // chat: the customer has written before

@@ -181,7 +181,7 @@ func TestRemoteDialog(t *testing.T) {
 	}
 	resp, page := c.get("/console/sessions/" + id)
 	wantStatus(t, resp, page, http.StatusOK)
-	wantContains(t, page, s.PIN, `id="screen"`, `id="log"`, "Event log", "PIN issued", "Agent alice")
+	wantContains(t, page, s.PIN, `id="session-chat"`, `id="log"`, "Event log", "PIN issued", "Agent alice")
 }
 
 // TestConversationPage shows a conversation with its transcript, replies

@@ -59,7 +59,8 @@ type view struct {
 	PIN     string // landing
 	Mobile  bool   // landing: promise view only
 	State   core.State
-	Message string // status: the catalog key of the state's sentence
+	Message string     // status: the catalog key of the state's sentence
+	Share   *shareView // status: the screen share, when the session is viewed
 	catalog *i18n.Catalog
 }
 
@@ -167,23 +168,13 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 // browser that joined may see it: anyone else gets the same answer as a
 // wrong PIN.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		s.enter(w, r, http.StatusNotFound, "portal.error.unknown")
-		return
-	}
-	sess, err := s.engine.Session(r.Context(), r.PathValue("id"))
+	sess, err := s.customerSession(r)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		s.enter(w, r, http.StatusNotFound, "portal.error.unknown")
 		return
 	}
 	if err != nil {
 		s.failure(w, r, err)
-		return
-	}
-	key := core.SecretKey(c.Value)
-	if sess.CustomerKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(sess.CustomerKey)) != 1 {
-		s.enter(w, r, http.StatusNotFound, "portal.error.unknown")
 		return
 	}
 	v := s.view(r, sess.Locale)
@@ -193,6 +184,11 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		v.Message, v.Refresh = "portal.status.active_control", true
 		if sess.Mode == core.ModeView {
 			v.Message = "portal.status.active_view"
+		}
+		if s.share != nil && shareable(sess) {
+			// The share page keeps itself up to date over its socket; a
+			// reload would end the share.
+			v.Refresh, v.Share = false, s.share.shareView(v, sess)
 		}
 	case core.StateEnded:
 		v.Message = "portal.status.ended"
@@ -205,6 +201,29 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		v.Message, v.Refresh = "portal.status.waiting", true
 	}
 	s.render(w, r, http.StatusOK, s.pages.status, v)
+}
+
+// customerSession returns the session of r's path if r carries the
+// cookie of the browser that joined it. Anyone else gets ErrUnknownPIN's
+// not-found, the same answer as a wrong PIN.
+func (s *Server) customerSession(r *http.Request) (*core.Session, error) {
+	unknown := core.Errorf(core.CodeNotFound, "no such session")
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil, unknown
+	}
+	sess, err := s.engine.Session(r.Context(), r.PathValue("id"))
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil, unknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	key := core.SecretKey(c.Value)
+	if sess.CustomerKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(sess.CustomerKey)) != 1 {
+		return nil, unknown
+	}
+	return sess, nil
 }
 
 // pinError answers a PIN the engine refused. Unknown, expired, revoked and

@@ -79,6 +79,9 @@ type Server struct {
 	secure  bool
 	tokens  [][32]byte // SHA-256 of each API token
 	pages   *pages
+	// share is the console, when one is mounted: the status page of a
+	// session being viewed then offers to share the screen with it.
+	share *Console
 }
 
 var _ http.Handler = (*Server)(nil)
