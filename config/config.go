@@ -253,6 +253,13 @@ type TURN struct {
 	Listen string `yaml:"listen"`
 	// Realm is the TURN authentication realm.
 	Realm string `yaml:"realm"`
+	// PublicIP is the IPv4 address browsers reach the server and its relays
+	// on; empty means server.public_url's host, resolved at start if it is a
+	// name.
+	PublicIP string `yaml:"public_ip"`
+	// Secret signs the time-limited TURN credentials handed to browsers;
+	// every replica needs the same one. Empty means a random one per process.
+	Secret string `yaml:"secret" secret:"true"`
 }
 
 // template returns the defaults with ${VAR} references still unexpanded.

@@ -95,6 +95,7 @@ func TestSecretKeys(t *testing.T) {
 		"logmein.authcode", "logmein.password",
 		"console.agents[].password_hash",
 		"webrtc.ice_servers[].credential",
+		"webrtc.turn.secret",
 	}
 	if d := cmp.Diff(want, SecretKeys()); d != "" {
 		t.Errorf("SecretKeys() (-want +got):\n%s", d)
@@ -127,7 +128,8 @@ func TestKeysEnvNames(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"ASSISTBOT_SERVER_LISTEN", "ASSISTBOT_PIN_TTL", "ASSISTBOT_LOCALE",
-		"ASSISTBOT_SLACK_ALLOWED_TEAMS", "ASSISTBOT_WEBRTC_TURN_ENABLED", "ASSISTBOT_API_TOKENS"} {
+		"ASSISTBOT_SLACK_ALLOWED_TEAMS", "ASSISTBOT_WEBRTC_TURN_ENABLED", "ASSISTBOT_API_TOKENS",
+		"ASSISTBOT_WEBRTC_TURN_PUBLIC_IP", "ASSISTBOT_WEBRTC_TURN_SECRET"} {
 		if _, ok := seen[name]; !ok {
 			t.Errorf("env name %s missing", name)
 		}
@@ -144,9 +146,10 @@ func TestSecrets(t *testing.T) {
 	c.LogMeIn.AuthCode = "logmein-auth"
 	c.Console.Agents = []Agent{{Name: "alice", PasswordHash: "$argon2id$alice"}}
 	c.WebRTC.ICEServers = []ICEServer{{URLs: []string{"turn:x"}, Username: "u", Credential: "turn-pass"}}
+	c.WebRTC.TURN.Secret = "turn-secret-0123456789"
 	c.Store = Store{Driver: "postgres", DSN: "postgres://ab:db-pass@db/ab"}
 	want := []string{"api-token-1234567890", "xoxb-bot", "signing", "discord-token", "twilio-auth",
-		"logmein-auth", "$argon2id$alice", "turn-pass", "db-pass"}
+		"logmein-auth", "$argon2id$alice", "turn-pass", "turn-secret-0123456789", "db-pass"}
 	if d := cmp.Diff(want, c.Secrets()); d != "" {
 		t.Errorf("Secrets() (-want +got):\n%s", d)
 	}

@@ -152,7 +152,7 @@ func TestLoadErrors(t *testing.T) {
 		{"value expected", "locale: [en]\n", nil, `locale (line 1): must be a single value, not a list`},
 		{"list element", "console:\n  agents:\n    - name: a\n      password_hash: [x]\n", nil, `console.agents[0].password_hash (line 4): must be a single value, not a list`},
 		{"unknown top-level key", "servr: {}\n", nil, `servr (line 1): unknown key; the top level accepts server, store, pin, provider, api, locale, slack, discord, twilio, logmein, console, log, webrtc`},
-		{"unknown nested key", "webrtc:\n  turn:\n    enable: true\n", nil, `webrtc.turn.enable (line 3): unknown key; webrtc.turn accepts enabled, listen, realm`},
+		{"unknown nested key", "webrtc:\n  turn:\n    enable: true\n", nil, `webrtc.turn.enable (line 3): unknown key; webrtc.turn accepts enabled, listen, realm, public_ip, secret`},
 		{"unknown key in list", "webrtc:\n  ice_servers:\n    - url: stun:x\n", nil, `webrtc.ice_servers[0].url (line 3): unknown key; webrtc.ice_servers[0] accepts urls, username, credential`},
 		{"duplicate key", "pin:\n  digits: 6\n  digits: 7\n", nil, `pin.digits (line 3): is given twice (first on line 2)`},
 		{"syntax error names line", "server:\n  listen: :80\n   bad: [\n", nil, "line 3: invalid YAML: "},

@@ -319,5 +319,29 @@ func (k *checker) webrtc(w *WebRTC) {
 	if w.TURN.Enabled {
 		k.hostPort("webrtc.turn.listen", w.TURN.Listen)
 		k.required("webrtc.turn.realm", w.TURN.Realm, "when webrtc.turn.enabled is true")
+		k.turnPublicIP(w.TURN.PublicIP)
+		if s := w.TURN.Secret; s != "" && utf8.RuneCountInString(s) < 16 {
+			k.add("webrtc.turn.secret", "is too short: use at least 16 characters (try `openssl rand -hex 32`), "+
+				"since whoever guesses it can make TURN credentials; set the same value on every replica, "+
+				"so that credentials issued by one are accepted by the others")
+		}
+	}
+}
+
+// turnPublicIP checks webrtc.turn.public_ip when set: the embedded TURN
+// server advertises it as the relay address, and its relays are IPv4 only.
+func (k *checker) turnPublicIP(v string) {
+	if v == "" {
+		return
+	}
+	ip, err := netip.ParseAddr(v)
+	ip = ip.Unmap()
+	switch {
+	case err != nil:
+		k.add("webrtc.turn.public_ip", "%q is not an IP address", v)
+	case !ip.Is4():
+		k.add("webrtc.turn.public_ip", "%q is not an IPv4 address; the embedded TURN server relays over IPv4 only", v)
+	case ip.IsUnspecified():
+		k.add("webrtc.turn.public_ip", "%q is not an address browsers can reach; use the server's public IPv4 address", v)
 	}
 }

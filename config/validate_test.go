@@ -162,6 +162,15 @@ func TestValidateRules(t *testing.T) {
 		{"turn listen", func(c *Config) { c.WebRTC.TURN.Listen = "3478" }, "webrtc.turn.listen"},
 		{"turn realm", func(c *Config) { c.WebRTC.TURN.Realm = "" }, "webrtc.turn.realm"},
 		{"turn ignored when disabled", func(c *Config) { c.WebRTC.TURN = TURN{} }, ""},
+		{"turn public_ip", func(c *Config) { c.WebRTC.TURN.PublicIP = "203.0.113.7" }, ""},
+		{"turn public_ip not an IP", func(c *Config) { c.WebRTC.TURN.PublicIP = "turn.example.org" }, "webrtc.turn.public_ip"},
+		{"turn public_ip IPv6", func(c *Config) { c.WebRTC.TURN.PublicIP = "2001:db8::1" }, "webrtc.turn.public_ip"},
+		{"turn public_ip unspecified", func(c *Config) { c.WebRTC.TURN.PublicIP = "0.0.0.0" }, "webrtc.turn.public_ip"},
+		{"turn secret", func(c *Config) { c.WebRTC.TURN.Secret = "0123456789abcdef" }, ""},
+		{"turn secret too short", func(c *Config) { c.WebRTC.TURN.Secret = "0123456789abcde" }, "webrtc.turn.secret"},
+		{"turn checks ignored when disabled", func(c *Config) {
+			c.WebRTC.TURN = TURN{PublicIP: "x", Secret: "short"}
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := full()
@@ -225,6 +234,7 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 		*p = "SeCrEt-" + strings.ReplaceAll(name, " ", "-") // wrong format for most
 	}
 	c.API.Tokens = []string{"SeCrEt-tok"} // too short
+	c.WebRTC.TURN.Secret = "SeCrEt-turn"  // too short
 	// Bad neighbouring values, so that every section reports something.
 	c.Slack.Command = "nope"
 	c.Discord.Gateway = false
@@ -241,7 +251,7 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 		t.Fatal("Validate() = nil")
 	}
 	msg := err.Error()
-	for _, want := range []string{"slack.bot_token", "slack.app_token", "api.tokens[0]", "console.agents[0].password_hash"} {
+	for _, want := range []string{"slack.bot_token", "slack.app_token", "api.tokens[0]", "console.agents[0].password_hash", "webrtc.turn.secret"} {
 		if !strings.Contains(msg, want+":") {
 			t.Errorf("Validate() does not report %s:\n%s", want, msg)
 		}

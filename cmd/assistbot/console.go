@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"slices"
 
+	"github.com/assistbot/assistbot/adapters/turn"
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/config"
 )
@@ -15,6 +17,8 @@ const firstAgent = "admin"
 type consolePlatform struct {
 	cfg     *config.Config
 	console *web.Console
+	// turn is the embedded TURN server, when webrtc.turn.enabled.
+	turn *turn.Server
 }
 
 // newConsolePlatform returns the web console and web chat's part of the
@@ -45,16 +49,25 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 		}
 		agents, password = append(agents, a), pw
 	}
+	ts, err := startTURN(ctx, p.cfg, m.Logger)
+	if err != nil {
+		return err
+	}
 	c, err := web.NewConsole(m.web, web.ConsoleOptions{
 		Bot:        m.bot,
 		Agents:     agents,
 		SessionTTL: cc.SessionTTL,
 		WebChat:    cc.WebChat,
 		PublicURL:  p.cfg.Server.PublicURL,
+		ICEServers: iceServers(p.cfg.WebRTC.ICEServers, ts),
 	})
 	if err != nil {
+		if ts != nil {
+			_ = ts.Close()
+		}
 		return err
 	}
+	p.turn = ts
 	for _, ch := range c.Channels() {
 		m.engine.AddChannel(ch)
 	}
@@ -63,6 +76,9 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 	m.announce("  technician console: %s/console", base)
 	if cc.WebChat {
 		m.announce("  customer web chat:  %s/chat", base)
+	}
+	if ts != nil {
+		m.announce("  embedded TURN:      %s (udp)", ts.Addr())
 	}
 	if password != "" {
 		m.Logger.Info("console.agents is empty: a one-time agent was made and its password printed on standard output", "agent", firstAgent)
@@ -74,4 +90,27 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 	return nil
 }
 
-func (p *consolePlatform) run(ctx context.Context) error { return p.console.Run(ctx) }
+func (p *consolePlatform) run(ctx context.Context) error {
+	if p.turn != nil {
+		defer p.turn.Close()
+	}
+	return p.console.Run(ctx)
+}
+
+// iceServers returns what the screen-share pages are handed each time
+// one opens: the configured STUN and TURN servers, then the embedded TURN
+// server with credentials fresh for this page.
+func iceServers(configured []config.ICEServer, ts *turn.Server) func() []web.ICEServer {
+	static := make([]web.ICEServer, 0, len(configured))
+	for _, s := range configured {
+		static = append(static, web.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return func() []web.ICEServer {
+		out := slices.Clone(static)
+		if ts != nil {
+			c := ts.Credentials()
+			out = append(out, web.ICEServer{URLs: c.URLs, Username: c.Username, Credential: c.Credential})
+		}
+		return out
+	}
+}

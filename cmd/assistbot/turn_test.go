@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/config"
+)
+
+func TestStartTURN(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		publicURL string
+		publicIP  string
+		wantURL   string // prefix of the first turn: URL
+	}{
+		{"public_url with an IP", "http://127.0.0.1:8080", "", "turn:127.0.0.1:"},
+		{"public_url with a name", "https://localhost/support", "", "turn:localhost:"},
+		{"public_ip set", "https://host.invalid", "127.0.0.1", "turn:127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default()
+			c.Server.PublicURL = tc.publicURL
+			c.WebRTC.TURN.Enabled = true
+			c.WebRTC.TURN.Listen = "127.0.0.1:0"
+			c.WebRTC.TURN.PublicIP = tc.publicIP
+			if err := c.Validate(); err != nil {
+				t.Fatalf("test config: %v", err)
+			}
+			s, err := startTURN(context.Background(), c, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("startTURN: %v", err)
+			}
+			if s == nil {
+				t.Fatal("startTURN returned no server")
+			}
+			defer s.Close()
+			if u := s.Credentials().URLs[0]; !strings.HasPrefix(u, tc.wantURL) {
+				t.Errorf("URL %q; want it to start with %q", u, tc.wantURL)
+			}
+			if a, ok := s.Addr().(*net.UDPAddr); !ok || !a.IP.IsLoopback() || a.Port == 0 {
+				t.Errorf("bound to %v; want 127.0.0.1 with a port", s.Addr())
+			}
+		})
+	}
+}
+
+func TestStartTURNDisabled(t *testing.T) {
+	s, err := startTURN(context.Background(), config.Default(), slog.New(slog.DiscardHandler))
+	if s != nil || err != nil {
+		t.Fatalf("startTURN = %v, %v; want nil, nil", s, err)
+	}
+}
+
+func TestStartTURNErrors(t *testing.T) {
+	busy, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name      string
+		publicURL string
+		listen    string
+		want      string
+	}{
+		{"host does not resolve", "https://host.invalid", "127.0.0.1:0", "webrtc.turn.public_ip"},
+		{"IPv6 public_url host", "https://[2001:db8::1]", "127.0.0.1:0", "webrtc.turn.public_ip"},
+		{"port in use", "http://127.0.0.1:8080", busy.LocalAddr().String(), "webrtc.turn.listen: turn: listen udp " + busy.LocalAddr().String()},
+		{"bad listen", "http://127.0.0.1:8080", "nope", "webrtc.turn.listen: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default()
+			c.Server.PublicURL = tc.publicURL
+			c.WebRTC.TURN.Enabled = true
+			c.WebRTC.TURN.Listen = tc.listen
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := startTURN(ctx, c, nil)
+			if err == nil {
+				s.Close()
+				t.Fatal("startTURN succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
