@@ -54,6 +54,9 @@ func TestAssetsAndRobots(t *testing.T) {
 		{"/assets/portal.css", "text/css; charset=utf-8", "input[name=\"code\"]", http.StatusOK},
 		{"/assets/missing.css", "", "", http.StatusNotFound},
 		{"/robots.txt", "text/plain; charset=utf-8", "User-agent: *\nDisallow: /\n", http.StatusOK},
+		{"/favicon.ico", "", "", http.StatusNoContent},
+		{"/assets/share.js", "text/javascript; charset=utf-8", "getDisplayMedia", http.StatusOK},
+		{"/assets/viewer.js", "text/javascript; charset=utf-8", "getStats", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

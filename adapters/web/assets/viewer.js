@@ -79,19 +79,22 @@
   async function sample() {
     if (!pc) return;
     const report = await pc.getStats();
-    let width = 0, height = 0, frames = 0, rtt = NaN, at = 0;
+    let width = 0, height = 0, frames = 0, rate, rtt = NaN, at = 0;
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "video") {
         width = s.frameWidth || 0;
         height = s.frameHeight || 0;
         frames = s.framesDecoded || 0;
+        rate = s.framesPerSecond;
         at = s.timestamp;
       } else if (s.type === "candidate-pair" && s.state === "succeeded" && s.nominated && s.currentRoundTripTime !== undefined) {
         rtt = s.currentRoundTripTime;
       }
     });
-    let fps = 0;
-    if (last && at > last.at) fps = ((frames - last.frames) * 1000) / (at - last.at);
+    // The browser's own rate when it gives one; else the frames decoded
+    // since the last sample.
+    let fps = rate;
+    if (fps === undefined) fps = last && at > last.at ? ((frames - last.frames) * 1000) / (at - last.at) : 0;
     last = { frames, at };
     if (!width) return;
     stats.textContent = T.stats

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// mediaBrowser starts a headless Chromium whose camera and screen are
+// Chromium's fake devices (a test pattern that moves) and whose
+// permission prompts say yes, so that a page can share without a person
+// at the keyboard.
+func mediaBrowser(t *testing.T, who string) context.Context {
+	t.Helper()
+	path := chromium(t)
+	profile := t.TempDir()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
+		// Background tabs must keep decoding and rendering video.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	logConsole(t, ctx, who)
+	return ctx
+}
+
+type videoState struct {
+	Width int     `json:"width"`
+	Time  float64 `json:"time"`
+	Live  bool    `json:"live"`
+}
+
+// wantFrames waits until the technician's video has a picture and its
+// time moves on.
+func wantFrames(t *testing.T, agent context.Context, what string) {
+	t.Helper()
+	first := value(t, agent, what, chromedp.Poll[videoState](`(() => { const v = document.getElementById("screen-video");
+		return v.videoWidth > 0 && v.currentTime > 0 ? {width: v.videoWidth, time: v.currentTime, live: !!v.srcObject} : null; })()`,
+		chromedp.WithPollingTimeout(12*time.Second)))
+	later := value(t, agent, what+": time advances", chromedp.Poll[videoState](`(() => { const v = document.getElementById("screen-video");
+		return v.currentTime > `+formatFloat(first.Time)+` + 0.5 ? {width: v.videoWidth, time: v.currentTime, live: !!v.srcObject} : null; })()`,
+		chromedp.WithPollingTimeout(12*time.Second)))
+	if later.Width <= 0 {
+		t.Errorf("%s: the video is %d pixels wide", what, later.Width)
+	}
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+
+// TestScreenShareInBrowser shares a screen from a customer's browser to
+// the technician's console in two headless Chromiums with fake media:
+// the customer joins, the technician starts view only, the customer
+// shares, and the console plays the picture; stopping halts it on both
+// sides, sharing again brings it back, ending the session halts it for
+// good. A third browser with neither the customer's cookie nor a sign-in
+// cannot open either signaling socket, and the server refuses a signaling
+// message that is too large or malformed.
+func TestScreenShareInBrowser(t *testing.T) {
+	start := time.Now()
+	s := startConsole(t, "345678")
+	agent := mediaBrowser(t, "technician")
+	customer := mediaBrowser(t, "customer")
+
+	var sess apiSession
+	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
+
+	do(t, customer, "customer presses Start",
+		chromedp.Navigate(sess.DesktopURL),
+		chromedp.WaitVisible(css(`form[action="/join"] button`)),
+		chromedp.Click(css(`form[action="/join"] button`)),
+		chromedp.WaitVisible(css(".status-waiting")),
+	)
+	do(t, agent, "technician starts view only",
+		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
+		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
+		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
+		chromedp.WaitVisible(css(`#card .card-view[data-state="active"]`)),
+		chromedp.WaitVisible(css("#screen-video")),
+	)
+	if n := value(t, agent, "control buttons", chromedp.Evaluate[int](`document.querySelectorAll('button[value="remote.start_control"]').length`)); n != 0 {
+		t.Errorf("the console offers remote control for the builtin provider")
+	}
+	if got := value(t, agent, "screen status", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-status").textContent; return t.includes("Waiting") ? t : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second))); got != "Waiting for the customer to share their screen…" {
+		t.Errorf("before the share the console says %q", got)
+	}
+
+	// The customer's page, reloading while it waits, turns into the share
+	// page once the session is active.
+	do(t, customer, "share page", chromedp.WaitVisible(css("#share-start")))
+	explain := value(t, customer, "explanation", chromedp.Text(css("#share")))
+	for _, want := range []string{"Show the technician your screen", "can only watch", "Share my screen", "Don't share"} {
+		if !strings.Contains(explain, want) {
+			t.Errorf("the share page lacks %q:\n%s", want, explain)
+		}
+	}
+
+	// A stranger's browser can open neither socket, and the agent's own
+	// sockets refuse bad messages.
+	stranger := tab(t, customer, "stranger", true)
+	do(t, stranger, "stranger's page", chromedp.Navigate(s.url+"/"))
+	for _, path := range []string{"/s/" + sess.ID + "/signal", "/console/sessions/" + sess.ID + "/signal"} {
+		got := value(t, stranger, "stranger's socket", chromedp.Evaluate[string](socketProbe(path, ""), chromedp.EvalAwaitPromise))
+		if got != "refused" {
+			t.Errorf("a browser with no cookie and no sign-in opened %s: %s", path, got)
+		}
+	}
+
+	// The customer shares; the console plays the picture.
+	do(t, customer, "share the screen",
+		chromedp.Click(css("#share-start")),
+		chromedp.WaitVisible(css("#share-indicator")),
+		chromedp.WaitVisible(css("#share-stop")),
+	)
+	if got := value(t, customer, "indicator", chromedp.Text(css("#share-indicator"))); !strings.Contains(got, "You are sharing your screen") {
+		t.Errorf("the indicator says %q", got)
+	}
+	wantFrames(t, agent, "frames after sharing")
+	stats := value(t, agent, "connection quality", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-stats").textContent; return /\d+×\d+ · [1-9]\d* fps · round trip \d+ ms/.test(t) ? t : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	t.Logf("connection quality: %s", stats)
+	if got := value(t, agent, "live status", chromedp.Text(css("#screen-status"))); got != "Live: the customer's screen" {
+		t.Errorf("while sharing the console says %q", got)
+	}
+
+	// The customer stops: their tracks end and the console's picture goes.
+	do(t, customer, "stop sharing",
+		chromedp.Click(css("#share-stop")),
+		chromedp.WaitNotVisible(css("#share-indicator")),
+		chromedp.WaitVisible(css("#share-start")),
+	)
+	if n := value(t, customer, "live tracks", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
+		t.Errorf("the customer's preview still holds a stream after stopping")
+	}
+	value(t, agent, "picture gone", chromedp.Poll[bool](`!document.getElementById("screen-video").srcObject && document.getElementById("screen-status").textContent === "The customer stopped sharing."`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+
+	// Sharing again brings the picture back.
+	do(t, customer, "share again", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-indicator")))
+	wantFrames(t, agent, "frames after sharing again")
+
+	// Bad messages, sent from the customer's own browser on a socket of
+	// its own (which replaces the share page's, so this comes last but
+	// one): too large, and malformed.
+	big := value(t, customer, "oversized message", chromedp.Evaluate[string](socketProbe("/s/"+sess.ID+"/signal",
+		`JSON.stringify({type: "offer", sdp: "v=0" + "a".repeat(70000)})`), chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(big, "closed 1009") {
+		t.Errorf("an oversized message: %s", big)
+	}
+	bad := value(t, customer, "malformed message", chromedp.Evaluate[string](socketProbe("/s/"+sess.ID+"/signal", `"{\"type\":\"offer\",\"sdp\":1}"`), chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(bad, "closed 1008 malformed message") {
+		t.Errorf("a malformed message: %s", bad)
+	}
+	// The share page was replaced by the probes: it says so and stopped
+	// sharing.
+	do(t, customer, "share page replaced", chromedp.WaitVisible(css(`#share[data-state="replaced"]`)))
+	if n := value(t, customer, "tracks after replacement", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
+		t.Errorf("the replaced page still shares")
+	}
+
+	// The customer reloads and shares once more; the technician ends the
+	// session: both sides stop.
+	do(t, customer, "reload and share",
+		chromedp.Reload(),
+		chromedp.WaitVisible(css("#share-start")),
+		chromedp.Click(css("#share-start")),
+		chromedp.WaitVisible(css("#share-indicator")),
+	)
+	wantFrames(t, agent, "frames after the reload")
+	do(t, agent, "end the session",
+		chromedp.Click(css(`#card button[value="remote.end"]`)),
+		chromedp.WaitVisible(css(`#card .card-view[data-state="ended"]`)),
+	)
+	value(t, agent, "picture gone after the end", chromedp.Poll[bool](`!document.getElementById("screen-video").srcObject && document.getElementById("screen-status").textContent === "The session has ended."`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	do(t, customer, "customer sees the end", chromedp.WaitVisible(css(`#share[data-state="ended"]`)))
+	if n := value(t, customer, "tracks after the end", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
+		t.Errorf("the customer still shares after the end")
+	}
+	do(t, customer, "status page after the end", chromedp.WaitVisible(css(".status-ended")))
+
+	// The log tells the story.
+	log := value(t, agent, "event log", chromedp.Text(css("#log")))
+	for _, want := range []string{"Screen sharing started", "Screen sharing stopped", "stopped by the customer", "replaced by another device"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the event log lacks %q:\n%s", want, log)
+		}
+	}
+	t.Logf("screen share flow took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// socketProbe is a script that opens the signaling socket at path, sends
+// msg (a JavaScript expression) once it is open, and resolves to how it
+// ended: "refused" (never opened), "closed CODE REASON", or "open".
+func socketProbe(path, msg string) string {
+	if msg == "" {
+		msg = "null"
+	}
+	return `new Promise((resolve) => {
+		const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + ` + "`" + path + "`" + `);
+		let opened = false;
+		const msg = ` + msg + `;
+		ws.onopen = () => { opened = true; if (msg !== null) ws.send(msg); };
+		ws.onclose = (e) => resolve(opened ? ("closed " + e.code + (e.reason ? " " + e.reason : "")) : "refused");
+		setTimeout(() => resolve(opened ? "open" : "timeout"), 8000);
+	})`
+}
