@@ -233,6 +233,9 @@ type WebRTC struct {
 	ICEServers []ICEServer `yaml:"ice_servers"`
 	// TURN configures the embedded TURN server.
 	TURN TURN `yaml:"turn"`
+	// RelayOnly makes both browsers connect through a TURN relay only,
+	// so that neither learns the other's network address.
+	RelayOnly bool `yaml:"relay_only"`
 }
 
 // ICEServer is one STUN or TURN server offered to browsers.

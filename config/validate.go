@@ -316,6 +316,9 @@ func (k *checker) webrtc(w *WebRTC) {
 			}
 		}
 	}
+	if w.RelayOnly && !w.TURN.Enabled && !hasTURN(w.ICEServers) {
+		k.add("webrtc.relay_only", "needs a TURN server: set webrtc.turn.enabled to true, or add a turn: or turns: URL to webrtc.ice_servers")
+	}
 	if w.TURN.Enabled {
 		k.hostPort("webrtc.turn.listen", w.TURN.Listen)
 		k.required("webrtc.turn.realm", w.TURN.Realm, "when webrtc.turn.enabled is true")
@@ -326,6 +329,19 @@ func (k *checker) webrtc(w *WebRTC) {
 				"so that credentials issued by one are accepted by the others")
 		}
 	}
+}
+
+// hasTURN reports whether servers include a TURN server.
+func hasTURN(servers []ICEServer) bool {
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			l := strings.ToLower(u)
+			if strings.HasPrefix(l, "turn:") || strings.HasPrefix(l, "turns:") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // turnPublicIP checks webrtc.turn.public_ip when set: the embedded TURN

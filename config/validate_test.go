@@ -168,6 +168,14 @@ func TestValidateRules(t *testing.T) {
 		{"turn public_ip unspecified", func(c *Config) { c.WebRTC.TURN.PublicIP = "0.0.0.0" }, "webrtc.turn.public_ip"},
 		{"turn secret", func(c *Config) { c.WebRTC.TURN.Secret = "0123456789abcdef" }, ""},
 		{"turn secret too short", func(c *Config) { c.WebRTC.TURN.Secret = "0123456789abcde" }, "webrtc.turn.secret"},
+		{"relay only with the embedded turn", func(c *Config) { c.WebRTC.RelayOnly = true }, ""},
+		{"relay only without turn", func(c *Config) {
+			c.WebRTC.RelayOnly, c.WebRTC.TURN.Enabled, c.WebRTC.ICEServers = true, false, []ICEServer{{URLs: []string{"stun:stun.example.org"}}}
+		}, "webrtc.relay_only"},
+		{"relay only with a turn url", func(c *Config) {
+			c.WebRTC.RelayOnly, c.WebRTC.TURN.Enabled = true, false
+			c.WebRTC.ICEServers[0].URLs = []string{"TURNS:turn.example.org:5349"}
+		}, ""},
 		{"turn checks ignored when disabled", func(c *Config) {
 			c.WebRTC.TURN = TURN{PublicIP: "x", Secret: "short"}
 		}, ""},

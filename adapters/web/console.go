@@ -61,6 +61,9 @@ type ConsoleOptions struct {
 	// short-lived). Nil hands none: browsers on one network connect
 	// directly.
 	ICEServers func() []ICEServer
+	// RelayOnly makes the share's browsers connect through a TURN relay
+	// only, so that neither learns the other's address.
+	RelayOnly bool
 }
 
 // Console is the technician console at /console, where agents see the
@@ -96,6 +99,7 @@ type Console struct {
 	hub        *signalHub
 	origins    []string
 	iceServers func() []ICEServer
+	relayOnly  bool
 
 	// subscribe is the hub's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
@@ -158,7 +162,7 @@ func NewConsole(s *Server, o ConsoleOptions) (*Console, error) {
 		}
 		c.origins = []string{u.Host}
 	}
-	c.hub, c.iceServers = newSignalHub(s.engine, s.log), o.ICEServers
+	c.hub, c.iceServers, c.relayOnly = newSignalHub(s.engine, s.log), o.ICEServers, o.RelayOnly
 	s.share = c
 	var err error
 	if c.assets, err = versionAssets(); err != nil {

@@ -152,19 +152,20 @@ func (c *Console) viewerConfig(v *consoleView) *viewerConfig {
 	for _, k := range viewerKeys {
 		text[k] = v.T("share.view." + k)
 	}
-	return &viewerConfig{ICEServers: c.ice(), Text: text}
+	return &viewerConfig{ICEServers: c.ice(), Policy: c.icePolicy(), Text: text}
 }
 
 // viewerConfig travels to viewer.js in the session page's JSON data block.
 type viewerConfig struct {
 	ICEServers []ICEServer       `json:"iceServers"`
+	Policy     string            `json:"iceTransportPolicy"`
 	Text       map[string]string `json:"text"`
 }
 
 // viewerKeys are the texts viewer.js shows, by the names it uses.
 var viewerKeys = []string{
 	"waiting", "connecting", "live_screen", "live_camera", "stopped", "declined", "denied", "unavailable",
-	"away", "gone", "ended", "reconnecting", "forbidden", "replaced", "stats",
+	"away", "gone", "ended", "reconnecting", "forbidden", "replaced", "stats", "direct", "relayed",
 }
 
 // handleCard renders a session's card alone; ?dialog=1 renders it as the

@@ -211,6 +211,7 @@ type shareView struct {
 type shareConfig struct {
 	Signal     string            `json:"signal"`
 	ICEServers []ICEServer       `json:"iceServers"`
+	Policy     string            `json:"iceTransportPolicy"`
 	Camera     bool              `json:"camera"`
 	Text       map[string]string `json:"text"`
 }
@@ -235,10 +236,19 @@ func (c *Console) shareView(v *view, sess *core.Session) *shareView {
 		Config: shareConfig{
 			Signal:     "/s/" + sess.ID + "/signal",
 			ICEServers: c.ice(),
+			Policy:     c.icePolicy(),
 			Camera:     camera,
 			Text:       text,
 		},
 	}
+}
+
+// icePolicy is RTCPeerConnection's iceTransportPolicy for the share.
+func (c *Console) icePolicy() string {
+	if c.relayOnly {
+		return "relay"
+	}
+	return "all"
 }
 
 // ice returns the ICE servers to hand a page, never nil, so that the

@@ -60,6 +60,7 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 		WebChat:    cc.WebChat,
 		PublicURL:  p.cfg.Server.PublicURL,
 		ICEServers: iceServers(p.cfg.WebRTC.ICEServers, ts),
+		RelayOnly:  p.cfg.WebRTC.RelayOnly,
 	})
 	if err != nil {
 		if ts != nil {

@@ -48,6 +48,12 @@ func consoleAgents(t testing.TB) []config.Agent {
 // server.public_url) lead back to this server.
 func startConsole(t *testing.T, pins ...string) *server {
 	t.Helper()
+	return startConsoleWith(t, nil, pins...)
+}
+
+// startConsoleWith is startConsole with edit applied to the config.
+func startConsoleWith(t *testing.T, edit func(*config.Config), pins ...string) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +64,9 @@ func startConsole(t *testing.T, pins ...string) *server {
 		c.Server.Listen = addr
 		c.Server.PublicURL = "http://" + addr
 		c.Console.Agents = consoleAgents(t)
+		if edit != nil {
+			edit(c)
+		}
 	}, &Main{PINs: coretest.NewPINs(pins...)})
 }
 

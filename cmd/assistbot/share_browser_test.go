@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/assistbot/assistbot/config"
 )
 
 // mediaBrowser starts a headless Chromium whose camera and screen are
@@ -85,41 +87,7 @@ func TestScreenShareInBrowser(t *testing.T) {
 	agent := mediaBrowser(t, "technician")
 	customer := mediaBrowser(t, "customer")
 
-	var sess apiSession
-	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
-	signIn(t, agent, s.url, "alice", alicePassword)
-	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
-
-	do(t, customer, "customer presses Start",
-		chromedp.Navigate(sess.DesktopURL),
-		chromedp.WaitVisible(css(`form[action="/join"] button`)),
-		chromedp.Click(css(`form[action="/join"] button`)),
-		chromedp.WaitVisible(css(".status-waiting")),
-	)
-	do(t, agent, "technician starts view only",
-		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
-		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
-		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
-		chromedp.WaitVisible(css(`#card .card-view[data-state="active"]`)),
-		chromedp.WaitVisible(css("#screen-video")),
-	)
-	if n := value(t, agent, "control buttons", chromedp.Evaluate[int](`document.querySelectorAll('button[value="remote.start_control"]').length`)); n != 0 {
-		t.Errorf("the console offers remote control for the builtin provider")
-	}
-	if got := value(t, agent, "screen status", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-status").textContent; return t.includes("Waiting") ? t : null; })()`,
-		chromedp.WithPollingTimeout(10*time.Second))); got != "Waiting for the customer to share their screen…" {
-		t.Errorf("before the share the console says %q", got)
-	}
-
-	// The customer's page, reloading while it waits, turns into the share
-	// page once the session is active.
-	do(t, customer, "share page", chromedp.WaitVisible(css("#share-start")))
-	explain := value(t, customer, "explanation", chromedp.Text(css("#share")))
-	for _, want := range []string{"Show the technician your screen", "can only watch", "Share my screen", "Don't share"} {
-		if !strings.Contains(explain, want) {
-			t.Errorf("the share page lacks %q:\n%s", want, explain)
-		}
-	}
+	sess := startSharing(t, s, agent, customer)
 
 	// A stranger's browser can open neither socket, and the agent's own
 	// sockets refuse bad messages.
@@ -215,6 +183,51 @@ func TestScreenShareInBrowser(t *testing.T) {
 	t.Logf("screen share flow took %s", time.Since(start).Round(time.Millisecond))
 }
 
+// startSharing walks a session up to the customer's share page: made by
+// the API for alice, who signs in; the customer joins in their browser;
+// alice starts it view only from its page, which then watches; the
+// customer's page turns into the share page.
+func startSharing(t *testing.T, s *server, agent, customer context.Context) apiSession {
+	t.Helper()
+	var sess apiSession
+	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
+
+	do(t, customer, "customer presses Start",
+		chromedp.Navigate(sess.DesktopURL),
+		chromedp.WaitVisible(css(`form[action="/join"] button`)),
+		chromedp.Click(css(`form[action="/join"] button`)),
+		chromedp.WaitVisible(css(".status-waiting")),
+	)
+	do(t, agent, "technician starts view only",
+		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
+		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
+		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
+		chromedp.WaitVisible(css(`#card .card-view[data-state="active"]`)),
+		chromedp.WaitVisible(css("#screen-video")),
+	)
+	if n := value(t, agent, "control buttons", chromedp.Evaluate[int](`document.querySelectorAll('button[value="remote.start_control"]').length`)); n != 0 {
+		t.Errorf("the console offers remote control for the builtin provider")
+	}
+	if got := value(t, agent, "screen status", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-status").textContent; return t.includes("Waiting") ? t : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second))); got != "Waiting for the customer to share their screen…" {
+		t.Errorf("before the share the console says %q", got)
+	}
+
+	// The customer's page, reloading while it waits, turns into the share
+	// page once the session is active.
+	do(t, customer, "share page", chromedp.WaitVisible(css("#share-start")))
+	explain := value(t, customer, "explanation", chromedp.Text(css("#share")))
+	for _, want := range []string{"Show the technician your screen", "can only watch", "Share my screen", "Don't share"} {
+		if !strings.Contains(explain, want) {
+			t.Errorf("the share page lacks %q:\n%s", want, explain)
+		}
+	}
+
+	return sess
+}
+
 // socketProbe is a script that opens the signaling socket at path, sends
 // msg (a JavaScript expression) once it is open, and resolves to how it
 // ended: "refused" (never opened), "closed CODE REASON", or "open".
@@ -230,4 +243,25 @@ func socketProbe(path, msg string) string {
 		ws.onclose = (e) => resolve(opened ? ("closed " + e.code + (e.reason ? " " + e.reason : "")) : "refused");
 		setTimeout(() => resolve(opened ? "open" : "timeout"), 8000);
 	})`
+}
+
+// TestScreenShareThroughTURN shares a screen with webrtc.relay_only and
+// the embedded TURN server: the picture arrives, and the connection in
+// use runs through a relay of that server on both sides.
+func TestScreenShareThroughTURN(t *testing.T) {
+	s := startConsoleWith(t, func(c *config.Config) {
+		c.WebRTC.TURN = config.TURN{Enabled: true, Listen: "127.0.0.1:0", Realm: "assistbot"}
+		c.WebRTC.RelayOnly = true
+	}, "456789")
+	agent := mediaBrowser(t, "technician")
+	customer := mediaBrowser(t, "customer")
+	startSharing(t, s, agent, customer)
+	do(t, customer, "share the screen", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-indicator")))
+	wantFrames(t, agent, "frames through the relay")
+	kind := value(t, agent, "route", chromedp.Poll[string](`(() => { const r = document.getElementById("screen").dataset.route;
+		return r && document.getElementById("screen-stats").textContent.includes("through a relay") ? r : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if kind != "relay/relay" {
+		t.Errorf("the connection in use is %s; want relay/relay", kind)
+	}
 }

@@ -157,7 +157,7 @@
   async function negotiate() {
     if (!stream || !technician) return;
     closePeer();
-    const p = new RTCPeerConnection({ iceServers: cfg.iceServers });
+    const p = new RTCPeerConnection({ iceServers: cfg.iceServers, iceTransportPolicy: cfg.iceTransportPolicy });
     pc = p;
     for (const t of stream.getTracks()) p.addTrack(t, stream);
     p.onicecandidate = (e) => {

@@ -75,11 +75,12 @@
   }
 
   // sample reads the connection's statistics: the picture's size and
-  // frame rate, and the round trip of the pair of candidates in use.
+  // frame rate, the round trip of the pair of candidates in use, and
+  // whether that pair is direct or runs through a TURN relay.
   async function sample() {
     if (!pc) return;
     const report = await pc.getStats();
-    let width = 0, height = 0, frames = 0, rate, rtt = NaN, at = 0;
+    let width = 0, height = 0, frames = 0, rate, at = 0, pair = null;
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "video") {
         width = s.frameWidth || 0;
@@ -87,8 +88,10 @@
         frames = s.framesDecoded || 0;
         rate = s.framesPerSecond;
         at = s.timestamp;
-      } else if (s.type === "candidate-pair" && s.state === "succeeded" && s.nominated && s.currentRoundTripTime !== undefined) {
-        rtt = s.currentRoundTripTime;
+      } else if (s.type === "transport" && s.selectedCandidatePairId) {
+        pair = report.get(s.selectedCandidatePairId) || pair;
+      } else if (!pair && s.type === "candidate-pair" && s.state === "succeeded" && s.nominated) {
+        pair = s;
       }
     });
     // The browser's own rate when it gives one; else the frames decoded
@@ -97,16 +100,24 @@
     if (fps === undefined) fps = last && at > last.at ? ((frames - last.frames) * 1000) / (at - last.at) : 0;
     last = { frames, at };
     if (!width) return;
+    const rtt = pair && pair.currentRoundTripTime !== undefined ? Math.round(pair.currentRoundTripTime * 1000) : "–";
+    let route = "";
+    if (pair) {
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      route = (local ? local.candidateType : "?") + "/" + (remote ? remote.candidateType : "?");
+      screen.dataset.route = route;
+    }
     stats.textContent = T.stats
       .replace("{width}", width)
       .replace("{height}", height)
       .replace("{fps}", Math.round(fps))
-      .replace("{rtt}", isNaN(rtt) ? "–" : Math.round(rtt * 1000));
+      .replace("{rtt}", rtt) + (route ? " · " + (route.includes("relay") ? T.relayed : T.direct) : "");
   }
 
   async function answer(sdp) {
     closePeer();
-    const p = new RTCPeerConnection({ iceServers: cfg.iceServers });
+    const p = new RTCPeerConnection({ iceServers: cfg.iceServers, iceTransportPolicy: cfg.iceTransportPolicy });
     pc = p;
     p.ontrack = (e) => {
       if (pc !== p) return;
