@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/assistbot/assistbot/adapters/turn"
 	"github.com/assistbot/assistbot/adapters/web"
@@ -81,6 +84,9 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 	if ts != nil {
 		m.announce("  embedded TURN:      %s (udp)", ts.Addr())
 	}
+	if p.cfg.Provider.Kind == "builtin" && !secureContext(base) {
+		m.Logger.Warn("screen sharing needs https: browsers share a screen or camera only with pages served over https:// or from localhost", "public_url", base)
+	}
 	if password != "" {
 		m.Logger.Info("console.agents is empty: a one-time agent was made and its password printed on standard output", "agent", firstAgent)
 		m.announce("\nNo console agents are configured, so this run has a one-time sign-in:\n"+
@@ -96,6 +102,24 @@ func (p *consolePlatform) run(ctx context.Context) error {
 		defer p.turn.Close()
 	}
 	return p.console.Run(ctx)
+}
+
+// secureContext reports whether pages at base are a secure context for
+// browsers: https, or plain http on the local machine.
+func secureContext(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	h := u.Hostname()
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // iceServers returns what the screen-share pages are handed each time

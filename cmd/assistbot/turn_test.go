@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,54 @@ func TestStartTURNErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestICEServers: the share pages get the configured servers, then the
+// embedded TURN server with credentials made for each page.
+func TestICEServers(t *testing.T) {
+	configured := []config.ICEServer{{URLs: []string{"stun:stun.example.org:3478"}}, {URLs: []string{"turns:turn.example.org:5349"}, Username: "u", Credential: "p"}}
+	if got := iceServers(configured, nil)(); len(got) != 2 || got[1].URLs[0] != "turns:turn.example.org:5349" || got[1].Credential != "p" {
+		t.Errorf("without the embedded server: %+v", got)
+	}
+	c := config.Default()
+	c.Server.PublicURL = "http://127.0.0.1:8080"
+	c.WebRTC.TURN = config.TURN{Enabled: true, Listen: "127.0.0.1:0", Realm: "assistbot"}
+	s, err := startTURN(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ice := iceServers(configured, s)
+	got := ice()
+	if len(got) != 3 || !strings.HasPrefix(got[2].URLs[0], "turn:127.0.0.1:") || got[2].Username == "" || got[2].Credential == "" {
+		t.Fatalf("with the embedded server: %+v", got)
+	}
+	exp, _, _ := strings.Cut(got[2].Username, ":")
+	if n, err := strconv.ParseInt(exp, 10, 64); err != nil || time.Until(time.Unix(n, 0)) < 11*time.Hour {
+		t.Errorf("the credential's user name %q does not hold an expiry hours away", got[2].Username)
+	}
+	// The list handed out is the page's own: changing it changes no other.
+	got[0].URLs = nil
+	if again := ice(); len(again[0].URLs) != 1 {
+		t.Error("one page's list changed the next one's")
+	}
+}
+
+// TestSecureContext: the start-up warning about screen sharing over
+// plain http is for hosts other than the local machine.
+func TestSecureContext(t *testing.T) {
+	for base, want := range map[string]bool{
+		"https://support.example.com": true,
+		"http://localhost:8080":       true,
+		"http://app.localhost":        true,
+		"http://127.0.0.1:8080":       true,
+		"http://[::1]:8080":           true,
+		"http://support.example.com":  false,
+		"http://192.0.2.10:8080":      false,
+	} {
+		if got := secureContext(base); got != want {
+			t.Errorf("secureContext(%q) = %v; want %v", base, got, want)
+		}
 	}
 }
