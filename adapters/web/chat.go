@@ -162,6 +162,11 @@ func (c *Console) chatView(r *http.Request, id string) (*consoleView, error) {
 	c.markSeen(r.Context(), lines)
 	if len(sessions) > 0 {
 		v.Status = chatStatus(v, sessions[0])
+		if s := sessions[0]; !s.JoinedAt.IsZero() && shareable(s) {
+			// The share page opens in the browser that joined, which is
+			// this one when the customer followed the chat's link.
+			v.ShareURL = "/s/" + s.ID
+		}
 	}
 	return v, nil
 }

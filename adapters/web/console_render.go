@@ -43,6 +43,7 @@ type consoleView struct {
 	Viewer        *viewerConfig // session page: the shared screen's viewer
 	Log           []eventLine
 	Status        string // chat: where the customer's session stands
+	ShareURL      string // chat: the share page, while the technician views
 	Started       bool   // chat: the customer has written before
 	Closed        bool   // chat: the agent closed the conversation
 	Snippet       string // the web chat's embed code

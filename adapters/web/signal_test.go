@@ -572,3 +572,32 @@ func TestNoSharePageForOtherProviders(t *testing.T) {
 		t.Errorf("socket of another provider's session: %v %v", err, status(resp))
 	}
 }
+
+// TestChatLinksToSharePage: a web chat customer whose session is being
+// viewed through the builtin provider finds the share page from the chat
+// (in the browser that joined, which holds the session's cookie).
+func TestChatLinksToSharePage(t *testing.T) {
+	r := newShareRig(t)
+	c := r.openChat("en")
+	c.say("My screen is frozen", "id", "m1")
+	conv := r.chatConv(c)
+	s, _, err := r.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := c.get("/chat/transcript")
+	wantNotContains(t, body, "chat-share")
+	if resp, body := c.post("/join", url.Values{"code": {s.PIN}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("join: %d %s", resp.StatusCode, body)
+	}
+	_, body = c.get("/chat/transcript")
+	wantNotContains(t, body, "chat-share") // waiting: nothing to share yet
+	if _, err := r.engine.Start(ctx, s.ID, core.Actor{Kind: core.ActorTechnician, Name: "alice"}, core.ModeView); err != nil {
+		t.Fatal(err)
+	}
+	_, body = c.get("/chat/transcript")
+	wantContains(t, body, `id="chat-share" href="/s/`+s.ID+`"`, "Show the technician your screen")
+	resp, page := c.get("/s/" + s.ID)
+	wantStatus(t, resp, page, http.StatusOK)
+	wantContains(t, page, `id="share-start"`)
+}
