@@ -34,8 +34,19 @@ type Metrics struct {
 	deliveries  *prometheus.CounterVec
 	pinFailures *prometheus.CounterVec
 	requests    *prometheus.HistogramVec
+	shareConns  *prometheus.GaugeVec
+	signalDrops *prometheus.CounterVec
 	gatherer    prometheus.Gatherer
 }
+
+// The reasons of assistbot_signal_refusals_total.
+const (
+	refusedTooLarge  = "too_large"
+	refusedMalformed = "malformed"
+	refusedNotAllow  = "not_allowed"
+	refusedRate      = "rate_limited"
+	refusedBinary    = "binary"
+)
 
 // NewMetrics registers assistbot's metrics with reg (a fresh registry when
 // nil) and returns them. stats, when not nil, is called at every scrape for
@@ -68,6 +79,20 @@ func NewMetrics(reg prometheus.Registerer, stats func(context.Context) (core.Sta
 			Help:    "HTTP request durations, by route pattern, method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "code"}),
+		shareConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assistbot_share_connections",
+			Help: "Open screen-share signaling sockets, by side (customer, technician).",
+		}, []string{"role"}),
+		signalDrops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assistbot_signal_refusals_total",
+			Help: "Screen-share signaling sockets closed for a message they may not send, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []role{roleCustomer, roleTechnician} {
+		m.shareConns.WithLabelValues(string(r))
+	}
+	for _, r := range []string{refusedTooLarge, refusedMalformed, refusedNotAllow, refusedRate, refusedBinary} {
+		m.signalDrops.WithLabelValues(r)
 	}
 	// Start the small label sets at zero so that rates and alerts work
 	// before the first event.
@@ -80,7 +105,7 @@ func NewMetrics(reg prometheus.Registerer, stats func(context.Context) (core.Sta
 	m.pinFailures.WithLabelValues(reasonUnknown)
 	m.pinFailures.WithLabelValues(reasonRateLimited)
 
-	reg.MustRegister(m.events, m.joins, m.deliveries, m.pinFailures, m.requests)
+	reg.MustRegister(m.events, m.joins, m.deliveries, m.pinFailures, m.requests, m.shareConns, m.signalDrops)
 	if stats != nil {
 		reg.MustRegister(newStatsCollector(stats))
 	}
@@ -117,6 +142,22 @@ func (m *Metrics) pinFailure(reason string) {
 		return
 	}
 	m.pinFailures.WithLabelValues(reason).Inc()
+}
+
+// shareConn counts a signaling socket of side r opening (+1) or closing
+// (-1).
+func (m *Metrics) shareConn(r role, delta float64) {
+	if m == nil {
+		return
+	}
+	m.shareConns.WithLabelValues(string(r)).Add(delta)
+}
+
+func (m *Metrics) signalRefused(reason string) {
+	if m == nil {
+		return
+	}
+	m.signalDrops.WithLabelValues(reason).Inc()
 }
 
 func (m *Metrics) observeRequest(route, method string, code int, d time.Duration) {

@@ -96,6 +96,8 @@ func (c *Console) serveSignal(w http.ResponseWriter, r *http.Request, id string,
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	conn.SetReadLimit(maxSignalBytes)
+	c.s.metrics.shareConn(p.role, 1)
+	defer c.s.metrics.shareConn(p.role, -1)
 	c.hub.join(id, p)
 	written := make(chan struct{})
 	go func() {
@@ -117,6 +119,7 @@ func (c *Console) readSignals(ctx context.Context, conn *websocket.Conn, p *peer
 		switch {
 		case errors.Is(err, websocket.ErrMessageTooBig):
 			// The library has closed it with 1009.
+			c.s.metrics.signalRefused(refusedTooLarge)
 			return leftBroken
 		case err != nil:
 			switch websocket.CloseStatus(err) {
@@ -125,18 +128,22 @@ func (c *Console) readSignals(ctx context.Context, conn *websocket.Conn, p *peer
 			}
 			return leftDropped
 		case typ != websocket.MessageText:
+			c.s.metrics.signalRefused(refusedBinary)
 			p.close(int(websocket.StatusUnsupportedData), "text messages only")
 			return leftBroken
 		case !limit.Allow():
+			c.s.metrics.signalRefused(refusedRate)
 			p.close(closePolicy, "too many messages")
 			return leftBroken
 		}
 		m, err := parseSignal(b)
 		if err != nil {
+			c.s.metrics.signalRefused(refusedMalformed)
 			p.close(closePolicy, err.Error())
 			return leftBroken
 		}
 		if !c.hub.handle(p, m) {
+			c.s.metrics.signalRefused(refusedNotAllow)
 			p.close(closePolicy, fmt.Sprintf("%s: %s is not for the %s to send", errSignal, m.Type, p.role))
 			return leftBroken
 		}

@@ -243,6 +243,8 @@ func TestSignalRelay(t *testing.T) {
 	tech := r.technicianSock()
 	tech.want(map[string]any{"type": "welcome", "peer": true})
 	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "joined"})
+	_, metrics := r.get("/metrics")
+	wantContains(t, metrics, `assistbot_share_connections{role="customer"} 1`, `assistbot_share_connections{role="technician"} 1`)
 
 	tech.send(`{"type":"ready"}`)
 	cust.want(map[string]any{"type": "ready"})
@@ -349,15 +351,16 @@ func TestSignalRefusesBadMessages(t *testing.T) {
 		binary bool
 		code   websocket.StatusCode
 		reason string
+		metric string // assistbot_signal_refusals_total's reason
 	}{
-		{"oversized", `{"type":"offer","sdp":"v=0` + strings.Repeat("a", maxSignalBytes) + `"}`, false, websocket.StatusMessageTooBig, ""},
-		{"not json", `{"type":`, false, websocket.StatusPolicyViolation, "not a JSON object"},
-		{"unknown type", `{"type":"hello"}`, false, websocket.StatusPolicyViolation, "unknown type"},
-		{"extra field", `{"type":"share-started","source":"screen","x":1}`, false, websocket.StatusPolicyViolation, `field "x" is not allowed`},
-		{"bad sdp", `{"type":"offer","sdp":"hello"}`, false, websocket.StatusPolicyViolation, "sdp is not a session description"},
-		{"bad candidate", `{"type":"candidate","candidate":"rm -rf /","sdpMid":"0"}`, false, websocket.StatusPolicyViolation, "not an ICE candidate"},
-		{"wrong side", `{"type":"answer","sdp":"v=0"}`, false, websocket.StatusPolicyViolation, "answer is not for the customer to send"},
-		{"binary", `{"type":"bye"}`, true, websocket.StatusUnsupportedData, "text messages only"},
+		{"oversized", `{"type":"offer","sdp":"v=0` + strings.Repeat("a", maxSignalBytes) + `"}`, false, websocket.StatusMessageTooBig, "", refusedTooLarge},
+		{"not json", `{"type":`, false, websocket.StatusPolicyViolation, "not a JSON object", refusedMalformed},
+		{"unknown type", `{"type":"hello"}`, false, websocket.StatusPolicyViolation, "unknown type", refusedMalformed},
+		{"extra field", `{"type":"share-started","source":"screen","x":1}`, false, websocket.StatusPolicyViolation, `field "x" is not allowed`, refusedMalformed},
+		{"bad sdp", `{"type":"offer","sdp":"hello"}`, false, websocket.StatusPolicyViolation, "sdp is not a session description", refusedMalformed},
+		{"bad candidate", `{"type":"candidate","candidate":"rm -rf /","sdpMid":"0"}`, false, websocket.StatusPolicyViolation, "not an ICE candidate", refusedMalformed},
+		{"wrong side", `{"type":"answer","sdp":"v=0"}`, false, websocket.StatusPolicyViolation, "answer is not for the customer to send", refusedNotAllow},
+		{"binary", `{"type":"bye"}`, true, websocket.StatusUnsupportedData, "text messages only", refusedBinary},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -379,6 +382,8 @@ func TestSignalRefusesBadMessages(t *testing.T) {
 				t.Errorf("closed with %d %q; want %d %q", code, reason, c.code, c.reason)
 			}
 			tech.want(map[string]any{"type": "peer", "role": "customer", "state": "gone"})
+			_, metrics := r.get("/metrics")
+			wantContains(t, metrics, `assistbot_signal_refusals_total{reason="`+c.metric+`"} 1`)
 		})
 	}
 }
