@@ -99,6 +99,11 @@ func (c *Console) serveSignal(w http.ResponseWriter, r *http.Request, id string,
 	c.s.metrics.shareConn(p.role, 1)
 	defer c.s.metrics.shareConn(p.role, -1)
 	c.hub.join(id, p)
+	// The session may have ended between the check and the join, and its
+	// end would then have found no room to close.
+	if s, err := c.engine.Session(ctx, id); err == nil && !shareable(s) {
+		c.hub.end(id, string(s.State))
+	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
