@@ -327,6 +327,38 @@ func (e *Engine) Report(ctx context.Context, r StatusReport) (*Session, error) {
 	return e.Session(ctx, r.SessionID)
 }
 
+// Handoff moves a joined session to another device of the customer's: the
+// browser that held the secret whose key is key hands over to a new one,
+// which gets a new secret; the old secret stops working at once. It is
+// allowed while the session waits or is active, so that a customer can
+// show the technician something with their phone's camera. A session
+// whose key is no longer key (the handoff was used, or the customer moved
+// again) gives ErrUnknownPIN, like a used PIN; a mobile device cannot take
+// over a session under remote control.
+func (e *Engine) Handoff(ctx context.Context, id, key string, device Device) (*Session, string, error) {
+	if !device.Valid() {
+		device = DeviceUnknown
+	}
+	secret, newKey := NewSecret()
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		cur := s.Current(now)
+		if key == "" || s.CustomerKey != key || (cur != StateWaiting && cur != StateActive) {
+			return nil, ErrUnknownPIN
+		}
+		if cur == StateActive && s.Mode == ModeControl && device == DeviceMobile {
+			return nil, Errorf(CodeInvalidTransition, "a mobile device cannot take over a session under remote control")
+		}
+		ev := Event{SessionID: s.ID, At: now, Actor: Actor{Kind: ActorCustomer}.String(), Action: ActionDevice,
+			From: cur, To: cur, Detail: "to a " + string(device) + " device"}
+		s.Device, s.CustomerKey, s.UpdatedAt = device, newKey, now
+		return &Change{Session: s, Events: []Event{ev}}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return s, secret, nil
+}
+
 // Record appends an entry that changes no state to the log of an open
 // session: the customer started, stopped or declined sharing their screen.
 func (e *Engine) Record(ctx context.Context, id string, actor Actor, a Action, detail string) (*Session, error) {

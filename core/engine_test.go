@@ -695,3 +695,55 @@ func TestRecord(t *testing.T) {
 		t.Errorf("recording on an ended session: %v", err)
 	}
 }
+
+func TestHandoff(t *testing.T) {
+	r := newRig(t)
+	s := r.issue(t)
+	// Not joined: no key to hand over from.
+	if _, _, err := r.Handoff(ctx, s.ID, "", core.DeviceMobile); !errors.Is(err, core.ErrUnknownPIN) {
+		t.Errorf("handoff before the join: %v", err)
+	}
+	j, secret, err := r.Join(ctx, s.PIN, core.DeviceDesktop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := core.SecretKey(secret)
+	if _, _, err := r.Handoff(ctx, j.ID, core.SecretKey("not-the-secret"), core.DeviceMobile); !errors.Is(err, core.ErrUnknownPIN) {
+		t.Errorf("handoff with another key: %v", err)
+	}
+	got, secret2, err := r.Handoff(ctx, j.ID, key, core.DeviceMobile)
+	if err != nil {
+		t.Fatalf("Handoff: %v", err)
+	}
+	if got.State != core.StateWaiting || got.Device != core.DeviceMobile || secret2 == "" || secret2 == secret ||
+		got.CustomerKey != core.SecretKey(secret2) {
+		t.Errorf("after the handoff: %+v (new secret %q)", got, secret2)
+	}
+	evs, _ := r.Events(ctx, j.ID)
+	last := evs[len(evs)-1]
+	if last.Action != core.ActionDevice || last.From != core.StateWaiting || last.To != core.StateWaiting || last.Detail != "to a mobile device" || last.Actor != "customer" {
+		t.Errorf("recorded %+v", last)
+	}
+	// The old key was used up: the same handoff cannot run twice.
+	if _, _, err := r.Handoff(ctx, j.ID, key, core.DeviceDesktop); !errors.Is(err, core.ErrUnknownPIN) {
+		t.Errorf("a second handoff from the old key: %v", err)
+	}
+
+	// Under remote control a phone cannot take over; in view it can.
+	r.Start(ctx, j.ID, tech, core.ModeView)
+	back, secret3, err := r.Handoff(ctx, j.ID, core.SecretKey(secret2), core.DeviceDesktop)
+	if err != nil || back.State != core.StateActive || back.Device != core.DeviceDesktop {
+		t.Fatalf("handoff while active: %+v, %v", back, err)
+	}
+	r.End(ctx, j.ID, tech)
+	if _, _, err := r.Handoff(ctx, j.ID, core.SecretKey(secret3), core.DeviceMobile); !errors.Is(err, core.ErrUnknownPIN) {
+		t.Errorf("handoff after the end: %v", err)
+	}
+
+	c := r.issue(t)
+	cj, csecret, _ := r.Join(ctx, c.PIN, core.DeviceDesktop)
+	r.Start(ctx, cj.ID, tech, core.ModeControl)
+	if _, _, err := r.Handoff(ctx, cj.ID, core.SecretKey(csecret), core.DeviceMobile); core.ErrorCode(err) != core.CodeInvalidTransition {
+		t.Errorf("a phone taking over remote control: %v", err)
+	}
+}

@@ -63,6 +63,10 @@ const (
 	ActionShareDecline Action = "share_decline"
 )
 
+// ActionDevice records that the customer moved the session to another
+// device (Engine.Handoff); it changes no state.
+const ActionDevice Action = "device"
+
 // recordable lists the actions Engine.Record accepts.
 var recordable = []Action{ActionShareStart, ActionShareStop, ActionShareDecline}
 
@@ -86,6 +90,8 @@ func (a Action) verb() string {
 		return "expire the pin"
 	case ActionShareStart, ActionShareStop, ActionShareDecline:
 		return "record a screen share"
+	case ActionDevice:
+		return "move to another device"
 	}
 	return string(a)
 }

@@ -225,6 +225,9 @@ func (c *Console) routes() {
 	h("POST /console/sessions/{id}/act", c.headers(c.signedIn(page, c.handleAct)))
 	h("GET /console/sessions/{id}/signal", c.headers(c.signedIn(api, c.handleTechnicianSignal)))
 	h("GET /s/{id}/signal", c.s.portal(c.handleCustomerSignal))
+	h("GET /s/{id}/handoff", c.s.portal(c.handleHandoffPart))
+	h("GET /h/{token}", c.s.portal(c.handleHandoffLanding))
+	h("POST /h/{token}", c.s.portal(c.handleHandoff))
 	if c.webChat {
 		c.chatRoutes()
 	}

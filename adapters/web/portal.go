@@ -40,14 +40,14 @@ const (
 // pages holds the parsed portal pages; each is the layout around one
 // "content" template.
 type pages struct {
-	enter, landing, status *template.Template
+	enter, landing, status, handoff *template.Template
 }
 
 func mustParsePages() *pages {
 	parse := func(name string) *template.Template {
 		return template.Must(template.New(name).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
 	}
-	return &pages{enter: parse("enter.html"), landing: parse("landing.html"), status: parse("status.html")}
+	return &pages{enter: parse("enter.html"), landing: parse("landing.html"), status: parse("status.html"), handoff: parse("handoff.html")}
 }
 
 // view is what a portal template sees. Every sentence comes from the
@@ -59,8 +59,10 @@ type view struct {
 	PIN     string // landing
 	Mobile  bool   // landing: promise view only
 	State   core.State
-	Message string     // status: the catalog key of the state's sentence
-	Share   *shareView // status: the screen share, when the session is viewed
+	Message string       // status: the catalog key of the state's sentence
+	Share   *shareView   // status: the screen share, when the session is viewed
+	Handoff *handoffView // status: the link to another device
+	Token   string       // handoff: the token of the page's form
 	catalog *i18n.Catalog
 }
 
@@ -152,6 +154,13 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		s.pinError(w, r, key, err)
 		return
 	}
+	s.setCustomerCookie(w, secret)
+	http.Redirect(w, r, "/s/"+url.PathEscape(sess.ID), http.StatusSeeOther)
+}
+
+// setCustomerCookie gives the browser the secret that authorises it for
+// its session.
+func (s *Server) setCustomerCookie(w http.ResponseWriter, secret string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName,
 		Value:    secret,
@@ -161,7 +170,6 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	http.Redirect(w, r, "/s/"+url.PathEscape(sess.ID), http.StatusSeeOther)
 }
 
 // handleStatus shows the customer where their session stands. Only the
@@ -189,6 +197,11 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 			// The share page keeps itself up to date over its socket; a
 			// reload would end the share.
 			v.Refresh, v.Share = false, s.share.shareView(v, sess)
+			if h, err := s.share.newHandoffView(sess); err == nil {
+				v.Handoff = h
+			} else {
+				s.log.Warn("handoff link", "session_id", sess.ID, "err", err)
+			}
 		}
 	case core.StateEnded:
 		v.Message = "portal.status.ended"

@@ -222,6 +222,7 @@ type shareView struct {
 // shareConfig travels to share.js in the page's JSON data block.
 type shareConfig struct {
 	Signal     string            `json:"signal"`
+	Handoff    string            `json:"handoff"`
 	ICEServers []ICEServer       `json:"iceServers"`
 	Policy     string            `json:"iceTransportPolicy"`
 	Camera     bool              `json:"camera"`
@@ -247,6 +248,7 @@ func (c *Console) shareView(v *view, sess *core.Session) *shareView {
 		Script: c.assets["share.js"],
 		Config: shareConfig{
 			Signal:     "/s/" + sess.ID + "/signal",
+			Handoff:    "/s/" + sess.ID + "/handoff",
 			ICEServers: c.ice(),
 			Policy:     c.icePolicy(),
 			Camera:     camera,

@@ -298,6 +298,38 @@ func (h *signalHub) end(id, reason string) {
 	delete(h.rooms, id)
 }
 
+// replace disconnects the page of role who in session id's room, telling
+// it that the session goes on elsewhere: the customer moved to another
+// device, which has the resume window to connect.
+func (h *signalHub) replace(id string, who role) {
+	h.mu.Lock()
+	var notes []note
+	if r := h.rooms[id]; r != nil {
+		if p := r.peers[who]; p != nil {
+			p.send(&signal{Type: signalTypeBye, Reason: "replaced"})
+			p.close(closeNormal, "replaced by another device")
+			p.room = nil
+			delete(r.peers, who)
+			if other := r.peers[who.other()]; other != nil {
+				other.send(&signal{Type: signalTypePeer, Role: who, State: "away"})
+			}
+		}
+		// The new device has the resume window to connect.
+		if t := r.away[who]; t != nil {
+			t.stop()
+		}
+		t := &awayTimer{}
+		r.away[who] = t
+		t.stop = h.after(h.resume, func() { h.expire(r, who, t) })
+		if who == roleCustomer && r.sharing != "" {
+			r.sharing = ""
+			notes = append(notes, note{id, core.ActionShareStop, "moved to another device"})
+		}
+	}
+	h.mu.Unlock()
+	h.record(notes)
+}
+
 // closeAll disconnects every page, for a server shutting down.
 func (h *signalHub) closeAll() {
 	h.mu.Lock()

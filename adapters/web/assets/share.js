@@ -179,6 +179,7 @@
     closePeer();
     source = "";
     startBtn.hidden = stopBtn.hidden = declineBtn.hidden = true;
+    if ($("handoff")) $("handoff").hidden = true;
     indicator.hidden = true;
     preview.hidden = true;
     const replaced = reason === "replaced";
@@ -285,6 +286,18 @@
   window.addEventListener("pagehide", () => {
     if (stream) send({ type: "share-stopped" });
   });
+  // Moving to another device: the link in the page may be old by the time
+  // the customer opens it, so opening it fetches a fresh one.
+  const handoff = $("handoff");
+  if (handoff) {
+    handoff.addEventListener("toggle", () => {
+      if (!handoff.open) return;
+      fetch(cfg.handoff, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+        .then((html) => { $("handoff-part").innerHTML = html; })
+        .catch(() => { /* the link rendered with the page still works for a while */ });
+    });
+  }
   showIdle();
   connect();
 })();
