@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
 
 	"github.com/assistbot/assistbot/config"
 )
@@ -247,7 +248,9 @@ func socketProbe(path, msg string) string {
 
 // TestScreenShareThroughTURN shares a screen with webrtc.relay_only and
 // the embedded TURN server: the picture arrives, and the connection in
-// use runs through a relay of that server on both sides.
+// use runs through a relay of that server on both sides. Then the
+// customer moves to their phone (a third browser, emulating an iPhone)
+// through the share page's link, and shares its camera instead.
 func TestScreenShareThroughTURN(t *testing.T) {
 	s := startConsoleWith(t, func(c *config.Config) {
 		c.WebRTC.TURN = config.TURN{Enabled: true, Listen: "127.0.0.1:0", Realm: "assistbot"}
@@ -263,5 +266,38 @@ func TestScreenShareThroughTURN(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second)))
 	if kind != "relay/relay" {
 		t.Errorf("the connection in use is %s; want relay/relay", kind)
+	}
+
+	// The phone takes over.
+	do(t, customer, "open the handoff", chromedp.Click(css("#handoff summary")), chromedp.WaitVisible(css("#handoff-link")))
+	link := value(t, customer, "handoff link", chromedp.AttributeValue(css("#handoff-link"), "href"))
+	if !strings.HasPrefix(link.Value, s.url+"/h/") {
+		t.Fatalf("the handoff link is %q", link.Value)
+	}
+	phone := mediaBrowser(t, "phone")
+	do(t, phone, "phone continues",
+		chromedp.Emulate(device.IPhone13),
+		chromedp.Navigate(link.Value),
+		chromedp.WaitVisible(css("#handoff-continue")),
+		chromedp.Click(css("#handoff-continue")),
+		chromedp.WaitVisible(css("#share-start")),
+	)
+	if got := value(t, phone, "phone's button", chromedp.Text(css("#share-start"))); got != "Share my camera" {
+		t.Errorf("the phone offers %q", got)
+	}
+	do(t, customer, "the computer is told", chromedp.WaitVisible(css(`#share[data-state="replaced"]`)))
+	if n := value(t, customer, "computer's tracks", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
+		t.Errorf("the computer still shares after the phone took over")
+	}
+	do(t, phone, "share the camera", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-indicator")))
+	wantFrames(t, agent, "frames from the phone's camera")
+	value(t, agent, "camera status", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "Live: the customer's camera"`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	log := value(t, agent, "event log", chromedp.Poll[string](`(() => { const t = document.getElementById("log").textContent; return t.includes("Moved to another device") ? t : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	for _, want := range []string{"to a mobile device", "moved to another device", "camera"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the event log lacks %q:\n%s", want, log)
+		}
 	}
 }
