@@ -359,6 +359,37 @@ func (e *Engine) Handoff(ctx context.Context, id, key string, device Device) (*S
 	return s, secret, nil
 }
 
+// Watch makes actor the technician of an active session, for a session
+// started elsewhere (another platform, another colleague) that actor
+// takes over watching. The log keeps who it was before. It is a no-op for
+// the technician already in charge.
+func (e *Engine) Watch(ctx context.Context, id string, actor Actor) (*Session, error) {
+	if actor.Name == "" {
+		return nil, Errorf(CodeInvalid, "a technician needs a name")
+	}
+	actor = Actor{Kind: ActorTechnician, Name: actor.Name}
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		cur := s.Current(now)
+		if cur != StateActive {
+			return nil, &TransitionError{From: cur, Action: ActionWatch}
+		}
+		if s.Technician == actor.Name {
+			return nil, errUnchanged
+		}
+		ev := Event{SessionID: s.ID, At: now, Actor: actor.String(), Action: ActionWatch, From: cur, To: cur,
+			Detail: "instead of " + s.Technician}
+		s.Technician, s.UpdatedAt = actor.Name, now
+		return &Change{Session: s, Events: []Event{ev}}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return e.Session(ctx, id)
+	}
+	return s, err
+}
+
+// errUnchanged ends a change that has nothing to do.
+var errUnchanged = errors.New("unchanged")
+
 // Record appends an entry that changes no state to the log of an open
 // session: the customer started, stopped or declined sharing their screen.
 func (e *Engine) Record(ctx context.Context, id string, actor Actor, a Action, detail string) (*Session, error) {

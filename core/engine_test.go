@@ -747,3 +747,36 @@ func TestHandoff(t *testing.T) {
 		t.Errorf("a phone taking over remote control: %v", err)
 	}
 }
+
+func TestWatch(t *testing.T) {
+	r := newRig(t)
+	s := r.issue(t)
+	j, _, _ := r.Join(ctx, s.PIN, core.DeviceDesktop)
+	if _, err := r.Watch(ctx, j.ID, alice); core.ErrorCode(err) != core.CodeInvalidTransition {
+		t.Errorf("watching a waiting session: %v", err)
+	}
+	r.Start(ctx, j.ID, core.Actor{Kind: core.ActorTechnician, Name: "U024BE7LH"}, core.ModeView)
+	got, err := r.Watch(ctx, j.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"})
+	if err != nil || got.Technician != "alice" || got.State != core.StateActive {
+		t.Fatalf("Watch: %+v, %v", got, err)
+	}
+	evs, _ := r.Events(ctx, j.ID)
+	last := evs[len(evs)-1]
+	if last.Action != core.ActionWatch || last.Actor != "technician:alice" || last.Detail != "instead of U024BE7LH" || last.From != core.StateActive || last.To != core.StateActive {
+		t.Errorf("recorded %+v", last)
+	}
+	// Again: nothing to record.
+	if again, err := r.Watch(ctx, j.ID, alice); err != nil || again.Technician != "alice" {
+		t.Errorf("watching again: %+v, %v", again, err)
+	}
+	if evs2, _ := r.Events(ctx, j.ID); len(evs2) != len(evs) {
+		t.Errorf("watching again recorded %d more events", len(evs2)-len(evs))
+	}
+	if _, err := r.Watch(ctx, j.ID, core.Actor{Kind: core.ActorAgent}); core.ErrorCode(err) != core.CodeInvalid {
+		t.Errorf("watching without a name: %v", err)
+	}
+	r.End(ctx, j.ID, tech)
+	if _, err := r.Watch(ctx, j.ID, alice); core.ErrorCode(err) != core.CodeInvalidTransition {
+		t.Errorf("watching an ended session: %v", err)
+	}
+}

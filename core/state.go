@@ -63,9 +63,13 @@ const (
 	ActionShareDecline Action = "share_decline"
 )
 
-// ActionDevice records that the customer moved the session to another
-// device (Engine.Handoff); it changes no state.
-const ActionDevice Action = "device"
+// Actions that change no state but who is involved: the customer moved
+// the session to another device (Engine.Handoff); another technician took
+// over watching it (Engine.Watch).
+const (
+	ActionDevice Action = "device"
+	ActionWatch  Action = "watch"
+)
 
 // recordable lists the actions Engine.Record accepts.
 var recordable = []Action{ActionShareStart, ActionShareStop, ActionShareDecline}
@@ -92,6 +96,8 @@ func (a Action) verb() string {
 		return "record a screen share"
 	case ActionDevice:
 		return "move to another device"
+	case ActionWatch:
+		return "take over the session"
 	}
 	return string(a)
 }

@@ -223,6 +223,7 @@ func (c *Console) routes() {
 	h("GET /console/sessions/{id}/card", c.headers(c.signedIn(api, c.handleCard)))
 	h("GET /console/sessions/{id}/log", c.headers(c.signedIn(api, c.handleLog)))
 	h("POST /console/sessions/{id}/act", c.headers(c.signedIn(page, c.handleAct)))
+	h("POST /console/sessions/{id}/watch", c.headers(c.signedIn(page, c.handleWatch)))
 	h("GET /console/sessions/{id}/signal", c.headers(c.signedIn(api, c.handleTechnicianSignal)))
 	h("GET /s/{id}/signal", c.s.portal(c.handleCustomerSignal))
 	h("GET /s/{id}/handoff", c.s.portal(c.handleHandoffPart))

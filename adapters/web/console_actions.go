@@ -75,6 +75,28 @@ func (c *Console) handleAct(w http.ResponseWriter, r *http.Request, si *signIn) 
 	})
 }
 
+// handleWatch makes the signed-in agent the technician who watches an
+// active session's shared screen: one started in Slack, Discord or by a
+// colleague. Whoever watched before is disconnected and told.
+func (c *Console) handleWatch(w http.ResponseWriter, r *http.Request, si *signIn) {
+	v := c.view(r, si)
+	id := r.PathValue("id")
+	before, err := c.engine.Session(r.Context(), id)
+	if err != nil {
+		c.engineError(w, r, v, err)
+		return
+	}
+	s, err := c.engine.Watch(r.Context(), id, core.Actor{Kind: core.ActorAgent, Name: si.agent})
+	if err != nil {
+		c.engineError(w, r, v, err)
+		return
+	}
+	if before.Technician != s.Technician {
+		c.hub.replace(s.ID, roleTechnician)
+	}
+	c.done200(w, r, "/console/sessions/"+url.PathEscape(id), map[string]any{"session": id})
+}
+
 // handleReply sends the agent's reply to the conversation's customer.
 func (c *Console) handleReply(w http.ResponseWriter, r *http.Request, si *signIn) {
 	v := c.view(r, si)

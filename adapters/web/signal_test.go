@@ -606,3 +606,49 @@ func TestChatLinksToSharePage(t *testing.T) {
 	wantStatus(t, resp, page, http.StatusOK)
 	wantContains(t, page, `id="share-start"`)
 }
+
+// TestWatchHere: a session started elsewhere (here by bob) is watched by
+// whoever presses Watch here; the previous watcher is told and refused
+// from then on, and the log says who took over from whom.
+func TestWatchHere(t *testing.T) {
+	r := newShareRig(t)
+	bob := r.visitor()
+	bob.signIn("bob", bobPW)
+	resp, page := bob.get("/console/sessions/" + r.sess.ID)
+	wantStatus(t, resp, page, http.StatusOK)
+	wantContains(t, page, `id="watch-here"`, "alice started this session. Press Watch here")
+	_, mine := r.alice.get("/console/sessions/" + r.sess.ID)
+	wantNotContains(t, mine, `id="watch-here"`)
+
+	tech := r.technicianSock()
+	tech.want(map[string]any{"type": "welcome"})
+	cust := r.customerSock()
+	cust.want(map[string]any{"type": "welcome", "peer": true})
+	tech.want(map[string]any{"type": "peer", "state": "joined"})
+
+	resp, out := bob.fetch("/console/sessions/"+r.sess.ID+"/watch", url.Values{})
+	if resp.StatusCode != http.StatusOK || out["session"] != r.sess.ID {
+		t.Fatalf("watch here: %d %v", resp.StatusCode, out)
+	}
+	tech.want(map[string]any{"type": "bye", "reason": "replaced"})
+	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "away"})
+	if s := r.session(r.sess.ID); s.Technician != "bob" {
+		t.Errorf("the technician is %q", s.Technician)
+	}
+	r.wantLog(core.ActionWatch, "instead of alice")
+	if _, resp, err := r.dial(r.alice, "/console/sessions/"+r.sess.ID+"/signal"); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("alice after bob took over: %v %v", err, status(resp))
+	}
+	bobSock, resp, err := r.dial(bob, "/console/sessions/"+r.sess.ID+"/signal")
+	if err != nil {
+		t.Fatalf("bob's socket: %v %v", err, status(resp))
+	}
+	bobSock.want(map[string]any{"type": "welcome", "peer": true})
+	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
+
+	// Without the CSRF token nothing changes.
+	bob.csrf = ""
+	if resp, _ := bob.fetch("/console/sessions/"+r.sess.ID+"/watch", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("watch without a token: %d", resp.StatusCode)
+	}
+}

@@ -6,6 +6,7 @@ package remote
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/assistbot/assistbot/bots/i18n"
@@ -80,14 +81,27 @@ type Card struct {
 	Closed bool
 }
 
+// builtinProvider names the provider whose shared screens the console
+// shows.
+const builtinProvider = "builtin"
+
 // Bot turns sessions into cards and card actions into engine operations.
 type Bot struct {
 	engine  *core.Engine
 	catalog *i18n.Catalog
+	// watch is the console's base URL when it shows shared screens; an
+	// active view-only session's card then links to where to watch it.
+	watch string
 }
 
 // New returns a Bot.
 func New(e *core.Engine, c *i18n.Catalog) *Bot { return &Bot{engine: e, catalog: c} }
+
+// WatchAt makes the cards of active view-only sessions of the builtin
+// provider link to the console at base (the public URL, without a
+// trailing slash), where the customer's shared screen is shown. Call it
+// before the bot is used.
+func (b *Bot) WatchAt(base string) { b.watch = base }
 
 // Catalog returns the bot's message catalog.
 func (b *Bot) Catalog() *i18n.Catalog { return b.catalog }
@@ -156,6 +170,9 @@ func (b *Bot) card(s *core.Session, c *core.Conversation, locale string) Card {
 		card.Buttons = append(card.Buttons, Button{ActionClose, t("card.close"), s.ID, StyleDanger})
 	case core.StateActive:
 		card.Buttons = []Button{{ActionEnd, t("alert.end"), s.ID, StyleDanger}}
+		if b.watch != "" && s.Mode == core.ModeView && s.Provider == builtinProvider {
+			card.Links = []Link{{t("card.watch"), b.watch + "/console/sessions/" + url.PathEscape(s.ID)}}
+		}
 	case core.StateExpired:
 		card.Notes = []string{t("alert.expired")}
 		card.Buttons = []Button{

@@ -191,6 +191,43 @@ func TestCardViewOnlyProvider(t *testing.T) {
 	}
 }
 
+// TestCardWatchLink: with the console showing shared screens, the card of
+// an active view-only session of the builtin provider links to where the
+// technician watches it; other cards do not.
+func TestCardWatchLink(t *testing.T) {
+	r := newRig(t)
+	r.provider.ProviderName = "builtin"
+	r.bot.WatchAt("https://support.example.com")
+	view, c := r.issue(t, core.Endpoint{Channel: core.ChannelWeb, Address: "chat-1"})
+	j, _, _ := r.engine.Join(ctx, view.PIN, core.DeviceDesktop)
+	if card := r.bot.Card(ctx, j, c, "en"); len(card.Links) != 0 {
+		t.Errorf("a waiting card links to %v", card.Links)
+	}
+	active, err := r.engine.Start(ctx, j.ID, core.Actor{Kind: core.ActorTechnician, Name: "U1"}, core.ModeView)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := r.bot.Card(ctx, active, c, "en")
+	want := remote.Link{Label: "Watch the customer's screen", URL: "https://support.example.com/console/sessions/" + active.ID}
+	if len(card.Links) != 1 || card.Links[0] != want {
+		t.Errorf("links = %+v; want %+v", card.Links, want)
+	}
+
+	control, c2 := r.issue(t, core.Endpoint{Channel: core.ChannelWeb, Address: "chat-2"})
+	j2, _, _ := r.engine.Join(ctx, control.PIN, core.DeviceDesktop)
+	started, _ := r.engine.Start(ctx, j2.ID, core.Actor{Kind: core.ActorTechnician, Name: "U1"}, core.ModeControl)
+	if card := r.bot.Card(ctx, started, c2, "en"); len(card.Links) != 0 {
+		t.Errorf("a remote-control card links to %v", card.Links)
+	}
+	other := newRig(t) // not the builtin provider, and no console
+	s3, c3 := other.issue(t, core.Endpoint{Channel: core.ChannelWeb, Address: "chat-3"})
+	j3, _, _ := other.engine.Join(ctx, s3.PIN, core.DeviceDesktop)
+	a3, _ := other.engine.Start(ctx, j3.ID, core.Actor{Kind: core.ActorTechnician, Name: "U1"}, core.ModeView)
+	if card := other.bot.Card(ctx, a3, c3, "en"); len(card.Links) != 0 {
+		t.Errorf("a card without the console links to %v", card.Links)
+	}
+}
+
 func TestAct(t *testing.T) {
 	r := newRig(t)
 	s, _ := r.issue(t, pat)

@@ -126,6 +126,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Observe: metrics.Observe,
 	})
 	m.bot = remote.New(m.engine, catalog)
+	if cfg.Console.Enabled && cfg.Provider.Kind == "builtin" {
+		// Slack and Discord cards link to the console's view of a screen.
+		m.bot.WatchAt(strings.TrimRight(cfg.Server.PublicURL, "/"))
+	}
 	proxies, err := parseProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		return err

@@ -218,6 +218,8 @@
     const active = card.dataset.state === "active" && card.hasAttribute("data-viewable");
     if (active || want) screen.hidden = false;
     if (active && card.dataset.technician !== me) {
+      // Someone else watches (Watch here on the card takes over).
+      if (want) finish(T.forbidden);
       screen.dataset.live = "off";
       say(T.forbidden);
       return;
