@@ -76,6 +76,27 @@ func (b *cardBook) track(s *core.Session, conv *core.Conversation, channel, url 
 	ref.mu.Unlock()
 }
 
+// shown notes that the card of session id on screen now has blocks, as
+// answered to a slash command: an update that would render the same card
+// (the engine's hub catching up with the command's own change) is then
+// not posted again.
+func (b *cardBook) shown(id string, blocks []byte) {
+	ref := b.get(id)
+	if ref == nil {
+		return
+	}
+	ref.mu.Lock()
+	ref.last = fingerprint(blocks)
+	ref.mu.Unlock()
+}
+
+// fingerprint identifies a card's blocks.
+func fingerprint(blocks []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(blocks)
+	return h.Sum64()
+}
+
 // forget stops following session id's card (it was deleted).
 func (b *cardBook) forget(id string) {
 	b.mu.Lock()
@@ -111,9 +132,7 @@ func (b *cardBook) refresh(ctx context.Context, id string, s *core.Session) {
 		return // a newer version is on screen already
 	}
 	msg := b.a.cardMessage(ctx, nil, s, ref.conv, ref.channel)
-	h := fnv.New64a()
-	h.Write(msg.blocks)
-	sum := h.Sum64()
+	sum := fingerprint(msg.blocks)
 	if sum == ref.last {
 		return
 	}

@@ -163,6 +163,7 @@ func (a *Adapter) issuedMessage(ctx context.Context, dst []byte, res issued, cha
 	}
 	if responseURL != "" {
 		a.cards.track(res.s, res.conv, channel, responseURL)
+		a.cards.shown(res.s.ID, msg.blocks)
 	}
 	return msg
 }

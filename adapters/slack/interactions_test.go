@@ -83,10 +83,34 @@ func TestRegenerate(t *testing.T) {
 	r := newRig(t)
 	card, s := r.issueCard("cmd")
 	r.click(testAgent, remote.ActionRegenerate, card.button(remote.ActionRegenerate), testChannel, r.fake.ResponseURL("regen"), true)
-	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "regen" })
 	got, _ := r.engine.Session(ctx, s.ID)
-	if got.PIN == s.PIN || !strings.Contains(c.Field("blocks"), "PIN "+got.PIN) {
-		t.Errorf("regenerated card %v (pin %s, was %s)", c.JSON, got.PIN, s.PIN)
+	if got.PIN == s.PIN {
+		t.Fatalf("the PIN is still %s", s.PIN)
+	}
+	// The card is replaced through either of its response_urls (the
+	// command's or the click's: both lead to the same message), whichever
+	// the update reached first; never with the old PIN again.
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return strings.Contains(c.Field("blocks"), "PIN "+got.PIN)
+	})
+	for _, c := range r.fake.Calls("response_url") {
+		if strings.Contains(c.Field("blocks"), "PIN "+s.PIN) {
+			t.Errorf("the card was posted again with the old PIN through %s", c.Hook)
+		}
+	}
+}
+
+// TestCardNotPostedTwice: the engine's update for the command's own
+// issue, arriving after the command answered, does not post the same card
+// again through the response_url (a response_url takes five posts, and a
+// repost could land after a newer card).
+func TestCardNotPostedTwice(t *testing.T) {
+	r := newRig(t)
+	_, s := r.issueCard("cmd")
+	r.a.cards.refresh(ctx, s.ID, nil)
+	time.Sleep(50 * time.Millisecond) // let a background update post, if it would
+	if calls := r.fake.Calls("response_url"); len(calls) != 0 {
+		t.Errorf("the card shown by the command was posted again %d times", len(calls))
 	}
 }
 

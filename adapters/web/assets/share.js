@@ -130,7 +130,6 @@
   function closePeer() {
     if (!pc) return;
     pc.onicecandidate = null;
-    pc.onconnectionstatechange = null;
     pc.close();
     pc = null;
     pending = [];
@@ -152,8 +151,8 @@
   }
 
   // negotiate offers the shared tracks to the technician on a fresh
-  // connection: after the share starts, when the technician (re)connects,
-  // and when the connection fails.
+  // connection: after the share starts, and whenever the technician's
+  // page asks (it connected, came back, or lost the picture).
   async function negotiate() {
     if (!stream || !technician) return;
     closePeer();
@@ -163,9 +162,9 @@
     p.onicecandidate = (e) => {
       if (pc === p && e.candidate && e.candidate.candidate) send(Object.assign({ type: "candidate" }, e.candidate.toJSON()));
     };
-    p.onconnectionstatechange = () => {
-      if (pc === p && p.connectionState === "failed") negotiate();
-    };
+    // A failed connection is started again by the technician's page,
+    // which asks for a fresh offer: one side drives, so two offers never
+    // cross.
     const offer = await p.createOffer();
     if (pc !== p) return;
     await p.setLocalDescription(offer);
