@@ -2,7 +2,7 @@ package slack
 
 import (
 	"context"
-	"hash/fnv"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -90,12 +90,12 @@ func (b *cardBook) shown(id string, blocks []byte) {
 	ref.mu.Unlock()
 }
 
-// fingerprint identifies a card's blocks.
-func fingerprint(blocks []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(blocks)
-	return h.Sum64()
-}
+// fingerprintSeed keys the fingerprints of the process's cards.
+var fingerprintSeed = maphash.MakeSeed()
+
+// fingerprint identifies a card's blocks. maphash, not a byte-at-a-time
+// hash: it runs on every slash command's answer.
+func fingerprint(blocks []byte) uint64 { return maphash.Bytes(fingerprintSeed, blocks) }
 
 // forget stops following session id's card (it was deleted).
 func (b *cardBook) forget(id string) {
