@@ -130,3 +130,17 @@ func FuzzParseSignal(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseSignal parses and re-encodes an ICE candidate, the most
+// frequent signaling message.
+func BenchmarkParseSignal(b *testing.B) {
+	msg := []byte(`{"type":"candidate","candidate":"candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXP5 network-cost 999","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXP5"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := parseSignal(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = m.encode()
+	}
+}
