@@ -199,3 +199,17 @@ func TestProblemString(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// TestSummaryScreenSharing: the start-up line says how screen shares
+// connect.
+func TestSummaryScreenSharing(t *testing.T) {
+	c := Default()
+	if s := c.Summary(); !strings.Contains(s, "ICE servers 0, TURN off, relay only off") {
+		t.Errorf("default summary: %s", s)
+	}
+	c.WebRTC.TURN.Enabled, c.WebRTC.RelayOnly = true, true
+	c.WebRTC.ICEServers = []ICEServer{{URLs: []string{"stun:stun.example.org"}}}
+	if s := c.Summary(); !strings.Contains(s, "ICE servers 1, TURN on, relay only on") {
+		t.Errorf("summary: %s", s)
+	}
+}

@@ -103,8 +103,8 @@ func (c *Config) Summary() string {
 		twilio += " (desk " + c.Twilio.Desk + ")"
 	}
 	return fmt.Sprintf("listen %s, public URL %s, store %s, provider %s, locale %s, API tokens %d, "+
-		"slack %s, discord %s, twilio %s, console agents %d, ICE servers %d, TURN %s, log %s/%s",
+		"slack %s, discord %s, twilio %s, console agents %d, ICE servers %d, TURN %s, relay only %s, log %s/%s",
 		c.Server.Listen, c.Server.PublicURL, c.Store.Driver, c.Provider.Kind, c.Locale, len(c.API.Tokens),
 		onOff(c.Slack.Enabled), onOff(c.Discord.Enabled), twilio, len(c.Console.Agents),
-		len(c.WebRTC.ICEServers), onOff(c.WebRTC.TURN.Enabled), c.Log.Format, c.Log.Level)
+		len(c.WebRTC.ICEServers), onOff(c.WebRTC.TURN.Enabled), onOff(c.WebRTC.RelayOnly), c.Log.Format, c.Log.Level)
 }
