@@ -390,8 +390,9 @@ func (e *Engine) Watch(ctx context.Context, id string, actor Actor) (*Session, e
 // errUnchanged ends a change that has nothing to do.
 var errUnchanged = errors.New("unchanged")
 
-// Record appends an entry that changes no state to the log of an open
-// session: the customer started, stopped or declined sharing their screen.
+// Record appends an entry that changes no state to the log of a session:
+// the customer started, stopped or declined sharing their screen. Starts
+// and refusals need an open session; a stop may follow the session's end.
 func (e *Engine) Record(ctx context.Context, id string, actor Actor, a Action, detail string) (*Session, error) {
 	ok := false
 	for _, r := range recordable {
@@ -402,7 +403,10 @@ func (e *Engine) Record(ctx context.Context, id string, actor Actor, a Action, d
 	}
 	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
 		cur := s.Current(now)
-		if !cur.Open() {
+		// A share's stop is a fact about the customer's browser, and
+		// the session's end is what stops it: it is recorded after the
+		// end too. What starts or refuses a share needs an open session.
+		if !cur.Open() && a != ActionShareStop {
 			return nil, &TransitionError{From: cur, Action: a}
 		}
 		s.UpdatedAt = now

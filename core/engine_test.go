@@ -691,8 +691,12 @@ func TestRecord(t *testing.T) {
 		t.Errorf("a state action through Record: %v", err)
 	}
 	r.End(ctx, j.ID, tech)
-	if _, err := r.Record(ctx, j.ID, alice, core.ActionShareStop, ""); core.ErrorCode(err) != core.CodeInvalidTransition {
-		t.Errorf("recording on an ended session: %v", err)
+	if _, err := r.Record(ctx, j.ID, alice, core.ActionShareStart, "screen"); core.ErrorCode(err) != core.CodeInvalidTransition {
+		t.Errorf("a share starting on an ended session: %v", err)
+	}
+	// The end stops a share; that is recorded after it.
+	if got, err := r.Record(ctx, j.ID, core.Actor{Kind: core.ActorCustomer}, core.ActionShareStop, "the session ended"); err != nil || got.State != core.StateEnded {
+		t.Errorf("a share stopping with the session's end: %+v, %v", got, err)
 	}
 }
 

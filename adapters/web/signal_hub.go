@@ -282,10 +282,14 @@ func (h *signalHub) handle(p *peer, m *signal) bool {
 // why and disconnected, and nobody's place is kept.
 func (h *signalHub) end(id, reason string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
+		h.mu.Unlock()
 		return
+	}
+	var notes []note
+	if r.sharing != "" && reason != "shutdown" {
+		notes = append(notes, note{id, core.ActionShareStop, "the session " + reason})
 	}
 	for _, p := range r.peers {
 		p.send(&signal{Type: signalTypeBye, Reason: reason})
@@ -296,6 +300,8 @@ func (h *signalHub) end(id, reason string) {
 		t.stop()
 	}
 	delete(h.rooms, id)
+	h.mu.Unlock()
+	h.record(notes)
 }
 
 // replace disconnects the page of role who in session id's room, telling

@@ -509,9 +509,12 @@ func TestSignalSessionEnd(t *testing.T) {
 	cust := r.customerSock()
 	cust.want(map[string]any{"type": "welcome"})
 	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	cust.send(`{"type":"share-started","source":"screen"}`)
+	tech.want(map[string]any{"type": "share-started"})
 	if _, err := r.engine.End(ctx, r.sess.ID, core.Actor{Kind: core.ActorTechnician, Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
+	r.wantLog(core.ActionShareStop, "the session ended")
 	for name, s := range map[string]*sock{"customer": cust, "technician": tech} {
 		s.want(map[string]any{"type": "bye", "reason": "ended"})
 		if code, reason := s.closed(); code != websocket.StatusNormalClosure || reason != "session ended" {
