@@ -141,3 +141,38 @@ func TestHandoffRefusals(t *testing.T) {
 		t.Errorf("link of an ended session: %d\n%s", resp.StatusCode, body)
 	}
 }
+
+// TestPortalRefusesCrossSitePosts: a page on another site cannot make a
+// visitor's browser join a session or take one over (and so lose its own
+// session's cookie): the browser says where the form came from.
+func TestPortalRefusesCrossSitePosts(t *testing.T) {
+	r := newShareRig(t)
+	_, page := r.customer.get("/s/" + r.sess.ID)
+	path := handoffPath(t, page)
+	other := r.issue("en")
+	victim := r.visitor()
+	for name, req := range map[string][]string{
+		"join, Sec-Fetch-Site": {"/join", "code=" + other.PIN, "Sec-Fetch-Site", "cross-site"},
+		"join, Origin":         {"/join", "code=" + other.PIN, "Origin", "https://evil.example"},
+		"handoff":              {path, "", "Sec-Fetch-Site", "cross-site"},
+	} {
+		resp, body := victim.do(http.MethodPost, req[0], strings.NewReader(req[1]), req[2], req[3])
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sent from another website") {
+			t.Errorf("%s: %d\n%s", name, resp.StatusCode, body)
+		}
+		if victim.cookie("/", cookieName) != "" {
+			t.Errorf("%s: the visitor got a session cookie", name)
+		}
+	}
+	if s := r.session(other.ID); s.State != core.StateIssued {
+		t.Errorf("a cross-site join changed the session: %s", s.State)
+	}
+	if s := r.session(r.sess.ID); s.CustomerKey != r.sess.CustomerKey {
+		t.Error("a cross-site handoff moved the session")
+	}
+	// The portal's own form, as a browser sends it, still works.
+	resp, _ := victim.do(http.MethodPost, "/join", strings.NewReader("code="+other.PIN), "Sec-Fetch-Site", "same-origin")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a same-origin join: %d", resp.StatusCode)
+	}
+}

@@ -87,6 +87,12 @@ func (s *Server) portal(h http.HandlerFunc) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		if err := s.cop.Check(r); err != nil {
+			// A form on another site posting here: joining, or taking a
+			// session over, happens only from the portal's own pages.
+			s.enter(w, r, http.StatusForbidden, "portal.error.cross_site")
+			return
+		}
 		h(w, r)
 	})
 }

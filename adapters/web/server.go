@@ -11,6 +11,7 @@ package web
 
 import (
 	"context"
+	"net/url"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -79,6 +80,9 @@ type Server struct {
 	secure  bool
 	tokens  [][32]byte // SHA-256 of each API token
 	pages   *pages
+	// cop refuses cross-site POSTs to the portal: a page elsewhere must
+	// not join a session or take one over in a visitor's browser.
+	cop *http.CrossOriginProtection
 	// share is the console, when one is mounted: the status page of a
 	// session being viewed then offers to share the screen with it.
 	share *Console
@@ -108,6 +112,12 @@ func New(o Options) *Server {
 		secure:  strings.HasPrefix(strings.ToLower(o.PublicURL), "https://"),
 		tokens:  hashTokens(o.Tokens),
 		pages:   mustParsePages(),
+		cop:     http.NewCrossOriginProtection(),
+	}
+	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		// Behind a proxy that rewrites Host, the portal's own pages have
+		// the public URL's origin.
+		_ = s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
 	// The limits read the engine's clock: one notion of time for PIN
 	// lifetimes and guessing windows, and tests move both together.
