@@ -11,10 +11,10 @@ package web
 
 import (
 	"context"
-	"net/url"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
