@@ -100,6 +100,7 @@ type Console struct {
 	origins    []string
 	iceServers func() []ICEServer
 	relayOnly  bool
+	signalPing time.Duration // tests shorten it
 
 	// subscribe is the hub's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
@@ -123,23 +124,24 @@ func NewConsole(s *Server, o ConsoleOptions) (*Console, error) {
 		ttl = DefaultSessionTTL
 	}
 	c := &Console{
-		s:         s,
-		engine:    s.engine,
-		bot:       o.Bot,
-		catalog:   s.catalog,
-		log:       s.log,
-		agents:    make(map[string]Agent, len(o.Agents)),
-		signIns:   newSignIns(s.engine.Now, ttl),
-		tokens:    newTokens(),
-		logins:    newLimiter(s.engine.Now, 10, time.Minute),
-		chats:     newLimiter(s.engine.Now, 20, time.Minute),
-		cop:       http.NewCrossOriginProtection(),
-		webChat:   o.WebChat,
-		checks:    make(chan struct{}, passwordChecks),
-		subscribe: s.engine.Hub().Subscribe,
-		keepalive: keepaliveEvery,
-		streams:   &streamCount{max: maxChatStreams},
-		done:      make(chan struct{}),
+		s:          s,
+		engine:     s.engine,
+		bot:        o.Bot,
+		catalog:    s.catalog,
+		log:        s.log,
+		agents:     make(map[string]Agent, len(o.Agents)),
+		signIns:    newSignIns(s.engine.Now, ttl),
+		tokens:     newTokens(),
+		logins:     newLimiter(s.engine.Now, 10, time.Minute),
+		chats:      newLimiter(s.engine.Now, 20, time.Minute),
+		cop:        http.NewCrossOriginProtection(),
+		webChat:    o.WebChat,
+		checks:     make(chan struct{}, passwordChecks),
+		subscribe:  s.engine.Hub().Subscribe,
+		keepalive:  keepaliveEvery,
+		signalPing: SignalPing,
+		streams:    &streamCount{max: maxChatStreams},
+		done:       make(chan struct{}),
 	}
 	for i, a := range o.Agents {
 		if a.Name == "" || strings.ContainsFunc(a.Name, unicode.IsSpace) {

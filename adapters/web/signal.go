@@ -24,6 +24,8 @@ const (
 	signalRate     = 20 // messages per second
 	signalBurst    = 200
 	signalWriteMax = 10 * time.Second
+	// SignalPing spaces the pings that find dead signaling connections.
+	SignalPing = 15 * time.Second
 )
 
 // ICEServer is a STUN or TURN server handed to the pages that share and
@@ -164,8 +166,20 @@ func (c *Console) writeSignals(ctx context.Context, conn *websocket.Conn, p *pee
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
 	done := c.done
+	ping := time.NewTicker(c.signalPing)
+	defer ping.Stop()
 	for {
 		select {
+		case <-ping.C:
+			// A connection that died without a word (a phone asleep, a
+			// NAT forgetting it) is found by its missing pong, and
+			// proxies see traffic on an idle socket.
+			pctx, cancel := context.WithTimeout(ctx, c.signalPing)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				_ = conn.CloseNow() // the read fails: the page dropped
+			}
 		case b := <-p.out:
 			if err := write(b); err != nil {
 				p.close(closeGoingAway, "")

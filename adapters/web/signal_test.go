@@ -447,6 +447,22 @@ func TestSignalResume(t *testing.T) {
 	}
 }
 
+// TestSignalDeadConnection: a page that stops answering pings (its
+// network vanished without a word) is dropped, and the other side sees it
+// away.
+func TestSignalDeadConnection(t *testing.T) {
+	r := newShareRig(t)
+	r.console.signalPing = 100 * time.Millisecond
+	tech := r.technicianSock()
+	tech.want(map[string]any{"type": "welcome"})
+	cust := r.customerSock()
+	cust.want(map[string]any{"type": "welcome"})
+	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	// The customer's side reads no more, so it answers no ping; the
+	// technician's reads (and so answers them) all along.
+	tech.want(map[string]any{"type": "peer", "role": "customer", "state": "away"})
+}
+
 // TestSignalPageClosed: a page that goes away (closed tab, reload) ends
 // its share at once; its place is kept for a reload.
 func TestSignalPageClosed(t *testing.T) {
