@@ -230,16 +230,30 @@ func TestLinkRetried(t *testing.T) {
 	r.fake.Fail("chat.postMessage", slackfake.Fault{Status: 503}, slackfake.Fault{Status: 429, RetryAfter: 30})
 	card, s := r.issueCard("cmd")
 	r.click(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("retry"), true)
-	eventually(t, "first attempt", func() bool { return len(r.fake.Calls("chat.postMessage")) == 1 })
+	// The clock moves on only once the outbox has recorded each answer
+	// (its reason): moved while the attempt is in flight, the retry would
+	// be scheduled from the later time and never come due. Attempts and
+	// the next attempt's time do not tell: claiming a delivery sets them.
+	const unreachable, slowDown = "Slack could not be reached; assistbot will try again.", "Slack asked assistbot to slow down; it will try again shortly."
+	var ds []*core.Delivery
+	recorded := func(what, reason string) {
+		t.Helper()
+		eventually(t, what, func() bool {
+			ds, _ = r.engine.Deliveries(ctx, s.ID)
+			return len(ds) == 1 && ds[0].Reason == reason && ds[0].NextAttemptAt.After(r.clock.Now())
+		})
+	}
+	recorded("the 503 recorded", unreachable)
+	if ds[0].Attempts != 1 || ds[0].Status != core.DeliveryQueued {
+		t.Errorf("after the 503: %+v", ds[0])
+	}
 	r.clock.Add(2 * time.Second) // past the first backoff
-	eventually(t, "second attempt", func() bool { return len(r.fake.Calls("chat.postMessage")) == 2 })
-	ds, _ := r.engine.Deliveries(ctx, s.ID)
-	eventually(t, "retry scheduled", func() bool {
-		ds, _ = r.engine.Deliveries(ctx, s.ID)
-		return ds[0].Attempts == 2 && ds[0].NextAttemptAt.Sub(r.clock.Now()) > 20*time.Second
-	})
-	if ds[0].Status != core.DeliveryQueued || ds[0].Reason != "Slack asked assistbot to slow down; it will try again shortly." {
-		t.Errorf("after the 429: %+v", ds[0])
+	recorded("the 429 recorded", slowDown)
+	if ds[0].Attempts != 2 || ds[0].Status != core.DeliveryQueued || ds[0].NextAttemptAt.Sub(r.clock.Now()) < 29*time.Second {
+		t.Errorf("after the 429: %+v (now %s)", ds[0], r.clock.Now())
+	}
+	if n := len(r.fake.Calls("chat.postMessage")); n != 2 {
+		t.Errorf("%d attempts so far, want 2", n)
 	}
 	r.clock.Add(31 * time.Second)
 	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
