@@ -97,7 +97,11 @@ func (c *Console) serveSignal(w http.ResponseWriter, r *http.Request, id string,
 	// lives in its own, ended by the console's shutdown.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	conn.SetReadLimit(maxSignalBytes)
+	// The library's own limit is twice ours: a message between the two
+	// is read whole and refused by us with a clean close handshake; one
+	// larger is cut off by the library, whose close may reach the page
+	// as an abnormal closure while it is still sending.
+	conn.SetReadLimit(2 * maxSignalBytes)
 	c.s.metrics.shareConn(p.role, 1)
 	defer c.s.metrics.shareConn(p.role, -1)
 	c.hub.join(id, p)
@@ -141,6 +145,10 @@ func (c *Console) readSignals(ctx context.Context, conn *websocket.Conn, p *peer
 		case !limit.Allow():
 			c.s.metrics.signalRefused(refusedRate)
 			p.close(closePolicy, "too many messages")
+			return leftBroken
+		case len(b) > maxSignalBytes:
+			c.s.metrics.signalRefused(refusedTooLarge)
+			p.close(int(websocket.StatusMessageTooBig), fmt.Sprintf("%s: larger than %d bytes", errSignal, maxSignalBytes))
 			return leftBroken
 		}
 		m, err := parseSignal(b)

@@ -353,7 +353,7 @@ func TestSignalRefusesBadMessages(t *testing.T) {
 		reason string
 		metric string // assistbot_signal_refusals_total's reason
 	}{
-		{"oversized", `{"type":"offer","sdp":"v=0` + strings.Repeat("a", maxSignalBytes) + `"}`, false, websocket.StatusMessageTooBig, "", refusedTooLarge},
+		{"oversized", `{"type":"offer","sdp":"v=0` + strings.Repeat("a", maxSignalBytes) + `"}`, false, websocket.StatusMessageTooBig, "larger than 65536 bytes", refusedTooLarge},
 		{"not json", `{"type":`, false, websocket.StatusPolicyViolation, "not a JSON object", refusedMalformed},
 		{"unknown type", `{"type":"hello"}`, false, websocket.StatusPolicyViolation, "unknown type", refusedMalformed},
 		{"extra field", `{"type":"share-started","source":"screen","x":1}`, false, websocket.StatusPolicyViolation, `field "x" is not allowed`, refusedMalformed},

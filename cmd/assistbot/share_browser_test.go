@@ -139,7 +139,7 @@ func TestScreenShareInBrowser(t *testing.T) {
 	// one): too large, and malformed.
 	big := value(t, customer, "oversized message", chromedp.Evaluate[string](socketProbe("/s/"+sess.ID+"/signal",
 		`JSON.stringify({type: "offer", sdp: "v=0" + "a".repeat(70000)})`), chromedp.EvalAwaitPromise))
-	if !strings.HasPrefix(big, "closed 1009") {
+	if big != "closed 1009 malformed message: larger than 65536 bytes" {
 		t.Errorf("an oversized message: %s", big)
 	}
 	bad := value(t, customer, "malformed message", chromedp.Evaluate[string](socketProbe("/s/"+sess.ID+"/signal", `"{\"type\":\"offer\",\"sdp\":1}"`), chromedp.EvalAwaitPromise))
