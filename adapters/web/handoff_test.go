@@ -47,11 +47,7 @@ func TestHandoff(t *testing.T) {
 	}
 
 	// The computer's page is sharing, the technician watching.
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	computer := r.customerSock()
-	computer.want(map[string]any{"type": "welcome"})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, computer := r.pair()
 	computer.send(`{"type":"share-started","source":"screen"}`)
 	tech.want(map[string]any{"type": "share-started"})
 

@@ -60,7 +60,7 @@ func (c *Console) handleCustomerSignal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, core.CodeInvalidTransition, "screen sharing is not open for this session")
 		return
 	}
-	c.serveSignal(w, r, sess.ID, newPeer(roleCustomer, ""), nil)
+	c.serveSignal(w, r, sess.ID, newPeer(roleCustomer), nil)
 }
 
 // handleTechnicianSignal is the console's signaling socket: only the
@@ -83,7 +83,7 @@ func (c *Console) handleTechnicianSignal(w http.ResponseWriter, r *http.Request,
 		writeError(w, http.StatusConflict, core.CodeInvalidTransition, "screen sharing is not open for this session")
 		return
 	}
-	c.serveSignal(w, r, sess.ID, newPeer(roleTechnician, si.agent), si.gone)
+	c.serveSignal(w, r, sess.ID, newPeer(roleTechnician), si.gone)
 }
 
 // serveSignal upgrades r to a WebSocket and relays p's messages until it
@@ -132,11 +132,9 @@ func (c *Console) readSignals(ctx context.Context, conn *websocket.Conn, p *peer
 			// The library has closed it with 1009.
 			c.s.metrics.signalRefused(refusedTooLarge)
 			return leftBroken
+		case websocket.CloseStatus(err) == websocket.StatusGoingAway:
+			return leftClosed
 		case err != nil:
-			switch websocket.CloseStatus(err) {
-			case websocket.StatusGoingAway:
-				return leftClosed
-			}
 			return leftDropped
 		case typ != websocket.MessageText:
 			c.s.metrics.signalRefused(refusedBinary)

@@ -52,20 +52,19 @@ type awayTimer struct{ stop func() bool }
 // peer is one page's connection as the hub sees it: a queue of messages
 // for the page, and a way to ask its connection to close.
 type peer struct {
-	role  role
-	agent string // the technician's name; empty for the customer
-	room  *room
-	out   chan []byte
-	quit  chan struct{} // closed to close the connection
-	once  sync.Once
+	role role
+	room *room
+	out  chan []byte
+	quit chan struct{} // closed to close the connection
+	once sync.Once
 	// code and reason are the close frame's, set before quit closes.
 	code   int
 	reason string
 }
 
 // newPeer returns a page's connection before it joins a room.
-func newPeer(r role, agent string) *peer {
-	return &peer{role: r, agent: agent, out: make(chan []byte, signalQueue), quit: make(chan struct{})}
+func newPeer(r role) *peer {
+	return &peer{role: r, out: make(chan []byte, signalQueue), quit: make(chan struct{})}
 }
 
 // send queues m for the page; a page too slow to take its messages is
@@ -192,14 +191,23 @@ func (h *signalHub) leave(p *peer, how leaving) {
 		if other := r.peers[p.role.other()]; other != nil {
 			other.send(&signal{Type: signalTypePeer, Role: p.role, State: "away"})
 		}
-		t := &awayTimer{}
-		r.away[p.role] = t
-		t.stop = h.after(h.resume, func() { h.expire(r, p.role, t) })
+		h.keepPlace(r, p.role)
 	} else {
 		notes = append(notes, h.gone(r, p.role, "the customer left")...)
 	}
 	h.mu.Unlock()
 	h.record(notes)
+}
+
+// keepPlace opens the resume window of role who in r, replacing one open
+// already. h.mu is held.
+func (h *signalHub) keepPlace(r *room, who role) {
+	if old := r.away[who]; old != nil {
+		old.stop()
+	}
+	t := &awayTimer{}
+	r.away[who] = t
+	t.stop = h.after(h.resume, func() { h.expire(r, who, t) })
 }
 
 // expire ends the resume window t of role in r, if it is still open.
@@ -321,12 +329,7 @@ func (h *signalHub) replace(id string, who role) {
 			}
 		}
 		// The new device has the resume window to connect.
-		if t := r.away[who]; t != nil {
-			t.stop()
-		}
-		t := &awayTimer{}
-		r.away[who] = t
-		t.stop = h.after(h.resume, func() { h.expire(r, who, t) })
+		h.keepPlace(r, who)
 		if who == roleCustomer && r.sharing != "" {
 			r.sharing = ""
 			notes = append(notes, note{id, core.ActionShareStop, "moved to another device"})
@@ -336,28 +339,27 @@ func (h *signalHub) replace(id string, who role) {
 	h.record(notes)
 }
 
-// closeAll disconnects every page, for a server shutting down.
-func (h *signalHub) closeAll() {
+// roomIDs returns the sessions that have a room now.
+func (h *signalHub) roomIDs() []string {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	ids := make([]string, 0, len(h.rooms))
 	for id := range h.rooms {
 		ids = append(ids, id)
 	}
-	h.mu.Unlock()
-	for _, id := range ids {
+	return ids
+}
+
+// closeAll disconnects every page, for a server shutting down.
+func (h *signalHub) closeAll() {
+	for _, id := range h.roomIDs() {
 		h.end(id, "shutdown")
 	}
 }
 
-// open reports whether session id has a room, for tests and metrics.
-func (h *signalHub) open(id string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rooms[id] != nil
-}
-
 // record writes notes into their sessions' logs. A session that is no
-// longer open refuses them; its end is in the log already.
+// longer open refuses a share's start or refusal (a race with its end,
+// which is in the log already); that is not worth a warning.
 func (h *signalHub) record(notes []note) {
 	for _, n := range notes {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -398,13 +400,7 @@ func (h *signalHub) run(ctx context.Context) {
 
 // sweep ends the rooms of sessions that are no longer active.
 func (h *signalHub) sweep(ctx context.Context) {
-	h.mu.Lock()
-	ids := make([]string, 0, len(h.rooms))
-	for id := range h.rooms {
-		ids = append(ids, id)
-	}
-	h.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range h.roomIDs() {
 		s, err := h.engine.Session(ctx, id)
 		switch {
 		case core.ErrorCode(err) == core.CodeNotFound:

@@ -54,6 +54,13 @@ func newShareRig(t *testing.T) *shareRig {
 	return sr
 }
 
+// open reports whether session id has a room.
+func (h *signalHub) open(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[id] != nil
+}
+
 // manualTimers stands in for time.AfterFunc: the test fires the timers.
 type manualTimers struct {
 	mu     sync.Mutex
@@ -129,6 +136,18 @@ func (r *shareRig) customerSock() *sock {
 		r.t.Fatalf("customer's socket: %v (%v)", err, status(resp))
 	}
 	return s
+}
+
+// pair opens the technician's socket, then the customer's, and reads
+// what each is told when both are in: welcome, and the customer joined.
+func (r *shareRig) pair() (tech, cust *sock) {
+	r.t.Helper()
+	tech = r.technicianSock()
+	tech.want(map[string]any{"type": "welcome", "peer": false})
+	cust = r.customerSock()
+	cust.want(map[string]any{"type": "welcome", "peer": true})
+	tech.want(map[string]any{"type": "peer", "role": "customer", "state": "joined"})
+	return tech, cust
 }
 
 func (r *shareRig) technicianSock() *sock {
@@ -365,11 +384,7 @@ func TestSignalRefusesBadMessages(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newShareRig(t)
-			tech := r.technicianSock()
-			tech.want(map[string]any{"type": "welcome"})
-			cust := r.customerSock()
-			cust.want(map[string]any{"type": "welcome"})
-			tech.want(map[string]any{"type": "peer", "state": "joined"})
+			tech, cust := r.pair()
 			typ := websocket.MessageText
 			if c.binary {
 				typ = websocket.MessageBinary
@@ -408,11 +423,7 @@ func TestSignalRateLimit(t *testing.T) {
 // on; one that does not is gone, and its share is recorded as stopped.
 func TestSignalResume(t *testing.T) {
 	r := newShareRig(t)
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	cust := r.customerSock()
-	cust.want(map[string]any{"type": "welcome", "peer": true})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, cust := r.pair()
 	cust.send(`{"type":"share-started","source":"camera"}`)
 	tech.want(map[string]any{"type": "share-started"})
 
@@ -453,11 +464,7 @@ func TestSignalResume(t *testing.T) {
 func TestSignalDeadConnection(t *testing.T) {
 	r := newShareRig(t)
 	r.console.signalPing = 100 * time.Millisecond
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	cust := r.customerSock()
-	cust.want(map[string]any{"type": "welcome"})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, _ := r.pair()
 	// The customer's side reads no more, so it answers no ping; the
 	// technician's reads (and so answers them) all along.
 	tech.want(map[string]any{"type": "peer", "role": "customer", "state": "away"})
@@ -467,11 +474,7 @@ func TestSignalDeadConnection(t *testing.T) {
 // its share at once; its place is kept for a reload.
 func TestSignalPageClosed(t *testing.T) {
 	r := newShareRig(t)
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	cust := r.customerSock()
-	cust.want(map[string]any{"type": "welcome"})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, cust := r.pair()
 	cust.send(`{"type":"share-started","source":"screen"}`)
 	tech.want(map[string]any{"type": "share-started"})
 	if err := cust.conn.Close(websocket.StatusGoingAway, ""); err != nil {
@@ -490,11 +493,7 @@ func TestSignalPageClosed(t *testing.T) {
 // first, whose share stops; a second console tab replaces the first.
 func TestSignalReplace(t *testing.T) {
 	r := newShareRig(t)
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	first := r.customerSock()
-	first.want(map[string]any{"type": "welcome"})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, first := r.pair()
 	first.send(`{"type":"share-started","source":"screen"}`)
 	tech.want(map[string]any{"type": "share-started"})
 
@@ -520,11 +519,7 @@ func TestSignalReplace(t *testing.T) {
 // their sockets.
 func TestSignalSessionEnd(t *testing.T) {
 	r := newShareRig(t)
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	cust := r.customerSock()
-	cust.want(map[string]any{"type": "welcome"})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, cust := r.pair()
 	cust.send(`{"type":"share-started","source":"screen"}`)
 	tech.want(map[string]any{"type": "share-started"})
 	if _, err := r.engine.End(ctx, r.sess.ID, core.Actor{Kind: core.ActorTechnician, Name: "alice"}); err != nil {
@@ -639,11 +634,7 @@ func TestWatchHere(t *testing.T) {
 	_, mine := r.alice.get("/console/sessions/" + r.sess.ID)
 	wantNotContains(t, mine, `id="watch-here"`)
 
-	tech := r.technicianSock()
-	tech.want(map[string]any{"type": "welcome"})
-	cust := r.customerSock()
-	cust.want(map[string]any{"type": "welcome", "peer": true})
-	tech.want(map[string]any{"type": "peer", "state": "joined"})
+	tech, cust := r.pair()
 
 	resp, out := bob.fetch("/console/sessions/"+r.sess.ID+"/watch", url.Values{})
 	if resp.StatusCode != http.StatusOK || out["session"] != r.sess.ID {

@@ -91,9 +91,16 @@ func chromium(t *testing.T) string {
 // the context of its first tab. The browser stops when the test ends.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return startBrowser(t, "agent")
+}
+
+// startBrowser starts a headless Chromium with a fresh profile and extra
+// flags, whose pages' console goes to the test's log under who.
+func startBrowser(t *testing.T, who string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	path := chromium(t)
 	profile := t.TempDir() // removed after the browser is gone: cleanups run last-in first-out
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
@@ -105,14 +112,15 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
-	)
+	}, extra...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	logConsole(t, ctx, "agent")
+	logConsole(t, ctx, who)
 	return ctx
 }
 

@@ -19,18 +19,7 @@ import (
 // at the keyboard.
 func mediaBrowser(t *testing.T, who string) context.Context {
 	t.Helper()
-	path := chromium(t)
-	profile := t.TempDir()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-dev-shm-usage", true),
+	return startBrowser(t, who,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
@@ -38,17 +27,7 @@ func mediaBrowser(t *testing.T, who string) context.Context {
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
 	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	logConsole(t, ctx, who)
-	return ctx
 }
 
 type videoState struct {

@@ -285,15 +285,19 @@
   window.addEventListener("pagehide", () => {
     if (stream) send({ type: "share-stopped" });
   });
-  // Moving to another device: the link in the page may be old by the time
-  // the customer opens it, so opening it fetches a fresh one.
+  // Moving to another device: the link in the page works for 10 minutes;
+  // opened later than halfway through, it is fetched afresh.
   const handoff = $("handoff");
+  let handoffAt = Date.now();
   if (handoff) {
     handoff.addEventListener("toggle", () => {
-      if (!handoff.open) return;
+      if (!handoff.open || Date.now() - handoffAt < 5 * 60000) return;
       fetch(cfg.handoff, { credentials: "same-origin" })
         .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-        .then((html) => { $("handoff-part").innerHTML = html; })
+        .then((html) => {
+          $("handoff-part").innerHTML = html;
+          handoffAt = Date.now();
+        })
         .catch(() => { /* the link rendered with the page still works for a while */ });
     });
   }
