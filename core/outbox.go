@@ -109,11 +109,17 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 	log := o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
 	now := o.e.clock.Now()
 	ch, ok := o.channels[d.To.Channel]
+	var stale string
+	if ok && d.Notice.Kind == NoticeLink {
+		stale = o.stale(ctx, d)
+	}
 	switch {
 	case !ok:
 		o.fail(d, now, fmt.Sprintf("%s delivery is not enabled", d.To.Channel))
 	case d.Notice.Kind == NoticeLink && !d.Notice.ExpiresAt.IsZero() && !now.Before(d.Notice.ExpiresAt):
 		o.fail(d, now, "the pin expired before the link could be delivered")
+	case stale != "":
+		o.fail(d, now, stale)
 	default:
 		conv := o.enrich(ctx, d)
 		dctx, cancel := context.WithTimeout(ctx, deliverTimeout)
@@ -164,6 +170,28 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 	if d.Status != DeliveryQueued {
 		o.e.publishDelivery(ctx, d)
 	}
+}
+
+// stale says why a queued link must not go out any more, or "" when it
+// still works: a link waiting for a retry may outlive its PIN, which
+// "generate another code", close and the customer's joining revoke at
+// once. A customer must never receive a code that no longer opens.
+func (o *outbox) stale(ctx context.Context, d *Delivery) string {
+	if d.SessionID == "" || d.Notice.PIN == "" {
+		return ""
+	}
+	s, err := o.e.store.FindSession(ctx, d.SessionID)
+	switch {
+	case err != nil:
+		return "" // the channel's own attempt will tell
+	case s.PIN != d.Notice.PIN && s.State.PINLive():
+		return "not sent: another code replaced this one before the link could be delivered"
+	case s.State == StateWaiting || s.State == StateActive || s.State == StateEnded:
+		return "not sent: the customer had already joined"
+	case !s.State.PINLive():
+		return fmt.Sprintf("not sent: the session was %s before the link could be delivered", s.State)
+	}
+	return ""
 }
 
 // enrich fills in what a notice can only know at delivery time: the

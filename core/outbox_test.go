@@ -259,3 +259,74 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff(20) = %v, want near the 5m cap", b)
 	}
 }
+
+// TestOutboxNeverSendsRevokedLink queues a link that fails once, then
+// revokes its PIN in each way an agent or customer can: the retry must not
+// hand the customer a code that no longer opens.
+func TestOutboxNeverSendsRevokedLink(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		revoke func(r *rig, s *core.Session) error
+		reason string
+	}{
+		{"regenerated", func(r *rig, s *core.Session) error {
+			_, err := r.Regenerate(ctx, s.ID, alice)
+			return err
+		}, "another code replaced this one"},
+		{"closed", func(r *rig, s *core.Session) error {
+			_, err := r.Close(ctx, s.ID, alice)
+			return err
+		}, "the session was closed"},
+		{"joined", func(r *rig, s *core.Session) error {
+			_, _, err := r.Join(ctx, s.PIN, core.DeviceMobile)
+			return err
+		}, "the customer had already joined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			var calls atomic.Int32
+			r.sms.DeliverFunc = func(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+				calls.Add(1)
+				return core.Receipt{}, core.Errorf(core.CodeUnavailable, "twilio answered 503")
+			}
+			s, d := r.sent(t)
+			r.deliverOnce(t)
+			if err := tc.revoke(r, s); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Add(time.Second)
+			r.deliverOnce(t)
+			got := r.delivery(t, d.ID)
+			if got.Status != core.DeliveryFailed || !strings.Contains(got.Reason, tc.reason) {
+				t.Errorf("delivery = %s %q, want failed because %q", got.Status, got.Reason, tc.reason)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("the channel was asked %d times, want only the attempt before the pin was revoked", n)
+			}
+		})
+	}
+}
+
+// TestOutboxSendsLinkOfLiveSession is the other side: a link that failed
+// once still goes out while its PIN is the session's live one.
+func TestOutboxSendsLinkOfLiveSession(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.sms.DeliverFunc = func(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+		if calls.Add(1) == 1 {
+			return core.Receipt{}, core.Errorf(core.CodeUnavailable, "twilio answered 503")
+		}
+		return core.Receipt{Status: core.DeliverySent, ExternalID: "SM1"}, nil
+	}
+	_, d := r.sent(t)
+	// A second send of the same code is no revocation.
+	if _, _, err := r.Send(ctx, d.SessionID, alice, core.LinkDesktop); err != nil {
+		t.Fatal(err)
+	}
+	r.deliverOnce(t)
+	r.clock.Add(time.Second)
+	r.deliverOnce(t)
+	if got := r.delivery(t, d.ID); got.Status != core.DeliverySent {
+		t.Errorf("delivery = %s %q, want sent", got.Status, got.Reason)
+	}
+}
