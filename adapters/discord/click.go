@@ -31,8 +31,11 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	if !ok {
 		return refuse("discord.error.unknown_button")
 	}
-	if actionID == remote.ActionIssue {
+	switch actionID {
+	case remote.ActionIssue:
 		return a.issueFromThread(ctx, i, agent, key)
+	case remote.ActionCloseConversation:
+		return a.closeFromThread(ctx, i, agent, key)
 	}
 	s, err := a.engine.Session(ctx, key)
 	if err != nil {
@@ -82,6 +85,27 @@ func (a *Adapter) issueFromThread(ctx context.Context, i *discordgo.Interaction,
 	}
 	a.trackCard(s.ID, i, locale)
 	return a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale).reply(newMsg)
+}
+
+// closeFromThread answers the "Close conversation" button of a
+// conversation's thread header: the conversation ends, and the header
+// loses its buttons and says who closed it. The customer's next message
+// opens a new conversation.
+func (a *Adapter) closeFromThread(ctx context.Context, i *discordgo.Interaction, agent core.Actor, convID string) *discordgo.InteractionResponse {
+	locale := string(i.Locale)
+	newMsg := discordgo.InteractionResponseChannelMessageWithSource
+	conv, err := a.engine.Conversation(ctx, convID)
+	if err != nil {
+		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+	}
+	if !inThread(i, conv) {
+		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
+	}
+	if conv, err = a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
+		a.logFailure("close conversation", err)
+		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+	}
+	return alertMessage(a.bot.ClosedHeader(conv, agent.Name, locale)).reply(discordgo.InteractionResponseUpdateMessage)
 }
 
 // inThread reports whether a button was pressed in conv's desk thread,

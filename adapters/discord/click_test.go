@@ -147,6 +147,33 @@ func TestThreadHeaderButton(t *testing.T) {
 	}
 }
 
+// TestCloseConversationButton presses "Close conversation" on a thread
+// header: the conversation closes and the header is updated in place,
+// without buttons, saying who closed it. From another thread the button
+// is refused and closes nothing.
+func TestCloseConversationButton(t *testing.T) {
+	r := newRig(t)
+	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
+		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "hello", Desk: r.a.Desk()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread := "340000000000000034"
+	r.setThread(conv.ID, thread)
+	resp := r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionCloseConversation+":"+conv.ID, "350000000000000035", 0).json()))
+	if got, _ := r.engine.Conversation(context.Background(), conv.ID); resp.Type != 4 || got.State != core.ConversationOpen {
+		t.Fatalf("foreign header: %+v, conversation %s", resp, got.State)
+	}
+	w := r.post(r.click(agent(), deskID, remote.ActionCloseConversation+":"+conv.ID, thread, 0).json())
+	if resp := r.decodeResponse(w); resp.Type != 7 {
+		t.Fatalf("type %d: %s", resp.Type, w.Body)
+	}
+	golden(t, "thread_closed", w.Body.Bytes())
+	if got, _ := r.engine.Conversation(context.Background(), conv.ID); got.State != core.ConversationClosed {
+		t.Errorf("conversation %s, want closed", got.State)
+	}
+}
+
 // TestClickDeferred: a button whose action waits on a slow provider is
 // acknowledged with a deferred update; the card is then edited through
 // the interaction token, and an error arrives as an ephemeral follow-up.

@@ -81,7 +81,7 @@ func customID(actionID, key string) string { return actionID + ":" + key }
 // of letters and digits.
 func parseCustomID(id string) (actionID, key string, ok bool) {
 	actionID, key, ok = strings.Cut(id, ":")
-	if !ok || (!isSessionAction(actionID) && actionID != remote.ActionIssue) || key == "" || len(key) > maxKey {
+	if !ok || (!isSessionAction(actionID) && actionID != remote.ActionIssue && actionID != remote.ActionCloseConversation) || key == "" || len(key) > maxKey {
 		return "", "", false
 	}
 	for _, c := range key {

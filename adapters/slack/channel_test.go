@@ -99,6 +99,56 @@ func TestDeskThread(t *testing.T) {
 	}
 }
 
+// TestCloseConversationFromThread closes a relayed conversation from its
+// desk thread: the header loses its buttons and says who closed it, the
+// conversation is closed, and the same button on another channel's
+// message is refused.
+func TestCloseConversationFromThread(t *testing.T) {
+	r := newRig(t)
+	_, s := r.issueCard("cmd")
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
+	})
+	eventually(t, "desk thread recorded", func() bool {
+		c, _ := r.engine.Conversation(ctx, s.ConversationID)
+		return c.DeskThread == header.TS
+	})
+	closeKey := buttonsOf(t, header.Field("blocks"))[remote.ActionCloseConversation]
+	if closeKey == "" {
+		t.Fatalf("the header has no Close conversation button: %s", header.Field("blocks"))
+	}
+	click := func(channel, hook string) {
+		r.interact(map[string]any{
+			"type": "block_actions", "team": map[string]any{"id": testTeam}, "user": map[string]any{"id": testAgent, "name": "alice"},
+			"container": map[string]any{"type": "message", "message_ts": header.TS, "channel_id": channel, "is_ephemeral": false},
+			"channel":   map[string]any{"id": channel}, "response_url": r.fake.ResponseURL(hook),
+			"message": map[string]any{"ts": header.TS, "text": "header"},
+			"actions": []map[string]any{{"action_id": remote.ActionCloseConversation, "block_id": blockThread, "value": closeKey, "type": "button"}},
+		})
+	}
+	click(testChannel, "elsewhere")
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool {
+		return c.Hook == "elsewhere" && strings.HasPrefix(c.Field("text"), "This button does not work here.")
+	})
+	if c, _ := r.engine.Conversation(ctx, s.ConversationID); c.State != core.ConversationOpen {
+		t.Fatalf("a click outside the thread closed the conversation")
+	}
+
+	click(testDesk, "close")
+	edit := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "close" })
+	blocks := edit.Field("blocks")
+	if edit.Field("replace_original") != "true" || !strings.Contains(blocks, "Conversation closed by alice") ||
+		strings.Contains(blocks, remote.ActionIssue) || strings.Contains(blocks, remote.ActionCloseConversation) {
+		t.Errorf("header after closing %v", edit.Form)
+	}
+	if c, _ := r.engine.Conversation(ctx, s.ConversationID); c.State != core.ConversationClosed {
+		t.Errorf("conversation is %s, want closed", c.State)
+	}
+}
+
 // TestDeliverErrors maps Slack's failures to what the outbox does: retry
 // (with Slack's Retry-After) or give up with a reason for the agent.
 func TestDeliverErrors(t *testing.T) {

@@ -124,6 +124,7 @@ func (r *renderer) thread(dst []byte, h remote.Alert, n core.Notice, conv *core.
 		text = strings.Replace(text, escape(n.Customer), m, 1)
 	}
 	w.section(text)
+	r.notes(&w, h.Notes)
 	if len(h.Buttons) > 0 {
 		w.actions(blockThread, r.buttons(h.Buttons, channel))
 	}

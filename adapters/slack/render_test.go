@@ -204,6 +204,13 @@ func TestAlertGolden(t *testing.T) {
 			golden(t, "alerts/"+name+".json", pretty(t, append(append([]byte{'['}, b...), ']')))
 		})
 	}
+	t.Run("thread_closed", func(t *testing.T) {
+		conv := goldenConversation(core.Endpoint{Channel: core.ChannelSlack, Address: customerID}, "")
+		h := r.bot.ClosedHeader(conv, "alice", "en")
+		b := r.a.render.thread(nil, h, remote.HeaderNotice(conv), conv, "en", testDesk)
+		sdkRoundTrip(t, b)
+		golden(t, "alerts/thread_closed.json", pretty(t, append(append([]byte{'['}, b...), ']')))
+	})
 }
 
 // TestAppendString checks the JSON string encoder against encoding/json

@@ -32,6 +32,7 @@ func (s *Server) apiRoutes() {
 	s.Handle("POST /api/v1/sessions/{id}/close", s.api(s.handleClose))
 	s.Handle("POST /api/v1/sessions/{id}/start", s.api(s.handleStart))
 	s.Handle("POST /api/v1/sessions/{id}/end", s.api(s.handleEnd))
+	s.Handle("POST /api/v1/conversations/{id}/close", s.api(s.handleCloseConversation))
 }
 
 // api authenticates the request and turns h's error into the answer.
@@ -262,6 +263,21 @@ func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.answer(w, r)(s.engine.End(r.Context(), r.PathValue("id"), agent(req.Agent)))
+}
+
+// handleCloseConversation ends a conversation: the customer's next
+// message opens a new one. Closing a closed conversation is no error.
+func (s *Server) handleCloseConversation(w http.ResponseWriter, r *http.Request) error {
+	var req actionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	c, err := s.engine.CloseConversation(r.Context(), r.PathValue("id"), agent(req.Agent))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toConversation(c))
+	return nil
 }
 
 // answer returns a function that writes an action's resulting session,

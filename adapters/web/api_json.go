@@ -49,6 +49,24 @@ type customerJSON struct {
 	Name    string `json:"name,omitempty"`
 }
 
+// conversationJSON is the API's conversation object.
+type conversationJSON struct {
+	ID        string                 `json:"id"`
+	State     core.ConversationState `json:"state"`
+	Customer  *customerJSON          `json:"customer,omitempty"`
+	Locale    string                 `json:"locale"`
+	CreatedAt time.Time              `json:"created_at,omitzero"`
+	UpdatedAt time.Time              `json:"updated_at,omitzero"`
+}
+
+func toConversation(c *core.Conversation) conversationJSON {
+	out := conversationJSON{ID: c.ID, State: c.State, Locale: c.Locale, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if !c.Customer.IsZero() || c.CustomerName != "" {
+		out.Customer = &customerJSON{Channel: c.Customer.Channel, Address: c.Customer.Address, Name: c.CustomerName}
+	}
+	return out
+}
+
 // sessionDetailJSON is a session with its outbox entries.
 type sessionDetailJSON struct {
 	sessionJSON
@@ -123,9 +141,7 @@ func (s *Server) toSession(ctx context.Context, sess *core.Session, convs map[st
 		CreatedAt: sess.CreatedAt, UpdatedAt: sess.UpdatedAt,
 		JoinedAt: sess.JoinedAt, StartedAt: sess.StartedAt, EndedAt: sess.EndedAt,
 	}
-	if !c.Customer.IsZero() || c.CustomerName != "" {
-		out.Customer = &customerJSON{Channel: c.Customer.Channel, Address: c.Customer.Address, Name: c.CustomerName}
-	}
+	out.Customer = toConversation(c).Customer
 	return out, nil
 }
 

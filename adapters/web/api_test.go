@@ -396,3 +396,30 @@ func wantFields(t *testing.T, got map[string]any, want map[string]any) {
 		}
 	}
 }
+
+// TestAPICloseConversation closes a customer's conversation: the next
+// session for that customer opens a new one. Closing twice is harmless,
+// and an unknown conversation is a 404.
+func TestAPICloseConversation(t *testing.T) {
+	r := newRig(t)
+	const customer = `{"customer":{"channel":"sms","address":"+12015550123"},"agent":"alice"}`
+	_, first := r.api(http.MethodPost, "/api/v1/sessions", customer)
+	conv, _ := first["conversation_id"].(string)
+	if conv == "" {
+		t.Fatalf("no conversation_id in %v", first)
+	}
+	for range 2 {
+		resp, got := r.api(http.MethodPost, "/api/v1/conversations/"+conv+"/close", `{"agent":"alice"}`)
+		wantStatus(t, resp, "", http.StatusOK)
+		wantFields(t, got, map[string]any{"id": conv, "state": "closed",
+			"customer": map[string]any{"channel": "sms", "address": "+12015550123"}})
+	}
+	_, second := r.api(http.MethodPost, "/api/v1/sessions", customer)
+	if next, _ := second["conversation_id"].(string); next == "" || next == conv {
+		t.Errorf("after closing, a new session went to conversation %q, want a new one", next)
+	}
+	resp, body := r.serve(request{method: http.MethodPost, path: "/api/v1/conversations/nosuch/close",
+		header: headers("Authorization", "Bearer "+token)})
+	wantStatus(t, resp, body, http.StatusNotFound)
+	wantContains(t, body, `"code":"not_found"`)
+}

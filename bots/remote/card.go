@@ -26,6 +26,9 @@ const (
 	// ActionIssue is the "Remote support" button on a relayed
 	// conversation's desk thread; its value names the conversation.
 	ActionIssue = "remote.issue"
+	// ActionCloseConversation is the "Close conversation" button beside
+	// it: the customer's next message opens a new conversation.
+	ActionCloseConversation = "remote.close_conversation"
 )
 
 // Style is how prominent a button is.

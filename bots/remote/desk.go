@@ -45,15 +45,33 @@ func (b *Bot) DeskAlert(n core.Notice) Alert {
 
 // ThreadHeader renders the root message of a relayed conversation's desk
 // thread: who the customer is, on which channel, in which language, and
-// the "Remote support" button.
+// the "Remote support" and "Close conversation" buttons.
 func (b *Bot) ThreadHeader(n core.Notice, locale string) Alert {
 	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
 	lang := b.catalog.Match(n.Locale)
 	return Alert{
 		Text: t("desk.header", "channel", t("channel."+n.CustomerChannel), "customer", n.Customer,
 			"language", t("language."+lang)),
-		Buttons: []Button{{ActionIssue, t("desk.remote_support"), n.ConversationID, StylePrimary}},
+		Buttons: []Button{
+			{ActionIssue, t("desk.remote_support"), n.ConversationID, StylePrimary},
+			{ActionCloseConversation, t("desk.close_conversation"), n.ConversationID, StyleDefault},
+		},
 	}
+}
+
+// ClosedHeader renders a thread's root message once an agent closed its
+// conversation: the header without buttons, and who closed it.
+func (b *Bot) ClosedHeader(c *core.Conversation, agent, locale string) Alert {
+	h := b.ThreadHeader(HeaderNotice(c), locale)
+	h.Buttons = nil
+	h.Notes = []string{b.catalog.T(locale, "desk.conversation_closed", "agent", agent)}
+	return h
+}
+
+// HeaderNotice is what a thread header says of conversation c.
+func HeaderNotice(c *core.Conversation) core.Notice {
+	return core.Notice{ConversationID: c.ID, Customer: core.CustomerLabel(c),
+		CustomerChannel: c.Customer.Channel, Locale: c.Locale}
 }
 
 // CustomerText renders a notice for the customer: the link with the PIN,

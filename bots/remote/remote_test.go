@@ -321,8 +321,13 @@ func TestDeskAlert(t *testing.T) {
 func TestThreadHeaderAndCustomerText(t *testing.T) {
 	r := newRig(t)
 	h := r.bot.ThreadHeader(core.Notice{ConversationID: "c1", Customer: "…0123", CustomerChannel: core.ChannelSMS, Locale: "ko"}, "en")
-	if h.Text != "SMS conversation with …0123 (Korean)" || actions(h.Buttons) != "issue*" || h.Buttons[0].Value != "c1" {
+	if h.Text != "SMS conversation with …0123 (Korean)" || actions(h.Buttons) != "issue* close_conversation" || h.Buttons[0].Value != "c1" || h.Buttons[1].Value != "c1" {
 		t.Errorf("header = %+v", h)
+	}
+	conv := &core.Conversation{ID: "c1", Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100123"}, Locale: "ko"}
+	closed := r.bot.ClosedHeader(conv, "alice", "de")
+	if len(closed.Buttons) != 0 || !strings.HasPrefix(closed.Text, "SMS-Unterhaltung") || len(closed.Notes) != 1 || !strings.Contains(closed.Notes[0], "alice") {
+		t.Errorf("closed header = %+v, want the German header without buttons, saying who closed it", closed)
 	}
 	link := r.bot.CustomerText(core.Notice{Kind: core.NoticeLink, Locale: "es", Link: "https://support.example.com/m/012345", PIN: "012345"})
 	if !strings.Contains(link, "https://support.example.com/m/012345") || !strings.Contains(link, "012345") || strings.Contains(link, "Remote support") {
