@@ -546,6 +546,41 @@ func TestReport(t *testing.T) {
 	wantCode(t, err, core.CodeInvalid)
 }
 
+// TestReportAlertsDesk checks that a provider's report of a waiting
+// customer (LogMeIn's status polling) alerts the agents' desk like the
+// portal's Join does: the alert is queued with the change and the outbox
+// hands it to the desk's channel.
+func TestReportAlertsDesk(t *testing.T) {
+	r := newRig(t)
+	s := r.issue(t)
+	w, err := r.Report(ctx, core.StatusReport{SessionID: s.ID, Action: core.ActionJoin, Device: core.DeviceDesktop})
+	if err != nil || w.State != core.StateWaiting {
+		t.Fatalf("report join: %+v, %v", w, err)
+	}
+	ds, err := r.Deliveries(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries queued by the report, want the desk alert: %+v", len(ds), ds)
+	}
+	d := ds[0]
+	if d.To != desk || d.Status != core.DeliveryQueued || d.Notice.Kind != core.NoticeSession || d.Notice.SessionID != s.ID ||
+		d.Notice.Action != core.ActionJoin || d.Notice.State != core.StateWaiting || d.Notice.Device != core.DeviceDesktop {
+		t.Errorf("desk alert = %+v, notice %+v", d, d.Notice)
+	}
+	if n, err := r.DeliverOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("DeliverOnce = %d, %v", n, err)
+	}
+	got := r.slack.Delivered()
+	if len(got) != 1 || got[0].ID != d.ID || got[0].To != desk || got[0].Notice.Action != core.ActionJoin {
+		t.Errorf("the desk channel got %+v", got)
+	}
+	if len(r.sms.Delivered()) != 0 {
+		t.Errorf("the customer was sent %+v", r.sms.Delivered())
+	}
+}
+
 // TestConcurrentIssue issues PINs from many goroutines out of a small
 // pool: every session gets a PIN no other live session holds.
 func TestConcurrentIssue(t *testing.T) {
