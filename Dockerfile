@@ -17,9 +17,10 @@ RUN mkdir -p /out/data
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/assistbot /usr/local/bin/assistbot
 COPY --from=build --chown=65532:65532 /out/data /data
+# The defaults put the database at ./assistbot.db, which is /data here, and
+# listen on :8080. No ASSISTBOT_* variable is set: it would override the
+# same key of a mounted configuration file.
 WORKDIR /data
-ENV ASSISTBOT_STORE_DSN=/data/assistbot.db \
-    ASSISTBOT_SERVER_LISTEN=:8080
 USER 65532:65532
 EXPOSE 8080
 VOLUME ["/data"]

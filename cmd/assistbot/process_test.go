@@ -97,6 +97,11 @@ func TestDockerfileBuild(t *testing.T) {
 			t.Errorf("the Dockerfile lacks %s", want)
 		}
 	}
+	// An ASSISTBOT_* variable in the image would silently beat the same
+	// key of a configuration file mounted by the operator.
+	if bytes.Contains(df, []byte("ENV ASSISTBOT_")) || bytes.Contains(df, []byte("\n    ASSISTBOT_")) {
+		t.Error("the Dockerfile sets ASSISTBOT_* variables, which override a mounted configuration file")
+	}
 }
 
 // process is assistbot running as a child process.
