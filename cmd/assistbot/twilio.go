@@ -1,9 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"strings"
+	"unicode/utf16"
 
+	"github.com/assistbot/assistbot/adapters/provider/logmein"
 	"github.com/assistbot/assistbot/adapters/twilio"
+	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
 )
@@ -48,6 +54,14 @@ func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
+	if long := longLinkTexts(p.cfg, m.bot); len(long) > 0 {
+		key := "server.public_url"
+		if p.cfg.Provider.Kind == "logmein" {
+			key = "logmein.mobile_link"
+		}
+		m.Logger.Warn("the link SMS takes more than one segment in some languages: customers still get one message, but each segment is billed; shorter links keep it in one",
+			"languages", strings.Join(long, ","), "key", key)
+	}
 	m.engine.AddChannel(sms)
 	for pattern, h := range sms.Routes() {
 		m.web.Handle(pattern, h)
@@ -70,4 +84,32 @@ func smsDesk(cfg *config.Config) core.Endpoint {
 		return core.Endpoint{Channel: core.ChannelDiscord, Address: cfg.Discord.DeskChannel}
 	}
 	return core.Endpoint{Channel: core.ChannelConsole}
+}
+
+// longLinkTexts lists the languages whose link SMS, with the mobile link
+// (what SMS customers get unless the agent picks the desktop one) and the
+// longest PIN the configuration allows, does not fit one segment: 160
+// GSM-7 characters, or 70 UTF-16 units for a text that needs UCS-2 (Korean
+// and Japanese always do).
+func longLinkTexts(cfg *config.Config, bot *remote.Bot) []string {
+	pin := strings.Repeat("0", cfg.PIN.Digits)
+	link := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/m/" + pin
+	if cfg.Provider.Kind == "logmein" {
+		link = strings.ReplaceAll(cmp.Or(cfg.LogMeIn.MobileLink, logmein.DefaultMobileLink), "{pin}", pin)
+	}
+	var long []string
+	for _, lang := range bot.Catalog().Supported() {
+		if !oneSegment(bot.CustomerText(core.Notice{Kind: core.NoticeLink, Locale: lang, Link: link, PIN: pin})) {
+			long = append(long, lang)
+		}
+	}
+	return long
+}
+
+// oneSegment reports whether an SMS body fits one segment.
+func oneSegment(body string) bool {
+	if n, ok := i18n.GSM7Septets(body); ok {
+		return n <= 160
+	}
+	return len(utf16.Encode([]rune(body))) <= 70
 }

@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/assistbot/assistbot/adapters/twilio/twiliotest"
+	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
@@ -152,5 +155,44 @@ func TestTwilioStopThroughMain(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("STOP signed for the listener's address, not the public URL: %d", resp.StatusCode)
+	}
+}
+
+// TestLongLinkTexts finds the languages whose link SMS would take two
+// segments with the configured links, which serve warns about at start.
+func TestLongLinkTexts(t *testing.T) {
+	catalog, err := i18n.New("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := remote.New(nil, catalog)
+	for _, tc := range []struct {
+		name   string
+		edit   func(*config.Config)
+		expect string
+	}{
+		{"short public url", func(c *config.Config) { c.Server.PublicURL = "https://help.example.com" }, ""},
+		// Korean and Japanese are UCS-2: 70 units, of which the link
+		// takes most.
+		{"long public url", func(c *config.Config) { c.Server.PublicURL = "https://remote-support.helpdesk.example.com" }, "ja,ko"},
+		{"ten digits", func(c *config.Config) { c.Server.PublicURL = "https://support.example.com/help"; c.PIN.Digits = 10 }, "ja,ko"},
+		{"very long url", func(c *config.Config) {
+			c.Server.PublicURL = "https://customer-remote-assistance.support-department.example-company.example.com/help/desk/"
+		}, "de,es,fr,ja,ko"},
+		{"logmein defaults", func(c *config.Config) { c.Provider.Kind = "logmein" }, ""},
+		{"logmein long mobile link", func(c *config.Config) {
+			c.Provider.Kind = "logmein"
+			c.LogMeIn.MobileLink = "https://rescue.support-department.example.com/mobile/{pin}"
+		}, "ja,ko"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			tc.edit(cfg)
+			got := longLinkTexts(cfg, bot)
+			slices.Sort(got)
+			if strings.Join(got, ",") != tc.expect {
+				t.Errorf("languages over one segment: %v, want %q", got, tc.expect)
+			}
+		})
 	}
 }
