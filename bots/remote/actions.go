@@ -38,6 +38,9 @@ func (b *Bot) Act(ctx context.Context, actor core.Actor, actionID, id string) (R
 		}
 	case ActionStartControl:
 		s, err = b.engine.Start(ctx, id, asTechnician(actor), core.ModeControl)
+		if core.ErrorCode(err) == core.CodeInvalid {
+			err = b.controlRefused(ctx, id, err)
+		}
 	case ActionStartView:
 		s, err = b.engine.Start(ctx, id, asTechnician(actor), core.ModeView)
 	case ActionEnd:
@@ -61,6 +64,34 @@ func closeable(err error) bool {
 	return core.ErrorCode(err) == core.CodeExpired
 }
 
+// refusal is an engine error that the bot recognised, with the catalog
+// key that explains it. It wraps the engine's error, whose code and
+// message stay what the engine said for every other reader (logs, the
+// JSON API).
+type refusal struct {
+	key string
+	err error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// controlRefused tells why the engine refused to start session id in
+// remote control (err, a CodeInvalid). Start checks the mode itself
+// first, which the bot always gives right; then, in this order, a mobile
+// device (viewed only) and a provider without control: the same reasons,
+// in the same order, for which the card leaves out the control button.
+func (b *Bot) controlRefused(ctx context.Context, id string, err error) error {
+	s, serr := b.engine.Session(ctx, id)
+	switch {
+	case serr == nil && s.Device == core.DeviceMobile:
+		return &refusal{key: "error.start_control_mobile", err: err}
+	case !core.SupportsMode(b.engine.Provider(), core.ModeControl):
+		return &refusal{key: "error.start_control_provider", err: err}
+	}
+	return err
+}
+
 // asTechnician records an agent who starts or ends a session as its
 // technician.
 func asTechnician(a core.Actor) core.Actor {
@@ -71,13 +102,17 @@ func asTechnician(a core.Actor) core.Actor {
 }
 
 // ErrorText explains err to an agent in locale: the catalog's sentence
-// for its code, with the session's state for a refused transition.
+// for the refusals the bot recognises, else for its code, with the
+// session's state for a refused transition.
 func (b *Bot) ErrorText(err error, locale string) string {
 	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
 	var te *core.TransitionError
+	var r *refusal
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &r):
+		return t(r.key)
 	case errors.Is(err, core.ErrNoCustomer):
 		return t("error.no_customer")
 	case errors.As(err, &te):

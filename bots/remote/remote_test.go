@@ -299,6 +299,66 @@ func TestErrorText(t *testing.T) {
 	}
 }
 
+// TestControlRefusedTranslated starts remote control where the engine
+// refuses it: a phone, and a provider that only offers view. A Korean
+// agent reads why in Korean, from the catalog, not the engine's English
+// sentence inside a Korean one; the error's code and message, which the
+// JSON API shows, stay the engine's.
+func TestControlRefusedTranslated(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		device core.Device
+		modes  []core.Mode
+		en, ko string
+	}{
+		{"phone", core.DeviceMobile, nil,
+			"Remote control is not possible: a mobile device can be viewed but not controlled. Start the session in view only mode.",
+			"휴대폰이나 태블릿은 화면 보기만 가능하며 제어할 수 없습니다. 보기 전용 모드로 세션을 시작하세요."},
+		{"view-only provider", core.DeviceDesktop, []core.Mode{core.ModeView},
+			"This provider offers view only; remote control needs a provider with its own agent, such as LogMeIn Rescue. Start the session in view only mode.",
+			"이 제공자는 화면 보기만 지원합니다. 원격 제어에는 LogMeIn Rescue처럼 자체 에이전트가 있는 제공자가 필요합니다. 보기 전용 모드로 세션을 시작하세요."},
+		{"phone and view-only provider", core.DeviceMobile, []core.Mode{core.ModeView},
+			"Remote control is not possible: a mobile device can be viewed but not controlled. Start the session in view only mode.",
+			"휴대폰이나 태블릿은 화면 보기만 가능하며 제어할 수 없습니다. 보기 전용 모드로 세션을 시작하세요."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.provider.ModeList = tc.modes
+			s, _ := r.issue(t, core.Endpoint{Channel: core.ChannelWeb, Address: "chat-refused"})
+			if _, _, err := r.engine.Join(ctx, s.PIN, tc.device); err != nil {
+				t.Fatal(err)
+			}
+			_, err := r.bot.Act(ctx, alice, remote.ActionStartControl, s.ID)
+			if core.ErrorCode(err) != core.CodeInvalid {
+				t.Fatalf("start control: %v (code %q), want %q", err, core.ErrorCode(err), core.CodeInvalid)
+			}
+			engine := core.ErrorMessage(err)
+			if !strings.Contains(engine, "mobile") && !strings.Contains(engine, "provider") {
+				t.Errorf("the engine's own message became %q", engine)
+			}
+			if got := r.bot.ErrorText(err, "ko"); got != tc.ko {
+				t.Errorf("Korean agent reads %q\nwant %q", got, tc.ko)
+			}
+			if got := r.bot.ErrorText(err, "en"); got != tc.en {
+				t.Errorf("English agent reads %q\nwant %q", got, tc.en)
+			}
+			// Starting in view, as the text says, works.
+			if v, err := r.bot.Act(ctx, alice, remote.ActionStartView, s.ID); err != nil || v.Session.Mode != core.ModeView {
+				t.Errorf("start view: %+v, %v", v, err)
+			}
+		})
+	}
+	t.Run("other refusals keep their text", func(t *testing.T) {
+		r := newRig(t)
+		s, _ := r.issue(t, core.Endpoint{Channel: core.ChannelWeb, Address: "chat-fresh"})
+		_, err := r.bot.Act(ctx, alice, remote.ActionStartControl, s.ID)
+		want := r.bot.ErrorText(&core.TransitionError{From: core.StateIssued, Action: core.ActionStart}, "ko")
+		if got := r.bot.ErrorText(err, "ko"); got != want {
+			t.Errorf("start control before the customer joined: %q, want %q", got, want)
+		}
+	})
+}
+
 func TestDeskAlert(t *testing.T) {
 	r := newRig(t)
 	for name, tc := range map[string]struct {
