@@ -55,7 +55,11 @@ func TestQueue(t *testing.T) {
 	d, p := row(t, page, desktop.ID), row(t, page, phone.ID)
 	wantContains(t, d, `value="remote.start_control"`, "Start (remote control)", "Start (view only)", "computer", "SMS", "Pat", "agent alice", "3 min")
 	wantContains(t, p, `value="remote.start_view"`, "Mobile devices can be viewed but not controlled.", "phone or tablet", "2 min")
-	wantNotContains(t, p, "remote.start_control")
+	wantNotContains(t, p, "remote.start_control", "Start (remote control)")
+	// The provider offers remote control: only the device takes it away,
+	// and the computer's row has no reason to give.
+	wantNotContains(t, d, "Mobile devices can be viewed", "This provider offers view only")
+	wantNotContains(t, p, "This provider offers view only")
 	wantNotContains(t, page, "+12015550123", "+12015550199") // only masked numbers
 	// Newest waiting first, then the link not used yet in its own group.
 	if strings.Index(page, phone.ID) > strings.Index(page, desktop.ID) {
@@ -66,6 +70,31 @@ func TestQueue(t *testing.T) {
 		t.Error("the issued session is not under the links not used yet")
 	}
 	wantContains(t, page, `Customers waiting <span class="count some">2</span>`)
+}
+
+// TestQueueLogLink: each row of the queue links to its session's event
+// log, the #log section of the session's page, which lists what happened.
+func TestQueueLogLink(t *testing.T) {
+	r := newConsoleRig(t)
+	c := r.visitor()
+	c.signIn("alice", alicePW)
+	s := r.waiting(pat, uaDesktop)
+	_, page := c.get("/console")
+	link := regexp.MustCompile(`<a [^>]*href="([^"]*)"[^>]*>Event log</a>`).FindStringSubmatch(row(t, page, s.ID))
+	if link == nil {
+		t.Fatalf("the row has no Event log link:\n%s", row(t, page, s.ID))
+	}
+	u, err := url.Parse(link[1])
+	if err != nil || u.Path != "/console/sessions/"+s.ID || u.Fragment != "log" {
+		t.Fatalf("the Event log link leads to %q", link[1])
+	}
+	resp, target := c.get(u.Path)
+	wantStatus(t, resp, target, http.StatusOK)
+	section := regexp.MustCompile(`(?s)<section [^>]*id="` + u.Fragment + `"[^>]*>.*?</section>`).FindString(target)
+	if section == "" {
+		t.Fatalf("the session's page has no element #%s:\n%s", u.Fragment, target)
+	}
+	wantContains(t, section, "Event log", "PIN issued", "Customer joined", "PIN issued → Customer is waiting", "from a desktop device")
 }
 
 // TestQueueViewOnlyProvider: a provider without remote control (the
