@@ -254,3 +254,24 @@ func TestExpiryThroughMain(t *testing.T) {
 		t.Errorf("regenerate after expiry: %d %+v", code, regen)
 	}
 }
+
+// TestReadyzFollowsStore checks that Main wires the store's ping into
+// /readyz: once the store stops answering, /readyz says 503 with the
+// store's reason (the instance leaves the load balancer's rotation),
+// while /healthz, the process's own liveness, stays 200.
+func TestReadyzFollowsStore(t *testing.T) {
+	s := startMain(t, nil, &Main{})
+	if code, body := get(t, http.DefaultClient, s.url+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz with the store open: %d %s", code, body)
+	}
+	if err := s.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, http.DefaultClient, s.url+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"unavailable"`) || !strings.Contains(body, "the store is closed") {
+		t.Errorf("/readyz with the store closed: %d %s", code, body)
+	}
+	if code, body := get(t, http.DefaultClient, s.url+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz with the store closed: %d %s", code, body)
+	}
+}
