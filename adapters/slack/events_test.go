@@ -2,6 +2,7 @@ package slack
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,5 +127,37 @@ func TestMembershipEvents(t *testing.T) {
 	r.event("Ev2", map[string]any{"type": "member_left_channel", "user": "U0NEW", "channel": testDesk, "channel_type": "C", "team": testTeam})
 	if _, a := r.command(form); !strings.HasPrefix(a.Text, "Only support agents") {
 		t.Errorf("after leaving: %s", a.raw)
+	}
+}
+
+// TestForeignTeamEvents: with slack.allowed_teams set, events from
+// another workspace are ignored: a DM to the app opens no conversation,
+// a member joining a channel with the desk's ID makes nobody an agent,
+// and a thread reply is not relayed.
+func TestForeignTeamEvents(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.AllowedTeams = []string{testTeam} })
+	conv := r.smsConversation("1700000000.000100")
+	for i, ev := range []map[string]any{
+		{"type": "message", "channel": "D0CUST", "channel_type": "im", "user": customerID, "text": "it still crashes", "ts": "1700000000.000700"},
+		{"type": "member_joined_channel", "user": "U0NEW", "channel": testDesk, "channel_type": "C", "team": "T0OTHER"},
+		threadReply(testAgent, "hello from elsewhere", "1700000000.000200", "1700000000.000100"),
+	} {
+		if code := r.eventFrom("T0OTHER", "EvForeign"+strconv.Itoa(i), ev, nil); code != http.StatusOK {
+			t.Fatalf("%v: %d", ev, code)
+		}
+	}
+	if convs, _ := r.engine.Conversations(ctx, core.ConversationFilter{}); len(convs) != 1 {
+		t.Errorf("%d conversations, want only the SMS one", len(convs))
+	}
+	if msgs, _ := r.engine.Messages(ctx, core.MessageFilter{ConversationID: conv.ID}); len(msgs) != 0 {
+		t.Errorf("relayed %+v", msgs)
+	}
+	if n := len(r.fake.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d messages posted", n)
+	}
+	form := commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))
+	form.Set("user_id", "U0NEW")
+	if _, a := r.command(form); a.Text != "Only support agents can do that here." {
+		t.Errorf("a foreign membership event made U0NEW an agent: %s", a.raw)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/adapters/slack/slackfake"
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -272,5 +273,53 @@ func TestSlowProvider(t *testing.T) {
 	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "slow" })
 	if c.Field("replace_original") != "true" || !strings.Contains(c.Field("blocks"), "PIN 246810") {
 		t.Errorf("late card %v", c.JSON)
+	}
+}
+
+// TestForeignTeamInteractions: with slack.allowed_teams set, a card click
+// and the message shortcut from another workspace are refused, even when
+// the user's ID is on the desk's member list (user IDs are only unique
+// within a workspace), and change nothing. Unlike the slash command, a
+// click has no workspace check of its own: agents.allowed is the only one.
+func TestForeignTeamInteractions(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.AllowedTeams = []string{testTeam} })
+	card, s := r.issueCard("cmd")
+	foreign := func(p map[string]any) map[string]any {
+		p["team"] = map[string]any{"id": "T0OTHER", "domain": "other"}
+		p["user"] = map[string]any{"id": testAgent, "name": "alice", "team_id": "T0OTHER"}
+		return p
+	}
+	const refused = "This Slack workspace is not allowed to use remote support."
+
+	click := clickPayload(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("foreign-click"), true)
+	if code := r.interact(foreign(click)); code != http.StatusOK {
+		t.Fatalf("click: %d", code)
+	}
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "foreign-click" })
+	if c.Field("response_type") != "ephemeral" || c.Field("replace_original") != "false" || c.Field("text") != refused {
+		t.Errorf("click answered %v", c.JSON)
+	}
+
+	shortcut := map[string]any{
+		"type": "message_action", "callback_id": ShortcutID, "channel": map[string]any{"id": testChannel},
+		"message":      map[string]any{"type": "message", "user": customerID, "text": "my screen is black", "ts": "1700000000.000500"},
+		"response_url": r.fake.ResponseURL("foreign-shortcut"), "trigger_id": "1.2.3", "action_ts": "1700000001.1",
+	}
+	if code := r.interact(foreign(shortcut)); code != http.StatusOK {
+		t.Fatalf("shortcut: %d", code)
+	}
+	c = r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "foreign-shortcut" })
+	if c.Field("text") != refused || strings.Contains(c.Field("blocks"), "remote.send_desktop") {
+		t.Errorf("shortcut answered %v", c.JSON)
+	}
+
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateIssued {
+		t.Errorf("state %s after a foreign click", got.State)
+	}
+	if ss := r.sessions(); len(ss) != 1 {
+		t.Errorf("%d sessions, want only the command's", len(ss))
+	}
+	if n := len(r.fake.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d messages posted", n)
 	}
 }

@@ -189,6 +189,12 @@ func (a answer) button(actionID string) string {
 // on a message in channel (ephemeral for a card).
 func (r *rig) click(user, actionID, value, channel, responseURL string, ephemeral bool) int {
 	r.t.Helper()
+	return r.interact(clickPayload(user, actionID, value, channel, responseURL, ephemeral))
+}
+
+// clickPayload is the block_actions payload of r.click, for tests that
+// change it before sending.
+func clickPayload(user, actionID, value, channel, responseURL string, ephemeral bool) map[string]any {
 	blockID := blockCard
 	if !ephemeral {
 		blockID = blockAlert
@@ -203,7 +209,7 @@ func (r *rig) click(user, actionID, value, channel, responseURL string, ephemera
 		"actions": []map[string]any{{"action_id": actionID, "block_id": blockID, "value": value, "type": "button",
 			"text": map[string]any{"type": "plain_text", "text": "x"}, "action_ts": "1700000001.000001"}},
 	}
-	return r.interact(payload)
+	return payload
 }
 
 func (r *rig) interact(payload any) int {
@@ -219,9 +225,20 @@ func (r *rig) interact(payload any) int {
 // event posts an Events API callback.
 func (r *rig) event(id string, inner map[string]any) int {
 	r.t.Helper()
-	body, _ := json.Marshal(map[string]any{"token": "legacy", "team_id": testTeam, "api_app_id": "A0APP",
+	return r.eventFrom(testTeam, id, inner, nil)
+}
+
+// eventFrom posts an Events API callback from workspace team, with extra
+// headers (Slack's X-Slack-Retry-Num on a retry).
+func (r *rig) eventFrom(team, id string, inner map[string]any, header http.Header) int {
+	r.t.Helper()
+	body, _ := json.Marshal(map[string]any{"token": "legacy", "team_id": team, "api_app_id": "A0APP",
 		"type": "event_callback", "event_id": id, "event_time": 1700000000, "event": inner})
-	code, _ := r.post("/slack/events", "application/json", body)
+	req := slackfake.Request(r.srv.URL+"/slack/events", testSecret, "application/json", body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	code, _ := r.do(req)
 	return code
 }
 

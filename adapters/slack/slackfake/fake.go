@@ -38,6 +38,9 @@ type Call struct {
 	Hook string
 	// TS is the timestamp the fake gave a message it posted.
 	TS string
+	// Status is the HTTP status the fake answered with (0: the
+	// connection was dropped without an answer).
+	Status int
 }
 
 // Field returns a form field of a Web API call, or a top-level string or
@@ -68,6 +71,25 @@ type Fault struct {
 	RetryAfter int
 	// Error is Slack's error code ("channel_not_found").
 	Error string
+	// Delay holds the answer back this long (or until the caller gives
+	// up), as a slow or stalled Slack would.
+	Delay time.Duration
+	// Drop closes the connection without answering, as a network failure
+	// would.
+	Drop bool
+}
+
+// Conversation is what conversations.info tells of a channel.
+type Conversation struct {
+	// IsIM is a direct message; User is the other person in it.
+	IsIM bool
+	User string
+	// IsPrivate is a private channel.
+	IsPrivate bool
+	// IsShared: shared with another workspace; IsExtShared: with another
+	// organisation (Slack Connect); IsOrgShared: with workspaces of the
+	// same Enterprise Grid organisation.
+	IsShared, IsExtShared, IsOrgShared bool
 }
 
 // User is what users.info tells of a user.
@@ -83,9 +105,11 @@ type Server struct {
 	BotToken, AppToken string
 
 	mu      sync.Mutex
-	members map[string][]string // conversations.members, by channel
-	groups  map[string][]string // usergroups.users.list, by group
-	users   map[string]User     // users.info
+	members map[string][]string     // conversations.members, by channel
+	groups  map[string][]string     // usergroups.users.list, by group
+	users   map[string]User         // users.info
+	convs   map[string]Conversation // conversations.info
+	holds   map[string]chan struct{}
 	calls   []Call
 	faults  map[string][]Fault
 	seq     int
@@ -106,6 +130,8 @@ func New(t testing.TB) *Server {
 		members:  map[string][]string{},
 		groups:   map[string][]string{},
 		users:    map[string]User{},
+		convs:    map[string]Conversation{},
+		holds:    map[string]chan struct{}{},
 		faults:   map[string][]Fault{},
 		changed:  make(chan struct{}),
 		acks:     map[string]json.RawMessage{},
@@ -148,6 +174,49 @@ func (s *Server) SetUser(id string, u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = u
+}
+
+// SetConversation sets what conversations.info tells of channel; a
+// channel it was not told of is channel_not_found.
+func (s *Server) SetConversation(channel string, c Conversation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.convs[channel] = c
+}
+
+// Hold makes calls of method ("users.info", "response_url") wait until
+// the returned release is called (or the test ends) before they are
+// answered, as a slow Slack would. Release may be called more than once.
+func (s *Server) Hold(method string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.holds[method] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.holds[method] == ch {
+				delete(s.holds, method)
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// hold waits while method is held.
+func (s *Server) hold(method string) {
+	s.mu.Lock()
+	ch := s.holds[method]
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-s.stopped:
+	}
 }
 
 // APIURL is the Web API base URL to give slack.OptionAPIURL.
@@ -242,6 +311,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.hold(method)
 	token := r.Form.Get("token")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		token = strings.TrimPrefix(h, "Bearer ")
@@ -250,17 +320,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if method == "apps.connections.open" {
 		want = s.AppToken
 	}
-	call := Call{Method: method, Form: r.Form}
-	if f, ok := s.fault(method); ok {
-		s.record(call)
-		if f.Status != 0 {
-			if f.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
-			}
-			http.Error(w, http.StatusText(f.Status), f.Status)
-			return
-		}
-		writeJSON(w, map[string]any{"ok": false, "error": f.Error})
+	call := Call{Method: method, Form: r.Form, Status: http.StatusOK}
+	if f, ok := s.fault(method); ok && s.serveFault(w, r, call, f) {
 		return
 	}
 	if token != want {
@@ -288,6 +349,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, map[string]any{"ok": true, "members": m, "response_metadata": map[string]any{"next_cursor": ""}})
+	case "conversations.info":
+		s.record(call)
+		id := r.Form.Get("channel")
+		s.mu.Lock()
+		c, ok := s.convs[id]
+		s.mu.Unlock()
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		ch := map[string]any{"id": id, "is_im": c.IsIM, "is_private": c.IsPrivate || c.IsIM,
+			"is_channel": !c.IsIM && !c.IsPrivate, "is_group": !c.IsIM && c.IsPrivate,
+			"is_shared": c.IsShared || c.IsExtShared || c.IsOrgShared, "is_ext_shared": c.IsExtShared, "is_org_shared": c.IsOrgShared}
+		if c.IsIM {
+			ch["user"] = c.User
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": ch})
 	case "usergroups.users.list":
 		s.record(call)
 		s.mu.Lock()
@@ -322,6 +400,43 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveFault answers call with fault f, and records it with the status
+// it was given. A fault that only delays reports false after the delay:
+// the call is then answered as usual.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, call Call, f Fault) bool {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done(): // the caller gave up
+			t.Stop()
+		case <-s.stopped:
+			t.Stop()
+		}
+	}
+	switch {
+	case f.Drop:
+		call.Status = 0
+		s.record(call)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	case f.Status != 0:
+		call.Status = f.Status
+		s.record(call)
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		http.Error(w, http.StatusText(f.Status), f.Status)
+	case f.Error != "":
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": false, "error": f.Error})
+	default:
+		return false
+	}
+	return true
+}
+
 // serveHook takes a post to a response_url.
 func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
@@ -334,14 +449,12 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
-	s.record(Call{Method: "response_url", JSON: m, Hook: r.PathValue("name")})
-	if f, ok := s.fault("response_url"); ok && f.Status != 0 {
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
-		}
-		http.Error(w, http.StatusText(f.Status), f.Status)
+	s.hold("response_url")
+	call := Call{Method: "response_url", JSON: m, Hook: r.PathValue("name"), Status: http.StatusOK}
+	if f, ok := s.fault("response_url"); ok && s.serveFault(w, r, call, f) {
 		return
 	}
+	s.record(call)
 	writeJSON(w, map[string]any{"ok": true})
 }
 
