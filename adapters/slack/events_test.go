@@ -161,3 +161,29 @@ func TestForeignTeamEvents(t *testing.T) {
 		t.Errorf("a foreign membership event made U0NEW an agent: %s", a.raw)
 	}
 }
+
+// TestEventRetryIgnored: Slack delivers an event again (X-Slack-Retry-Num)
+// when it did not see the first answer in time; the retry carries the
+// same event_id and is not handled twice. The observable is one that only
+// the adapter's de-duplication guards, as nothing is written to the
+// transcript: a reply to a closed conversation tells the agent once.
+func TestEventRetryIgnored(t *testing.T) {
+	r := newRig(t)
+	conv := r.smsConversation("1700000000.000100")
+	if _, err := r.engine.CloseConversation(ctx, conv.ID, core.Actor{Kind: core.ActorAgent}); err != nil {
+		t.Fatal(err)
+	}
+	ev := threadReply(testAgent, "still there?", "1700000000.000200", "1700000000.000100")
+	if code := r.eventFrom(testTeam, "EvRetried", ev, nil); code != http.StatusOK {
+		t.Fatalf("first delivery: %d", code)
+	}
+	retry := http.Header{"X-Slack-Retry-Num": {"1"}, "X-Slack-Retry-Reason": {"http_timeout"}}
+	if code := r.eventFrom(testTeam, "EvRetried", ev, retry); code != http.StatusOK {
+		t.Fatalf("retry: %d", code)
+	}
+	// Each request is answered after its work (well within the budget),
+	// so both have been handled by now.
+	if calls := r.fake.Calls("chat.postEphemeral"); len(calls) != 1 {
+		t.Errorf("the agent was told %d times, want once: %v", len(calls), calls)
+	}
+}
