@@ -3,6 +3,7 @@ package slack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -320,6 +321,48 @@ func TestForeignTeamInteractions(t *testing.T) {
 		t.Errorf("%d sessions, want only the command's", len(ss))
 	}
 	if n := len(r.fake.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d messages posted", n)
+	}
+}
+
+// TestOversizePayloads: an interaction or an event over the 1 MB limit is
+// refused with 413 before it is verified or read further, whether the
+// request says its length or is sent in chunks, and nothing is done,
+// although the payload is otherwise one that would be acted on.
+func TestOversizePayloads(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd")
+	pad := strings.Repeat("a", maxPayloadBody)
+	click := clickPayload(testAgent, remote.ActionSendDesktop, card.button(remote.ActionSendDesktop), testChannel, r.fake.ResponseURL("big"), true)
+	click["message"] = map[string]any{"type": "message", "text": pad, "ts": "1700000000.000001"}
+	rawClick, _ := json.Marshal(click)
+	rawEvent, _ := json.Marshal(map[string]any{"token": "legacy", "team_id": testTeam, "api_app_id": "A0APP",
+		"type": "event_callback", "event_id": "EvBig", "event_time": 1700000000,
+		"event": map[string]any{"type": "message", "channel": "D0CUST", "channel_type": "im", "user": customerID, "text": pad, "ts": "1700000000.000700"}})
+	for _, tc := range []struct {
+		route, contentType string
+		body               []byte
+	}{
+		{"/slack/interactions", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(rawClick)}}.Encode())},
+		{"/slack/events", "application/json", rawEvent},
+	} {
+		for _, chunked := range []bool{false, true} {
+			req := slackfake.Request(r.srv.URL+tc.route, testSecret, tc.contentType, tc.body)
+			if chunked {
+				req.ContentLength = -1 // no length: the limit applies while reading
+			}
+			if code, b := r.do(req); code != http.StatusRequestEntityTooLarge {
+				t.Errorf("%s (%d bytes, chunked %v): %d %s", tc.route, len(tc.body), chunked, code, b)
+			}
+		}
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateIssued {
+		t.Errorf("state %s after an oversize click", got.State)
+	}
+	if convs, _ := r.engine.Conversations(ctx, core.ConversationFilter{}); len(convs) != 1 {
+		t.Errorf("%d conversations after an oversize event", len(convs))
+	}
+	if n := len(r.fake.Calls("chat.postMessage")) + len(r.fake.Calls("response_url")); n != 0 {
 		t.Errorf("%d messages posted", n)
 	}
 }
