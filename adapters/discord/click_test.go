@@ -53,10 +53,15 @@ func TestClickChecks(t *testing.T) {
 	r := newRig(t)
 	s := r.issue()
 	bob := map[string]any{"user": map[string]any{"id": "510000000000000051", "username": "bob"}, "roles": []string{roleID}}
+	// The same agent, with the same role id, pressing from another guild:
+	// discord.guild_id names the only guild whose members may act.
+	foreign := r.click(agent(), supportC, remote.ActionClose+":"+s.ID, "card-1", 64)
+	foreign["guild_id"] = "999999999999999999"
 	for _, tc := range []struct {
 		name, golden string
 		in           interaction
 	}{
+		{"another guild", "refused_not_agent", foreign},
 		// Another agent cannot act on alice's card: the session is not
 		// theirs and the button is not in the conversation's thread.
 		{"another agent's session", "refused_unauthorized", r.click(bob, supportC, remote.ActionClose+":"+s.ID, "card-1", 64)},
