@@ -150,3 +150,37 @@ func (r *rig) setThread(id, thread string) {
 		r.t.Fatal(err)
 	}
 }
+
+// Discord's window for an interaction's first answer, and the part of it
+// left for that answer to travel back.
+const (
+	responseWindow = 3 * time.Second
+	travelMargin   = 750 * time.Millisecond
+)
+
+// TestDefaultDeferAfter: without Options.DeferAfter, a slow provider's
+// command is answered with a deferred response comfortably inside
+// Discord's three seconds, or the agent sees "The application did not
+// respond".
+func TestDefaultDeferAfter(t *testing.T) {
+	t.Parallel()
+	if DefaultDeferAfter <= 0 || DefaultDeferAfter+travelMargin > responseWindow {
+		t.Fatalf("DefaultDeferAfter = %v, want it to leave at least %v of Discord's %v", DefaultDeferAfter, travelMargin, responseWindow)
+	}
+	release := make(chan struct{})
+	r := newRig(t, func(o *Options) { o.DeferAfter = 0 })
+	if r.a.deferAfter != DefaultDeferAfter {
+		t.Errorf("deferAfter = %v with Options.DeferAfter zero, want DefaultDeferAfter", r.a.deferAfter)
+	}
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		return core.Ticket{PIN: "012345", DesktopURL: "https://support.example.com/?code=012345"}, nil
+	}
+	defer close(release)
+	start := time.Now()
+	resp := r.decodeResponse(r.post(r.remoteCommand(agent(), supportC, customerOption(patID)).json()))
+	took := time.Since(start)
+	if resp.Type != 5 || took+travelMargin > responseWindow {
+		t.Errorf("answered with type %d after %v, want a deferred response (5) within %v", resp.Type, took, responseWindow-travelMargin)
+	}
+}
