@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
+
+	"github.com/assistbot/assistbot/core"
 )
 
 // gateway is a fake Discord gateway: it says Hello, reads Identify, then
@@ -130,5 +133,39 @@ func TestGatewayRefusals(t *testing.T) {
 				t.Fatal("Run kept reconnecting")
 			}
 		})
+	}
+}
+
+// TestGatewayDeferred: over the gateway too, a /remote whose provider is
+// slow is answered at once through the callback with a deferred
+// ephemeral response, and the card follows as an edit of it.
+func TestGatewayDeferred(t *testing.T) {
+	release := make(chan struct{})
+	r := newRig(t, func(o *Options) { o.DeferAfter = 20 * time.Millisecond })
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		return core.Ticket{PIN: "012345", DesktopURL: "https://support.example.com/?code=012345", MobileURL: "https://support.example.com/m/012345", ManualURL: "https://support.example.com/"}, nil
+	}
+	in := r.remoteCommand(agent(), supportC, customerOption(patID))
+	tok := in["token"].(string)
+	r.a.onInteractionCreate(r.a.session, &discordgo.InteractionCreate{Interaction: in.decode(t)})
+	reqs := r.fake.Requests()
+	if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "interactions/"+in["id"].(string)+"/"+tok+"/callback" {
+		t.Fatalf("requests before the card %+v", reqs)
+	}
+	golden(t, "deferred_command", reqs[0].Body)
+	close(release)
+	var got []byte
+	eventually(t, "the card as an edit of the deferred response", func() bool {
+		m, ok := r.fake.Webhook(tok)
+		if ok {
+			got = mustJSON(m)
+		}
+		return ok
+	})
+	golden(t, "deferred_card", got, r.sessions()[0].ID, "SESSION")
+	reqs = r.fake.Requests()
+	if len(reqs) != 2 || reqs[1].Method != "PATCH" || reqs[1].Path != "webhooks/"+appID+"/"+tok+"/messages/@original" {
+		t.Errorf("requests %+v, want the callback then one edit of @original", reqs)
 	}
 }
