@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
@@ -214,6 +216,50 @@ func TestTokenRefused(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run kept going after the token was refused")
+	}
+}
+
+// TestInteractionTokenExpired: a 401 on an interaction's webhook or
+// callback says that interaction's token expired, not that the bot token
+// is wrong: the adapter keeps working. A 401 for the bot token still
+// stops it.
+func TestInteractionTokenExpired(t *testing.T) {
+	release := make(chan struct{})
+	r := newRig(t, func(o *Options) { o.DeferAfter = 20 * time.Millisecond })
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		return core.Ticket{PIN: "012345", DesktopURL: "https://support.example.com/?code=012345"}, nil
+	}
+	expired := `{"message":"Invalid Webhook Token","code":50027}`
+	r.fake.Fail("PATCH", "webhooks/", 401, expired, nil, 1)
+	r.fake.Fail("POST", "interactions/", 401, expired, nil, 1)
+	in := r.remoteCommand(agent(), supportC, customerOption(patID))
+	r.post(in.json())
+	close(release)
+	edit := "webhooks/" + appID + "/" + in["token"].(string) + "/messages/@original"
+	eventually(t, "the refused edit of the deferred card", func() bool {
+		for _, q := range r.fake.Requests() {
+			if q.Method == "PATCH" && q.Path == edit {
+				return true
+			}
+		}
+		return false
+	})
+	r.a.work.Wait()
+	r.a.onInteractionCreate(r.a.session, &discordgo.InteractionCreate{Interaction: r.remoteCommand(agent(), supportC, customerOption(patID)).decode(t)})
+	if r.a.isHalted() {
+		t.Fatalf("an expired interaction token stopped the adapter:\n%s", r.logs)
+	}
+	to := &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID}, Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}
+	if _, err := r.a.Deliver(context.Background(), to); err != nil {
+		t.Fatalf("delivery after an expired interaction token: %v", err)
+	}
+	if strings.Contains(r.logs.String(), "refused the bot token") {
+		t.Errorf("logged a refused bot token:\n%s", r.logs)
+	}
+	r.fake.Token = "another-token"
+	if _, err := r.a.Deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized || !r.a.isHalted() {
+		t.Errorf("a refused bot token: %v, halted %v", err, r.a.isHalted())
 	}
 }
 
