@@ -37,6 +37,10 @@ func TestCardActions(t *testing.T) {
 	if d := resp.Data.Embeds[0].Description; !strings.Contains(d, "Link sent") || !strings.Contains(d, "Link to the customer: Sending…") {
 		t.Errorf("after send: %q", d)
 	}
+	resp = press(remote.ActionSendMobile)
+	if d := resp.Data.Embeds[0].Description; !strings.Contains(d, "Link sent") || !strings.Contains(d, "Link to the customer: Sending…") {
+		t.Errorf("after send mobile: %q", d)
+	}
 	press(remote.ActionRegenerate)
 	if got := r.sessions()[0]; got.PIN != "123456" || got.State != core.StateIssued {
 		t.Errorf("after regenerate: %s %s", got.PIN, got.State)
@@ -121,8 +125,12 @@ func TestThreadAlertButtons(t *testing.T) {
 	}
 	// The same button from another conversation's thread is refused.
 	w = r.post(r.click(bob, "330000000000000033", remote.ActionEnd+":"+s.ID, "alert-2", 0).json())
-	if resp := r.decodeResponse(w); resp.Type != 4 {
+	if resp := r.decodeResponse(w); resp.Type != 4 || resp.Data.Flags != 64 {
 		t.Errorf("end from a foreign thread: %s", w.Body)
+	}
+	golden(t, "refused_unauthorized", w.Body.Bytes())
+	if got, _ := r.engine.Session(context.Background(), s.ID); got.State != core.StateActive {
+		t.Errorf("a refused end left the session %s", got.State)
 	}
 }
 
@@ -138,17 +146,24 @@ func TestThreadHeaderButton(t *testing.T) {
 	thread := "340000000000000034"
 	r.setThread(conv.ID, thread)
 	// The header is in the desk channel; the thread has its id.
-	resp := r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, thread, 0).json()))
+	w := r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, thread, 0).json())
+	resp := r.decodeResponse(w)
 	if resp.Type != 4 || resp.Data.Flags != 64 || len(resp.Data.Embeds) != 1 {
 		t.Fatalf("response %+v", resp)
 	}
-	if ss := r.sessions(); len(ss) != 1 || ss[0].ConversationID != conv.ID {
-		t.Errorf("sessions %v", ss)
+	ss := r.sessions()
+	if len(ss) != 1 || ss[0].ConversationID != conv.ID {
+		t.Fatalf("sessions %v", ss)
 	}
+	golden(t, "card_thread_header", w.Body.Bytes(), ss[0].ID, "SESSION")
 	// A header button naming a conversation from somewhere else is refused.
-	resp = r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, "350000000000000035", 0).json()))
-	if resp.Type != 4 || len(resp.Data.Embeds) != 0 {
+	w = r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, "350000000000000035", 0).json())
+	if resp = r.decodeResponse(w); resp.Type != 4 || len(resp.Data.Embeds) != 0 {
 		t.Errorf("foreign header: %+v", resp)
+	}
+	golden(t, "refused_unauthorized", w.Body.Bytes())
+	if n := len(r.sessions()); n != 1 {
+		t.Errorf("%d sessions after a refused header button", n)
 	}
 }
 
@@ -199,6 +214,7 @@ func TestClickDeferred(t *testing.T) {
 	if resp := r.decodeResponse(w); resp.Type != 6 {
 		t.Fatalf("type %d, want 6 (deferred update): %s", resp.Type, w.Body)
 	}
+	golden(t, "deferred_update", w.Body.Bytes())
 	release <- struct{}{}
 	eventually(t, "the card edited with the new PIN", func() bool {
 		m, ok := r.fake.Webhook(in["token"].(string))
@@ -209,6 +225,7 @@ func TestClickDeferred(t *testing.T) {
 	in = r.click(agent(), supportC, remote.ActionRegenerate+":"+s.ID, "card-1", 64)
 	r.decodeResponse(r.post(in.json()))
 	release <- struct{}{}
+	var followUp []byte
 	eventually(t, "the error as an ephemeral follow-up", func() bool {
 		for _, q := range r.fake.Requests() {
 			if q.Method == "POST" && q.Path == "webhooks/"+appID+"/"+in["token"].(string) {
@@ -217,9 +234,11 @@ func TestClickDeferred(t *testing.T) {
 					Flags   int
 				}
 				json.Unmarshal(q.Body, &m)
+				followUp = q.Body
 				return m.Flags == 64 && strings.HasPrefix(m.Content, "The remote support service is unavailable")
 			}
 		}
 		return false
 	})
+	golden(t, "deferred_update_error", followUp)
 }

@@ -86,18 +86,22 @@ func TestRemoteInThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.setThread(conv.ID, "310000000000000031")
-	resp := r.decodeResponse(r.post(r.remoteCommand(agent(), "310000000000000031").json()))
+	w := r.post(r.remoteCommand(agent(), "310000000000000031").json())
+	resp := r.decodeResponse(w)
 	ss := r.sessions()
 	if len(ss) != 1 || ss[0].ConversationID != conv.ID || len(resp.Data.Embeds) != 1 || !strings.Contains(resp.Data.Embeds[0].Description, "Customer: Pat") {
 		t.Fatalf("sessions %v, response %+v", ss, resp)
 	}
+	golden(t, "card_remote_in_thread", w.Body.Bytes(), ss[0].ID, "SESSION")
 }
 
 // TestRemoteWithDevice sends the named link at once: the card says so.
 func TestRemoteWithDevice(t *testing.T) {
 	r := newRig(t)
-	resp := r.decodeResponse(r.post(r.remoteCommand(agent(), supportC, customerOption(patID), map[string]any{"name": "device", "type": 3, "value": "mobile"}).json()))
+	w := r.post(r.remoteCommand(agent(), supportC, customerOption(patID), map[string]any{"name": "device", "type": 3, "value": "mobile"}).json())
+	resp := r.decodeResponse(w)
 	s := r.sessions()[0]
+	golden(t, "card_remote_device", w.Body.Bytes(), s.ID, "SESSION")
 	if s.State != core.StateSent || !strings.Contains(resp.Data.Embeds[0].Description, "Link sent") {
 		t.Errorf("state %s, card %q", s.State, resp.Data.Embeds[0].Description)
 	}

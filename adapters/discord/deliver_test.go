@@ -76,8 +76,9 @@ func TestDMsRefused(t *testing.T) {
 	posted := r.fake.Messages(supportC)
 	if len(posted) != 1 || !strings.HasPrefix(posted[0].Content, "<@"+patID+"> ") || !strings.Contains(posted[0].Content, s.DesktopURL) ||
 		string(posted[0].AllowedMentions) != `{"parse":[],"users":["`+patID+`"],"replied_user":false}` {
-		t.Errorf("channel post %+v %s", posted, posted[0].AllowedMentions)
+		t.Fatalf("channel post %+v", posted)
 	}
+	golden(t, "channel_mention", mustJSON(posted[0]), posted[0].ID, "MESSAGE")
 	// The card says so when the agent looks again.
 	conv, _ := r.engine.Conversation(context.Background(), s.ConversationID)
 	card := r.a.bot.Card(context.Background(), s, conv, "en")

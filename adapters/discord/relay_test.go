@@ -37,9 +37,11 @@ func TestRelay(t *testing.T) {
 		}
 		return false
 	})
-	if got := r.fake.Messages(thread)[0]; got.Content != "**Pat:** My screen is frozen" || string(got.AllowedMentions) != `{"parse":[],"replied_user":false}` {
-		t.Errorf("relayed %q %s", got.Content, got.AllowedMentions)
+	relayed := r.fake.Messages(thread)[0]
+	if relayed.Content != "**Pat:** My screen is frozen" || string(relayed.AllowedMentions) != `{"parse":[],"replied_user":false}` {
+		t.Errorf("relayed %q %s", relayed.Content, relayed.AllowedMentions)
 	}
+	golden(t, "thread_relayed", mustJSON(relayed), relayed.ID, "MESSAGE", thread, "THREAD")
 	// Discord may deliver an event twice: it is recorded once.
 	r.a.onMessageCreate(r.a.session, r.dm("380000000000000001", "My screen is frozen"))
 
