@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -120,13 +122,16 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startProcess runs the binary on a free port with db and waits until
-// /healthz answers.
-func startProcess(t *testing.T, bin, db string) *process {
+// startProcess runs the binary on a free port with db, and env added to
+// its environment, and waits until /healthz answers. The console and its
+// web chat are on (the defaults), so "web" customers can be sent links
+// with no platform configured.
+func startProcess(t *testing.T, bin, db string, env ...string) *process {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append(os.Environ(), "ASSISTBOT_STORE_DSN="+db, "ASSISTBOT_API_TOKENS="+testToken, "ASSISTBOT_LOG_FORMAT=json")
+	cmd.Env = append(cmd.Env, env...)
 	p := &process{cmd: cmd, url: "http://" + addr, stderr: &coretest.Buffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
@@ -143,24 +148,76 @@ func startProcess(t *testing.T, bin, db string) *process {
 	return nil
 }
 
-func createSession(url string) (string, error) {
-	req, _ := http.NewRequest("POST", url+"/api/v1/sessions", strings.NewReader(`{"agent":"load"}`))
+// call makes an API request and decodes the answer into out when the
+// status is want. An error means the request was not acknowledged: the
+// server died, or answered something else.
+func call(method, u, body string, want int, out any) error {
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", method, u, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func createSession(url string) (string, error) {
 	var s apiSession
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("status %d, %v", resp.StatusCode, err)
+	if err := call("POST", url+"/api/v1/sessions", `{"agent":"load"}`, http.StatusCreated, &s); err != nil {
+		return "", err
 	}
 	return s.ID, nil
 }
 
+// sentLink is a send the server acknowledged: the session and the
+// outbox entry it answered with.
+type sentLink struct {
+	session  string
+	delivery int64
+}
+
+// sendToWebCustomer creates a session for a web chat customer and sends
+// them its desktop link. It returns the session's id once the creation
+// was acknowledged, and the send once that was.
+func sendToWebCustomer(url string, n int64) (string, *sentLink, error) {
+	var s apiSession
+	body := fmt.Sprintf(`{"customer":{"channel":"web","address":"kill-%d"},"agent":"load"}`, n)
+	if err := call("POST", url+"/api/v1/sessions", body, http.StatusCreated, &s); err != nil {
+		return "", nil, err
+	}
+	var sent struct {
+		Delivery struct {
+			ID   int64  `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"delivery"`
+	}
+	if err := call("POST", url+"/api/v1/sessions/"+s.ID+"/send", `{"link":"desktop"}`, http.StatusOK, &sent); err != nil {
+		return s.ID, nil, err
+	}
+	if sent.Delivery.ID == 0 || sent.Delivery.Kind != "link" {
+		return s.ID, nil, fmt.Errorf("send answered delivery %+v", sent.Delivery)
+	}
+	return s.ID, &sentLink{session: s.ID, delivery: sent.Delivery.ID}, nil
+}
+
 // TestKillLosesNothing kills assistbot with SIGKILL while clients create
-// sessions, restarts it on the same database and finds every session whose
-// creation was acknowledged with a 201.
+// sessions for web chat customers and send them their links, restarts it
+// on the same database, and finds every session whose creation was
+// acknowledged with a 201, and for every send acknowledged with a 200 the
+// session marked sent and its link in the outbox: queued, or already
+// handed to the chat, never lost and never failed.
 func TestKillLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -171,36 +228,43 @@ func TestKillLosesNothing(t *testing.T) {
 
 	var mu sync.Mutex
 	var acked []string
+	var sends []sentLink
+	var customers atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				id, err := createSession(p.url)
+				id, sent, err := sendToWebCustomer(p.url, customers.Add(1))
+				mu.Lock()
+				if id != "" {
+					acked = append(acked, id)
+				}
+				if sent != nil {
+					sends = append(sends, *sent)
+				}
+				mu.Unlock()
 				if err != nil {
 					return // the server died mid-request: not acknowledged
 				}
-				mu.Lock()
-				acked = append(acked, id)
-				mu.Unlock()
 			}
-		}()
+		})
 	}
-	for {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
 		mu.Lock()
-		n := len(acked)
+		n := len(sends)
 		mu.Unlock()
 		if n >= 300 {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d sends acknowledged in a minute; stderr:\n%s", n, p.stderr)
+		}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -212,21 +276,50 @@ func TestKillLosesNothing(t *testing.T) {
 	q := startProcess(t, bin, db)
 	missing := 0
 	for _, id := range acked {
-		req, _ := http.NewRequest("GET", q.url+"/api/v1/sessions/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if err := call("GET", q.url+"/api/v1/sessions/"+id, "", http.StatusOK, nil); err != nil {
 			missing++
 		}
 	}
 	if missing > 0 {
 		t.Errorf("%d of %d acknowledged sessions were lost by kill -9", missing, len(acked))
 	}
-	t.Logf("%d acknowledged sessions, all present after kill -9", len(acked))
+	lost, statuses := 0, map[string]int{}
+	for _, sent := range sends {
+		var got struct {
+			State      string `json:"state"`
+			Deliveries []struct {
+				ID      int64  `json:"id"`
+				Kind    string `json:"kind"`
+				Channel string `json:"channel"`
+				Status  string `json:"status"`
+				Reason  string `json:"reason"`
+			} `json:"deliveries"`
+		}
+		if err := call("GET", q.url+"/api/v1/sessions/"+sent.session, "", http.StatusOK, &got); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, d := range got.Deliveries {
+			if d.ID != sent.delivery {
+				continue
+			}
+			found = true
+			statuses[d.Status]++
+			if d.Kind != "link" || d.Channel != "web" || (d.Status != "queued" && d.Status != "sent" && d.Status != "delivered") {
+				t.Errorf("session %s: acknowledged link %d is %+v after kill -9", sent.session, sent.delivery, d)
+			}
+		}
+		if !found || got.State != "sent" {
+			lost++
+			if lost <= 5 {
+				t.Errorf("session %s is %s with deliveries %+v; the send of link %d was acknowledged", sent.session, got.State, got.Deliveries, sent.delivery)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged sends were lost by kill -9", lost, len(sends))
+	}
+	t.Logf("%d acknowledged sessions and %d acknowledged sends; their links after the restart, by status: %v", len(acked), len(sends), statuses)
 }
 
 // TestSIGTERMDrains sends SIGTERM: assistbot stops accepting, finishes,
