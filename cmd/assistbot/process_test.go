@@ -9,6 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/provider/logmein/logmeintest"
 	"github.com/assistbot/assistbot/core/coretest"
 )
 
@@ -109,6 +113,7 @@ func TestDockerfileBuild(t *testing.T) {
 // process is assistbot running as a child process.
 type process struct {
 	cmd    *exec.Cmd
+	addr   string
 	url    string
 	stderr *coretest.Buffer
 }
@@ -132,7 +137,7 @@ func startProcess(t *testing.T, bin, db string, env ...string) *process {
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append(os.Environ(), "ASSISTBOT_STORE_DSN="+db, "ASSISTBOT_API_TOKENS="+testToken, "ASSISTBOT_LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
-	p := &process{cmd: cmd, url: "http://" + addr, stderr: &coretest.Buffer{}}
+	p := &process{cmd: cmd, addr: addr, url: "http://" + addr, stderr: &coretest.Buffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -322,20 +327,93 @@ func TestKillLosesNothing(t *testing.T) {
 	t.Logf("%d acknowledged sessions and %d acknowledged sends; their links after the restart, by status: %v", len(acked), len(sends), statuses)
 }
 
-// TestSIGTERMDrains sends SIGTERM: assistbot stops accepting, finishes,
-// logs that it stopped and exits 0.
+// TestSIGTERMDrains sends SIGTERM while a request is in flight: a PIN
+// request that the LogMeIn Rescue API (a fake behind a proxy the test
+// holds) has not answered yet. assistbot stops accepting connections,
+// lets the request finish with its 201, logs that it stopped and exits 0.
 func TestSIGTERMDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	p := startProcess(t, bin, filepath.Join(t.TempDir(), "term.db"))
-	if _, err := createSession(p.url); err != nil {
+	fake := logmeintest.New(t)
+	fake.SetPINs("012345")
+	rescue, err := url.Parse(fake.URL)
+	if err != nil {
 		t.Fatal(err)
 	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: rescue.Scheme, Host: rescue.Host})
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "requestPINCode") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	var once sync.Once
+	letGo := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(letGo)
+
+	p := startProcess(t, bin, filepath.Join(t.TempDir(), "term.db"),
+		"ASSISTBOT_PROVIDER_KIND=logmein", "ASSISTBOT_LOGMEIN_API_URL="+slow.URL+rescue.Path,
+		"ASSISTBOT_LOGMEIN_AUTHCODE="+fake.AuthCode())
+	type result struct {
+		s   apiSession
+		err error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		var r result
+		r.err = call("POST", p.url+"/api/v1/sessions", `{"agent":"alice"}`, http.StatusCreated, &r.s)
+		answered <- r
+	}()
+	select {
+	case <-arrived:
+	case r := <-answered:
+		t.Fatalf("the PIN request was answered before it reached the provider: %+v\n%s", r, p.stderr)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no PIN request reached the provider; stderr:\n%s", p.stderr)
+	}
+
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// Shutting down closes the listener first: once new connections are
+	// refused, the held request is the one in flight.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("assistbot still accepts connections 10s after SIGTERM; stderr:\n%s", p.stderr)
+		}
+	}
+	select {
+	case r := <-answered:
+		t.Fatalf("the request in flight ended before the provider answered: %+v, %v", r.s, r.err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	letGo()
+	select {
+	case r := <-answered:
+		if r.err != nil || r.s.PIN != "012345" || r.s.State != "issued" {
+			t.Errorf("the request in flight at SIGTERM: %+v, %v", r.s, r.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the request in flight at SIGTERM got no answer")
+	}
+
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
