@@ -11,6 +11,14 @@ import (
 // a provider), detached from the request that brought it.
 const workTimeout = 30 * time.Second
 
+// Discord's deadlines for an interaction: its first answer must arrive
+// within answerWindow of its creation, and its token edits the answer
+// and sends follow-ups for tokenLife.
+const (
+	answerWindow = 3 * time.Second
+	tokenLife    = 15 * time.Minute
+)
+
 // responder sends an interaction's initial response: as the body of the
 // webhook request, or by REST when it came over the gateway. It is
 // called exactly once, by the goroutine that received the interaction.
@@ -38,6 +46,7 @@ func (a *Adapter) interact(ctx context.Context, i *discordgo.Interaction, respon
 // token, which stays valid for fifteen minutes.
 func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, respond responder,
 	work func(context.Context, *discordgo.Interaction) *discordgo.InteractionResponse, deferred *discordgo.InteractionResponse) {
+	received := time.Now()
 	done := make(chan *discordgo.InteractionResponse, 1)
 	a.work.Go(func() {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
@@ -59,7 +68,7 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, respond 
 		r := <-done
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
 		defer cancel()
-		if err := a.followUp(fctx, i, r); err != nil {
+		if err := a.followUp(fctx, i, r, received.Add(tokenLife)); err != nil {
 			a.log.Warn("interaction follow-up", "interaction_id", i.ID, "err", err)
 		}
 	})
@@ -76,31 +85,41 @@ func (a *Adapter) respond(i *discordgo.Interaction, respond responder, r *discor
 
 // followUp delivers a deferred interaction's result: it edits the
 // original message (the deferred card, or the clicked message) or, for a
-// new ephemeral message after a click, posts it as a follow-up.
-func (a *Adapter) followUp(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
+// new ephemeral message after a click, posts it as a follow-up. A 429 is
+// retried once while the interaction's token works (until by).
+func (a *Adapter) followUp(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse, by time.Time) error {
 	d := r.Data
 	if d == nil {
 		return nil
 	}
 	if i.Type == discordgo.InteractionMessageComponent && r.Type == discordgo.InteractionResponseChannelMessageWithSource {
-		_, err := a.session.FollowupMessageCreate(i, false, &discordgo.WebhookParams{
+		params := &discordgo.WebhookParams{
 			Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.AllowedMentions,
 			Flags: discordgo.MessageFlagsEphemeral,
-		}, discordgo.WithContext(ctx))
+		}
+		err := a.retryRateLimited(ctx, by, func() error {
+			_, err := a.session.FollowupMessageCreate(i, false, params, discordgo.WithContext(ctx))
+			return err
+		})
 		return a.apiError("follow-up", err)
 	}
 	content, comps, embeds := d.Content, d.Components, d.Embeds
-	_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content, Components: &comps, Embeds: &embeds,
-		AllowedMentions: d.AllowedMentions}, discordgo.WithContext(ctx))
+	edit := &discordgo.WebhookEdit{Content: &content, Components: &comps, Embeds: &embeds, AllowedMentions: d.AllowedMentions}
+	err := a.retryRateLimited(ctx, by, func() error {
+		_, err := a.session.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx))
+		return err
+	})
 	return a.apiError("edit original response", err)
 }
 
 // onInteractionCreate handles an interaction that arrived over the
-// gateway; the response goes back by REST.
+// gateway; the response goes back by REST. A 429 is retried once if the
+// answer can still arrive within Discord's three seconds.
 func (a *Adapter) onInteractionCreate(s *discordgo.Session, ic *discordgo.InteractionCreate) {
 	if ic == nil || ic.Interaction == nil {
 		return
 	}
+	received := time.Now()
 	i := ic.Interaction
 	if err := checkInteraction(i, a.appID); err != nil {
 		a.log.Warn("ignored a gateway interaction", "err", err)
@@ -110,6 +129,9 @@ func (a *Adapter) onInteractionCreate(s *discordgo.Session, ic *discordgo.Intera
 	a.interact(ctx, i, func(r *discordgo.InteractionResponse) error {
 		rctx, cancel := context.WithTimeout(ctx, restTimeout)
 		defer cancel()
-		return a.apiError("respond", s.InteractionRespond(i, r, discordgo.WithContext(rctx)))
+		err := a.retryRateLimited(rctx, received.Add(answerWindow), func() error {
+			return s.InteractionRespond(i, r, discordgo.WithContext(rctx))
+		})
+		return a.apiError("respond", err)
 	})
 }

@@ -17,6 +17,8 @@ const cardTTL = 14 * time.Minute
 // the interaction that last showed it, and the agent's language.
 type cardRef struct {
 	appID, token, locale string
+	// expires is when the token stops editing the card, by a.now.
+	expires time.Time
 }
 
 // trackCard remembers that interaction i now shows session id's card, so
@@ -30,7 +32,8 @@ func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) 
 	if appID == "" {
 		appID = a.appID
 	}
-	a.cards.put(id, cardRef{appID: appID, token: i.Token, locale: locale}, a.now(), cardTTL)
+	now := a.now()
+	a.cards.put(id, cardRef{appID: appID, token: i.Token, locale: locale, expires: now.Add(cardTTL)}, now, cardTTL)
 }
 
 // watch follows the engine's updates until ctx ends: it refreshes the
@@ -77,8 +80,13 @@ func (a *Adapter) update(ctx context.Context, u core.Update) {
 	if err != nil {
 		return
 	}
-	msg := a.cardMessage(a.bot.Card(ctx, u.Session, conv, ref.locale), ref.locale)
-	_, err = a.session.WebhookMessageEdit(ref.appID, ref.token, "@original", msg.webhookEdit(), discordgo.WithContext(ctx))
+	edit := a.cardMessage(a.bot.Card(ctx, u.Session, conv, ref.locale), ref.locale).webhookEdit()
+	// A 429 is retried once while the token still edits the card.
+	by := time.Now().Add(ref.expires.Sub(a.now()))
+	err = a.retryRateLimited(ctx, by, func() error {
+		_, err := a.session.WebhookMessageEdit(ref.appID, ref.token, "@original", edit, discordgo.WithContext(ctx))
+		return err
+	})
 	if err != nil {
 		a.log.Warn("refresh card", "session_id", u.Session.ID, "err", a.apiError("edit card", err))
 	}
@@ -111,8 +119,12 @@ func (a *Adapter) replyFailed(ctx context.Context, d *core.Delivery) {
 	if err != nil || d.To != conv.Customer || conv.Desk.Channel != core.ChannelDiscord || conv.DeskThread == "" {
 		return
 	}
-	msg := text(a.t("discord.reply_failed", "reason", d.Reason))
-	if _, err := a.session.ChannelMessageSendComplex(conv.DeskThread, msg.send(), discordgo.WithContext(ctx)); err != nil {
+	msg := text(a.t("discord.reply_failed", "reason", d.Reason)).send()
+	err = a.retryRateLimited(ctx, time.Time{}, func() error {
+		_, err := a.session.ChannelMessageSendComplex(conv.DeskThread, msg, discordgo.WithContext(ctx))
+		return err
+	})
+	if err != nil {
 		a.log.Warn("report a failed reply", "conversation_id", conv.ID, "err", a.apiError("post", err))
 	}
 }

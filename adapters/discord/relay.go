@@ -94,7 +94,11 @@ func (a *Adapter) agentReply(ctx context.Context, m *discordgo.Message, body str
 	a.logFailure("relay an agent reply", err)
 	msg := text(a.bot.ErrorText(err, a.catalog.Default())).send()
 	msg.Reference = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID}
-	if _, err := a.session.ChannelMessageSendComplex(m.ChannelID, msg, discordgo.WithContext(ctx)); err != nil {
+	err = a.retryRateLimited(ctx, time.Time{}, func() error {
+		_, err := a.session.ChannelMessageSendComplex(m.ChannelID, msg, discordgo.WithContext(ctx))
+		return err
+	})
+	if err != nil {
 		a.log.Warn("answer a refused reply", "conversation_id", conv.ID, "err", a.apiError("post", err))
 	}
 }

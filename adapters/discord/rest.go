@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,7 +21,8 @@ const restTimeout = 20 * time.Second
 // apiURL. Its rate limiter stays on: requests wait while Discord's
 // X-RateLimit headers say a bucket is empty. A 429 is not slept on inside
 // the call, though: it comes back as an error with Retry-After, so that
-// the outbox reschedules the delivery instead of holding a worker.
+// the outbox reschedules the delivery instead of holding a worker, and
+// requests outside the outbox decide for themselves (retryRateLimited).
 func newSession(token, apiURL string, next http.RoundTripper, halt func(), halted func() bool) (*discordgo.Session, error) {
 	base, err := url.Parse(apiURL)
 	if err != nil || base.Scheme == "" || base.Host == "" {
@@ -144,6 +146,48 @@ func redact(err error) error {
 		}
 	}
 	return fmt.Errorf("%s %s: %w", ue.Op, path, ue.Err)
+}
+
+// maxRetryWait bounds how long a request made outside the outbox (an
+// interaction's answer, a card's edit, a note in a desk thread) waits
+// for its one retry after Discord answered 429. The outbox retries its
+// deliveries itself; these have nobody to retry them, and a longer wait
+// would hold up the handler that made them.
+const maxRetryWait = 2 * time.Second
+
+// retryRateLimited makes a request with do and, when Discord answers 429
+// asking for a wait of at most maxRetryWait, waits as asked and makes it
+// once more. It does not retry when the answer would then come after by
+// (when an interaction's token stops working; zero for never) or after
+// ctx ends.
+func (a *Adapter) retryRateLimited(ctx context.Context, by time.Time, do func() error) error {
+	err := do()
+	wait, limited := rateLimitWait(err)
+	if !limited || wait > maxRetryWait || (!by.IsZero() && time.Now().Add(wait).After(by)) {
+		return err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-t.C:
+	}
+	return do()
+}
+
+// rateLimitWait reports whether err is Discord's 429, and how long it
+// asked to wait.
+func rateLimitWait(err error) (time.Duration, bool) {
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) && rl.RateLimit != nil && rl.TooManyRequests != nil {
+		return max(rl.RetryAfter, 0), true
+	}
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
+		return retryAfter(re.Response), true
+	}
+	return 0, false
 }
 
 // retryAfter reads a Retry-After header in seconds.
