@@ -49,6 +49,11 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	if !ownCard && !inThread(i, conv) {
 		return refuse("error.unauthorized")
 	}
+	if ownCard {
+		// The card is where /remote ran: where the customer can be
+		// mentioned, remembered again after a restart or on this replica.
+		a.rememberOrigin(ctx, conv, i.ChannelID)
+	}
 	res, err := a.bot.Act(ctx, agent, actionID, s.ID)
 	if err != nil {
 		return fail(err)

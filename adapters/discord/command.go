@@ -14,6 +14,24 @@ import (
 // most), and a relayed reply soon after.
 const originTTL = 24 * time.Hour
 
+// rememberOrigin notes channel as where conv's customer can be mentioned
+// when Discord refuses to DM them: the channel where an agent ran /remote
+// or pressed the card's buttons, the card being there too. The desk
+// channel and conversations' desk threads are left out, since only
+// agents see them. It lives in this process's memory only: core keeps
+// nothing a channel could store it in. Every press of a card's button
+// remembers it again, on whichever replica receives the press, so a
+// restart forgets it only until the agent next uses the card.
+func (a *Adapter) rememberOrigin(ctx context.Context, conv *core.Conversation, channel string) {
+	if channel == "" || channel == a.desk.Address || channel == conv.DeskThread {
+		return
+	}
+	if _, err := a.engine.ConversationByThread(ctx, a.desk, channel); core.ErrorCode(err) != core.CodeNotFound {
+		return // another conversation's desk thread, or unknown
+	}
+	a.origins.put(conv.ID, channel, a.now(), originTTL)
+}
+
 // command answers /remote. With customer:@member it issues a PIN for
 // that member; alone, inside a conversation's desk thread, for that
 // conversation's customer. With device:, the link is sent at once. The
@@ -59,9 +77,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 		a.logFailure("issue", err)
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
 	}
-	if opts.customer != "" && i.ChannelID != a.desk.Address && i.ChannelID != conv.DeskThread {
-		a.origins.put(conv.ID, i.ChannelID, a.now(), originTTL)
-	}
+	a.rememberOrigin(ctx, conv, i.ChannelID)
 	var note string
 	if opts.device != "" {
 		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/assistbot/assistbot/adapters/discord/discordtest"
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
@@ -85,10 +86,20 @@ func TestDMsRefused(t *testing.T) {
 	if card.Delivery != "Not delivered: "+want {
 		t.Errorf("card delivery line %q", card.Delivery)
 	}
+	// This process shows it on the agent's card, and the conversation has
+	// no thread yet: nothing is added to the desk channel.
+	eventually(t, "the card refreshed", func() bool {
+		m, ok := r.fake.Webhook("itoken2")
+		return ok && strings.Contains(string(m.Embeds), "Not delivered")
+	})
+	if n := len(r.fake.Messages(deskID)); n != 0 {
+		t.Errorf("%d messages in the desk channel", n)
+	}
 }
 
 // TestDMsRefusedNowhereToMention: a customer who DMed first (no channel
-// known) and closed their DMs since: the reason says nothing was posted.
+// known) and closed their DMs since: the reason says nothing was posted,
+// and so does the conversation's desk thread.
 func TestDMsRefusedNowhereToMention(t *testing.T) {
 	r := newRig(t)
 	r.run()
@@ -98,6 +109,7 @@ func TestDMsRefusedNowhereToMention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	thread := r.deskThread(conv.ID)
 	s, _, err := r.engine.Issue(context.Background(), core.Request{ConversationID: conv.ID, Agent: "alice"})
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +121,121 @@ func TestDMsRefusedNowhereToMention(t *testing.T) {
 	if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "there is no channel where they could be mentioned") {
 		t.Errorf("delivery %s %q", d.Status, d.Reason)
 	}
+	note := r.waitMessage(thread, "Link to the customer: Not delivered: ")
+	golden(t, "thread_link_failed", mustJSON(note), note.ID, "MESSAGE", thread, "THREAD")
+}
+
+// TestDMsRefusedOnAnotherReplica: the channel where the agent ran
+// /remote is known only to the process that answered it. Another
+// replica, or this one after a restart, learns it again when the agent
+// presses a button on the card (the card is in that channel); until
+// then a refused DM has nowhere to mention the customer, and the desk
+// says so, since the card that would is in the other process.
+func TestDMsRefusedOnAnotherReplica(t *testing.T) {
+	t.Run("learned from the card", func(t *testing.T) {
+		r := newRig(t)
+		r.fake.RefuseDMs(patID)
+		s := r.issue()
+		b := r.replica()
+		r.run(b)
+		r.postTo(b, r.click(agent(), supportC, remote.ActionSendDesktop+":"+s.ID, "card-1", 64).json())
+		d := r.delivery(s.ID, core.NoticeLink)
+		if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "was posted in <#"+supportC+"> with a mention") {
+			t.Errorf("delivery %s %q", d.Status, d.Reason)
+		}
+		if posted := r.fake.Messages(supportC); len(posted) != 1 || !strings.HasPrefix(posted[0].Content, "<@"+patID+"> ") {
+			t.Errorf("channel posts %+v", posted)
+		}
+	})
+	t.Run("nothing remembered", func(t *testing.T) {
+		r := newRig(t)
+		r.fake.RefuseDMs(patID)
+		s := r.issue()
+		b := r.replica()
+		r.run(b)
+		// Sent by another way than the card (the console, the API).
+		if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkDesktop); err != nil {
+			t.Fatal(err)
+		}
+		d := r.delivery(s.ID, core.NoticeLink)
+		if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "there is no channel where they could be mentioned") {
+			t.Errorf("delivery %s %q", d.Status, d.Reason)
+		}
+		// The conversation has no thread yet: the desk channel is told.
+		note := r.waitMessage(deskID, "Link to the customer: Not delivered: Pat does not accept direct messages")
+		if string(note.AllowedMentions) != `{"parse":[],"replied_user":false}` {
+			t.Errorf("the note may ping: %s", note.AllowedMentions)
+		}
+		if n := len(r.fake.Messages(supportC)); n != 0 {
+			t.Errorf("%d posts in the channel of /remote", n)
+		}
+	})
+}
+
+// TestRemoteInDeskNotRemembered: /remote customer:@pat run in the desk
+// channel, or /remote run in another conversation's thread, is not where
+// the customer can be mentioned (only agents see the desk): a refused DM
+// is reported, not posted there.
+func TestRemoteInDeskNotRemembered(t *testing.T) {
+	for _, where := range []string{deskID, "397000000000000039"} {
+		r := newRig(t)
+		r.fake.RefuseDMs(patID)
+		other, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
+			Customer: core.Endpoint{Channel: "discord", Address: "720000000000000072"}, Name: "Sam", Text: "hi", Desk: r.a.Desk()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.setThread(other.ID, "397000000000000039")
+		r.decodeResponse(r.post(r.remoteCommand(agent(), where, customerOption(patID)).json()))
+		ss, _ := r.engine.Sessions(context.Background(), core.SessionFilter{})
+		var s *core.Session
+		for _, x := range ss {
+			if x.ConversationID != other.ID {
+				s = x
+			}
+		}
+		r.run()
+		r.post(r.click(agent(), where, remote.ActionSendDesktop+":"+s.ID, "card-1", 64).json())
+		d := r.delivery(s.ID, core.NoticeLink)
+		if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "there is no channel where they could be mentioned") {
+			t.Errorf("/remote in %s: delivery %s %q", where, d.Status, d.Reason)
+		}
+		for _, m := range r.fake.Messages(where) {
+			if strings.Contains(m.Content, "<@"+patID+">") {
+				t.Errorf("/remote in %s: the customer was mentioned where only agents look: %q", where, m.Content)
+			}
+		}
+	}
+}
+
+// deskThread waits for conversation id's desk thread to be recorded.
+func (r *rig) deskThread(id string) string {
+	r.t.Helper()
+	var thread string
+	eventually(r.t, "the conversation's desk thread", func() bool {
+		c, err := r.engine.Conversation(context.Background(), id)
+		if err == nil {
+			thread = c.DeskThread
+		}
+		return thread != ""
+	})
+	return thread
+}
+
+// waitMessage waits for a message in channel that starts with prefix.
+func (r *rig) waitMessage(channel, prefix string) discordtest.Message {
+	r.t.Helper()
+	var found discordtest.Message
+	eventually(r.t, "a message in "+channel+" starting "+prefix, func() bool {
+		for _, m := range r.fake.Messages(channel) {
+			if strings.HasPrefix(m.Content, prefix) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 // TestDeskThread: the first desk notice of a conversation starts its

@@ -103,8 +103,9 @@ type Adapter struct {
 	// cards are the agents' ephemeral cards still editable through their
 	// interaction token, by session id.
 	cards *memo[cardRef]
-	// origins are the channels where /remote named a customer, by
-	// conversation id: where the customer is mentioned when DMs fail.
+	// origins are the channels where an agent ran /remote or pressed
+	// its card's buttons, by conversation id: where the customer is
+	// mentioned when DMs fail (see rememberOrigin).
 	origins *memo[string]
 	// dms caches DM channel ids by user id; threads remembers threads
 	// started for conversations whose first desk message then failed, so

@@ -38,7 +38,7 @@ func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) 
 
 // watch follows the engine's updates until ctx ends: it refreshes the
 // cards of sessions that changed and tells a desk thread when a reply
-// written there could not be delivered. The hub drops a subscriber that
+// written there, or a link, could not be delivered. The hub drops a subscriber that
 // falls behind; watch then subscribes again.
 func (a *Adapter) watch(ctx context.Context) {
 	for ctx.Err() == nil {
@@ -64,8 +64,13 @@ func (a *Adapter) follow(ctx context.Context, updates <-chan core.Update) {
 
 // update handles one engine update.
 func (a *Adapter) update(ctx context.Context, u core.Update) {
-	if d := u.Delivery; d != nil && d.SessionID == "" && d.Status == core.DeliveryFailed && d.Notice.Kind == core.NoticeText && d.ConversationID != "" {
-		a.replyFailed(ctx, d)
+	if d := u.Delivery; d != nil && d.Status == core.DeliveryFailed && d.ConversationID != "" {
+		switch {
+		case d.Notice.Kind == core.NoticeText && d.SessionID == "":
+			a.deliveryFailed(ctx, d, a.t("discord.reply_failed", "reason", d.Reason))
+		case d.Notice.Kind == core.NoticeLink:
+			a.deliveryFailed(ctx, d, a.t("discord.card.delivery", "status", a.t("delivery.failed", "reason", d.Reason)))
+		}
 	}
 	if u.Session == nil || !a.cardChanged(u) {
 		return
@@ -110,21 +115,35 @@ func (a *Adapter) cardChanged(u core.Update) bool {
 	return false
 }
 
-// replyFailed tells a Discord desk thread that a reply written there did
-// not reach the customer (on Discord or any other channel), and why.
-func (a *Adapter) replyFailed(ctx context.Context, d *core.Delivery) {
+// deliveryFailed tells a Discord desk that a reply written in a
+// conversation's thread, or a link, did not reach the customer (on
+// Discord or any other channel), and why: note is the sentence. The
+// card says so too, but only for fifteen minutes and only from the
+// process that answered the agent; the thread is there for every agent
+// and for good. Before the conversation has a thread, the note goes in
+// the desk channel, unless this process is about to show it on the
+// agent's card. The update that calls it is published once, by the
+// process whose outbox failed the delivery.
+func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery, note string) {
 	ctx, cancel := context.WithTimeout(ctx, restTimeout)
 	defer cancel()
 	conv, err := a.engine.Conversation(ctx, d.ConversationID)
-	if err != nil || d.To != conv.Customer || conv.Desk.Channel != core.ChannelDiscord || conv.DeskThread == "" {
+	if err != nil || d.To != conv.Customer || conv.Desk != a.desk {
 		return
 	}
-	msg := text(a.t("discord.reply_failed", "reason", d.Reason)).send()
+	where := conv.DeskThread
+	if where == "" {
+		if _, onCard := a.cards.get(d.SessionID, a.now()); onCard && d.SessionID != "" {
+			return
+		}
+		where = conv.Desk.Address
+	}
+	msg := text(note).send()
 	err = a.retryRateLimited(ctx, time.Time{}, func() error {
-		_, err := a.session.ChannelMessageSendComplex(conv.DeskThread, msg, discordgo.WithContext(ctx))
+		_, err := a.session.ChannelMessageSendComplex(where, msg, discordgo.WithContext(ctx))
 		return err
 	})
 	if err != nil {
-		a.log.Warn("report a failed reply", "conversation_id", conv.ID, "err", a.apiError("post", err))
+		a.log.Warn("report a failed delivery", "conversation_id", conv.ID, "kind", d.Notice.Kind, "err", a.apiError("post", err))
 	}
 }

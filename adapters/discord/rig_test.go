@@ -60,6 +60,7 @@ type rig struct {
 	priv     ed25519.PrivateKey
 	logs     *coretest.Buffer
 	seq      int
+	opts     Options
 }
 
 func newRig(t testing.TB, edit ...func(*Options)) *rig {
@@ -83,6 +84,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	for _, e := range edit {
 		e(&o)
 	}
+	r.opts = o
 	if r.a, err = New(o); err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +93,40 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	return r
 }
 
-// run runs the engine (the outbox) and the adapter's Run until the test
-// ends.
-func (r *rig) run() {
+// replica returns another adapter on the same engine and fake Discord
+// with nothing in memory, as another replica or this one after a
+// restart; the outbox delivers through it from then on.
+func (r *rig) replica() *Adapter {
+	r.t.Helper()
+	b, err := New(r.opts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.engine.AddChannel(b)
+	r.t.Cleanup(b.work.Wait)
+	return b
+}
+
+// run runs the engine (the outbox) and the Run of adapter a (r.a when
+// none is given) until the test ends.
+func (r *rig) run(a ...*Adapter) {
+	ad := r.a
+	if len(a) > 0 {
+		ad = a[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.engine.Run(ctx) })
-	wg.Go(func() { r.a.Run(ctx) })
+	wg.Go(func() { ad.Run(ctx) })
 	r.t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// postTo sends body to adapter a's interactions endpoint, signed now.
+func (r *rig) postTo(a *Adapter, body []byte) *httptest.ResponseRecorder {
+	ts := itoa(r.clock.Now().Unix())
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, signedRequest(body, ts, ed25519.Sign(r.priv, append([]byte(ts), body...))))
+	return w
 }
 
 // post sends body to the interactions endpoint, signed now.
