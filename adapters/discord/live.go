@@ -37,9 +37,9 @@ func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) 
 }
 
 // watch follows the engine's updates until ctx ends: it refreshes the
-// cards of sessions that changed and tells a desk thread when a reply
-// written there, or a link, could not be delivered. The hub drops a subscriber that
-// falls behind; watch then subscribes again.
+// cards of sessions that changed and tells the desk when a reply written
+// in a thread, or a link, could not be delivered. The hub drops a
+// subscriber that falls behind; watch then subscribes again.
 func (a *Adapter) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		updates, stop := a.engine.Hub().Subscribe(64)
@@ -133,7 +133,7 @@ func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery, note str
 	}
 	where := conv.DeskThread
 	if where == "" {
-		if _, onCard := a.cards.get(d.SessionID, a.now()); onCard && d.SessionID != "" {
+		if _, onCard := a.cards.get(d.SessionID, a.now()); onCard {
 			return
 		}
 		where = conv.Desk.Address
