@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
@@ -53,12 +55,70 @@ func wantFrames(t *testing.T, agent context.Context, what string) {
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
 
+// recordTracks makes every page of the tab of ctx keep the tracks that
+// getDisplayMedia and getUserMedia hand it in window.capturedTracks,
+// before the page's own scripts run, so that the test can tell whether
+// the page stopped them (readyState "ended") or only let go of them.
+func recordTracks(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "record captured tracks", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			window.capturedTracks = [];
+			const md = navigator.mediaDevices;
+			if (!md) return;
+			for (const name of ["getDisplayMedia", "getUserMedia"]) {
+				const get = md[name];
+				if (!get) continue;
+				md[name] = function () {
+					return get.apply(this, arguments).then((s) => { window.capturedTracks.push(...s.getTracks()); return s; });
+				};
+			}
+		})();`})
+		return err
+	}))
+}
+
+type trackCount struct {
+	Live  int `json:"live"`
+	Ended int `json:"ended"`
+}
+
+// capturedTracks counts the tracks the page of ctx captured in this
+// document by their state.
+func capturedTracks(t *testing.T, ctx context.Context, what string) trackCount {
+	t.Helper()
+	return value(t, ctx, what, chromedp.Evaluate[trackCount](`({
+		live: window.capturedTracks.filter((t) => t.readyState === "live").length,
+		ended: window.capturedTracks.filter((t) => t.readyState === "ended").length,
+	})`))
+}
+
+// wantTracksStopped fails the test unless the page of ctx captured
+// tracks and all of them are stopped.
+func wantTracksStopped(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if n := capturedTracks(t, ctx, what); n.Live != 0 || n.Ended == 0 {
+		t.Errorf("%s: %d captured tracks still live, %d stopped", what, n.Live, n.Ended)
+	}
+}
+
+// logRows returns the rows of the event log on the console's session
+// page, once one of them contains want: "who | what | state | detail".
+func logRows(t *testing.T, agent context.Context, want string) []string {
+	t.Helper()
+	return value(t, agent, "event log with "+want, chromedp.Poll[[]string](`(() => {
+		const rows = Array.from(document.querySelectorAll("#log tbody tr"), (r) => Array.from(r.cells).slice(1).map((c) => c.textContent.trim()).join(" | "));
+		return rows.some((r) => r.includes(`+strconv.Quote(want)+`)) ? rows : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+}
+
 // TestScreenShareInBrowser shares a screen from a customer's browser to
 // the technician's console in two headless Chromiums with fake media:
 // the customer joins, the technician starts view only, the customer
-// shares, and the console plays the picture; stopping halts it on both
-// sides, sharing again brings it back, ending the session halts it for
-// good. A third browser with neither the customer's cookie nor a sign-in
+// declines (the console and the log say so), then shares, and the
+// console plays the picture, which Full screen enlarges; stopping halts
+// it on both sides (the customer's captured tracks end), sharing again
+// brings it back, ending the session halts it for good. A third browser with neither the customer's cookie nor a sign-in
 // cannot open either signaling socket, and the server refuses a signaling
 // message that is too large or malformed.
 func TestScreenShareInBrowser(t *testing.T) {
@@ -80,8 +140,29 @@ func TestScreenShareInBrowser(t *testing.T) {
 		}
 	}
 
-	// The customer shares; the console plays the picture.
+	// The customer first declines: the technician is told, the log
+	// records it, and the customer can still share.
+	do(t, customer, "decline",
+		chromedp.Click(css("#share-decline")),
+		chromedp.WaitVisible(css(`#share[data-state="declined"]`)),
+		chromedp.WaitNotVisible(css("#share-decline")),
+	)
+	if got := value(t, customer, "declined note", chromedp.Text(css("#share-note"))); !strings.Contains(got, "You chose not to share, and the technician has been told") {
+		t.Errorf("after declining the customer's page says %q", got)
+	}
+	value(t, agent, "console told of the decline", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "The customer chose not to share."`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	rows := logRows(t, agent, "Screen sharing declined")
+	if !slices.Contains(rows, "Customer | Screen sharing declined | In progress | declined") {
+		t.Errorf("the event log's decline is not the customer's, with the reason:\n%s", strings.Join(rows, "\n"))
+	}
+	if n := value(t, customer, "tracks after declining", chromedp.Evaluate[int]("window.capturedTracks.length")); n != 0 {
+		t.Errorf("declining captured %d tracks", n)
+	}
+
+	// The customer shares after all; the console plays the picture.
 	do(t, customer, "share the screen",
+		chromedp.WaitVisible(css("#share-start")),
 		chromedp.Click(css("#share-start")),
 		chromedp.WaitVisible(css("#share-indicator")),
 		chromedp.WaitVisible(css("#share-stop")),
@@ -89,7 +170,28 @@ func TestScreenShareInBrowser(t *testing.T) {
 	if got := value(t, customer, "indicator", chromedp.Text(css("#share-indicator"))); !strings.Contains(got, "You are sharing your screen") {
 		t.Errorf("the indicator says %q", got)
 	}
+	if n := capturedTracks(t, customer, "tracks while sharing"); n.Live == 0 {
+		t.Errorf("while sharing no captured track is live: %+v", n)
+	}
 	wantFrames(t, agent, "frames after sharing")
+
+	// Full screen: the button works once the picture plays, and puts the
+	// video in full screen.
+	do(t, agent, "full screen",
+		chromedp.WaitEnabled(css("#screen-full")),
+		chromedp.Evaluate[chromedp.Void](`window.fullscreenCalls = [];
+			const requestFullscreen = Element.prototype.requestFullscreen;
+			Element.prototype.requestFullscreen = function () { window.fullscreenCalls.push(this.id); return requestFullscreen.apply(this, arguments); };`),
+		chromedp.Click(css("#screen-full")),
+	)
+	if got := value(t, agent, "full screen element", chromedp.Poll[string](`document.fullscreenElement ? document.fullscreenElement.id : null`,
+		chromedp.WithPollingTimeout(5*time.Second))); got != "screen-video" {
+		t.Errorf("in full screen: #%s", got)
+	}
+	if calls := value(t, agent, "full screen calls", chromedp.Evaluate[[]string]("window.fullscreenCalls")); !slices.Equal(calls, []string{"screen-video"}) {
+		t.Errorf("requestFullscreen was called on %q", calls)
+	}
+	value(t, agent, "leave full screen", chromedp.Evaluate[bool](`document.exitFullscreen().then(() => !document.fullscreenElement)`, chromedp.EvalAwaitPromise))
 	stats := value(t, agent, "connection quality", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-stats").textContent; return /\d+×\d+ · [1-9]\d* fps · round trip \d+ ms/.test(t) ? t : null; })()`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	t.Logf("connection quality: %s", stats)
@@ -106,8 +208,12 @@ func TestScreenShareInBrowser(t *testing.T) {
 	if n := value(t, customer, "live tracks", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
 		t.Errorf("the customer's preview still holds a stream after stopping")
 	}
+	wantTracksStopped(t, customer, "tracks after Stop sharing")
 	value(t, agent, "picture gone", chromedp.Poll[bool](`!document.getElementById("screen-video").srcObject && document.getElementById("screen-status").textContent === "The customer stopped sharing."`,
 		chromedp.WithPollingTimeout(10*time.Second)))
+	if disabled := value(t, agent, "full screen without a picture", chromedp.Evaluate[bool](`document.getElementById("screen-full").disabled`)); !disabled {
+		t.Errorf("with no picture the full screen button is enabled")
+	}
 
 	// Sharing again brings the picture back.
 	do(t, customer, "share again", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-indicator")))
@@ -131,6 +237,7 @@ func TestScreenShareInBrowser(t *testing.T) {
 	if n := value(t, customer, "tracks after replacement", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
 		t.Errorf("the replaced page still shares")
 	}
+	wantTracksStopped(t, customer, "tracks after replacement")
 
 	// The customer reloads and shares once more; the technician ends the
 	// session: both sides stop.
@@ -151,11 +258,12 @@ func TestScreenShareInBrowser(t *testing.T) {
 	if n := value(t, customer, "tracks after the end", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
 		t.Errorf("the customer still shares after the end")
 	}
+	wantTracksStopped(t, customer, "tracks after the end")
 	do(t, customer, "status page after the end", chromedp.WaitVisible(css(".status-ended")))
 
 	// The log tells the story.
 	log := value(t, agent, "event log", chromedp.Text(css("#log")))
-	for _, want := range []string{"Screen sharing started", "Screen sharing stopped", "stopped by the customer", "replaced by another device"} {
+	for _, want := range []string{"Screen sharing declined", "Screen sharing started", "Screen sharing stopped", "stopped by the customer", "replaced by another device"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the event log lacks %q:\n%s", want, log)
 		}
@@ -173,6 +281,7 @@ func startSharing(t *testing.T, s *server, agent, customer context.Context) apiS
 	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
 	signIn(t, agent, s.url, "alice", alicePassword)
 	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
+	recordTracks(t, customer)
 
 	do(t, customer, "customer presses Start",
 		chromedp.Navigate(sess.DesktopURL),
@@ -193,6 +302,9 @@ func startSharing(t *testing.T, s *server, agent, customer context.Context) apiS
 	if got := value(t, agent, "screen status", chromedp.Poll[string](`(() => { const t = document.getElementById("screen-status").textContent; return t.includes("Waiting") ? t : null; })()`,
 		chromedp.WithPollingTimeout(10*time.Second))); got != "Waiting for the customer to share their screen…" {
 		t.Errorf("before the share the console says %q", got)
+	}
+	if disabled := value(t, agent, "full screen before the share", chromedp.Evaluate[bool](`document.getElementById("screen-full").disabled`)); !disabled {
+		t.Errorf("before the share the full screen button is enabled")
 	}
 
 	// The customer's page, reloading while it waits, turns into the share
@@ -268,6 +380,7 @@ func TestScreenShareThroughTURN(t *testing.T) {
 	if n := value(t, customer, "computer's tracks", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
 		t.Errorf("the computer still shares after the phone took over")
 	}
+	wantTracksStopped(t, customer, "the computer's tracks after the phone took over")
 	do(t, phone, "share the camera", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-indicator")))
 	wantFrames(t, agent, "frames from the phone's camera")
 	value(t, agent, "camera status", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "Live: the customer's camera"`,
