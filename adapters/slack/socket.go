@@ -121,10 +121,19 @@ func (a *Adapter) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			a.interaction(ctx, ic, func() { ack(nil) })
 		case socketmode.EventTypeEventsAPI:
 			ev, err := parseEvent(req.Payload)
-			if err == nil && a.event(ctx, ev, strconv.Itoa(req.RetryAttempt)) != nil {
-				return // no ack: Slack sends it again
+			if err != nil {
+				ack(nil)
+				return
 			}
-			ack(nil)
+			// As over HTTP: an event whose work (a user lookup at Slack)
+			// outlasts the budget is acknowledged while it goes on, so
+			// that Slack does not send it again; a failure known in time
+			// is not acknowledged, and Slack sends it again.
+			var failed error
+			answered := a.ackBy(func() { ack(nil) }, func() { failed = a.event(ctx, ev, strconv.Itoa(req.RetryAttempt)) })
+			if !answered && failed == nil {
+				ack(nil)
+			}
 		default:
 			ack(nil)
 		}
