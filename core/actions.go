@@ -154,7 +154,7 @@ func (e *Engine) Send(ctx context.Context, id string, actor Actor, kind LinkKind
 			return nil, err
 		}
 		d := newDelivery(c, c.Customer, Notice{Kind: NoticeLink, Locale: s.Locale, SessionID: s.ID, LinkKind: kind,
-			Link: s.Link(kind), PIN: s.PIN, ExpiresAt: s.PINExpiresAt}, now)
+			Link: s.Link(kind), PIN: s.PIN, ExpiresAt: s.PINExpiresAt, Origin: s.Origin}, now)
 		return &Change{Session: s, Events: events, Deliveries: []*Delivery{d}}, nil
 	})
 	if err != nil {

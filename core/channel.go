@@ -65,6 +65,8 @@ type Notice struct {
 	Device    Device    `json:"device,omitempty"`
 	Mode      Mode      `json:"mode,omitempty"`
 	Actor     string    `json:"actor,omitempty"`
+	// Origin is the session's Origin, on a link.
+	Origin string `json:"origin,omitempty"`
 	// ConversationID, Customer (a display name or masked address) and
 	// CustomerChannel let a desk channel head a new thread.
 	ConversationID  string `json:"conversation_id,omitempty"`

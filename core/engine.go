@@ -108,6 +108,9 @@ type Request struct {
 	Desk   Endpoint
 	Agent  string
 	Locale string
+	// Origin is the channel where the agent asked, kept with the session
+	// (see Session.Origin).
+	Origin string
 }
 
 // Issue starts remote support: it finds or creates the conversation,
@@ -136,6 +139,7 @@ func (e *Engine) Issue(ctx context.Context, req Request) (*Session, *Conversatio
 			Device:         DeviceUnknown,
 			Agent:          req.Agent,
 			Locale:         locale,
+			Origin:         req.Origin,
 			CreatedAt:      now,
 			UpdatedAt:      now,
 		}

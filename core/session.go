@@ -68,6 +68,10 @@ type Session struct {
 	// customer's browser when they joined; it authorises their later
 	// requests without the PIN, which is consumed by then.
 	CustomerKey string
+	// Origin is where the agent asked for the session, on their own
+	// platform (a channel id): a place to reach the customer in public
+	// should the platform refuse them a direct message. "" when none.
+	Origin string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

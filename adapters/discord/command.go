@@ -15,21 +15,26 @@ import (
 const originTTL = 24 * time.Hour
 
 // rememberOrigin notes channel as where conv's customer can be mentioned
-// when Discord refuses to DM them: the channel where an agent ran /remote
-// or pressed the card's buttons, the card being there too. The desk
-// channel and conversations' desk threads are left out, since only
-// agents see them. It lives in this process's memory only: core keeps
-// nothing a channel could store it in. Every press of a card's button
-// remembers it again, on whichever replica receives the press, so a
-// restart forgets it only until the agent next uses the card.
+// when Discord refuses to DM them: the channel where an agent pressed the
+// card's buttons, the card being there too. A session issued by /remote
+// keeps its channel in the store (Session.Origin), which every replica
+// reads; this memory serves sessions issued without one, such as from the
+// API, once an agent uses their card.
 func (a *Adapter) rememberOrigin(ctx context.Context, conv *core.Conversation, channel string) {
-	if channel == "" || channel == a.desk.Address || channel == conv.DeskThread {
-		return
+	if a.public(ctx, channel) && channel != conv.DeskThread {
+		a.origins.put(conv.ID, channel, a.now(), originTTL)
 	}
-	if _, err := a.engine.ConversationByThread(ctx, a.desk, channel); core.ErrorCode(err) != core.CodeNotFound {
-		return // another conversation's desk thread, or unknown
+}
+
+// public reports whether channel is a place where a customer may be
+// mentioned: not the desk channel nor a conversation's desk thread, which
+// only agents see.
+func (a *Adapter) public(ctx context.Context, channel string) bool {
+	if channel == "" || channel == a.desk.Address {
+		return false
 	}
-	a.origins.put(conv.ID, channel, a.now(), originTTL)
+	_, err := a.engine.ConversationByThread(ctx, a.desk, channel)
+	return core.ErrorCode(err) == core.CodeNotFound // else a desk thread, or unknown
 }
 
 // command answers /remote. With customer:@member it issues a PIN for
@@ -72,12 +77,14 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 		}
 		req.ConversationID = conv.ID
 	}
+	if a.public(ctx, i.ChannelID) {
+		req.Origin = i.ChannelID
+	}
 	s, conv, err := a.engine.Issue(ctx, req)
 	if err != nil {
 		a.logFailure("issue", err)
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
 	}
-	a.rememberOrigin(ctx, conv, i.ChannelID)
 	var note string
 	if opts.device != "" {
 		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))

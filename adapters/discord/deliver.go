@@ -66,7 +66,10 @@ func (a *Adapter) deliverCustomer(ctx context.Context, d *core.Delivery) (core.R
 	if who == "" {
 		who = core.Mask(user)
 	}
-	origin, ok := a.origins.get(d.ConversationID, a.now())
+	origin, ok := d.Notice.Origin, d.Notice.Origin != ""
+	if !ok {
+		origin, ok = a.origins.get(d.ConversationID, a.now())
+	}
 	if !ok {
 		return core.Receipt{}, &core.Error{Code: core.CodeInvalid, Message: a.t("discord.reason.dm_refused", "customer", who), Err: a.apiError("send dm", err)}
 	}

@@ -126,16 +126,46 @@ func TestDMsRefusedNowhereToMention(t *testing.T) {
 }
 
 // TestDMsRefusedOnAnotherReplica: the channel where the agent ran
-// /remote is known only to the process that answered it. Another
-// replica, or this one after a restart, learns it again when the agent
-// presses a button on the card (the card is in that channel); until
-// then a refused DM has nowhere to mention the customer, and the desk
-// says so, since the card that would is in the other process.
+// /remote is kept with the session, so another replica, or this one after
+// a restart, mentions the customer there when their DMs are closed. A
+// session issued elsewhere (the console, the API) has no such channel
+// until an agent presses a button on its card; until then a refused DM
+// has nowhere to mention the customer, and the desk says so.
 func TestDMsRefusedOnAnotherReplica(t *testing.T) {
-	t.Run("learned from the card", func(t *testing.T) {
+	t.Run("kept with the session", func(t *testing.T) {
 		r := newRig(t)
 		r.fake.RefuseDMs(patID)
 		s := r.issue()
+		if s.Origin != supportC {
+			t.Fatalf("session origin %q, want the channel of /remote", s.Origin)
+		}
+		b := r.replica()
+		r.run(b)
+		// Sent by another way than the card (the console, the API), and
+		// delivered by a replica that never saw the command.
+		if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkDesktop); err != nil {
+			t.Fatal(err)
+		}
+		d := r.delivery(s.ID, core.NoticeLink)
+		if d.Status != core.DeliveryFailed || !strings.Contains(d.Reason, "was posted in <#"+supportC+"> with a mention") {
+			t.Errorf("delivery %s %q", d.Status, d.Reason)
+		}
+		if posted := r.fake.Messages(supportC); len(posted) != 1 || !strings.HasPrefix(posted[0].Content, "<@"+patID+"> ") {
+			t.Errorf("channel posts %+v", posted)
+		}
+	})
+	apiSession := func(r *rig) *core.Session {
+		s, _, err := r.engine.Issue(context.Background(), core.Request{Customer: core.Endpoint{Channel: core.ChannelDiscord, Address: patID},
+			CustomerName: "Pat", Desk: r.a.Desk(), Agent: "alice"})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		return s
+	}
+	t.Run("learned from the card", func(t *testing.T) {
+		r := newRig(t)
+		r.fake.RefuseDMs(patID)
+		s := apiSession(r)
 		b := r.replica()
 		r.run(b)
 		r.postTo(b, r.click(agent(), supportC, remote.ActionSendDesktop+":"+s.ID, "card-1", 64).json())
@@ -150,10 +180,9 @@ func TestDMsRefusedOnAnotherReplica(t *testing.T) {
 	t.Run("nothing remembered", func(t *testing.T) {
 		r := newRig(t)
 		r.fake.RefuseDMs(patID)
-		s := r.issue()
+		s := apiSession(r)
 		b := r.replica()
 		r.run(b)
-		// Sent by another way than the card (the console, the API).
 		if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkDesktop); err != nil {
 			t.Fatal(err)
 		}

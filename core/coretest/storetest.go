@@ -137,6 +137,7 @@ func newSession(id, conversationID, pin string, state core.State, created time.T
 		Technician:     "tech@example.test",
 		Locale:         "de-CH",
 		CustomerKey:    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Origin:         "C0ORIGIN",
 		CreatedAt:      created,
 		UpdatedAt:      created.Add(time.Second),
 		JoinedAt:       created.Add(2 * time.Second),

@@ -131,7 +131,7 @@ func testSessionPINInUseIsAtomic(t *testing.T, f *storeFixture) {
 func testSessionUpdate(t *testing.T, f *storeFixture) {
 	s := f.issue("123456", core.StateIssued)
 	s.State, s.Device, s.Mode = core.StateActive, core.DeviceMobile, core.ModeControl
-	s.Technician, s.Locale, s.CustomerKey = "tech2@example.test", "fr", "00ff"
+	s.Technician, s.Locale, s.CustomerKey, s.Origin = "tech2@example.test", "fr", "00ff", "C0OTHER"
 	s.UpdatedAt, s.JoinedAt, s.StartedAt, s.EndedAt = storeTime(time.Hour), storeTime(time.Hour), storeTime(time.Hour), time.Time{}
 	e1 := newEvent(s, core.ActionJoin, core.StateIssued, core.StateWaiting, storeTime(time.Hour))
 	e2 := newEvent(s, core.ActionStart, core.StateWaiting, core.StateActive, storeTime(time.Hour))
