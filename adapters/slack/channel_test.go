@@ -1,8 +1,11 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,10 +168,25 @@ func TestDeliverErrors(t *testing.T) {
 		{"not in channel", slackfake.Fault{Error: "channel_not_found"}, core.CodeInvalid, 0, "not in that conversation"},
 		{"token revoked", slackfake.Fault{Error: "token_revoked"}, core.CodeInvalid, 0, "refused assistbot's token (token_revoked)"},
 		{"other", slackfake.Fault{Error: "msg_too_long"}, core.CodeInvalid, 0, "refused the message (msg_too_long)"},
+		// Slack never answers: the HTTP client's timeout, or the outbox's
+		// deadline for the attempt, ends the call.
+		{"client timeout", slackfake.Fault{Delay: 5 * time.Second}, core.CodeUnavailable, 0, "could not be reached"},
+		{"attempt deadline", slackfake.Fault{Delay: 5 * time.Second}, core.CodeUnavailable, 0, "could not be reached"},
+		{"connection dropped", slackfake.Fault{Drop: true}, core.CodeUnavailable, 0, "could not be reached"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t)
+			r := newRig(t, func(o *Options) {
+				if tc.name == "client timeout" {
+					o.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+				}
+			})
 			r.fake.Fail("chat.postMessage", tc.fault)
+			ctx := ctx
+			if tc.name == "attempt deadline" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+				defer cancel()
+			}
 			_, err := r.a.Channel().Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: "U0NOLOCALE"},
 				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}})
 			retry, _ := core.RetryAfter(err)
@@ -190,5 +208,38 @@ func TestCustomerTextEscaped(t *testing.T) {
 	}
 	if got := r.fake.Calls("chat.postMessage")[0].Field("text"); got != "Press &lt;Ctrl&gt; &amp; &lt;Alt&gt; &amp; &lt;Del&gt;" {
 		t.Errorf("text %q", got)
+	}
+}
+
+// TestCardUpdateRateLimited: Slack answers a card's post to the
+// response_url with 429 and Retry-After; the post is made again once that
+// wait is over, and the card arrives. The card is the late one of a slow
+// provider, posted once: nothing else would bring it.
+func TestCardUpdateRateLimited(t *testing.T) {
+	r := newRig(t)
+	r.a.budget = 50 * time.Millisecond
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the rig stops, which waits for the work
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-release
+		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
+			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
+	}
+	r.fake.Fail("response_url", slackfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
+	if code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("limited"))); code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
+		t.Fatalf("first answer %d: %s", code, a.raw)
+	}
+	unblock()
+	limited := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Status == http.StatusTooManyRequests })
+	at := time.Now()
+	card := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Status == http.StatusOK })
+	if waited := time.Since(at); waited < 500*time.Millisecond {
+		t.Errorf("posted again after %s, not after Slack's Retry-After (1s)", waited)
+	}
+	if card.Hook != "limited" || card.Field("replace_original") != "true" || card.Field("blocks") != limited.Field("blocks") ||
+		!strings.Contains(card.Field("blocks"), "PIN 246810") {
+		t.Errorf("card %v, after the 429 %v", card.JSON, limited.JSON)
 	}
 }
