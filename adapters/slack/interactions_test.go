@@ -260,3 +260,30 @@ func TestLinkRetried(t *testing.T) {
 		return c.Hook == "retry" && strings.Contains(c.Field("blocks"), "Customer link — Delivered")
 	})
 }
+
+// TestAlertButtonOutsideDesk: a click that passes the seal (the value was
+// made for the channel it is clicked in) but comes as a desk alert's
+// button from a channel that is not the session's desk is refused. The
+// session's card, shown to the agent in another channel, carries such a
+// value; only the desk check tells a card from an alert posted elsewhere.
+func TestAlertButtonOutsideDesk(t *testing.T) {
+	r := newRig(t)
+	card, s := r.issueCard("cmd") // shown in testChannel; the desk is testDesk
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	value := card.button(remote.ActionSendDesktop)
+	if _, ok := r.a.render.keys.open(value, testChannel); !ok {
+		t.Fatal("the card's value is not sealed for the channel it was shown in")
+	}
+	// As an alert's button (a channel message, the alert's block), in the
+	// card's channel.
+	r.click(testAgent, remote.ActionStartControl, value, testChannel, r.fake.ResponseURL("not-desk"), false)
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "not-desk" })
+	if c.Field("response_type") != "ephemeral" || !strings.HasPrefix(c.Field("text"), "This button does not work here.") {
+		t.Errorf("answer %v", c.JSON)
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateWaiting || got.Technician != "" {
+		t.Errorf("session %s, technician %q after a refused click", got.State, got.Technician)
+	}
+}
