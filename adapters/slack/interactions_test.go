@@ -287,3 +287,43 @@ func TestAlertButtonOutsideDesk(t *testing.T) {
 		t.Errorf("session %s, technician %q after a refused click", got.State, got.Technician)
 	}
 }
+
+// TestShortcutInDeskThread: "Start remote support" on a message of a
+// conversation's desk thread (the relayed customer message the app
+// posted, an agent's reply, the thread's first message) starts remote
+// support for that conversation's customer, not for the message's author.
+func TestShortcutInDeskThread(t *testing.T) {
+	r := newRig(t)
+	const root = "1700000000.000100"
+	conv := r.smsConversation(root)
+	for _, tc := range []struct {
+		name    string
+		message map[string]any
+	}{
+		{"relayed message", map[string]any{"type": "message", "subtype": "bot_message", "bot_id": "BBOT", "text": "+12015550123: it crashed", "ts": "1700000000.000200", "thread_ts": root}},
+		{"agent's reply", map[string]any{"type": "message", "user": testAgent, "text": "on it", "ts": "1700000000.000300", "thread_ts": root}},
+		{"thread root", map[string]any{"type": "message", "bot_id": "BBOT", "text": "SMS conversation", "ts": root}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := strings.ReplaceAll(tc.name, " ", "-")
+			r.interact(map[string]any{
+				"type": "message_action", "callback_id": ShortcutID, "team": map[string]any{"id": testTeam},
+				"user": map[string]any{"id": testAgent, "name": "alice"}, "channel": map[string]any{"id": testDesk},
+				"message": tc.message, "response_url": r.fake.ResponseURL(hook), "trigger_id": "1.2.3", "action_ts": "1700000001.1",
+			})
+			c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == hook })
+			if c.Field("response_type") != "ephemeral" || !strings.Contains(c.Field("blocks"), "remote.send_mobile") {
+				t.Fatalf("answer %v", c.JSON)
+			}
+			ss, _ := r.engine.Sessions(ctx, core.SessionFilter{})
+			for _, s := range ss {
+				if s.ConversationID != conv.ID {
+					t.Errorf("session %s is for conversation %s, want the thread's %s", s.ID, s.ConversationID, conv.ID)
+				}
+			}
+		})
+	}
+	if ss, _ := r.engine.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID}); len(ss) != 4 {
+		t.Errorf("%d sessions in the thread's conversation, want 4 (smsConversation's and one per shortcut)", len(ss))
+	}
+}
