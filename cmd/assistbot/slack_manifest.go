@@ -11,7 +11,8 @@ import (
 // slackCommand runs "assistbot slack manifest [--url URL]": it prints the
 // Slack app manifest for the configured command, with the request URLs
 // under URL (default server.public_url), or for Socket Mode when
-// slack.app_token is set and no signing secret is.
+// slack.app_token is set: the server then takes Slack's requests over
+// Socket Mode, signing secret or not, and the request URLs would go unused.
 func (c *cli) slackCommand(args []string) int {
 	if len(args) == 0 || args[0] != "manifest" {
 		return c.usageError(errors.New(`"slack" needs a subcommand: manifest`))
@@ -31,7 +32,7 @@ func (c *cli) slackCommand(args []string) int {
 		*base = cfg.Server.PublicURL
 	}
 	if !*socket {
-		*socket = cfg.Slack.AppToken != "" && cfg.Slack.SigningSecret == ""
+		*socket = cfg.Slack.AppToken != ""
 	}
 	catalog, err := i18n.New(cfg.Locale)
 	if err != nil {

@@ -167,9 +167,21 @@ func TestSlackManifestCommand(t *testing.T) {
 		!strings.Contains(out, "request_url: https://help.example.org/slack/interactions") || !strings.Contains(out, "socket_mode_enabled: false") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, _ = runCLI(t, map[string]string{"ASSISTBOT_SLACK_APP_TOKEN": "xapp-1"}, "slack", "manifest")
-	if code != exitOK || !strings.Contains(out, "socket_mode_enabled: true") || strings.Contains(out, "url:") {
-		t.Errorf("socket mode: exit %d\n%s", code, out)
+	// The server runs Socket Mode whenever slack.app_token is set, a
+	// signing secret or not: so does the manifest.
+	for name, env := range map[string]map[string]string{
+		"app token":                    {"ASSISTBOT_SLACK_APP_TOKEN": "xapp-1"},
+		"app token and signing secret": {"ASSISTBOT_SLACK_APP_TOKEN": "xapp-1", "ASSISTBOT_SLACK_SIGNING_SECRET": "secret"},
+		"app token, secret and --url":  {"ASSISTBOT_SLACK_APP_TOKEN": "xapp-1", "ASSISTBOT_SLACK_SIGNING_SECRET": "secret", "ASSISTBOT_SERVER_PUBLIC_URL": "https://help.example.org"},
+	} {
+		code, out, errOut := runCLI(t, env, "slack", "manifest")
+		if code != exitOK || !strings.Contains(out, "socket_mode_enabled: true") || strings.Contains(out, "url:") {
+			t.Errorf("%s: exit %d\n%s\n%s", name, code, out, errOut)
+		}
+	}
+	code, out, _ = runCLI(t, map[string]string{"ASSISTBOT_SLACK_SIGNING_SECRET": "secret"}, "slack", "manifest", "--url", "https://help.example.org")
+	if code != exitOK || !strings.Contains(out, "socket_mode_enabled: false") || !strings.Contains(out, "url: https://help.example.org/slack/commands") {
+		t.Errorf("signing secret only: exit %d\n%s", code, out)
 	}
 	if code, _, _ := runCLI(t, nil, "slack"); code != exitUsage {
 		t.Errorf("slack without a subcommand: exit %d", code)
