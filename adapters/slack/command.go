@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -49,7 +50,7 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []b
 	case cmd.Help:
 		return a.ephemeralText(dst, a.t("command.help", "command", name)+"\n"+a.t("command.usage", "command", name)), false
 	}
-	req, refusal := a.commandRequest(c, cmd, name)
+	req, refusal, here := a.commandRequest(c, cmd, name)
 	if refusal != "" {
 		return a.ephemeralText(dst, refusal), false
 	}
@@ -57,8 +58,24 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []b
 	ctx = context.WithoutCancel(ctx)
 	var res issued
 	late := a.ackBy(func() { interim(a.ephemeralText(nil, a.t("slack.issuing"))) },
-		func() { res = a.issue(ctx, req, core.LinkKind(cmd.Device)) })
-	if late {
+		func() {
+			if here {
+				// Only then does the command cost a Web API call.
+				if refusal = a.channelCustomer(ctx, c, &req, name); refusal != "" {
+					return
+				}
+			}
+			res = a.issue(ctx, req, core.LinkKind(cmd.Device))
+		})
+	switch {
+	case refusal != "" && late:
+		if err := a.respond(ctx, c.ResponseURL, replaceOriginal, escape(refusal), nil); err != nil {
+			a.log.Error("slash command: answer late", "err", err)
+		}
+		return message{}, true
+	case refusal != "":
+		return a.ephemeralText(dst, refusal), false
+	case late:
 		// Slack was told "getting a PIN…": the card replaces that.
 		msg := a.issuedMessage(ctx, nil, res, c.ChannelID, c.ResponseURL, cmd.Phone, cmd.Target)
 		if err := a.respond(ctx, c.ResponseURL, replaceOriginal, msg.text, msg.blocks); err != nil {
@@ -69,37 +86,65 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []b
 	return a.issuedMessage(ctx, dst, res, c.ChannelID, c.ResponseURL, cmd.Phone, cmd.Target), false
 }
 
-// commandRequest reads who the customer is from a command. A non-empty
-// refusal is the answer instead.
-func (a *Adapter) commandRequest(c *slackapi.SlashCommand, cmd remote.Command, name string) (core.Request, string) {
-	req := core.Request{Desk: a.deskFor(c.ChannelID, c.UserID), Agent: agentName(c.UserName, c.UserID)}
+// commandRequest reads who the customer is from a command's text. A
+// non-empty refusal is the answer instead. here means the command named
+// nobody, in a channel that may be the customer's: channelCustomer says.
+func (a *Adapter) commandRequest(c *slackapi.SlashCommand, cmd remote.Command, name string) (req core.Request, refusal string, here bool) {
+	req = core.Request{Desk: a.deskFor(c.ChannelID, c.UserID), Agent: agentName(c.UserName, c.UserID)}
 	switch {
 	case cmd.Phone:
 		if !a.sms {
-			return req, a.t("slack.sms_disabled", "number", cmd.Target, "command", name)
+			return req, a.t("slack.sms_disabled", "number", cmd.Target, "command", name), false
 		}
 		req.Customer = core.Endpoint{Channel: core.ChannelSMS, Address: cmd.Target}
 	case cmd.Target != "":
 		id, who, ok := mention(cmd.Target)
 		if !ok {
-			return req, a.t("slack.mention_hint", "name", cmd.Target, "command", name)
+			return req, a.t("slack.mention_hint", "name", cmd.Target, "command", name), false
 		}
 		req.Customer, req.CustomerName = core.Endpoint{Channel: core.ChannelSlack, Address: id}, who
 	case c.ChannelID == a.desk:
-		return req, a.t("slack.use_thread_button", "command", name)
+		return req, a.t("slack.use_thread_button", "command", name), false
 	case strings.HasPrefix(c.ChannelID, "D"):
 		// A direct message does not say who the other person is, and the
-		// app cannot read it.
-		return req, a.t("slack.dm_needs_mention", "command", name)
+		// app cannot read it: Slack shows an app only the DMs it is in
+		// (im:read), and a DM between an agent and a customer is not one.
+		return req, a.t("slack.dm_needs_mention", "command", name), false
 	default:
-		// The customer is this channel (a channel shared with the
-		// customer's organisation): links are posted in it.
-		req.Customer = core.Endpoint{Channel: core.ChannelSlack, Address: c.ChannelID}
-		if c.ChannelName != "" && c.ChannelName != "privategroup" {
-			req.CustomerName = "#" + c.ChannelName
-		}
+		return req, "", true
 	}
-	return req, ""
+	return req, "", false
+}
+
+// channelCustomer makes the channel a command was typed in the customer
+// of req, when it can be one: a channel shared with another organisation
+// (Slack Connect), where the customer reads what the app posts. Any other
+// channel is the agents' own, and the answer (returned) explains how to
+// name the customer; so does a channel Slack will not describe.
+func (a *Adapter) channelCustomer(ctx context.Context, c *slackapi.SlashCommand, req *core.Request, name string) string {
+	r, err := a.rooms.get(ctx, c.ChannelID)
+	if err != nil {
+		var se slackapi.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "channel_not_found" {
+			// A private channel the app is not in: it could not post the
+			// links there either.
+			return a.t("slack.reason.not_in_channel")
+		}
+		a.log.Warn("slash command: read the channel from Slack", "slack_channel", c.ChannelID, "err", err)
+		return a.t("command.usage", "command", name)
+	}
+	switch {
+	case !r.external:
+		return a.t("command.usage", "command", name)
+	case !r.member:
+		return a.t("slack.reason.not_in_channel")
+	}
+	// The customer is this channel: links are posted in it.
+	req.Customer = core.Endpoint{Channel: core.ChannelSlack, Address: c.ChannelID}
+	if c.ChannelName != "" && c.ChannelName != "privategroup" {
+		req.CustomerName = "#" + c.ChannelName
+	}
+	return ""
 }
 
 // deskFor is where the desk alerts of a new conversation go: the desk

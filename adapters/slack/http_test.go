@@ -60,6 +60,8 @@ func TestSlashCommandAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name, text, channel string
 		edit                func(*Options)
+		conv                *slackfake.Conversation // what conversations.info says of testChannel
+		fault               *slackfake.Fault        // of conversations.info
 		want                string
 	}{
 		{name: "help", text: "help", want: "/remote starts remote support"},
@@ -69,6 +71,15 @@ func TestSlashCommandAnswers(t *testing.T) {
 		{name: "invalid number", text: "+1 555 123 4567", want: "is not a valid phone number"},
 		{name: "alone in a DM", text: "", channel: "D0DM", want: "In a direct message, say who the customer is"},
 		{name: "alone in the desk", text: "", channel: testDesk, want: "use the Remote support button"},
+		// Alone in a channel, the channel is the customer only when it is
+		// shared with another organisation and the app can post in it.
+		{name: "alone in an agents' channel", text: "", conv: &slackfake.Conversation{IsMember: true}, want: "Use /remote @customer"},
+		{name: "alone in a private agents' channel", text: "", conv: &slackfake.Conversation{IsPrivate: true, IsMember: true}, want: "Use /remote @customer"},
+		{name: "alone in a channel shared within the organisation", text: "", conv: &slackfake.Conversation{IsShared: true, IsOrgShared: true, IsMember: true}, want: "Use /remote @customer"},
+		{name: "alone in a shared channel without the app", text: "", conv: &slackfake.Conversation{IsExtShared: true}, want: "assistbot is not in that conversation"},
+		{name: "alone in a private channel without the app", text: "", want: "assistbot is not in that conversation"},
+		{name: "alone, Slack unreachable", text: "", conv: &slackfake.Conversation{IsExtShared: true, IsMember: true},
+			fault: &slackfake.Fault{Status: http.StatusServiceUnavailable}, want: "Use /remote @customer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var edits []func(*Options)
@@ -76,6 +87,12 @@ func TestSlashCommandAnswers(t *testing.T) {
 				edits = append(edits, tc.edit)
 			}
 			r := newRig(t, edits...)
+			if tc.conv != nil {
+				r.fake.SetConversation(testChannel, *tc.conv)
+			}
+			if tc.fault != nil {
+				r.fake.Fail("conversations.info", *tc.fault)
+			}
 			form := commandForm(tc.text, r.fake.ResponseURL("cmd"))
 			if tc.channel != "" {
 				form.Set("channel_id", tc.channel)
@@ -107,15 +124,46 @@ func TestSlashCommandSMS(t *testing.T) {
 }
 
 // TestSlashCommandChannelCustomer issues for the channel itself when the
-// command names nobody outside the desk and DMs.
+// command names nobody in a channel shared with the customer's
+// organisation (Slack Connect) that the app is in. Slack is asked once:
+// the next command in the same channel needs no lookup.
 func TestSlashCommandChannelCustomer(t *testing.T) {
 	r := newRig(t)
-	if code, a := r.command(commandForm("", r.fake.ResponseURL("cmd"))); code != http.StatusOK || !strings.Contains(a.raw, "PIN ") {
-		t.Fatalf("answer %d: %s", code, a.raw)
+	r.fake.SetConversation(testChannel, slackfake.Conversation{IsExtShared: true, IsMember: true})
+	for range 2 {
+		if code, a := r.command(commandForm("", r.fake.ResponseURL("cmd"))); code != http.StatusOK || !strings.Contains(a.raw, "PIN ") {
+			t.Fatalf("answer %d: %s", code, a.raw)
+		}
 	}
 	c, _ := r.engine.Conversation(ctx, r.sessions()[0].ConversationID)
 	if c.Customer != (core.Endpoint{Channel: core.ChannelSlack, Address: testChannel}) || c.CustomerName != "#support" {
 		t.Errorf("conversation %+v", c)
+	}
+	if calls := r.fake.Calls("conversations.info"); len(calls) != 1 || calls[0].Field("channel") != testChannel {
+		t.Errorf("conversations.info calls: %v", calls)
+	}
+}
+
+// TestSlashCommandSlowChannelLookup: when Slack is slow to say what the
+// channel is, the agent is answered "Getting a PIN…" in time, and the
+// explanation replaces it through the response_url.
+func TestSlashCommandSlowChannelLookup(t *testing.T) {
+	r := newRig(t)
+	r.a.budget = 50 * time.Millisecond
+	r.fake.SetConversation(testChannel, slackfake.Conversation{IsMember: true})
+	release := r.fake.Hold("conversations.info")
+	t.Cleanup(release)
+	code, a := r.command(commandForm("", r.fake.ResponseURL("slow-lookup")))
+	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
+		t.Fatalf("first answer %d: %s", code, a.raw)
+	}
+	release()
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "slow-lookup" })
+	if c.Field("replace_original") != "true" || !strings.HasPrefix(c.Field("text"), "Use /remote @customer") || c.Field("blocks") != "" {
+		t.Errorf("late answer %v", c.JSON)
+	}
+	if n := len(r.sessions()); n != 0 {
+		t.Errorf("%d sessions issued", n)
 	}
 }
 

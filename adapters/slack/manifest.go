@@ -35,8 +35,8 @@ func BotScopes() []string {
 		"chat:write",       // cards in threads, desk alerts, customer DMs
 		"im:write",         // DM a customer who is a Slack user
 		"im:history",       // a customer's replies in that DM
-		"channels:read",    // who is in the desk channel (public)
-		"groups:read",      // who is in the desk channel (private)
+		"channels:read",    // who is in the desk channel (public); is a channel shared with a customer
+		"groups:read",      // who is in the desk channel (private); is a channel shared with a customer
 		"channels:history", // agents' replies in desk threads (public)
 		"groups:history",   // agents' replies in desk threads (private)
 		"usergroups:read",  // who is in slack.agent_group

@@ -112,6 +112,7 @@ type Adapter struct {
 	seen     *seen
 	cards    *cardBook
 	people   *people
+	rooms    *rooms
 	bufs     bufferPool
 	outs     slicePool
 	jsonType []string // the Content-Type header of JSON answers, shared
@@ -177,6 +178,7 @@ func New(o Options) (*Adapter, error) {
 	a.agents = newAgents(a.api, o.AllowedTeams, o.DeskChannel, o.AgentGroup, a.log)
 	a.cards = newCardBook(a, 10000)
 	a.people = newPeople(a.api)
+	a.rooms = newRooms(a.api)
 	return a, nil
 }
 

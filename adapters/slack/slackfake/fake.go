@@ -86,6 +86,8 @@ type Conversation struct {
 	User string
 	// IsPrivate is a private channel.
 	IsPrivate bool
+	// IsMember: the app is in the conversation.
+	IsMember bool
 	// IsShared: shared with another workspace; IsExtShared: with another
 	// organisation (Slack Connect); IsOrgShared: with workspaces of the
 	// same Enterprise Grid organisation.
@@ -361,7 +363,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		ch := map[string]any{"id": id, "is_im": c.IsIM, "is_private": c.IsPrivate || c.IsIM,
 			"is_channel": !c.IsIM && !c.IsPrivate, "is_group": !c.IsIM && c.IsPrivate,
-			"is_shared": c.IsShared || c.IsExtShared || c.IsOrgShared, "is_ext_shared": c.IsExtShared, "is_org_shared": c.IsOrgShared}
+			"is_shared": c.IsShared || c.IsExtShared || c.IsOrgShared, "is_ext_shared": c.IsExtShared, "is_org_shared": c.IsOrgShared,
+			"is_member": c.IsMember}
 		if c.IsIM {
 			ch["user"] = c.User
 		}

@@ -1,0 +1,77 @@
+package slack
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+)
+
+// roomsTTL is how long a customer's channel is remembered as one: a
+// channel is seldom unshared, and /remote typed alone in it should not
+// cost a Web API call each time. Any other answer is asked again, so that
+// inviting the app, or sharing the channel, counts at once.
+const roomsTTL = 10 * time.Minute
+
+// roomLookupTimeout bounds the one lookup a slash command may wait for.
+const roomLookupTimeout = 5 * time.Second
+
+// room is what assistbot uses of conversations.info.
+type room struct {
+	// external: the channel is shared with another organisation (Slack
+	// Connect), so the customer can be in it.
+	external bool
+	// member: the app is in the channel, and can post in it.
+	member bool
+	at     time.Time
+}
+
+// conversationInfo is the part of the Web API rooms need.
+type conversationInfo interface {
+	GetConversationInfoContext(ctx context.Context, input *slackapi.GetConversationInfoInput) (*slackapi.Channel, error)
+}
+
+// rooms caches conversations.info answers for /remote typed alone.
+type rooms struct {
+	api conversationInfo
+	mu  sync.Mutex
+	m   map[string]room
+	now func() time.Time
+}
+
+func newRooms(api conversationInfo) *rooms {
+	return &rooms{api: api, m: map[string]room{}, now: time.Now}
+}
+
+// get returns what Slack says of channel, or the error of the lookup.
+func (r *rooms) get(ctx context.Context, channel string) (room, error) {
+	now := r.now()
+	r.mu.Lock()
+	v, ok := r.m[channel]
+	r.mu.Unlock()
+	if ok && now.Sub(v.at) < roomsTTL {
+		return v, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, roomLookupTimeout)
+	defer cancel()
+	c, err := r.api.GetConversationInfoContext(ctx, &slackapi.GetConversationInfoInput{ChannelID: channel})
+	if err != nil {
+		return room{}, err
+	}
+	// is_ext_shared says it; is_shared without is_org_shared is a channel
+	// shared with a workspace outside the organisation too. A channel
+	// shared only within an Enterprise Grid organisation is internal, and
+	// one whose invitation is still pending has no customer in it yet.
+	v = room{external: c.IsExtShared || (c.IsShared && !c.IsOrgShared), member: c.IsMember, at: now}
+	if !v.external || !v.member {
+		return v, nil
+	}
+	r.mu.Lock()
+	if len(r.m) > 10000 {
+		clear(r.m)
+	}
+	r.m[channel] = v
+	r.mu.Unlock()
+	return v, nil
+}
