@@ -2,6 +2,8 @@ package slack
 
 import (
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,7 +12,10 @@ import (
 	"github.com/assistbot/assistbot/bots/i18n"
 )
 
-const deployManifest = "../../deploy/slack-app-manifest.yaml"
+const (
+	deployManifest = "../../deploy/slack-app-manifest.yaml"
+	readme         = "../../README.md"
+)
 
 // TestManifest checks the app manifest: the request URLs under the
 // public URL, the command with escaping on (mentions arrive as IDs), the
@@ -64,7 +69,7 @@ func TestDeployManifest(t *testing.T) {
 		"# (\"Create New App\" > \"From an app manifest\"), after replacing\n" +
 		"# https://support.example.com with assistbot's public URL, or print one for\n" +
 		"# your configuration with: assistbot slack manifest --url https://your.host\n" +
-		"# (generated; see docs/slack.md)\n"
+		"# (generated; see \"Connect Slack\" in README.md)\n"
 	want := head + string(out)
 	if *update {
 		if err := os.WriteFile(deployManifest, []byte(want), 0o644); err != nil {
@@ -75,5 +80,30 @@ func TestDeployManifest(t *testing.T) {
 	got, err := os.ReadFile(deployManifest)
 	if err != nil || string(got) != want {
 		t.Errorf("%s is not what the generator prints (go test -update rewrites it): %v", deployManifest, err)
+	}
+}
+
+// TestManifestReferences keeps the README and the deploy manifest
+// pointing at each other: the manifest's header sends readers to the
+// README's "Connect Slack" section, and the README's links to the
+// manifest resolve from the README's own directory (the repository's
+// root), as GitHub and editors read them.
+func TestManifestReferences(t *testing.T) {
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.Contains(text, "\n## Connect Slack\n") {
+		t.Errorf(`%s has no "## Connect Slack" section, which %s refers to`, readme, deployManifest)
+	}
+	links := regexp.MustCompile(`\]\(([^)\s]*slack-app-manifest\.yaml)\)`).FindAllStringSubmatch(text, -1)
+	if len(links) == 0 {
+		t.Errorf("%s does not link to the manifest", readme)
+	}
+	for _, l := range links {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(readme), filepath.FromSlash(l[1]))); err != nil {
+			t.Errorf("README link %q does not resolve from the repository's root: %v", l[1], err)
+		}
 	}
 }
