@@ -19,9 +19,11 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
 )
 
@@ -204,8 +206,9 @@ func signIn(t *testing.T, ctx context.Context, base, name, password string) {
 // Start; the console lists the session as waiting and notifies, without
 // the sound; the agent starts it view only; the chat says the technician
 // is viewing; with the sound on, a phone's session waiting plays it. The
-// negative cases follow, then the mute switch per agent and the snippet
-// on another site.
+// negative cases follow, then the mute switch per agent, the snippet
+// on another site, and the chat and the console on a phone and with the
+// keyboard only.
 func TestConsoleAndChatInBrowser(t *testing.T) {
 	start := time.Now()
 	s := startConsole(t, "012345", "234567")
@@ -470,7 +473,224 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 		t.Errorf("the chat opened from the snippet lacks the customer's conversation:\n%s", got)
 	}
 
+	// On a phone, and with the keyboard only.
+	phoneAndKeyboard(t, s, agent)
+
 	t.Logf("browser flow took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// phoneWidth and phoneHeight are a phone's viewport, in CSS pixels.
+const (
+	phoneWidth  = 390
+	phoneHeight = 844
+	// minTouch is the least width and height, in CSS pixels, of a
+	// control a finger must hit.
+	minTouch = 40
+)
+
+// asPhone makes a tab a phone's: a narrow portrait screen with touch,
+// where pages are laid out by their viewport meta tag.
+func asPhone() chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait, chromedp.EmulateScale(3))
+}
+
+// phoneAndKeyboard walks the chat and the console on a phone and with the
+// keyboard only. A customer on a phone finds the chat laid out at the
+// phone's width, with controls big enough to touch, and writes with the
+// keyboard: Tab to the message, Shift+Enter for a new line, Enter sends.
+// An agent without a mouse Tabs to the customer's conversation and to
+// its remote-support button, opens the dialog with Enter and finds the
+// focus in it, Tabs to the desktop link's button and sends it with
+// Space, and closes the dialog with Escape, the focus back on the
+// button. On a phone the agent's queue, conversation, dialog and session
+// page fit the phone's width and their buttons are big enough to touch.
+func phoneAndKeyboard(t *testing.T, s *server, browser context.Context) {
+	phone := tab(t, browser, "phone customer", true)
+	do(t, phone, "the chat on a phone",
+		asPhone(),
+		chromedp.Navigate(s.url+"/chat"),
+		chromedp.WaitVisible(css("body[data-live=on]")),
+	)
+	wantFits(t, phone, "the chat")
+	wantTouchable(t, phone, "the chat's controls", "#chat-name, #chat-text, #compose .send")
+	do(t, phone, "the customer's name", chromedp.SendKeys(css("#chat-name"), "Sam"))
+	tabTo(t, phone, "#chat-text", 3)
+	do(t, phone, "two lines",
+		chromedp.KeyEvent("Wi-Fi drops"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.KeyEvent("every hour"),
+	)
+	const text = "Wi-Fi drops\nevery hour"
+	if got := value(t, phone, "the draft", chromedp.Evaluate[string](`document.getElementById("chat-text").value`)); got != text {
+		t.Errorf("after Shift+Enter the message box holds %q, want %q", got, text)
+	}
+	if n := value(t, phone, "messages", chromedp.Evaluate[int](`document.querySelectorAll("#transcript .msg.in").length`)); n != 0 {
+		t.Errorf("Shift+Enter sent the message (%d in the transcript)", n)
+	}
+	do(t, phone, "Enter sends", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#transcript .msg.in")))
+	if got := value(t, phone, "the message sent", chromedp.Text(css("#transcript .msg.in .text"))); got != text {
+		t.Errorf("the chat shows %q, want %q", got, text)
+	}
+	waitFocus(t, phone, "the message box, emptied, for the next message", `a.id === "chat-text" && a.value === ""`)
+	var conv *core.Conversation
+	convs, err := s.Engine().Conversations(context.Background(), core.ConversationFilter{DeskChannel: core.ChannelConsole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range convs {
+		if c.CustomerName == "Sam" {
+			conv = c
+		}
+	}
+	if conv == nil {
+		t.Fatalf("no conversation of Sam's among %d", len(convs))
+	}
+	if msgs, err := s.Engine().Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID}); err != nil || len(msgs) != 1 || msgs[0].Text != text {
+		t.Errorf("Sam's conversation holds %v %v, want the one message %q", msgs, err, text)
+	}
+
+	// Alice, keyboard only: Tab to Sam's conversation, Enter.
+	keys := tab(t, browser, "alice with the keyboard", true)
+	signIn(t, keys, s.url, "alice", alicePassword)
+	link := `#conversations a[href="/console/conversations/` + conv.ID + `"]`
+	do(t, keys, "Sam's conversation listed", chromedp.WaitVisible(css("#queue")), chromedp.WaitVisible(css(link)))
+	tabTo(t, keys, link, 60)
+	do(t, keys, "Enter opens the conversation", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#remote-support")))
+	if loc := value(t, keys, "location", chromedp.Location()); loc != s.url+"/console/conversations/"+conv.ID {
+		t.Fatalf("Enter on the conversation's link opened %s", loc)
+	}
+	tabTo(t, keys, "#remote-support", 15)
+	do(t, keys, "Enter opens the dialog", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#remote-dialog[open] #card-pin")))
+	waitFocus(t, keys, "the focus in the dialog", `d.open && a !== d && d.contains(a)`)
+	send := `#remote-dialog button[value="remote.send_desktop"]`
+	tabTo(t, keys, send, 10)
+	do(t, keys, "Space sends the desktop link", chromedp.KeyEvent(" "), chromedp.WaitVisible(css(`#remote-dialog .card-view[data-state="sent"]`)))
+	sid := sessionOf(t, s, conv.ID)
+	var sess apiSession
+	s.api("GET", "/api/v1/sessions/"+sid, "", &sess)
+	if sess.State != "sent" {
+		t.Errorf("after Space on the send button the session is %s", sess.State)
+	}
+	do(t, phone, "the link in the chat", chromedp.WaitVisible(css("#transcript a[data-link]")))
+	if href := value(t, phone, "link", chromedp.AttributeValue(css("#transcript a[data-link]"), "href")); href.Value != sess.DesktopURL {
+		t.Errorf("the chat's button leads to %q, want %q", href.Value, sess.DesktopURL)
+	}
+	wantTouchable(t, phone, "the chat's link button", "#transcript a[data-link]")
+	// The dialog reloads with the new state; the focus stays in it.
+	waitFocus(t, keys, "the focus still in the dialog", `d.open && a !== d && d.contains(a)`)
+	do(t, keys, "Escape closes the dialog", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(css("#remote-dialog")))
+	waitFocus(t, keys, "the focus back on the remote-support button", `!d.open && a.id === "remote-support"`)
+
+	// Alice on a phone.
+	do(t, keys, "the queue on a phone",
+		asPhone(),
+		chromedp.Navigate(s.url+"/console"),
+		chromedp.WaitVisible(css("#queue li.row.state-waiting")),
+	)
+	wantFits(t, keys, "the queue")
+	wantTouchable(t, keys, "a waiting row's buttons", "#queue li.row.state-waiting .actions .btn")
+	do(t, keys, "the conversation on a phone",
+		chromedp.Navigate(s.url+"/console/conversations/"+conv.ID),
+		chromedp.WaitVisible(css("#remote-support")),
+	)
+	wantFits(t, keys, "the conversation")
+	wantTouchable(t, keys, "the conversation's buttons", "#conversation .btn")
+	do(t, keys, "the dialog on a phone", chromedp.Click(css("#remote-support")), chromedp.WaitVisible(css("#remote-dialog[open] #card-pin")))
+	wantFits(t, keys, "the dialog")
+	wantTouchable(t, keys, "the dialog's buttons", "#remote-dialog button")
+	do(t, keys, "the session page on a phone",
+		chromedp.Navigate(s.url+"/console/sessions/"+sid),
+		chromedp.WaitVisible(css("#card .actions")),
+	)
+	wantFits(t, keys, "the session page")
+	wantTouchable(t, keys, "the session's buttons", "#card .actions .btn")
+}
+
+// wantFits checks that the page in the tab of ctx, a phone's, is laid
+// out at the phone's width (as its viewport meta tag asks) and scrolls
+// only up and down.
+func wantFits(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	type layout struct {
+		Width, Scroll int
+		Wide          []string
+	}
+	l := value(t, ctx, what+"'s layout", chromedp.Evaluate[layout](`((phone) => {
+		const wide = [];
+		for (const el of document.querySelectorAll("body *")) {
+			const r = el.getBoundingClientRect();
+			if (r.right > phone + 0.5 && wide.length < 5) wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).trim().replace(/\s+/g, ".") : "") + " to " + Math.round(r.right) + "px");
+		}
+		return {width: window.innerWidth, scroll: document.documentElement.scrollWidth, wide: wide};
+	})(`+strconv.Itoa(phoneWidth)+`)`))
+	// A page wider than the phone makes the phone lay it out wider,
+	// at a smaller scale, or scroll it sideways.
+	if l.Width != phoneWidth || l.Scroll > l.Width {
+		t.Errorf("%s does not fit a %dpx phone: laid out %dpx wide, %dpx of content; too wide: %v", what, phoneWidth, l.Width, l.Scroll, l.Wide)
+	}
+}
+
+// wantTouchable checks the controls sel selects in the tab of ctx: at
+// least one; each, scrolled to, on the screen, not covered by another
+// element, and at least minTouch pixels wide and tall.
+func wantTouchable(t *testing.T, ctx context.Context, what, sel string) {
+	t.Helper()
+	problems := value(t, ctx, what, chromedp.Evaluate[[]string](`((sel, min) => {
+		const els = document.querySelectorAll(sel), out = [];
+		if (!els.length) return ["nothing matches " + sel];
+		for (const el of els) {
+			el.scrollIntoView({block: "center", inline: "nearest"});
+			const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+			const name = (el.id ? "#" + el.id + " " : "") + JSON.stringify((el.textContent || el.getAttribute("aria-label") || el.tagName).trim().slice(0, 30));
+			if (cs.display === "none" || cs.visibility !== "visible" || r.width === 0 || r.height === 0) {
+				out.push(name + " is not shown");
+				continue;
+			}
+			if (r.width < min || r.height < min) out.push(name + " is " + Math.round(r.width) + "x" + Math.round(r.height) + "px");
+			if (r.left < 0 || r.top < 0 || r.right > innerWidth || r.bottom > innerHeight) out.push(name + " is off the screen");
+			const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+			if (!hit || !el.contains(hit)) out.push(name + " is covered by " + (hit ? hit.tagName.toLowerCase() : "nothing"));
+		}
+		return out;
+	})(`+strconv.Quote(sel)+`, `+strconv.Itoa(minTouch)+`)`))
+	for _, p := range problems {
+		t.Errorf("%s on a phone: %s", what, p)
+	}
+}
+
+// tabTo presses Tab in the tab of ctx until the element sel has the
+// keyboard focus, failing after max presses.
+func tabTo(t *testing.T, ctx context.Context, sel string, max int) {
+	t.Helper()
+	focused := `document.activeElement && document.activeElement.matches(` + strconv.Quote(sel) + `)`
+	for range max {
+		if value(t, ctx, "focus on "+sel, chromedp.Evaluate[bool](focused)) {
+			return
+		}
+		do(t, ctx, "press Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	if !value(t, ctx, "focus on "+sel, chromedp.Evaluate[bool](focused)) {
+		t.Fatalf("%d presses of Tab did not reach %s; the focus is on %s", max, sel, focusedElement(t, ctx))
+	}
+}
+
+// waitFocus waits until cond, a JavaScript expression over a (the
+// focused element) and d (the remote-session dialog, if any), holds.
+func waitFocus(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(tctx, chromedp.Poll[bool](`(() => { const a = document.activeElement || document.body, d = document.getElementById("remote-dialog") || {}; return (`+cond+`) || null; })()`))
+	if err != nil {
+		t.Fatalf("%s: %v; the focus is on %s", what, err, focusedElement(t, ctx))
+	}
+}
+
+// focusedElement describes the element that has the keyboard focus.
+func focusedElement(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return value(t, ctx, "the focused element", chromedp.Evaluate[string](`(() => { const a = document.activeElement;
+		return a ? a.tagName.toLowerCase() + (a.id ? "#" + a.id : "") + " " + JSON.stringify((a.textContent || "").trim().slice(0, 30)) : "nothing"; })()`))
 }
 
 // hookAlerts counts the console's calls to play its sound and collects

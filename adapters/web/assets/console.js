@@ -280,6 +280,9 @@
     data.delete("csrf");
     if (form.hasAttribute("data-reset")) data.set("id", randomID());
     var buttons = $$("button", form);
+    // Disabling the focused button takes the keyboard focus away; it
+    // comes back once the buttons are enabled again.
+    var focused = document.activeElement;
     buttons.forEach(function (b) { b.disabled = true; });
     request(form.getAttribute("action"), { method: "POST", body: data, json: true }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
@@ -300,6 +303,8 @@
       if (err.message !== "signed out") flash(S.error);
     }).then(function () {
       buttons.forEach(function (b) { b.disabled = false; });
+      var now = document.activeElement;
+      if (buttons.indexOf(focused) >= 0 && focused.isConnected && (!now || now === body)) focused.focus();
     });
   });
 
