@@ -589,6 +589,7 @@ func phoneAndKeyboard(t *testing.T, s *server, browser context.Context) {
 	)
 	wantFits(t, keys, "the queue")
 	wantTouchable(t, keys, "a waiting row's buttons", "#queue li.row.state-waiting .actions .btn")
+	wantTouchable(t, keys, "the header's sound and sign-out buttons", ".tools .tool:not([hidden])")
 	do(t, keys, "the conversation on a phone",
 		chromedp.Navigate(s.url+"/console/conversations/"+conv.ID),
 		chromedp.WaitVisible(css("#remote-support")),
