@@ -578,6 +578,13 @@ func phoneAndKeyboard(t *testing.T, s *server, browser context.Context) {
 	wantTouchable(t, phone, "the chat's link button", "#transcript a[data-link]")
 	// The dialog reloads with the new state; the focus stays in it.
 	waitFocus(t, keys, "the focus still in the dialog", `d.open && a !== d && d.contains(a)`)
+	// "Generate another code" from the keyboard: a new PIN, and the focus
+	// stays on the button.
+	pin := value(t, keys, "the pin", chromedp.Evaluate[string](`document.getElementById("card-pin").textContent`))
+	tabTo(t, keys, `#remote-dialog button[value="remote.regenerate"]`, 10)
+	do(t, keys, "Enter generates another code", chromedp.KeyEvent(kb.Enter))
+	value(t, keys, "another code shown", chromedp.Poll[bool](`document.getElementById("card-pin").textContent !== `+strconv.Quote(pin)+` || null`))
+	waitFocus(t, keys, "the focus on the new card's button", `d.open && a.matches('button[value="remote.regenerate"]')`)
 	do(t, keys, "Escape closes the dialog", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(css("#remote-dialog")))
 	waitFocus(t, keys, "the focus back on the remote-support button", `!d.open && a.id === "remote-support"`)
 
