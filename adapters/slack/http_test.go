@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -309,6 +310,11 @@ func TestSlowProvider(t *testing.T) {
 	r := newRig(t)
 	r.a.budget = 50 * time.Millisecond
 	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	// A failure before the release must not leave the command waiting
+	// until the test binary times out.
+	t.Cleanup(unblock)
 	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
 		<-release
 		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
@@ -318,7 +324,7 @@ func TestSlowProvider(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
 		t.Fatalf("first answer %d: %s", code, a.raw)
 	}
-	close(release)
+	unblock()
 	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "slow" })
 	if c.Field("replace_original") != "true" || !strings.Contains(c.Field("blocks"), "PIN 246810") {
 		t.Errorf("late card %v", c.JSON)
