@@ -106,11 +106,14 @@ func (a *Adapter) closeFromThread(ctx context.Context, i *discordgo.Interaction,
 	if !inThread(i, conv) {
 		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
 	}
-	if conv, err = a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
+	closer := agent.Name
+	if conv.State == core.ConversationClosed {
+		closer = "" // closed elsewhere: not this clicker's doing
+	} else if conv, err = a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
 		a.logFailure("close conversation", err)
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
 	}
-	return alertMessage(a.bot.ClosedHeader(conv, agent.Name, locale)).reply(discordgo.InteractionResponseUpdateMessage)
+	return alertMessage(a.bot.ClosedHeader(conv, closer, locale)).reply(discordgo.InteractionResponseUpdateMessage)
 }
 
 // inThread reports whether a button was pressed in conv's desk thread,

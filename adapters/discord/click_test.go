@@ -192,6 +192,21 @@ func TestCloseConversationButton(t *testing.T) {
 	if got, _ := r.engine.Conversation(context.Background(), conv.ID); got.State != core.ConversationClosed {
 		t.Errorf("conversation %s, want closed", got.State)
 	}
+	// Pressed again (its header shown elsewhere, or closed from the
+	// console meanwhile): no buttons, and nobody credited.
+	w = r.post(r.click(agent(), deskID, remote.ActionCloseConversation+":"+conv.ID, thread, 0).json())
+	if resp := r.decodeResponse(w); resp.Type != 7 || !strings.Contains(resp.Data.Content, "This conversation is closed.") || strings.Contains(resp.Data.Content, "closed by") {
+		t.Errorf("a closed conversation's header: %s", w.Body)
+	}
+}
+
+// testOver returns a channel closed when the test ends, before the rig's
+// own cleanup waits for the adapter's work: a fake held until the test
+// releases it must not keep a test that failed early from ending.
+func testOver(t *testing.T) <-chan struct{} {
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	return stop
 }
 
 // TestClickDeferred: a button whose action waits on a slow provider is
@@ -201,9 +216,14 @@ func TestClickDeferred(t *testing.T) {
 	r := newRig(t, func(o *Options) { o.DeferAfter = 20 * time.Millisecond })
 	s := r.issue()
 	release := make(chan struct{})
+	stop := testOver(t)
 	fail := false
 	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-		<-release
+		select {
+		case <-release:
+		case <-stop:
+			return core.Ticket{}, core.Errorf(core.CodeUnavailable, "the test is over")
+		}
 		if fail {
 			return core.Ticket{}, core.Errorf(core.CodeUnavailable, "provider down")
 		}

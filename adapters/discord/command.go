@@ -85,6 +85,9 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 		a.logFailure("issue", err)
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
 	}
+	// Later sessions of the conversation issued without a channel (from
+	// its thread's button) fall back on this one, in this process.
+	a.rememberOrigin(ctx, conv, req.Origin)
 	var note string
 	if opts.device != "" {
 		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))

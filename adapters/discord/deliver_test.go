@@ -191,7 +191,8 @@ func TestDMsRefusedOnAnotherReplica(t *testing.T) {
 			t.Errorf("delivery %s %q", d.Status, d.Reason)
 		}
 		// The conversation has no thread yet: the desk channel is told.
-		note := r.waitMessage(deskID, "Link to the customer: Not delivered: Pat does not accept direct messages")
+		// In the desk channel, the note says whose conversation it is.
+		note := r.waitMessage(deskID, "**Pat**: Link to the customer: Not delivered: Pat does not accept direct messages")
 		if string(note.AllowedMentions) != `{"parse":[],"replied_user":false}` {
 			t.Errorf("the note may ping: %s", note.AllowedMentions)
 		}

@@ -142,8 +142,13 @@ func TestGatewayRefusals(t *testing.T) {
 func TestGatewayDeferred(t *testing.T) {
 	release := make(chan struct{})
 	r := newRig(t, func(o *Options) { o.DeferAfter = 20 * time.Millisecond })
+	stop := testOver(t)
 	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-		<-release
+		select {
+		case <-release:
+		case <-stop:
+			return core.Ticket{}, core.Errorf(core.CodeUnavailable, "the test is over")
+		}
 		return core.Ticket{PIN: "012345", DesktopURL: "https://support.example.com/?code=012345", MobileURL: "https://support.example.com/m/012345", ManualURL: "https://support.example.com/"}, nil
 	}
 	in := r.remoteCommand(agent(), supportC, customerOption(patID))

@@ -137,6 +137,8 @@ func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery, note str
 			return
 		}
 		where = conv.Desk.Address
+		// The desk channel holds every conversation's notes: say whose.
+		note = "**" + escapeMarkdown(core.CustomerLabel(conv)) + "**: " + note
 	}
 	msg := text(note).send()
 	err = a.retryRateLimited(ctx, time.Time{}, func() error {

@@ -150,6 +150,14 @@ func TestCloseConversationFromThread(t *testing.T) {
 	if c, _ := r.engine.Conversation(ctx, s.ConversationID); c.State != core.ConversationClosed {
 		t.Errorf("conversation is %s, want closed", c.State)
 	}
+
+	// A header whose conversation was closed elsewhere (the console, the
+	// API, another click) loses its buttons without naming the clicker.
+	click(testDesk, "again")
+	again := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "again" })
+	if b := again.Field("blocks"); !strings.Contains(b, "This conversation is closed.") || strings.Contains(b, "closed by") || strings.Contains(b, remote.ActionCloseConversation) {
+		t.Errorf("header of a conversation closed before the click %v", again.Form)
+	}
 }
 
 // TestDeliverErrors maps Slack's failures to what the outbox does: retry

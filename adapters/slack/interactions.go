@@ -176,7 +176,7 @@ func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallb
 // for that thread's conversation, shown to the clicker in the thread.
 func (a *Adapter) issueFromThread(ctx context.Context, ic *slackapi.InteractionCallback, convID string, actor core.Actor) {
 	channel := channelOf(ic)
-	root, ok := a.threadRoot(ctx, ic, convID)
+	_, root, ok := a.threadRoot(ctx, ic, convID)
 	if !ok {
 		return
 	}
@@ -197,14 +197,14 @@ func (a *Adapter) issueFromThread(ctx context.Context, ic *slackapi.InteractionC
 }
 
 // threadRoot checks that a thread button of conversation convID was
-// clicked on that conversation's own thread, and returns the thread's
-// root. Otherwise it tells the clicker why not.
-func (a *Adapter) threadRoot(ctx context.Context, ic *slackapi.InteractionCallback, convID string) (string, bool) {
+// clicked on that conversation's own thread, and returns the conversation
+// and the thread's root. Otherwise it tells the clicker why not.
+func (a *Adapter) threadRoot(ctx context.Context, ic *slackapi.InteractionCallback, convID string) (*core.Conversation, string, bool) {
 	channel := channelOf(ic)
 	conv, err := a.engine.Conversation(ctx, convID)
 	if err != nil {
 		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
-		return "", false
+		return nil, "", false
 	}
 	root := ic.Container.MessageTs
 	if root == "" {
@@ -213,25 +213,28 @@ func (a *Adapter) threadRoot(ctx context.Context, ic *slackapi.InteractionCallba
 	if conv.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: channel}) || (conv.DeskThread != "" && conv.DeskThread != root) {
 		a.log.Warn("refused a thread button outside its conversation's thread", "conversation_id", convID, "slack_channel", channel)
 		a.tell(ctx, ic, a.t("slack.bad_button", "command", a.cmdName))
-		return "", false
+		return nil, "", false
 	}
-	return root, true
+	return conv, root, true
 }
 
 // closeFromThread handles "Close conversation" on a desk thread's root:
 // the conversation ends, and the root loses its buttons and says who
 // closed it. The customer's next message opens a new conversation.
 func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionCallback, convID string, actor core.Actor) {
-	if _, ok := a.threadRoot(ctx, ic, convID); !ok {
+	conv, _, ok := a.threadRoot(ctx, ic, convID)
+	if !ok {
 		return
 	}
-	conv, err := a.engine.CloseConversation(ctx, convID, actor)
-	if err != nil {
+	closer := actor.Name
+	if conv.State == core.ConversationClosed {
+		closer = "" // closed elsewhere: not this clicker's doing
+	} else if _, err := a.engine.CloseConversation(ctx, convID, actor); err != nil {
 		a.log.Error("close a conversation", "conversation_id", convID, "err", err)
 		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
 		return
 	}
-	h := a.bot.ClosedHeader(conv, actor.Name, a.locale)
+	h := a.bot.ClosedHeader(conv, closer, a.locale)
 	blockJSON := a.render.thread(nil, h, remote.HeaderNotice(conv), conv, a.locale, channelOf(ic))
 	if err := a.respond(ctx, ic.ResponseURL, replaceOriginal, escape(h.Text), blockJSON); err != nil {
 		a.log.Warn("update a closed conversation's thread", "conversation_id", convID, "err", err)

@@ -60,11 +60,17 @@ func (b *Bot) ThreadHeader(n core.Notice, locale string) Alert {
 }
 
 // ClosedHeader renders a thread's root message once an agent closed its
-// conversation: the header without buttons, and who closed it.
+// conversation: the header without buttons, and who closed it. agent is
+// "" when the conversation was found closed already (from the console,
+// the API or another desk), by someone this click cannot name.
 func (b *Bot) ClosedHeader(c *core.Conversation, agent, locale string) Alert {
 	h := b.ThreadHeader(HeaderNotice(c), locale)
 	h.Buttons = nil
-	h.Notes = []string{b.catalog.T(locale, "desk.conversation_closed", "agent", agent)}
+	if agent == "" {
+		h.Notes = []string{b.catalog.T(locale, "desk.conversation_was_closed")}
+	} else {
+		h.Notes = []string{b.catalog.T(locale, "desk.conversation_closed", "agent", agent)}
+	}
 	return h
 }
 

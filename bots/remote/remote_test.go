@@ -389,6 +389,9 @@ func TestThreadHeaderAndCustomerText(t *testing.T) {
 	if len(closed.Buttons) != 0 || !strings.HasPrefix(closed.Text, "SMS-Unterhaltung") || len(closed.Notes) != 1 || !strings.Contains(closed.Notes[0], "alice") {
 		t.Errorf("closed header = %+v, want the German header without buttons, saying who closed it", closed)
 	}
+	if found := r.bot.ClosedHeader(conv, "", "en"); len(found.Buttons) != 0 || len(found.Notes) != 1 || found.Notes[0] != "This conversation is closed. The customer's next message opens a new one." {
+		t.Errorf("header of a conversation found closed = %+v", found)
+	}
 	link := r.bot.CustomerText(core.Notice{Kind: core.NoticeLink, Locale: "es", Link: "https://support.example.com/m/012345", PIN: "012345"})
 	if !strings.Contains(link, "https://support.example.com/m/012345") || !strings.Contains(link, "012345") || strings.Contains(link, "Remote support") {
 		t.Errorf("spanish link text = %q", link)
