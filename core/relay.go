@@ -145,6 +145,9 @@ func (e *Engine) CloseConversation(ctx context.Context, id string, actor Actor) 
 		if err != nil {
 			return nil, err
 		}
+		// A conversation has no event log of its own: who closed it is
+		// told to the operator's log.
+		e.log.Info("conversation closed", "conversation_id", c.ID, "actor", actor.String())
 		e.emit(Update{Conversation: c})
 		return c, nil
 	}

@@ -131,7 +131,7 @@ func (a *Adapter) channelCustomer(ctx context.Context, c *slackapi.SlashCommand,
 			return a.t("slack.reason.not_in_channel")
 		}
 		a.log.Warn("slash command: read the channel from Slack", "slack_channel", c.ChannelID, "err", err)
-		return a.t("command.usage", "command", name)
+		return a.t("slack.channel_unknown", "command", name)
 	}
 	switch {
 	case !r.external:
@@ -139,8 +139,13 @@ func (a *Adapter) channelCustomer(ctx context.Context, c *slackapi.SlashCommand,
 	case !r.member:
 		return a.t("slack.reason.not_in_channel")
 	}
-	// The customer is this channel: links are posted in it.
+	// The customer is this channel: links are posted in it. The desk
+	// alerts are for agents only: without a desk channel they go to the
+	// agent's DM, never into a channel the customer's organisation reads.
 	req.Customer = core.Endpoint{Channel: core.ChannelSlack, Address: c.ChannelID}
+	if a.desk == "" {
+		req.Desk = core.Endpoint{Channel: core.ChannelSlack, Address: c.UserID}
+	}
 	if c.ChannelName != "" && c.ChannelName != "privategroup" {
 		req.CustomerName = "#" + c.ChannelName
 	}

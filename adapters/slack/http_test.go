@@ -80,7 +80,7 @@ func TestSlashCommandAnswers(t *testing.T) {
 		{name: "alone in a shared channel without the app", text: "", conv: &slackfake.Conversation{IsExtShared: true}, want: "assistbot is not in that conversation"},
 		{name: "alone in a private channel without the app", text: "", want: "assistbot is not in that conversation"},
 		{name: "alone, Slack unreachable", text: "", conv: &slackfake.Conversation{IsExtShared: true, IsMember: true},
-			fault: &slackfake.Fault{Status: http.StatusServiceUnavailable}, want: "Use /remote @customer"},
+			fault: &slackfake.Fault{Status: http.StatusServiceUnavailable}, want: "assistbot cannot tell whether this channel is shared with a customer because Slack did not answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var edits []func(*Options)
@@ -142,6 +142,24 @@ func TestSlashCommandChannelCustomer(t *testing.T) {
 	}
 	if calls := r.fake.Calls("conversations.info"); len(calls) != 1 || calls[0].Field("channel") != testChannel {
 		t.Errorf("conversations.info calls: %v", calls)
+	}
+	if c.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: testDesk}) {
+		t.Errorf("desk %v, want the desk channel", c.Desk)
+	}
+}
+
+// TestChannelCustomerWithoutDesk: with no desk channel, the alerts of a
+// conversation whose customer is a shared channel go to the agent's DM,
+// never into the channel the customer's organisation reads.
+func TestChannelCustomerWithoutDesk(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.DeskChannel = "" })
+	r.fake.SetConversation(testChannel, slackfake.Conversation{IsExtShared: true, IsMember: true})
+	if code, a := r.command(commandForm("", r.fake.ResponseURL("cmd"))); code != http.StatusOK || !strings.Contains(a.raw, "PIN ") {
+		t.Fatalf("answer %d: %s", code, a.raw)
+	}
+	c, _ := r.engine.Conversation(ctx, r.sessions()[0].ConversationID)
+	if c.Customer.Address != testChannel || c.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: testAgent}) {
+		t.Errorf("customer %v, desk %v: want the alerts in the agent's DM", c.Customer, c.Desk)
 	}
 }
 

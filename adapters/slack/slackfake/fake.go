@@ -41,6 +41,8 @@ type Call struct {
 	// Status is the HTTP status the fake answered with (0: the
 	// connection was dropped without an answer).
 	Status int
+	// At is when the fake recorded the call.
+	At time.Time
 }
 
 // Field returns a form field of a Web API call, or a top-level string or
@@ -283,6 +285,7 @@ func (s *Server) describe() string {
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c.At = time.Now()
 	s.calls = append(s.calls, c)
 	close(s.changed)
 	s.changed = make(chan struct{})
