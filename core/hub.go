@@ -16,6 +16,8 @@ type Update struct {
 	// Conversation is the conversation a message belongs to, or one that
 	// was closed.
 	Conversation *Conversation
+	// Closer names who closed Conversation, on the update of its closing.
+	Closer string
 	// Message is a message added to a transcript.
 	Message *Message
 }

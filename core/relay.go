@@ -148,7 +148,7 @@ func (e *Engine) CloseConversation(ctx context.Context, id string, actor Actor) 
 		// A conversation has no event log of its own: who closed it is
 		// told to the operator's log.
 		e.log.Info("conversation closed", "conversation_id", c.ID, "actor", actor.String())
-		e.emit(Update{Conversation: c})
+		e.emit(Update{Conversation: c, Closer: actor.Name})
 		return c, nil
 	}
 	return nil, Errorf(CodeConflict, "the conversation is changing too often; try again")

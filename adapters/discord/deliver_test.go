@@ -454,3 +454,31 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// TestHeaderFollowsClose: a conversation closed away from its thread
+// (the console, the API) has its thread header rewritten: no buttons,
+// and who closed it.
+func TestHeaderFollowsClose(t *testing.T) {
+	r := newRig(t)
+	r.run()
+	s := r.issue()
+	if _, _, err := r.engine.Join(context.Background(), s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	r.delivery(s.ID, core.NoticeSession)
+	conv, _ := r.engine.Conversation(context.Background(), s.ConversationID)
+	if conv.DeskThread == "" {
+		t.Fatal("no desk thread")
+	}
+	if _, err := r.engine.CloseConversation(context.Background(), conv.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the header rewritten", func() bool {
+		for _, m := range r.fake.Messages(deskID) {
+			if m.ID == conv.DeskThread {
+				return strings.Contains(m.Content, "Conversation closed by bob") && !strings.Contains(string(m.Components), remote.ActionIssue)
+			}
+		}
+		return false
+	})
+}

@@ -72,6 +72,10 @@ func (a *Adapter) update(ctx context.Context, u core.Update) {
 			a.deliveryFailed(ctx, d, a.t("discord.card.delivery", "status", a.t("delivery.failed", "reason", d.Reason)))
 		}
 	}
+	if c := u.Conversation; c != nil && u.Closer != "" && c.Desk == a.desk && c.DeskThread != "" {
+		a.closeHeader(ctx, c, u.Closer)
+		return
+	}
 	if u.Session == nil || !a.cardChanged(u) {
 		return
 	}
@@ -147,5 +151,21 @@ func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery, note str
 	})
 	if err != nil {
 		a.log.Warn("report a failed delivery", "conversation_id", conv.ID, "kind", d.Notice.Kind, "err", a.apiError("post", err))
+	}
+}
+
+// closeHeader rewrites the header of closed conversation c's desk thread,
+// whoever closed it and wherever (the console, the API, a click in
+// Discord): no more buttons, and who closed it.
+func (a *Adapter) closeHeader(ctx context.Context, c *core.Conversation, closer string) {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	msg := alertMessage(a.bot.ClosedHeader(c, closer, a.catalog.Default()))
+	err := a.retryRateLimited(ctx, time.Time{}, func() error {
+		_, err := a.session.ChannelMessageEditComplex(msg.edit(c.Desk.Address, c.DeskThread), discordgo.WithContext(ctx))
+		return err
+	})
+	if err != nil {
+		a.log.Warn("update a closed conversation's thread header", "conversation_id", c.ID, "err", a.apiError("edit header", err))
 	}
 }

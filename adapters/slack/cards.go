@@ -177,6 +177,10 @@ func (b *cardBook) follow(ctx context.Context, updates <-chan core.Update) {
 			if !ok {
 				return
 			}
+			if c := u.Conversation; c != nil && u.Closer != "" && c.Desk.Channel == core.ChannelSlack && c.DeskThread != "" && validID(c.Desk.Address, "CG") {
+				b.a.later(ctx, func(ctx context.Context) { b.a.closeHeader(ctx, c, u.Closer) })
+				continue
+			}
 			if u.Session == nil || (u.Event != nil && u.Event.Action == core.ActionIssue) {
 				continue // a new session's card is the command's answer
 			}

@@ -160,6 +160,32 @@ func TestCloseConversationFromThread(t *testing.T) {
 	}
 }
 
+// TestHeaderFollowsClose: a conversation closed away from its thread
+// (the console, the API) has its thread's first message rewritten: no
+// buttons, and who closed it.
+func TestHeaderFollowsClose(t *testing.T) {
+	r := newRig(t)
+	_, s := r.issueCard("cmd")
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
+	})
+	eventually(t, "desk thread recorded", func() bool {
+		c, _ := r.engine.Conversation(ctx, s.ConversationID)
+		return c.DeskThread == header.TS
+	})
+	if _, err := r.engine.CloseConversation(ctx, s.ConversationID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	edit := r.fake.Wait(t, "chat.update", wait, func(c slackfake.Call) bool { return c.Field("ts") == header.TS })
+	if b := edit.Field("blocks"); edit.Field("channel") != testDesk || !strings.Contains(b, "Conversation closed by bob") ||
+		strings.Contains(b, remote.ActionIssue) || strings.Contains(b, remote.ActionCloseConversation) {
+		t.Errorf("header edit %v", edit.Form)
+	}
+}
+
 // TestDeliverErrors maps Slack's failures to what the outbox does: retry
 // (with Slack's Retry-After) or give up with a reason for the agent.
 func TestDeliverErrors(t *testing.T) {

@@ -241,6 +241,21 @@ func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionC
 	}
 }
 
+// closeHeader rewrites the first message of closed conversation c's desk
+// thread, whoever closed it and wherever (the console, the API, a click
+// in Slack): no more buttons, and who closed it.
+func (a *Adapter) closeHeader(ctx context.Context, c *core.Conversation, closer string) {
+	h := a.bot.ClosedHeader(c, closer, a.locale)
+	bs, err := sdkBlocks(a.render.thread(nil, h, remote.HeaderNotice(c), c, a.locale, c.Desk.Address))
+	if err == nil {
+		_, _, _, err = a.api.UpdateMessageContext(ctx, c.Desk.Address, c.DeskThread,
+			slackapi.MsgOptionText(escape(h.Text), false), slackapi.MsgOptionBlocks(bs...))
+	}
+	if err != nil {
+		a.log.Warn("update a closed conversation's thread", "conversation_id", c.ID, "err", a.classify("chat.update", err))
+	}
+}
+
 // shortcut handles the "Start remote support" message shortcut: the
 // message's author is the customer, or, on a relayed conversation's desk
 // thread, that conversation's customer.
