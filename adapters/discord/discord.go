@@ -95,8 +95,12 @@ type Adapter struct {
 	now        func() time.Time
 	deferAfter time.Duration
 
-	halted   chan struct{}
-	haltOnce sync.Once
+	halted chan struct{}
+	// watching is closed once Run follows the engine's updates: an
+	// update published before that is not seen (tests wait for it).
+	watching     chan struct{}
+	watchingOnce sync.Once
+	haltOnce     sync.Once
 	// contentOnce logs the missing Message Content intent once.
 	contentOnce sync.Once
 
@@ -142,6 +146,7 @@ func New(o Options) (*Adapter, error) {
 		now:        o.Now,
 		deferAfter: o.DeferAfter,
 		halted:     make(chan struct{}),
+		watching:   make(chan struct{}),
 		cards:      newMemo[cardRef](),
 		origins:    newMemo[string](),
 		dms:        newMemo[string](),

@@ -43,6 +43,7 @@ func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) 
 func (a *Adapter) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		updates, stop := a.engine.Hub().Subscribe(64)
+		a.watchingOnce.Do(func() { close(a.watching) })
 		a.follow(ctx, updates)
 		stop()
 	}

@@ -119,6 +119,12 @@ func (r *rig) run(a ...*Adapter) {
 	wg.Go(func() { r.engine.Run(ctx) })
 	wg.Go(func() { ad.Run(ctx) })
 	r.t.Cleanup(func() { cancel(); wg.Wait() })
+	// An update published before the adapter subscribed would be missed.
+	select {
+	case <-ad.watching:
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("the adapter did not start following the engine's updates")
+	}
 }
 
 // postTo sends body to adapter a's interactions endpoint, signed now.
