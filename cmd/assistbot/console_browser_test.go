@@ -528,7 +528,11 @@ func phoneAndKeyboard(t *testing.T, s *server, browser context.Context) {
 		t.Errorf("Shift+Enter sent the message (%d in the transcript)", n)
 	}
 	do(t, phone, "Enter sends", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#transcript .msg.in")))
-	if got := value(t, phone, "the message sent", chromedp.Text(css("#transcript .msg.in .text"))); got != text {
+	// The transcript is drawn again when the server announces the
+	// message: read it once it settles, not from a node being replaced.
+	shown := `(() => { const e = document.querySelector("#transcript .msg.in .text"); return e && e.innerText === ` + strconv.Quote(text) + ` || null; })()`
+	if _, err := chromedp.Run(phone, chromedp.Poll[bool](shown, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		got := value(t, phone, "the message sent", chromedp.Evaluate[string](`(document.querySelector("#transcript .msg.in .text") || {}).innerText || ""`))
 		t.Errorf("the chat shows %q, want %q", got, text)
 	}
 	waitFocus(t, phone, "the message box, emptied, for the next message", `a.id === "chat-text" && a.value === ""`)
