@@ -31,11 +31,8 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	if !ok {
 		return refuse("discord.error.unknown_button")
 	}
-	switch actionID {
-	case remote.ActionIssue:
-		return a.issueFromThread(ctx, i, agent, key)
-	case remote.ActionCloseConversation:
-		return a.closeFromThread(ctx, i, agent, key)
+	if actionID == remote.ActionIssue || actionID == remote.ActionCloseConversation {
+		return a.threadButton(ctx, i, agent, actionID, key)
 	}
 	s, err := a.engine.Session(ctx, key)
 	if err != nil {
@@ -71,49 +68,37 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	return alertMessage(a.bot.DeskAlert(alertNotice(s, actionID))).reply(update)
 }
 
-// issueFromThread answers the "Remote support" button of a conversation's
-// thread header with a new card for that conversation's customer.
-func (a *Adapter) issueFromThread(ctx context.Context, i *discordgo.Interaction, agent core.Actor, convID string) *discordgo.InteractionResponse {
+// threadButton answers the buttons of a conversation's thread header:
+// "Remote support" opens a new card for that conversation's customer,
+// "Close conversation" ends the conversation and updates the header in
+// place. Either works only on the conversation's own thread.
+func (a *Adapter) threadButton(ctx context.Context, i *discordgo.Interaction, agent core.Actor, actionID, convID string) *discordgo.InteractionResponse {
 	locale := string(i.Locale)
 	newMsg := discordgo.InteractionResponseChannelMessageWithSource
+	fail := func(op string, err error) *discordgo.InteractionResponse {
+		a.logFailure(op, err)
+		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+	}
 	conv, err := a.engine.Conversation(ctx, convID)
 	if err != nil {
-		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+		return fail("button", err)
 	}
 	if !inThread(i, conv) {
 		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
+	}
+	if actionID == remote.ActionCloseConversation {
+		h, err := a.bot.CloseConversation(ctx, agent, conv, locale)
+		if err != nil {
+			return fail("close conversation", err)
+		}
+		return alertMessage(h).reply(discordgo.InteractionResponseUpdateMessage)
 	}
 	s, conv, err := a.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: agent.Name})
 	if err != nil {
-		a.logFailure("issue", err)
-		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+		return fail("issue", err)
 	}
 	a.trackCard(s.ID, i, locale)
 	return a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale).reply(newMsg)
-}
-
-// closeFromThread answers the "Close conversation" button of a
-// conversation's thread header: the conversation ends, and the header
-// loses its buttons and says who closed it. The customer's next message
-// opens a new conversation.
-func (a *Adapter) closeFromThread(ctx context.Context, i *discordgo.Interaction, agent core.Actor, convID string) *discordgo.InteractionResponse {
-	locale := string(i.Locale)
-	newMsg := discordgo.InteractionResponseChannelMessageWithSource
-	conv, err := a.engine.Conversation(ctx, convID)
-	if err != nil {
-		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
-	}
-	if !inThread(i, conv) {
-		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
-	}
-	closer := agent.Name
-	if conv.State == core.ConversationClosed {
-		closer = "" // closed elsewhere: not this clicker's doing
-	} else if conv, err = a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
-		a.logFailure("close conversation", err)
-		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
-	}
-	return alertMessage(a.bot.ClosedHeader(conv, closer, locale)).reply(discordgo.InteractionResponseUpdateMessage)
 }
 
 // inThread reports whether a button was pressed in conv's desk thread,

@@ -226,15 +226,12 @@ func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionC
 	if !ok {
 		return
 	}
-	closer := actor.Name
-	if conv.State == core.ConversationClosed {
-		closer = "" // closed elsewhere: not this clicker's doing
-	} else if _, err := a.engine.CloseConversation(ctx, convID, actor); err != nil {
+	h, err := a.bot.CloseConversation(ctx, actor, conv, a.locale)
+	if err != nil {
 		a.log.Error("close a conversation", "conversation_id", convID, "err", err)
 		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
 		return
 	}
-	h := a.bot.ClosedHeader(conv, closer, a.locale)
 	blockJSON := a.render.thread(nil, h, remote.HeaderNotice(conv), conv, a.locale, channelOf(ic))
 	if err := a.respond(ctx, ic.ResponseURL, replaceOriginal, escape(h.Text), blockJSON); err != nil {
 		a.log.Warn("update a closed conversation's thread", "conversation_id", convID, "err", err)
