@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -24,7 +23,6 @@ type room struct {
 	external bool
 	// member: the app is in the channel, and can post in it.
 	member bool
-	at     time.Time
 }
 
 // conversationInfo is the part of the Web API rooms need.
@@ -34,23 +32,17 @@ type conversationInfo interface {
 
 // rooms caches conversations.info answers for /remote typed alone.
 type rooms struct {
-	api conversationInfo
-	mu  sync.Mutex
-	m   map[string]room
-	now func() time.Time
+	api   conversationInfo
+	known *cache[room]
 }
 
 func newRooms(api conversationInfo) *rooms {
-	return &rooms{api: api, m: map[string]room{}, now: time.Now}
+	return &rooms{api: api, known: newCache[room](roomsTTL)}
 }
 
 // get returns what Slack says of channel, or the error of the lookup.
 func (r *rooms) get(ctx context.Context, channel string) (room, error) {
-	now := r.now()
-	r.mu.Lock()
-	v, ok := r.m[channel]
-	r.mu.Unlock()
-	if ok && now.Sub(v.at) < roomsTTL {
+	if v, ok := r.known.get(channel); ok {
 		return v, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, roomLookupTimeout)
@@ -63,15 +55,9 @@ func (r *rooms) get(ctx context.Context, channel string) (room, error) {
 	// shared with a workspace outside the organisation too. A channel
 	// shared only within an Enterprise Grid organisation is internal, and
 	// one whose invitation is still pending has no customer in it yet.
-	v = room{external: c.IsExtShared || (c.IsShared && !c.IsOrgShared), member: c.IsMember, at: now}
-	if !v.external || !v.member {
-		return v, nil
+	v := room{external: c.IsExtShared || (c.IsShared && !c.IsOrgShared), member: c.IsMember}
+	if v.external && v.member {
+		r.known.put(channel, v)
 	}
-	r.mu.Lock()
-	if len(r.m) > 10000 {
-		clear(r.m)
-	}
-	r.m[channel] = v
-	r.mu.Unlock()
 	return v, nil
 }
