@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +35,25 @@ func buttonsOf(t *testing.T, blocksJSON string) map[string]string {
 	return out
 }
 
+// waitingThread issues a card for the Slack customer, who then presses
+// Start: it returns the session and the header of the desk thread that
+// opens, once the conversation has recorded the thread.
+func (r *rig) waitingThread() (*core.Session, slackfake.Call) {
+	r.t.Helper()
+	_, s := r.issueCard("cmd")
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		r.t.Fatal(err)
+	}
+	header := r.fake.Wait(r.t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
+	})
+	eventually(r.t, "desk thread recorded", func() bool {
+		c, _ := r.engine.Conversation(ctx, s.ConversationID)
+		return c.DeskThread == header.TS
+	})
+	return s, header
+}
+
 // TestDeskThread follows a session on the desk: the customer presses
 // Start, the desk channel gets a thread (header with "Remote support",
 // then "Customer is waiting" broadcast to the channel); starting from the
@@ -43,13 +61,7 @@ func buttonsOf(t *testing.T, blocksJSON string) map[string]string {
 // same conversation, shown in the thread to the one who pressed it.
 func TestDeskThread(t *testing.T) {
 	r := newRig(t)
-	_, s := r.issueCard("cmd")
-	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
-		t.Fatal(err)
-	}
-	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
-		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
-	})
+	s, header := r.waitingThread()
 	if header.Field("text") != "Slack DM conversation with pat (English)" || !strings.Contains(header.Field("blocks"), remote.ActionIssue) {
 		t.Errorf("header %v", header.Form)
 	}
@@ -57,10 +69,6 @@ func TestDeskThread(t *testing.T) {
 	if alert.Field("text") != "Customer is waiting (computer)." || alert.Field("reply_broadcast") != "true" {
 		t.Errorf("alert %v", alert.Form)
 	}
-	eventually(t, "desk thread recorded", func() bool {
-		c, _ := r.engine.Conversation(ctx, s.ConversationID)
-		return c.DeskThread == header.TS
-	})
 	buttons := buttonsOf(t, alert.Field("blocks"))
 	if _, ok := buttons[remote.ActionStartControl]; !ok || buttons[remote.ActionEnd] == "" {
 		t.Fatalf("alert buttons %v", buttons)
@@ -108,17 +116,7 @@ func TestDeskThread(t *testing.T) {
 // message is refused.
 func TestCloseConversationFromThread(t *testing.T) {
 	r := newRig(t)
-	_, s := r.issueCard("cmd")
-	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
-		t.Fatal(err)
-	}
-	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
-		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
-	})
-	eventually(t, "desk thread recorded", func() bool {
-		c, _ := r.engine.Conversation(ctx, s.ConversationID)
-		return c.DeskThread == header.TS
-	})
+	s, header := r.waitingThread()
 	closeKey := buttonsOf(t, header.Field("blocks"))[remote.ActionCloseConversation]
 	if closeKey == "" {
 		t.Fatalf("the header has no Close conversation button: %s", header.Field("blocks"))
@@ -165,17 +163,7 @@ func TestCloseConversationFromThread(t *testing.T) {
 // buttons, and who closed it.
 func TestHeaderFollowsClose(t *testing.T) {
 	r := newRig(t)
-	_, s := r.issueCard("cmd")
-	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
-		t.Fatal(err)
-	}
-	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
-		return c.Field("channel") == testDesk && c.Field("thread_ts") == ""
-	})
-	eventually(t, "desk thread recorded", func() bool {
-		c, _ := r.engine.Conversation(ctx, s.ConversationID)
-		return c.DeskThread == header.TS
-	})
+	s, header := r.waitingThread()
 	if _, err := r.engine.CloseConversation(ctx, s.ConversationID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,15 +240,7 @@ func TestCustomerTextEscaped(t *testing.T) {
 func TestCardUpdateRateLimited(t *testing.T) {
 	r := newRig(t)
 	r.a.budget = 50 * time.Millisecond
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock) // before the rig stops, which waits for the work
-	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-		<-release
-		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
-			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
-	}
+	unblock := r.slowProvider()
 	r.fake.Fail("response_url", slackfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
 	if code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("limited"))); code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
 		t.Fatalf("first answer %d: %s", code, a.raw)

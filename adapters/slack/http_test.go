@@ -2,14 +2,12 @@ package slack
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -327,17 +325,7 @@ func TestAgentGroup(t *testing.T) {
 func TestSlowProvider(t *testing.T) {
 	r := newRig(t)
 	r.a.budget = 50 * time.Millisecond
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	// A failure before the release must not leave the command waiting
-	// until the test binary times out.
-	t.Cleanup(unblock)
-	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-		<-release
-		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
-			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
-	}
+	unblock := r.slowProvider()
 	code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("slow")))
 	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
 		t.Fatalf("first answer %d: %s", code, a.raw)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,8 +253,25 @@ func (r *rig) sessions() []*core.Session {
 	return ss
 }
 
+// slowProvider makes the provider hold every PIN (246810) until the
+// returned function is called, or the test ends: a test that fails before
+// it releases the provider must not leave the command waiting until the
+// test binary times out.
+func (r *rig) slowProvider() (release func()) {
+	held := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	r.t.Cleanup(release) // before the rig stops, which waits for the work
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		<-held
+		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
+			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
+	}
+	return release
+}
+
 // eventually polls cond until it holds or the test's patience runs out.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {

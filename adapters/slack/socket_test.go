@@ -1,10 +1,8 @@
 package slack
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,15 +102,7 @@ func TestSocketEventAckedEarly(t *testing.T) {
 func TestSocketSlowProvider(t *testing.T) {
 	r := newSocketRig(t)
 	r.a.budget = 50 * time.Millisecond
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock) // before the rig stops, which waits for the work
-	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-		<-release
-		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
-			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
-	}
+	unblock := r.slowProvider()
 	ack := r.fake.WaitAck(t, r.fake.Send(t, "slash_commands", socketCommand("<@"+customerID+">", r.fake.ResponseURL("sock-slow"))), wait)
 	var first answer
 	if err := json.Unmarshal(ack, &first); err != nil || first.ResponseType != "ephemeral" || !strings.Contains(first.Text, "Getting a PIN") {
