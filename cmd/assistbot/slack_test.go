@@ -59,6 +59,50 @@ func (s *slackE2E) post(route, contentType, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// cardButtons reads the buttons of a card answered to a slash command:
+// action ID to value, and the action ID of the primary one.
+func cardButtons(t *testing.T, body string) (values map[string]string, primary string) {
+	t.Helper()
+	var card struct {
+		Blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+				Style    string `json:"style"`
+			} `json:"elements"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(body), &card); err != nil {
+		t.Fatal(err)
+	}
+	values = map[string]string{}
+	for _, b := range card.Blocks {
+		for _, e := range b.Elements {
+			values[e.ActionID] = e.Value
+			if e.Style == "primary" {
+				primary = e.ActionID
+			}
+		}
+	}
+	return values, primary
+}
+
+// clickCard presses a button of the agent's card (ephemeral, in the work
+// channel); Slack's later updates of the card go to the hook's
+// response_url.
+func (s *slackE2E) clickCard(actionID, value, hook string) {
+	s.t.Helper()
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": sTeam}, "user": map[string]any{"id": sAgent, "name": "alice"},
+		"container": map[string]any{"type": "message", "message_ts": "1700000000.000001", "channel_id": sWork, "is_ephemeral": true},
+		"channel":   map[string]any{"id": sWork}, "response_url": s.fake.ResponseURL(hook),
+		"actions": []map[string]any{{"action_id": actionID, "block_id": "remote.card", "value": value, "type": "button"}},
+	})
+	if code, body := s.post("/slack/interactions", "application/x-www-form-urlencoded", url.Values{"payload": {string(payload)}}.Encode()); code != http.StatusOK {
+		s.t.Fatalf("click %s: %d %s", actionID, code, body)
+	}
+}
+
 func slashForm(text, responseURL string) string {
 	return url.Values{"token": {"legacy"}, "team_id": {sTeam}, "team_domain": {"example"}, "channel_id": {sWork},
 		"channel_name": {"support"}, "user_id": {sAgent}, "user_name": {"alice"}, "command": {"/remote"},
@@ -77,34 +121,8 @@ func TestSlackEndToEnd(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"PIN 012345"`) || !strings.Contains(body, `"response_type":"ephemeral"`) {
 		t.Fatalf("card: %d %s", code, body)
 	}
-	var card struct {
-		Blocks []struct {
-			Elements []struct {
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-			} `json:"elements"`
-		} `json:"blocks"`
-	}
-	if err := json.Unmarshal([]byte(body), &card); err != nil {
-		t.Fatal(err)
-	}
-	var value string
-	for _, b := range card.Blocks {
-		for _, e := range b.Elements {
-			if e.ActionID == "remote.send_desktop" {
-				value = e.Value
-			}
-		}
-	}
-	payload, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "team": map[string]any{"id": sTeam}, "user": map[string]any{"id": sAgent, "name": "alice"},
-		"container": map[string]any{"type": "message", "message_ts": "1700000000.000001", "channel_id": sWork, "is_ephemeral": true},
-		"channel":   map[string]any{"id": sWork}, "response_url": s.fake.ResponseURL("click"),
-		"actions": []map[string]any{{"action_id": "remote.send_desktop", "block_id": "remote.card", "value": value, "type": "button"}},
-	})
-	if code, body := s.post("/slack/interactions", "application/x-www-form-urlencoded", url.Values{"payload": {string(payload)}}.Encode()); code != http.StatusOK {
-		t.Fatalf("click: %d %s", code, body)
-	}
+	values, _ := cardButtons(t, body)
+	s.clickCard("remote.send_desktop", values["remote.send_desktop"], "click")
 	dm := s.fake.Wait(t, "chat.postMessage", 5*time.Second, func(c slackfake.Call) bool { return c.Field("channel") == sCustomer })
 	if !strings.Contains(dm.Field("text"), "https://support.example.com/?code=012345") || dm.Field("unfurl_links") != "false" || dm.Field("unfurl_media") != "false" {
 		t.Fatalf("customer DM %v", dm.Form)

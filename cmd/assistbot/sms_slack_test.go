@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +30,7 @@ func TestSMSWithSlackDesk(t *testing.T) {
 		c.Server.PublicURL = smsPublicURL
 		c.Slack = config.Slack{Enabled: true, BotToken: slack.BotToken, SigningSecret: sSecret, Command: "/remote",
 			DeskChannel: sDesk, AllowedTeams: []string{sTeam}, APIURL: slack.APIURL()}
-		c.Twilio.Enabled = true
-		c.Twilio.AccountSID = twiliotest.AccountSID
-		c.Twilio.AuthToken = twiliotest.AuthToken
-		c.Twilio.From = smsNumber
-		c.Twilio.Desk = "slack"
-		c.Twilio.APIURL = twilio.URL
-		c.Twilio.MPS = 100
+		smsConfig(c, twilio, "slack")
 	}, &Main{PINs: coretest.NewPINs("012345")})
 	e := &slackE2E{server: s, fake: slack}
 	const customer = "+12015550123"
@@ -82,41 +75,11 @@ func TestSMSWithSlackDesk(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"PIN 012345"`) {
 		t.Fatalf("card: %d %s", code, body)
 	}
-	var card struct {
-		Blocks []struct {
-			Elements []struct {
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-				Style    string `json:"style"`
-			} `json:"elements"`
-		} `json:"blocks"`
-	}
-	if err := json.Unmarshal([]byte(body), &card); err != nil {
-		t.Fatal(err)
-	}
-	var value, primary string
-	for _, b := range card.Blocks {
-		for _, el := range b.Elements {
-			if el.ActionID == "remote.send_mobile" {
-				value = el.Value
-			}
-			if el.Style == "primary" {
-				primary = el.ActionID
-			}
-		}
-	}
+	values, primary := cardButtons(t, body)
 	if primary != "remote.send_mobile" {
 		t.Errorf("the card's primary button is %q, want the mobile link for an SMS customer", primary)
 	}
-	click, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "team": map[string]any{"id": sTeam}, "user": map[string]any{"id": sAgent, "name": "alice"},
-		"container": map[string]any{"type": "message", "message_ts": "1700000002.000001", "channel_id": sWork, "is_ephemeral": true},
-		"channel":   map[string]any{"id": sWork}, "response_url": slack.ResponseURL("click"),
-		"actions": []map[string]any{{"action_id": "remote.send_mobile", "block_id": "remote.card", "value": value, "type": "button"}},
-	})
-	if code, body := e.post("/slack/interactions", "application/x-www-form-urlencoded", url.Values{"payload": {string(click)}}.Encode()); code != http.StatusOK {
-		t.Fatalf("click: %d %s", code, body)
-	}
+	e.clickCard("remote.send_mobile", values["remote.send_mobile"], "click")
 	link := twilio.WaitSent(t, 2, 5*time.Second)[1]
 	if want := s.catalog.T("en", "customer.link", "link", smsPublicURL+"/m/012345", "pin", "012345"); link.Form.Get("To") != customer || link.Form.Get("Body") != want {
 		t.Errorf("link sms to %s: %q\nwant %q", link.Form.Get("To"), link.Form.Get("Body"), want)

@@ -30,15 +30,20 @@ func startSMS(t *testing.T, m *Main) (*server, *twiliotest.Fake) {
 	fake := twiliotest.New(t)
 	s := startMain(t, func(c *config.Config) {
 		c.Server.PublicURL = smsPublicURL
-		c.Twilio.Enabled = true
-		c.Twilio.AccountSID = twiliotest.AccountSID
-		c.Twilio.AuthToken = twiliotest.AuthToken
-		c.Twilio.From = smsNumber
-		c.Twilio.Desk = "console"
-		c.Twilio.APIURL = fake.URL
-		c.Twilio.MPS = 100
+		smsConfig(c, fake, "console")
 	}, m)
 	return s, fake
+}
+
+// smsConfig turns Twilio on in c, in front of fake, with desk as the desk.
+func smsConfig(c *config.Config, fake *twiliotest.Fake, desk string) {
+	c.Twilio.Enabled = true
+	c.Twilio.AccountSID = twiliotest.AccountSID
+	c.Twilio.AuthToken = twiliotest.AuthToken
+	c.Twilio.From = smsNumber
+	c.Twilio.Desk = desk
+	c.Twilio.APIURL = fake.URL
+	c.Twilio.MPS = 100
 }
 
 // twilioPost sends a webhook to the running server the way Twilio does:
