@@ -134,17 +134,25 @@ func TestThreadAlertButtons(t *testing.T) {
 	}
 }
 
+// patWrote relays a DM from Pat to the desk, and gives the conversation
+// thread as its desk thread, whose header is in the desk channel.
+func (r *rig) patWrote(thread string) *core.Conversation {
+	r.t.Helper()
+	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
+		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "hello", Desk: r.a.Desk()})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.setThread(conv.ID, thread)
+	return conv
+}
+
 // TestThreadHeaderButton presses "Remote support" on a conversation's
 // thread header: a new ephemeral card for that conversation.
 func TestThreadHeaderButton(t *testing.T) {
 	r := newRig(t)
-	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
-		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "hello", Desk: r.a.Desk()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	thread := "340000000000000034"
-	r.setThread(conv.ID, thread)
+	conv := r.patWrote(thread)
 	// The header is in the desk channel; the thread has its id.
 	w := r.post(r.click(agent(), deskID, remote.ActionIssue+":"+conv.ID, thread, 0).json())
 	resp := r.decodeResponse(w)
@@ -173,13 +181,8 @@ func TestThreadHeaderButton(t *testing.T) {
 // is refused and closes nothing.
 func TestCloseConversationButton(t *testing.T) {
 	r := newRig(t)
-	conv, _, err := r.engine.CustomerMessage(context.Background(), core.Inbound{
-		Customer: core.Endpoint{Channel: "discord", Address: patID}, Name: "Pat", Text: "hello", Desk: r.a.Desk()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	thread := "340000000000000034"
-	r.setThread(conv.ID, thread)
+	conv := r.patWrote(thread)
 	resp := r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionCloseConversation+":"+conv.ID, "350000000000000035", 0).json()))
 	if got, _ := r.engine.Conversation(context.Background(), conv.ID); resp.Type != 4 || got.State != core.ConversationOpen {
 		t.Fatalf("foreign header: %+v, conversation %s", resp, got.State)
