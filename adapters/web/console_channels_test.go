@@ -36,22 +36,13 @@ func TestRemoteDialogAnyChannel(t *testing.T) {
 			_, list := c.get("/console/conversations", csrfHeader, c.csrf)
 			wantContains(t, list, `data-conversation="`+conv.ID+`"`, "Pat", tc.label)
 
-			resp, out := c.fetch("/console/conversations/"+conv.ID+"/remote", url.Values{})
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("remote: %d %v", resp.StatusCode, out)
-			}
-			id, _ := out["session"].(string)
-			s := r.session(id)
-			if s.ConversationID != conv.ID || s.Agent != "alice" || s.State != core.StateIssued {
-				t.Fatalf("issued %+v", s)
-			}
-			resp, card := c.get(out["card"].(string), csrfHeader, c.csrf)
-			wantStatus(t, resp, card, http.StatusOK)
+			s, card := r.openDialog(c, conv.ID, "alice")
+			id := s.ID
 			wantContains(t, card, s.PIN, `value="remote.send_desktop"`, `value="remote.send_mobile"`, `value="remote.regenerate"`, `value="remote.close"`)
 
 			// Sending from the console queues the link for the customer
 			// on their own platform.
-			resp, _ = c.fetch("/console/sessions/"+id+"/act", url.Values{"action": {"remote.send_desktop"}})
+			resp, _ := c.fetch("/console/sessions/"+id+"/act", url.Values{"action": {"remote.send_desktop"}})
 			wantStatus(t, resp, "", http.StatusOK)
 			links := func() (out []core.Delivery) {
 				for _, d := range platform.Delivered() {

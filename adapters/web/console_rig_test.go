@@ -88,6 +88,27 @@ type visitor struct {
 	lang string
 }
 
+// openDialog opens the remote-session dialog of conversation convID as
+// agent: it checks that a session was issued for that conversation by
+// that agent and returns it with the dialog's card.
+func (r *consoleRig) openDialog(c *visitor, convID, agent string) (*core.Session, string) {
+	r.t.Helper()
+	resp, out := c.fetch("/console/conversations/"+convID+"/remote", url.Values{})
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("remote: %d %v", resp.StatusCode, out)
+	}
+	id, _ := out["session"].(string)
+	s := r.session(id)
+	if s.ConversationID != convID || s.Agent != agent || s.State != core.StateIssued {
+		r.t.Fatalf("issued %+v", s)
+	}
+	resp, card := c.get(out["card"].(string), csrfHeader, c.csrf)
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("dialog card: %d %s", resp.StatusCode, card)
+	}
+	return s, card
+}
+
 func (r *consoleRig) visitor() *visitor {
 	jar, err := cookiejar.New(nil)
 	if err != nil {

@@ -185,20 +185,11 @@ func TestRemoteDialog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, out := c.fetch("/console/conversations/"+conv.ID+"/remote", url.Values{})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("remote: %d %v", resp.StatusCode, out)
-	}
-	id, _ := out["session"].(string)
-	s := r.session(id)
-	if s.ConversationID != conv.ID || s.Agent != "alice" || s.State != core.StateIssued {
-		t.Errorf("issued %+v", s)
-	}
+	s, card := r.openDialog(c, conv.ID, "alice")
+	id := s.ID
 	if _, again := c.fetch("/console/conversations/"+conv.ID+"/remote", url.Values{}); again["session"] != id {
 		t.Errorf("a second click issued %v", again["session"])
 	}
-	resp, card := c.get(out["card"].(string), csrfHeader, c.csrf)
-	wantStatus(t, resp, card, http.StatusOK)
 	wantContains(t, card, s.PIN, "Desktop link", esc(s.DesktopURL), "Mobile link", esc(s.MobileURL), "Or enter the PIN at "+esc(s.ManualURL),
 		`value="remote.send_desktop"`, `value="remote.send_mobile"`, `value="remote.regenerate"`, `value="remote.close"`,
 		`method="dialog"`, "Done", "Customer: …0123", "Expires at 09:20 UTC")
