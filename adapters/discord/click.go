@@ -87,11 +87,17 @@ func (a *Adapter) threadButton(ctx context.Context, i *discordgo.Interaction, ag
 		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
 	}
 	if actionID == remote.ActionCloseConversation {
-		h, err := a.bot.CloseConversation(ctx, agent, conv, locale)
-		if err != nil {
+		if conv.State == core.ConversationClosed {
+			// Closed elsewhere before this click, which makes no update:
+			// the header just loses its buttons, crediting nobody.
+			return alertMessage(a.bot.ClosedHeader(conv, "", locale)).reply(discordgo.InteractionResponseUpdateMessage)
+		}
+		if _, err := a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
 			return fail("close conversation", err)
 		}
-		return alertMessage(h).reply(discordgo.InteractionResponseUpdateMessage)
+		// The engine's update of the closing rewrites the header, as for a
+		// close from anywhere (closeHeader).
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 	}
 	s, conv, err := a.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: agent.Name})
 	if err != nil {

@@ -465,9 +465,9 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// TestHeaderFollowsClose: a conversation closed away from its thread
-// (the console, the API) has its thread header rewritten: no buttons,
-// and who closed it.
+// TestHeaderFollowsClose: a closed conversation has its thread header
+// rewritten, wherever it was closed (the console, the API, the header's
+// button): no buttons, and who closed it.
 func TestHeaderFollowsClose(t *testing.T) {
 	r := newRig(t)
 	r.run()
@@ -480,15 +480,31 @@ func TestHeaderFollowsClose(t *testing.T) {
 	if conv.DeskThread == "" {
 		t.Fatal("no desk thread")
 	}
+	header := func(closedBy string) func() bool {
+		return func() bool {
+			for _, m := range r.fake.Messages(deskID) {
+				if m.ID == conv.DeskThread {
+					return strings.Contains(m.Content, "Conversation closed by "+closedBy) && !strings.Contains(string(m.Components), remote.ActionIssue)
+				}
+			}
+			return false
+		}
+	}
+	// Closed from the console or the API.
 	if _, err := r.engine.CloseConversation(context.Background(), conv.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the header rewritten", func() bool {
-		for _, m := range r.fake.Messages(deskID) {
-			if m.ID == conv.DeskThread {
-				return strings.Contains(m.Content, "Conversation closed by bob") && !strings.Contains(string(m.Components), remote.ActionIssue)
-			}
-		}
-		return false
-	})
+	eventually(t, "the header rewritten", header("bob"))
+
+	// Closed with the header's own button, in a conversation Pat opens
+	// anew: the click is answered with a deferred update, and the header
+	// is rewritten the same way.
+	again := r.patWrote("")
+	thread := r.deskThread(again.ID)
+	if resp := r.decodeResponse(r.post(r.click(agent(), deskID, remote.ActionCloseConversation+":"+again.ID, thread, 0).json())); resp.Type != 6 {
+		t.Fatalf("type %d, want 6 (deferred update)", resp.Type)
+	}
+	conv = again
+	conv.DeskThread = thread
+	eventually(t, "the header rewritten after the click", header("alice"))
 }

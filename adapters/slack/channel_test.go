@@ -139,10 +139,11 @@ func TestCloseConversationFromThread(t *testing.T) {
 	}
 
 	click(testDesk, "close")
-	edit := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "close" })
-	blocks := edit.Field("blocks")
-	if edit.Field("replace_original") != "true" || !strings.Contains(blocks, "Conversation closed by alice") ||
-		strings.Contains(blocks, remote.ActionIssue) || strings.Contains(blocks, remote.ActionCloseConversation) {
+	closed := func(b string) bool {
+		return !strings.Contains(b, remote.ActionIssue) && !strings.Contains(b, remote.ActionCloseConversation)
+	}
+	edit := r.fake.Wait(t, "chat.update", wait, func(c slackfake.Call) bool { return c.Field("ts") == header.TS })
+	if b := edit.Field("blocks"); edit.Field("channel") != testDesk || !strings.Contains(b, "Conversation closed by alice") || !closed(b) {
 		t.Errorf("header after closing %v", edit.Form)
 	}
 	if c, _ := r.engine.Conversation(ctx, s.ConversationID); c.State != core.ConversationClosed {
@@ -152,9 +153,16 @@ func TestCloseConversationFromThread(t *testing.T) {
 	// A header whose conversation was closed elsewhere (the console, the
 	// API, another click) loses its buttons without naming the clicker.
 	click(testDesk, "again")
-	again := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "again" })
-	if b := again.Field("blocks"); !strings.Contains(b, "This conversation is closed.") || strings.Contains(b, "closed by") || strings.Contains(b, remote.ActionCloseConversation) {
+	again := r.fake.Wait(t, "chat.update", wait, func(c slackfake.Call) bool {
+		return c.Field("ts") == header.TS && strings.Contains(c.Field("blocks"), "This conversation is closed.")
+	})
+	if b := again.Field("blocks"); strings.Contains(b, "closed by") || !closed(b) {
 		t.Errorf("header of a conversation closed before the click %v", again.Form)
+	}
+	for _, c := range r.fake.Calls("response_url") {
+		if c.Hook == "close" || c.Hook == "again" {
+			t.Errorf("the header was also answered through the click's response_url: %v", c.JSON)
+		}
 	}
 }
 

@@ -219,22 +219,22 @@ func (a *Adapter) threadRoot(ctx context.Context, ic *slackapi.InteractionCallba
 }
 
 // closeFromThread handles "Close conversation" on a desk thread's root:
-// the conversation ends, and the root loses its buttons and says who
-// closed it. The customer's next message opens a new conversation.
+// the conversation ends, and the customer's next message opens a new
+// one. The root is rewritten by the engine's update of the closing, as
+// for a close from anywhere (cards.follow); a conversation found closed
+// already, which makes no update, just loses its buttons here.
 func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionCallback, convID string, actor core.Actor) {
 	conv, _, ok := a.threadRoot(ctx, ic, convID)
 	if !ok {
 		return
 	}
-	h, err := a.bot.CloseConversation(ctx, actor, conv, a.locale)
-	if err != nil {
-		a.log.Error("close a conversation", "conversation_id", convID, "err", err)
-		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
+	if conv.State == core.ConversationClosed {
+		a.closeHeader(ctx, conv, "")
 		return
 	}
-	blockJSON := a.render.thread(nil, h, remote.HeaderNotice(conv), conv, a.locale, channelOf(ic))
-	if err := a.respond(ctx, ic.ResponseURL, replaceOriginal, escape(h.Text), blockJSON); err != nil {
-		a.log.Warn("update a closed conversation's thread", "conversation_id", convID, "err", err)
+	if _, err := a.engine.CloseConversation(ctx, convID, actor); err != nil {
+		a.log.Error("close a conversation", "conversation_id", convID, "err", err)
+		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
 	}
 }
 

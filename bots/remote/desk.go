@@ -1,8 +1,6 @@
 package remote
 
 import (
-	"context"
-
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -74,20 +72,6 @@ func (b *Bot) ClosedHeader(c *core.Conversation, agent, locale string) Alert {
 		h.Notes = []string{b.catalog.T(locale, "desk.conversation_closed", "agent", agent)}
 	}
 	return h
-}
-
-// CloseConversation closes conversation c for actor and returns its
-// thread header as it now reads. A conversation found closed already (from
-// the console, the API or another desk) stays closed, and its header
-// credits nobody: the closing was not this actor's doing.
-func (b *Bot) CloseConversation(ctx context.Context, actor core.Actor, c *core.Conversation, locale string) (Alert, error) {
-	if c.State == core.ConversationClosed {
-		return b.ClosedHeader(c, "", locale), nil
-	}
-	if _, err := b.engine.CloseConversation(ctx, c.ID, actor); err != nil {
-		return Alert{}, err
-	}
-	return b.ClosedHeader(c, actor.Name, locale), nil
 }
 
 // HeaderNotice is what a thread header says of conversation c.
