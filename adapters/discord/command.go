@@ -86,8 +86,11 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
 	}
 	// Later sessions of the conversation issued without a channel (from
-	// its thread's button) fall back on this one, in this process.
-	a.rememberOrigin(ctx, conv, req.Origin)
+	// its thread's button) fall back on this one, in this process; it was
+	// checked above.
+	if req.Origin != "" {
+		a.origins.put(conv.ID, req.Origin, a.now(), originTTL)
+	}
 	var note string
 	if opts.device != "" {
 		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))
