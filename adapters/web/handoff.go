@@ -134,12 +134,11 @@ func (c *Console) handleHandoffPart(w http.ResponseWriter, r *http.Request) {
 // GET never moves the session: link scanners open links first.
 func (c *Console) handleHandoffLanding(w http.ResponseWriter, r *http.Request) {
 	sess, err := c.handoffSession(r, r.PathValue("token"))
-	v := c.s.view(r, "")
 	if err != nil {
-		c.handoffRefused(w, r, v, err)
+		c.handoffRefused(w, r, err)
 		return
 	}
-	v = c.s.view(r, sess.Locale)
+	v := c.s.view(r, sess.Locale)
 	v.Token = r.PathValue("token")
 	v.Mobile = detectDevice(r.UserAgent()) == core.DeviceMobile
 	c.s.render(w, r, http.StatusOK, c.s.pages.handoff, v)
@@ -149,14 +148,13 @@ func (c *Console) handleHandoffLanding(w http.ResponseWriter, r *http.Request) {
 // the old device's stops working and its share page is told.
 func (c *Console) handleHandoff(w http.ResponseWriter, r *http.Request) {
 	sess, err := c.handoffSession(r, r.PathValue("token"))
-	v := c.s.view(r, "")
 	if err != nil {
-		c.handoffRefused(w, r, v, err)
+		c.handoffRefused(w, r, err)
 		return
 	}
 	moved, secret, err := c.engine.Handoff(r.Context(), sess.ID, sess.CustomerKey, detectDevice(r.UserAgent()))
 	if err != nil {
-		c.handoffRefused(w, r, v, err)
+		c.handoffRefused(w, r, err)
 		return
 	}
 	c.hub.replace(moved.ID, roleCustomer)
@@ -166,8 +164,9 @@ func (c *Console) handleHandoff(w http.ResponseWriter, r *http.Request) {
 
 // handoffRefused answers a token that does not work (404, one answer for
 // every reason) or an engine failure.
-func (c *Console) handoffRefused(w http.ResponseWriter, r *http.Request, v *view, err error) {
+func (c *Console) handoffRefused(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errHandoff) || errors.Is(err, core.ErrUnknownPIN) || core.ErrorCode(err) == core.CodeInvalidTransition {
+		v := c.s.view(r, "")
 		v.Error = v.T("share.handoff_invalid")
 		c.s.render(w, r, http.StatusNotFound, c.s.pages.handoff, v)
 		return
