@@ -40,6 +40,11 @@ type Ticket struct {
 	// ExpiresAt, when set, is the provider's own deadline for the PIN;
 	// the engine keeps the earlier of it and its configured lifetime.
 	ExpiresAt time.Time
+	// CustomerURL, when set, is the provider's own page that connects the
+	// customer's device (MeshCentral's invite page). The desktop link is
+	// then assistbot's landing page, which explains what will happen and
+	// leads there; without it the links are the provider's.
+	CustomerURL string
 }
 
 // SupportsMode reports whether p lets a technician start in mode m.
@@ -50,6 +55,25 @@ func SupportsMode(p Provider, m Mode) bool {
 		}
 	}
 	return false
+}
+
+// Starter is implemented by providers whose technician joins a session
+// through a link of the provider's own (a MeshCentral device share). The
+// engine calls Start when a technician starts a waiting session and
+// records the link with the session; the technician is handed it. A
+// provider that cannot start in mode returns CodeInvalid, one that cannot
+// be reached CodeUnavailable.
+type Starter interface {
+	Start(ctx context.Context, s *Session, mode Mode, technician string) (link string, err error)
+}
+
+// Releaser is implemented by providers that keep objects per session at
+// the vendor (a device group, a device, a share link). The engine calls
+// Release once the session is over (ended, closed, expired) so that
+// nothing made for it outlives it. Releasing what is already gone is not
+// an error.
+type Releaser interface {
+	Release(ctx context.Context, s *Session) error
 }
 
 // StatusReport is what a provider that watches its own sessions reports
