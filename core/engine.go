@@ -83,19 +83,18 @@ func NewEngine(o Options) *Engine {
 	return e
 }
 
-// AddChannel adds a channel the outbox delivers through. Channels are
-// added while the program is wired together, before Run and before the
-// engine serves any request; adding one later is a data race.
-func (e *Engine) AddChannel(c Channel) { e.outbox.channels[c.Name()] = c }
+// AddChannel adds a channel the outbox delivers through, for a platform
+// built after the engine (it needs the engine to take requests). The set
+// of channels is fixed once Run starts: adding one then is refused with an
+// error, and every reader sees one consistent set.
+func (e *Engine) AddChannel(c Channel) error { return e.outbox.add(c) }
 
-// Hub returns the hub on which the engine publishes its updates.
-func (e *Engine) Hub() *Hub { return e.hub }
+// Subscribe follows the engine's updates: see Hub.Subscribe.
+func (e *Engine) Subscribe(buf int) (<-chan Update, func()) { return e.hub.Subscribe(buf) }
 
-// Provider returns the engine's provider.
-func (e *Engine) Provider() Provider { return e.provider }
-
-// Now returns the engine clock's time.
-func (e *Engine) Now() time.Time { return e.clock.Now() }
+// Supports reports whether the provider lets a technician start a session
+// in mode m.
+func (e *Engine) Supports(m Mode) bool { return SupportsMode(e.provider, m) }
 
 // Request asks for remote support for a customer.
 type Request struct {

@@ -619,7 +619,7 @@ func TestConcurrentIssue(t *testing.T) {
 
 func TestHub(t *testing.T) {
 	r := newRig(t)
-	updates, cancel := r.Hub().Subscribe(8)
+	updates, cancel := r.Subscribe(8)
 	defer cancel()
 	s := r.issue(t)
 	u := <-updates
@@ -627,7 +627,7 @@ func TestHub(t *testing.T) {
 		t.Errorf("update = %+v", u)
 	}
 	t.Run("slow subscriber is dropped, not waited for", func(t *testing.T) {
-		slow, cancelSlow := r.Hub().Subscribe(1)
+		slow, cancelSlow := r.Subscribe(1)
 		defer cancelSlow()
 		r.issue(t)
 		r.issue(t)
@@ -672,7 +672,7 @@ func TestRunDrivesWatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	updates, cancel := e.Hub().Subscribe(8)
+	updates, cancel := e.Subscribe(8)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -818,4 +818,37 @@ func TestWatch(t *testing.T) {
 	if _, err := r.Watch(ctx, j.ID, alice); core.ErrorCode(err) != core.CodeInvalidTransition {
 		t.Errorf("watching an ended session: %v", err)
 	}
+}
+
+// A platform built after the engine adds its channel before Run; once the
+// engine runs, the set of channels is fixed and a late one is refused
+// rather than raced with the outbox.
+func TestAddChannelOnlyBeforeRun(t *testing.T) {
+	r := newRig(t)
+	web := &coretest.Channel{ChannelName: core.ChannelWeb}
+	if err := r.AddChannel(web); err != nil {
+		t.Fatalf("AddChannel before Run: %v", err)
+	}
+	s, _, err := r.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: "chat-1"}, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Send(ctx, s.ID, alice, core.LinkDesktop); err != nil {
+		t.Fatalf("send through the channel added before Run: %v", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	// Run starts on its own goroutine: an add that wins the race is an
+	// early one and accepted; once Run has begun every add is refused.
+	late := &coretest.Channel{ChannelName: core.ChannelDiscord}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.AddChannel(late) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("AddChannel is still accepted 5 s after Run started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	<-done
 }

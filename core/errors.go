@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -49,11 +50,20 @@ func (e *Error) Error() string {
 // Unwrap returns the wrapped error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns a *Error with code and a formatted message. A %w verb wraps
-// its operand as the detail, as with fmt.Errorf.
+// Errorf returns a *Error with code and a formatted message. A %w verb
+// wraps its operand as the detail, for operators, as with fmt.Errorf; the
+// message people see stops before it ("look up the pin: %w" shows "look up
+// the pin"), so a wrapped error's text never reaches a user.
 func Errorf(code Code, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+	full := fmt.Errorf(format, args...)
+	detail := errors.Unwrap(full)
+	msg := full.Error()
+	if detail != nil {
+		if i := strings.Index(msg, detail.Error()); i >= 0 {
+			msg = strings.TrimRight(msg[:i], " :;,")
+		}
+	}
+	return &Error{Code: code, Message: msg, Err: detail}
 }
 
 // Wrap returns a *Error with code and message whose detail is err.

@@ -35,9 +35,17 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	wrapped := core.Errorf(core.CodeUnavailable, "store: %w", cause)
+	wrapped := core.Errorf(core.CodeUnavailable, "the store is busy: %w", cause)
 	if !errors.Is(wrapped, cause) {
 		t.Error("Errorf with %w does not unwrap to its cause")
+	}
+	// What a user reads never carries the wrapped detail, which is for
+	// operators; Error() carries it once.
+	if got := core.ErrorMessage(wrapped); got != "the store is busy" {
+		t.Errorf("user-facing message = %q, want %q without the wrapped text", got, "the store is busy")
+	}
+	if got, want := wrapped.Error(), "the store is busy: "+cause.Error(); got != want {
+		t.Errorf("Error() = %q, want %q (the detail once)", got, want)
 	}
 	if d, ok := core.RetryAfter(fmt.Errorf("x: %w", &core.Error{Code: core.CodeRateLimited, Retry: 3 * time.Second})); !ok || d != 3*time.Second {
 		t.Errorf("RetryAfter = %v, %v", d, ok)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,17 +26,55 @@ const (
 
 // outbox delivers queued notices through the channels.
 type outbox struct {
-	e        *Engine
-	channels map[string]Channel
-	kick     chan struct{}
+	e    *Engine
+	kick chan struct{}
+
+	// channels is replaced whole, never changed in place, so that
+	// readers need no lock; mu orders the writers, and started refuses
+	// them once Run has begun.
+	channels atomic.Pointer[map[string]Channel]
+	mu       sync.Mutex
+	started  bool
 }
 
 func newOutbox(e *Engine, channels []Channel) *outbox {
-	o := &outbox{e: e, channels: make(map[string]Channel), kick: make(chan struct{}, 1)}
+	o := &outbox{e: e, kick: make(chan struct{}, 1)}
+	m := make(map[string]Channel, len(channels))
 	for _, c := range channels {
-		o.channels[c.Name()] = c
+		m[c.Name()] = c
 	}
+	o.channels.Store(&m)
 	return o
+}
+
+// channel returns the channel called name, if the engine has it.
+func (o *outbox) channel(name string) (Channel, bool) {
+	c, ok := (*o.channels.Load())[name]
+	return c, ok
+}
+
+// add registers c, unless the engine already runs.
+func (o *outbox) add(c Channel) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.started {
+		return fmt.Errorf("core: channel %q added after the engine started", c.Name())
+	}
+	old := *o.channels.Load()
+	m := make(map[string]Channel, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[c.Name()] = c
+	o.channels.Store(&m)
+	return nil
+}
+
+// freeze refuses every later add: the engine runs from now on.
+func (o *outbox) freeze() {
+	o.mu.Lock()
+	o.started = true
+	o.mu.Unlock()
 }
 
 // wake makes the worker look at the outbox now rather than at its next poll.
@@ -108,7 +147,7 @@ func (o *outbox) once(ctx context.Context) (int, error) {
 func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 	log := o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
 	now := o.e.clock.Now()
-	ch, ok := o.channels[d.To.Channel]
+	ch, ok := o.channel(d.To.Channel)
 	var stale string
 	if ok && d.Notice.Kind == NoticeLink {
 		stale = o.stale(ctx, d)

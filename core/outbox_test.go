@@ -41,7 +41,7 @@ func (r *rig) deliverOnce(t *testing.T) int {
 
 func TestOutboxDelivers(t *testing.T) {
 	r := newRig(t)
-	updates, cancel := r.Hub().Subscribe(16)
+	updates, cancel := r.Subscribe(16)
 	defer cancel()
 	_, d := r.sent(t)
 	if n := r.deliverOnce(t); n != 1 {

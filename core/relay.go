@@ -116,7 +116,7 @@ func (e *Engine) reachable(ctx context.Context, to Endpoint) error {
 	if to.IsZero() {
 		return ErrNoCustomer
 	}
-	out, ok := e.outbox.channels[to.Channel]
+	out, ok := e.outbox.channel(to.Channel)
 	if !ok {
 		return Errorf(CodeUnavailable, "%s delivery is not enabled", to.Channel)
 	}
@@ -235,12 +235,4 @@ func CustomerLabel(c *Conversation) string {
 		return ""
 	}
 	return Mask(c.Customer.Address)
-}
-
-// publishMessage announces a committed message.
-func (e *Engine) publishMessage(c *Conversation, m *Message, queued bool) {
-	e.emit(Update{Conversation: c, Message: m})
-	if queued {
-		e.outbox.wake()
-	}
 }

@@ -23,7 +23,7 @@ func (r *rig) customerSays(t *testing.T, text, source string) (*core.Conversatio
 
 func TestCustomerMessage(t *testing.T) {
 	r := newRig(t)
-	updates, cancel := r.Hub().Subscribe(8)
+	updates, cancel := r.Subscribe(8)
 	defer cancel()
 	c, m := r.customerSays(t, "  my screen is black  ", "sms:SM1")
 	if c.Customer != pat || c.Desk != smsDesk || c.Locale != "es" || c.State != core.ConversationOpen {

@@ -10,6 +10,22 @@ import (
 // rows; the sentinel errors in errors.go for the constraint violations
 // named below; any other failure as an internal error.
 type Store interface {
+	ConversationStore
+	SessionStore
+	OutboxStore
+
+	// Stats counts sessions by state and queued deliveries.
+	Stats(ctx context.Context) (Stats, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources. Calling it again is harmless;
+	// other methods called after it return CodeUnavailable.
+	Close() error
+}
+
+// ConversationStore keeps conversations, their transcripts and the
+// endpoints that opted out.
+type ConversationStore interface {
 	// CreateConversation inserts c (ID set by the caller) with Version 1.
 	// It returns ErrOpenConversation when c is open and its customer
 	// endpoint already has an open conversation.
@@ -44,7 +60,10 @@ type Store interface {
 	SetOptOut(ctx context.Context, ep Endpoint, optedOut bool, at time.Time) error
 	// OptedOut reports whether an endpoint asked to receive nothing more.
 	OptedOut(ctx context.Context, ep Endpoint) (bool, error)
+}
 
+// SessionStore keeps sessions and their event logs.
+type SessionStore interface {
 	// CreateSession inserts ch.Session with Version 1, and in the same
 	// transaction ch.Conversation (when not nil), ch.Events and
 	// ch.Deliveries. It returns ErrPINInUse when the session's PIN is live
@@ -62,7 +81,10 @@ type Store interface {
 	FindSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
 	// FindEvents returns a session's event log, oldest first.
 	FindEvents(ctx context.Context, sessionID string) ([]Event, error)
+}
 
+// OutboxStore keeps the deliveries on their way to an endpoint.
+type OutboxStore interface {
 	// ClaimDeliveries returns up to limit queued deliveries due at now,
 	// in id order (the order they were queued), and in the same transaction counts an attempt and
 	// pushes their NextAttemptAt to now+lease, so that no other worker
@@ -78,14 +100,6 @@ type Store interface {
 	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// FindDeliveryByExternalID returns the delivery a channel knows by id.
 	FindDeliveryByExternalID(ctx context.Context, channel, externalID string) (*Delivery, error)
-
-	// Stats counts sessions by state and queued deliveries.
-	Stats(ctx context.Context) (Stats, error)
-	// Ping reports whether the store is reachable.
-	Ping(ctx context.Context) error
-	// Close releases the store's resources. Calling it again is harmless;
-	// other methods called after it return CodeUnavailable.
-	Close() error
 }
 
 // Change is everything one session operation writes, saved atomically.

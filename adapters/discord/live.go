@@ -42,7 +42,7 @@ func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) 
 // subscriber that falls behind; watch then subscribes again.
 func (a *Adapter) watch(ctx context.Context) {
 	for ctx.Err() == nil {
-		updates, stop := a.engine.Hub().Subscribe(64)
+		updates, stop := a.engine.Subscribe(64)
 		a.watchingOnce.Do(func() { close(a.watching) })
 		a.follow(ctx, updates)
 		stop()

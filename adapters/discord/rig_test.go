@@ -88,7 +88,9 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	if r.a, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	r.engine.AddChannel(r.a)
+	if err := r.engine.AddChannel(r.a); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(r.a.work.Wait)
 	return r
 }
@@ -102,7 +104,9 @@ func (r *rig) replica() *Adapter {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.engine.AddChannel(b)
+	if err := r.engine.AddChannel(b); err != nil {
+		r.t.Fatal(err)
+	}
 	r.t.Cleanup(b.work.Wait)
 	return b
 }

@@ -147,7 +147,7 @@ func (b *cardBook) refresh(ctx context.Context, id string, s *core.Session) {
 // run follows the engine's updates until ctx ends.
 func (b *cardBook) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		updates, stop := b.a.engine.Hub().Subscribe(hubBuffer)
+		updates, stop := b.a.engine.Subscribe(hubBuffer)
 		b.follow(ctx, updates)
 		stop()
 		if ctx.Err() == nil {

@@ -73,7 +73,9 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	if r.a, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	r.engine.AddChannel(r.a.Channel())
+	if err := r.engine.AddChannel(r.a.Channel()); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	r.a.Mount(mux)
 	r.srv = httptest.NewServer(mux)

@@ -61,7 +61,7 @@ func (s *SMS) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, erro
 	}
 	if d.Notice.Kind == core.NoticeLink && !d.Notice.ExpiresAt.IsZero() {
 		// Measured after the wait above, so the time spent pacing counts.
-		secs := int(d.Notice.ExpiresAt.Sub(s.engine.Now()) / time.Second)
+		secs := int(d.Notice.ExpiresAt.Sub(s.clock.Now()) / time.Second)
 		if secs < 1 {
 			return core.Receipt{}, core.Errorf(core.CodeExpired, "%s", s.t("twilio.reason.pin_expired"))
 		}

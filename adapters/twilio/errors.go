@@ -93,7 +93,7 @@ func (s *SMS) sendFailure(ctx context.Context, to core.Endpoint, err error) erro
 	switch {
 	case status == http.StatusTooManyRequests || code == errTooManyReqs:
 		e := core.Wrap(core.CodeUnavailable, err, s.t("twilio.reason.busy")).(*core.Error)
-		e.Retry = parseRetryAfter(retryAfter, s.engine.Now())
+		e.Retry = parseRetryAfter(retryAfter, s.clock.Now())
 		return e
 	case status >= 500 || status == 0:
 		// No answer (a timeout, a refused connection) or a server error:

@@ -51,7 +51,9 @@ func FuzzWebhooks(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		engine.AddChannel(sms)
+		if err := engine.AddChannel(sms); err != nil {
+			t.Fatal(err)
+		}
 		mux := http.NewServeMux()
 		for pattern, h := range sms.Routes() {
 			mux.Handle(pattern, h)

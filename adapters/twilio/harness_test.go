@@ -81,6 +81,7 @@ func newHarness(t *testing.T, edit func(*twilio.Options)) *harness {
 		MPS:        1000,
 		Desk:       core.Endpoint{Channel: core.ChannelConsole},
 		StatusWait: 50 * time.Millisecond,
+		Clock:      h.clock,
 		Logger:     log,
 	}
 	if edit != nil {
@@ -90,7 +91,9 @@ func newHarness(t *testing.T, edit func(*twilio.Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.engine.AddChannel(h.sms)
+	if err := h.engine.AddChannel(h.sms); err != nil {
+		t.Fatal(err)
+	}
 	h.mux = http.NewServeMux()
 	for pattern, handler := range h.sms.Routes() {
 		h.mux.Handle(pattern, handler)

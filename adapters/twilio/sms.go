@@ -63,7 +63,10 @@ type Options struct {
 	// StatusWait bounds how long a status callback waits for its message
 	// to be recorded (default 5 seconds).
 	StatusWait time.Duration
-	Logger     *slog.Logger
+	// Clock tells the time for message validity and Retry-After; it is
+	// the engine's clock (default core.SystemClock).
+	Clock  core.Clock
+	Logger *slog.Logger
 }
 
 // SMS is the "sms" channel: it texts customers through Twilio's Messages
@@ -71,6 +74,7 @@ type Options struct {
 // delivery reports. It implements core.Channel and core.EndpointChecker.
 type SMS struct {
 	engine    *core.Engine
+	clock     core.Clock
 	bot       *remote.Bot
 	sender    sender
 	validator twclient.RequestValidator
@@ -126,8 +130,12 @@ func New(o Options) (*SMS, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		o.Clock = core.SystemClock{}
+	}
 	return &SMS{
 		engine:    o.Engine,
+		clock:     o.Clock,
 		bot:       o.Bot,
 		sender:    snd,
 		validator: twclient.NewRequestValidator(o.AuthToken),

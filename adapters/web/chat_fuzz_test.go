@@ -33,7 +33,7 @@ func FuzzChatMessage(f *testing.F) {
 		o.ClientGuessesPerMinute = 1 << 30
 		o.GlobalGuessesPerMinute = 1 << 30
 	})
-	r.console.chats = newLimiter(r.engine.Now, 1<<30, 1) // every input reaches the handler
+	r.console.chats = newLimiter(r.clock.Now, 1<<30, 1) // every input reaches the handler
 	chat := "CHATCHATCHATCHATCHATCHATCH"
 	token := r.console.tokens.make("chat", chat)
 	f.Fuzz(func(t *testing.T, body, contentType, cookie string) {

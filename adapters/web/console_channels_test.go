@@ -22,9 +22,8 @@ func TestRemoteDialogAnyChannel(t *testing.T) {
 		{core.ChannelDiscord, "300000000000000030", "310000000000000031", "followed in Discord"},
 	} {
 		t.Run(tc.channel, func(t *testing.T) {
-			r := newConsoleRig(t)
 			platform := &coretest.Channel{ChannelName: tc.channel}
-			r.engine.AddChannel(platform)
+			r := newConsoleRigWith(t, []core.Channel{platform})
 			c := r.visitor()
 			c.signIn("alice", alicePW)
 			customer := core.Endpoint{Channel: tc.channel, Address: tc.address}

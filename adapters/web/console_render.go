@@ -78,7 +78,7 @@ func (c *Console) view(r *http.Request, si *signIn) *consoleView {
 	v := &consoleView{
 		Lang:    c.catalog.Match(r.Header.Get("Accept-Language")),
 		catalog: c.catalog,
-		now:     c.engine.Now(),
+		now:     c.s.clock.Now(),
 		WebChat: c.webChat,
 	}
 	if si != nil {

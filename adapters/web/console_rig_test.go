@@ -46,6 +46,13 @@ func bcryptHash(t testing.TB, pw string) string {
 // server's and the console's options.
 func newConsoleRig(t testing.TB, edit ...func(*Options, *ConsoleOptions)) *consoleRig {
 	t.Helper()
+	return newConsoleRigWith(t, nil, edit...)
+}
+
+// newConsoleRigWith is newConsoleRig with more channels for the engine,
+// which takes them only before it runs.
+func newConsoleRigWith(t testing.TB, channels []core.Channel, edit ...func(*Options, *ConsoleOptions)) *consoleRig {
+	t.Helper()
 	co := ConsoleOptions{
 		Agents:  []Agent{{Name: "alice", PasswordHash: bcryptHash(t, alicePW)}, {Name: "bob", PasswordHash: bcryptHash(t, bobPW)}},
 		WebChat: true,
@@ -63,8 +70,10 @@ func newConsoleRig(t testing.TB, edit ...func(*Options, *ConsoleOptions)) *conso
 	if err != nil {
 		t.Fatalf("NewConsole: %v", err)
 	}
-	for _, ch := range c.Channels() {
-		r.engine.AddChannel(ch)
+	for _, ch := range append(c.Channels(), channels...) {
+		if err := r.engine.AddChannel(ch); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)

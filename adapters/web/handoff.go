@@ -51,7 +51,7 @@ func (c *Console) handoffSession(r *http.Request, tok string) (*core.Session, er
 	exp, mac64, ok2 := strings.Cut(rest, ".")
 	mac, err := base64.RawURLEncoding.DecodeString(mac64)
 	n, err2 := strconv.ParseInt(exp, 10, 64)
-	if !ok1 || !ok2 || err != nil || err2 != nil || id == "" || !c.engine.Now().Before(time.Unix(n, 0)) {
+	if !ok1 || !ok2 || err != nil || err2 != nil || id == "" || !c.s.clock.Now().Before(time.Unix(n, 0)) {
 		return nil, errHandoff
 	}
 	sess, err := c.engine.Session(r.Context(), id)
@@ -76,7 +76,7 @@ type handoffView struct {
 
 // newHandoffView returns a handoff link for s, valid for HandoffTTL.
 func (c *Console) newHandoffView(s *core.Session) (*handoffView, error) {
-	u := c.publicURL + "/h/" + url.PathEscape(handoffToken(s, c.engine.Now().Add(HandoffTTL)))
+	u := c.publicURL + "/h/" + url.PathEscape(handoffToken(s, c.s.clock.Now().Add(HandoffTTL)))
 	qr, err := qrSVG(u)
 	if err != nil {
 		return nil, err

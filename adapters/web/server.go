@@ -59,6 +59,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, counts requests and PIN failures.
 	Metrics *Metrics
+	// Clock tells the time for the guessing limits and sign-ins; it is
+	// the engine's clock (default core.SystemClock).
+	Clock core.Clock
 	// Gatherer is what /metrics serves. When nil, the registry given to
 	// NewMetrics is used if it is a Gatherer; with neither, /metrics is
 	// not mounted.
@@ -71,6 +74,7 @@ type Options struct {
 type Server struct {
 	mux     *http.ServeMux
 	engine  *core.Engine
+	clock   core.Clock
 	catalog *i18n.Catalog
 	log     *slog.Logger
 	metrics *Metrics
@@ -104,6 +108,7 @@ func New(o Options) *Server {
 	s := &Server{
 		mux:     http.NewServeMux(),
 		engine:  o.Engine,
+		clock:   o.Clock,
 		catalog: o.Catalog,
 		log:     log,
 		metrics: o.Metrics,
@@ -113,6 +118,9 @@ func New(o Options) *Server {
 		tokens:  hashTokens(o.Tokens),
 		pages:   mustParsePages(),
 		cop:     http.NewCrossOriginProtection(),
+	}
+	if s.clock == nil {
+		s.clock = core.SystemClock{}
 	}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy that rewrites Host, the portal's own pages have
@@ -124,7 +132,7 @@ func New(o Options) *Server {
 	s.guard = newGuard(guardOptions{
 		perClient: cmpOr(o.ClientGuessesPerMinute, DefaultClientGuessesPerMinute),
 		global:    cmpOr(o.GlobalGuessesPerMinute, DefaultGlobalGuessesPerMinute),
-		now:       o.Engine.Now,
+		now:       s.clock.Now,
 		log:       log,
 		metrics:   o.Metrics,
 	})

@@ -376,7 +376,7 @@ func (h *signalHub) record(notes []note) {
 // it for falling behind, it subscribes again and checks every room.
 func (h *signalHub) run(ctx context.Context) {
 	for {
-		updates, cancel := h.engine.Hub().Subscribe(256)
+		updates, cancel := h.engine.Subscribe(256)
 		h.sweep(ctx)
 		for open := true; open; {
 			select {

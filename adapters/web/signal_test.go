@@ -15,7 +15,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/assistbot/assistbot/core"
-	"github.com/assistbot/assistbot/core/coretest"
 )
 
 // shareRig is a console rig whose provider is the builtin one (view
@@ -33,12 +32,11 @@ type shareRig struct {
 func newShareRig(t *testing.T) *shareRig {
 	t.Helper()
 	r := newConsoleRig(t, func(o *Options, co *ConsoleOptions) {
-		p := o.Engine.Provider().(*coretest.Provider)
-		p.ProviderName, p.ModeList = builtinProvider, []core.Mode{core.ModeView}
 		co.ICEServers = func() []ICEServer {
 			return []ICEServer{{URLs: []string{"turn:turn.example.org:3478?transport=udp"}, Username: "1700000000:assistbot", Credential: "short-lived"}}
 		}
 	})
+	r.provider.ProviderName, r.provider.ModeList = builtinProvider, []core.Mode{core.ModeView}
 	timers := &manualTimers{}
 	r.console.hub.after = timers.after
 	sr := &shareRig{consoleRig: r, customer: r.visitor(), alice: r.visitor(), timers: timers}

@@ -152,7 +152,7 @@ func TestPortalFailure(t *testing.T) {
 			t.Run(tt.name+" "+req.method+req.path, func(t *testing.T) {
 				r := newRig(t)
 				engine := core.NewEngine(core.Options{Store: brokenStore{r.store, tt.err}, Provider: r.provider, Clock: r.clock})
-				r.server = New(Options{Engine: engine, Catalog: r.catalog, Logger: slog.New(slog.NewTextHandler(r.logs, nil))})
+				r.server = New(Options{Engine: engine, Catalog: r.catalog, Clock: r.clock, Logger: slog.New(slog.NewTextHandler(r.logs, nil))})
 				resp, body := r.serve(req)
 				wantStatus(t, resp, body, tt.status)
 				wantContains(t, body, esc(r.catalog.T("en", tt.key)), `<form method="post" action="/join">`)

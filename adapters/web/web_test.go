@@ -83,6 +83,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 		ClientGuessesPerMinute: 1000,
 		GlobalGuessesPerMinute: 100000,
 		Metrics:                r.metrics,
+		Clock:                  r.clock,
 		Logger:                 log,
 	}
 	for _, e := range edit {

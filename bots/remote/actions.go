@@ -86,7 +86,7 @@ func (b *Bot) controlRefused(ctx context.Context, id string, err error) error {
 	switch {
 	case serr == nil && s.Device == core.DeviceMobile:
 		return &refusal{key: "error.start_control_mobile", err: err}
-	case !core.SupportsMode(b.engine.Provider(), core.ModeControl):
+	case !b.engine.Supports(core.ModeControl):
 		return &refusal{key: "error.start_control_provider", err: err}
 	}
 	return err

@@ -198,7 +198,7 @@ func (b *Bot) startButtons(s *core.Session, locale string) ([]Button, []string) 
 	switch {
 	case s.Device == core.DeviceMobile:
 		notes = append(notes, t("alert.view_only_mobile"))
-	case !core.SupportsMode(b.engine.Provider(), core.ModeControl):
+	case !b.engine.Supports(core.ModeControl):
 		notes = append(notes, t("card.view_only_provider"))
 	default:
 		buttons = append(buttons, Button{ActionStartControl, t("alert.start_control"), s.ID, StylePrimary})

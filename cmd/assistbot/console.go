@@ -73,7 +73,9 @@ func (p *consolePlatform) open(ctx context.Context, m *Main) error {
 	}
 	p.turn = ts
 	for _, ch := range c.Channels() {
-		m.engine.AddChannel(ch)
+		if err := m.engine.AddChannel(ch); err != nil {
+			return err
+		}
 	}
 	p.console = c
 	base := p.cfg.Server.PublicURL

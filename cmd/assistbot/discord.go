@@ -53,7 +53,9 @@ func (p *discordPlatform) open(ctx context.Context, m *Main) error {
 		return err
 	}
 	p.a = a
-	m.engine.AddChannel(a)
+	if err := m.engine.AddChannel(a); err != nil {
+		return err
+	}
 	if p.cfg.PublicKey != "" {
 		m.web.Handle("POST /discord/interactions", a)
 	}

@@ -144,6 +144,7 @@ func (m *Main) Open(ctx context.Context) error {
 		GlobalGuessesPerMinute: cfg.PIN.GlobalGuessesPerMinute,
 		Ready:                  m.store.Ping,
 		Metrics:                metrics,
+		Clock:                  m.Clock,
 		Gatherer:               reg,
 		Logger:                 m.Logger,
 	})

@@ -49,7 +49,9 @@ func (p *slackPlatform) open(ctx context.Context, m *Main) error {
 		return err
 	}
 	p.a = a
-	m.engine.AddChannel(a.Channel())
+	if err := m.engine.AddChannel(a.Channel()); err != nil {
+		return err
+	}
 	a.Mount(m.web)
 	return nil
 }

@@ -49,6 +49,7 @@ func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
 		MPS:                 t.MPS,
 		Desk:                smsDesk(p.cfg),
 		KeywordReplies:      t.KeywordReplies,
+		Clock:               m.Clock,
 		Logger:              m.Logger.With("platform", "twilio"),
 	})
 	if err != nil {
@@ -62,7 +63,9 @@ func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
 		m.Logger.Warn("the link SMS takes more than one segment in some languages: customers still get one message, but each segment is billed; shorter links keep it in one",
 			"languages", strings.Join(long, ","), "key", key)
 	}
-	m.engine.AddChannel(sms)
+	if err := m.engine.AddChannel(sms); err != nil {
+		return err
+	}
 	for pattern, h := range sms.Routes() {
 		m.web.Handle(pattern, h)
 	}
