@@ -113,4 +113,3 @@ func (e *Engine) ReportDelivery(ctx context.Context, channel, externalID string,
 	e.publishDelivery(ctx, d)
 	return d, nil
 }
-
