@@ -46,8 +46,12 @@ type Config struct {
 	Twilio Twilio `yaml:"twilio"`
 	// LogMeIn configures the LogMeIn Rescue provider.
 	LogMeIn LogMeIn `yaml:"logmein"`
+	// MeshCentral configures the MeshCentral provider.
+	MeshCentral MeshCentral `yaml:"meshcentral"`
 	// Console configures the web console.
 	Console Console `yaml:"console"`
+	// Metrics configures the Prometheus endpoint.
+	Metrics Metrics `yaml:"metrics"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
 	// WebRTC configures the built-in provider's WebRTC connectivity.
@@ -93,7 +97,7 @@ type PIN struct {
 
 // Provider selects the remote-support back end.
 type Provider struct {
-	// Kind is builtin or logmein.
+	// Kind is builtin, logmein or meshcentral.
 	Kind string `yaml:"kind"`
 }
 
@@ -197,6 +201,37 @@ type LogMeIn struct {
 	MobileLink string `yaml:"mobile_link"`
 	// ManualURL is where customers can type the PIN by hand.
 	ManualURL string `yaml:"manual_url"`
+}
+
+// MeshCentral configures the MeshCentral provider: a self-hosted
+// MeshCentral server whose agent gives the technician remote control.
+type MeshCentral struct {
+	// URL is the MeshCentral server's base URL, such as https://mesh.example.com.
+	URL string `yaml:"url"`
+	// User is the service account's login name.
+	User string `yaml:"user"`
+	// Password is the service account's password.
+	Password string `yaml:"password" secret:"true"`
+	// LoginToken is a MeshCentral login token, used instead of user and password.
+	LoginToken string `yaml:"login_token" secret:"true"`
+	// Domain is the MeshCentral domain of the service account; empty is the default domain.
+	Domain string `yaml:"domain"`
+	// CAFile is a PEM file of the certificate authority that signed the server's certificate.
+	CAFile string `yaml:"ca_file"`
+	// CertSHA256 pins the server's certificate by its SHA-256 fingerprint.
+	CertSHA256 string `yaml:"cert_sha256"`
+	// Consent is what the customer's device asks before the technician connects: none, notify or prompt.
+	Consent string `yaml:"consent"`
+	// ShareMinutes is how long the technician's share link works.
+	ShareMinutes int `yaml:"share_minutes"`
+	// InviteMinutes is how long the customer's agent download works.
+	InviteMinutes int `yaml:"invite_minutes"`
+}
+
+// Metrics configures the Prometheus endpoint at /metrics.
+type Metrics struct {
+	// Token, when set, is the bearer token /metrics requires.
+	Token string `yaml:"token" secret:"true"`
 }
 
 // Console configures the technician console and the customer web chat.
@@ -307,6 +342,14 @@ func template() *Config {
 			DesktopLink:  "https://secure.logmeinrescue.com/Customer/Code.aspx?Code={pin}",
 			MobileLink:   "https://rescuemobile.com/{pin}",
 			ManualURL:    "https://www.LogMeIn123.com",
+		},
+		MeshCentral: MeshCentral{
+			User:          "${MESHCENTRAL_USER}",
+			Password:      "${MESHCENTRAL_PASSWORD}",
+			LoginToken:    "${MESHCENTRAL_LOGIN_TOKEN}",
+			Consent:       "prompt",
+			ShareMinutes:  60,
+			InviteMinutes: 20,
 		},
 		Console: Console{Enabled: true, WebChat: true, SessionTTL: 12 * time.Hour},
 		Log:     Log{Format: "text", Level: "info"},

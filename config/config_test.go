@@ -93,7 +93,9 @@ func TestSecretKeys(t *testing.T) {
 		"discord.token",
 		"twilio.auth_token",
 		"logmein.authcode", "logmein.password",
+		"meshcentral.password", "meshcentral.login_token",
 		"console.agents[].password_hash",
+		"metrics.token",
 		"webrtc.ice_servers[].credential",
 		"webrtc.turn.secret",
 	}

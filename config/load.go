@@ -57,7 +57,10 @@ func newLoader(getenv func(string) (string, bool)) *loader {
 // references, expanded with getenv; an unset variable expands to "". A nil
 // r or an empty file gives the defaults; a nil getenv is an empty
 // environment. Unknown keys, values of the wrong type and bad environment
-// values are reported together as a Problems error naming each key path.
+// values are reported together as a Problems error naming each key path;
+// the configuration is then still returned, decoded from everything else
+// (a bad value keeps its default), so that Validate can report the rest in
+// the same run. Callers other than a checker should not use it.
 func Load(r io.Reader, getenv func(string) (string, bool)) (*Config, error) {
 	var data []byte
 	if r != nil {
@@ -75,11 +78,11 @@ func Load(r io.Reader, getenv func(string) (string, bool)) (*Config, error) {
 	l.expandStruct(c)
 	l.decode(data, c)
 	l.overlay(c)
-	if len(l.problems) > 0 {
-		return nil, l.problems
-	}
 	c.normalize(l.refs)
 	c.refs = l.origins(c)
+	if len(l.problems) > 0 {
+		return c, l.problems
+	}
 	return c, nil
 }
 
@@ -92,7 +95,7 @@ func LoadFile(path string, getenv func(string) (string, bool)) (*Config, error) 
 	defer f.Close()
 	c, err := Load(f, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return c, fmt.Errorf("config file %s: %w", path, err)
 	}
 	return c, nil
 }
@@ -159,9 +162,6 @@ func (l *loader) decode(data []byte, c *Config) {
 		root = doc.Content[0]
 	}
 	l.walk(root, reflect.TypeFor[Config](), "")
-	if len(l.problems) > 0 {
-		return
-	}
 	if err := root.Decode(c); err != nil {
 		l.decodeError(err)
 	}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +153,7 @@ func TestLoadErrors(t *testing.T) {
 		{"mapping expected", "pin: 6\n", nil, `pin (line 1): must be a mapping of keys (digits, ttl, client_guesses_per_minute, global_guesses_per_minute), not a single value`},
 		{"value expected", "locale: [en]\n", nil, `locale (line 1): must be a single value, not a list`},
 		{"list element", "console:\n  agents:\n    - name: a\n      password_hash: [x]\n", nil, `console.agents[0].password_hash (line 4): must be a single value, not a list`},
-		{"unknown top-level key", "servr: {}\n", nil, `servr (line 1): unknown key; the top level accepts server, store, pin, provider, api, locale, slack, discord, twilio, logmein, console, log, webrtc`},
+		{"unknown top-level key", "servr: {}\n", nil, `servr (line 1): unknown key; the top level accepts server, store, pin, provider, api, locale, slack, discord, twilio, logmein, meshcentral, console, metrics, log, webrtc`},
 		{"unknown nested key", "webrtc:\n  turn:\n    enable: true\n", nil, `webrtc.turn.enable (line 3): unknown key; webrtc.turn accepts enabled, listen, realm, public_ip, secret`},
 		{"unknown key in list", "webrtc:\n  ice_servers:\n    - url: stun:x\n", nil, `webrtc.ice_servers[0].url (line 3): unknown key; webrtc.ice_servers[0] accepts urls, username, credential`},
 		{"duplicate key", "pin:\n  digits: 6\n  digits: 7\n", nil, `pin.digits (line 3): is given twice (first on line 2)`},
@@ -321,4 +323,54 @@ func FuzzLoad(f *testing.F) {
 			_ = c.Validate()
 		}
 	})
+}
+
+// config check reports every problem in one run: an unknown key and a
+// value of the wrong type do not hide what validation finds in the rest.
+func TestCheckReportsEverythingAtOnce(t *testing.T) {
+	c, err := Load(strings.NewReader(`
+servr: { listen: ":9090" }
+pin: { digits: many, ttl: 0s }
+slack: { enabled: true }
+`), env(nil))
+	if err == nil {
+		t.Fatal("Load accepted an unknown key")
+	}
+	var ps Problems
+	if !errors.As(Check(c, err), &ps) {
+		t.Fatalf("Check = %v, want Problems", Check(c, err))
+	}
+	got := ps.Keys()
+	for _, key := range []string{"servr", "pin.digits", "pin.ttl", "slack.bot_token", "slack.signing_secret"} {
+		if !slices.Contains(got, key) {
+			t.Errorf("Check does not report %s; it reports %v", key, got)
+		}
+	}
+	// The mistyped value was set aside: validation judged the default,
+	// not a second time the value already reported.
+	n := 0
+	for _, k := range got {
+		if k == "pin.digits" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("pin.digits is reported %d times in %v", n, got)
+	}
+}
+
+// A command that needs a secret names the variable it was to come from.
+func TestRequireNamesTheVariable(t *testing.T) {
+	c, err := Load(strings.NewReader("discord: { application_id: \"123\" }\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Require("to register commands", "discord.token", "discord.application_id")
+	if err == nil {
+		t.Fatal("Require accepted an empty discord.token")
+	}
+	want := "discord.token: is required to register commands (it comes from ${DISCORD_BOT_TOKEN}, which is not set)"
+	if err.Error() != want {
+		t.Errorf("Require = %q, want %q", err.Error(), want)
+	}
 }

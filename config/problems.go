@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -179,4 +181,45 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// Check returns every problem of a configuration in one list: those that
+// Load (or LoadFile) reported in loadErr, then those Validate finds in c,
+// the configuration Load returned with them. It returns loadErr itself
+// when that is not a list of problems (the file could not be read), and
+// nil when there is nothing wrong.
+func Check(c *Config, loadErr error) error {
+	var ps Problems
+	if loadErr != nil && !errors.As(loadErr, &ps) {
+		return loadErr
+	}
+	ps = append(Problems(nil), ps...)
+	if c != nil {
+		var vs Problems
+		if errors.As(c.Validate(), &vs) {
+			ps = append(ps, vs...)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps
+}
+
+// Require reports each key among keys whose text value is empty, saying
+// why it is needed and, for a value that came from an unset environment
+// variable, which one: "discord.token: is required to register commands
+// (it comes from ${DISCORD_BOT_TOKEN}, which is not set)". It returns nil
+// when every key has a value.
+func (c *Config) Require(why string, keys ...string) error {
+	k := &checker{refs: c.liveRefs()}
+	values := map[string]string{}
+	eachString(reflect.ValueOf(c).Elem(), "", func(path string, v reflect.Value) { values[path] = v.String() })
+	for _, key := range keys {
+		k.required(key, values[key], why)
+	}
+	if len(k.ps) == 0 {
+		return nil
+	}
+	return k.ps
 }

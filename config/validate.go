@@ -1,7 +1,11 @@
 package config
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -32,7 +36,7 @@ func (c *Config) Validate() error {
 	k.server(&c.Server)
 	k.store(&c.Store)
 	k.pin(&c.PIN)
-	k.oneOf("provider.kind", c.Provider.Kind, "builtin", "logmein")
+	k.oneOf("provider.kind", c.Provider.Kind, "builtin", "logmein", "meshcentral")
 	k.api(&c.API)
 	if !validLocale(c.Locale) {
 		k.add("locale", "%q is not supported; use %s, optionally with a region such as ko-KR", c.Locale, orList(locales()))
@@ -49,6 +53,10 @@ func (c *Config) Validate() error {
 	if c.Provider.Kind == "logmein" {
 		k.logmein(&c.LogMeIn)
 	}
+	if c.Provider.Kind == "meshcentral" {
+		k.meshcentral(&c.MeshCentral)
+	}
+	k.metrics(&c.Metrics)
 	k.console(c)
 	k.oneOf("log.format", c.Log.Format, "text", "json")
 	k.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -131,6 +139,56 @@ func (k *checker) logmein(m *LogMeIn) {
 		k.httpURL(l.key, strings.ReplaceAll(l.v, "{pin}", "123456"), "an http:// or https:// URL", false)
 	}
 	k.httpURL("logmein.manual_url", m.ManualURL, "an http:// or https:// URL", true)
+}
+
+func (k *checker) meshcentral(m *MeshCentral) {
+	if u := k.httpURL("meshcentral.url", m.URL, "the MeshCentral server's https:// URL, such as https://mesh.example.com", true); u != nil {
+		h := u.Hostname()
+		if u.Scheme != "https" && h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			k.add("meshcentral.url", "must use https:// (http:// is only allowed for localhost)")
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+			k.add("meshcentral.url", "must be the server's base URL, without a path or query; name a domain with meshcentral.domain")
+		}
+	}
+	if strings.TrimSpace(m.LoginToken) == "" {
+		k.required("meshcentral.user", m.User, "when provider.kind is meshcentral, unless meshcentral.login_token is set")
+		k.required("meshcentral.password", m.Password, "with meshcentral.user, unless meshcentral.login_token is set")
+	}
+	if m.CAFile != "" {
+		b, err := os.ReadFile(m.CAFile)
+		switch {
+		case err != nil:
+			k.add("meshcentral.ca_file", "cannot read %q: %s", m.CAFile, fileError(err))
+		case !x509.NewCertPool().AppendCertsFromPEM(b):
+			k.add("meshcentral.ca_file", "%q holds no PEM certificate", m.CAFile)
+		}
+	}
+	if m.CertSHA256 != "" && !hex64RE.MatchString(strings.ReplaceAll(m.CertSHA256, ":", "")) {
+		k.add("meshcentral.cert_sha256", "must be the certificate's SHA-256 fingerprint: 64 hexadecimal digits, colons allowed, as `openssl x509 -noout -fingerprint -sha256` prints it")
+	}
+	k.oneOf("meshcentral.consent", m.Consent, "none", "notify", "prompt")
+	if m.ShareMinutes < 1 || m.ShareMinutes > 24*60 {
+		k.add("meshcentral.share_minutes", "must be from 1 to 1440 (got %d)", m.ShareMinutes)
+	}
+	if m.InviteMinutes < 1 || m.InviteMinutes > 24*60 {
+		k.add("meshcentral.invite_minutes", "must be from 1 to 1440 (got %d)", m.InviteMinutes)
+	}
+}
+
+// fileError says why a file could not be read, without the path twice.
+func fileError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (k *checker) metrics(m *Metrics) {
+	if t := strings.TrimSpace(m.Token); t != "" && utf8.RuneCountInString(t) < 16 {
+		k.add("metrics.token", "is too short: use at least 16 characters (try `openssl rand -hex 32`)")
+	}
 }
 
 func (k *checker) api(a *API) {

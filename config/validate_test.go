@@ -29,6 +29,18 @@ func full() *Config {
 	return c
 }
 
+// meshcentral returns a change to a valid MeshCentral provider, edited by
+// edit when not nil.
+func meshcentral(edit func(*MeshCentral)) func(*Config) {
+	return func(c *Config) {
+		c.Provider.Kind = "meshcentral"
+		c.MeshCentral.URL, c.MeshCentral.User, c.MeshCentral.Password = "https://mesh.example.com", "assistbot", "pw"
+		if edit != nil {
+			edit(&c.MeshCentral)
+		}
+	}
+}
+
 func TestFullValidates(t *testing.T) {
 	if err := full().Validate(); err != nil {
 		t.Fatalf("full().Validate() = %v", err)
@@ -84,6 +96,24 @@ func TestValidateRules(t *testing.T) {
 		{"logmein api http", func(c *Config) { c.LogMeIn.APIURL = "http://example.com/API/" }, "logmein.api_url"},
 		{"logmein api http localhost", func(c *Config) { c.LogMeIn.APIURL = "http://127.0.0.1:9000/API/" }, ""},
 		{"logmein poll", func(c *Config) { c.LogMeIn.PollInterval = 0 }, "logmein.poll_interval"},
+		{"meshcentral", meshcentral(nil), ""},
+		{"meshcentral url missing", meshcentral(func(m *MeshCentral) { m.URL = "" }), "meshcentral.url"},
+		{"meshcentral url http", meshcentral(func(m *MeshCentral) { m.URL = "http://mesh.example.com" }), "meshcentral.url"},
+		{"meshcentral url http localhost", meshcentral(func(m *MeshCentral) { m.URL = "http://127.0.0.1:4430" }), ""},
+		{"meshcentral url with path", meshcentral(func(m *MeshCentral) { m.URL = "https://mesh.example.com/tenant" }), "meshcentral.url"},
+		{"meshcentral user", meshcentral(func(m *MeshCentral) { m.User = "" }), "meshcentral.user"},
+		{"meshcentral password", meshcentral(func(m *MeshCentral) { m.Password = "" }), "meshcentral.password"},
+		{"meshcentral login token instead", meshcentral(func(m *MeshCentral) { m.User, m.Password, m.LoginToken = "", "", "~t:abc" }), ""},
+		{"meshcentral ca file missing", meshcentral(func(m *MeshCentral) { m.CAFile = "/nonexistent/ca.pem" }), "meshcentral.ca_file"},
+		{"meshcentral ca file not pem", meshcentral(func(m *MeshCentral) { m.CAFile = "validate_test.go" }), "meshcentral.ca_file"},
+		{"meshcentral cert hash", meshcentral(func(m *MeshCentral) { m.CertSHA256 = strings.Repeat("AB:", 31) + "AB" }), ""},
+		{"meshcentral cert hash short", meshcentral(func(m *MeshCentral) { m.CertSHA256 = "abcd" }), "meshcentral.cert_sha256"},
+		{"meshcentral consent", meshcentral(func(m *MeshCentral) { m.Consent = "ask" }), "meshcentral.consent"},
+		{"meshcentral share minutes", meshcentral(func(m *MeshCentral) { m.ShareMinutes = 0 }), "meshcentral.share_minutes"},
+		{"meshcentral invite minutes", meshcentral(func(m *MeshCentral) { m.InviteMinutes = 2000 }), "meshcentral.invite_minutes"},
+		{"meshcentral ignored for builtin", func(c *Config) { c.Provider.Kind = "builtin"; c.MeshCentral = MeshCentral{} }, ""},
+		{"metrics token", func(c *Config) { c.Metrics.Token = "0123456789abcdef" }, ""},
+		{"metrics token short", func(c *Config) { c.Metrics.Token = "secret" }, "metrics.token"},
 		{"api token short", func(c *Config) { c.API.Tokens = []string{"0123456789abcdef", "short"} }, "api.tokens[1]"},
 		{"api token empty dropped", func(c *Config) { c.API.Tokens = []string{""} }, ""},
 		{"locale", func(c *Config) { c.Locale = "zh" }, "locale"},

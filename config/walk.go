@@ -12,7 +12,10 @@ import (
 // The node walk: before decoding, every node of the YAML tree is checked
 // against the Config type, so that unknown keys, duplicate keys and values
 // of the wrong type are reported with their full key path and line, all of
-// them at once; ${VAR} references in scalars are expanded on the way.
+// them at once; ${VAR} references in scalars are expanded on the way. What
+// is reported is taken out of the tree (a bad value keeps its default), so
+// that the rest still decodes and validation can report its own problems
+// in the same run.
 
 // deref follows aliases and spends the node budget; it returns nil when
 // the node is unusable.
@@ -61,13 +64,16 @@ func (l *loader) mapping(n *yaml.Node, t reflect.Type, path string) {
 			msg = fmt.Sprintf("the file must be a mapping of sections (%s), not %s", keyNames(t), describeNode(n))
 		}
 		l.addAt(path, n, msg)
+		drop(n)
 		return
 	}
 	seen := map[string]int{}
+	kept := n.Content[:0:0]
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			l.merge(v, t, path)
+			kept = append(kept, k, v)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
@@ -90,7 +96,15 @@ func (l *loader) mapping(n *yaml.Node, t reflect.Type, path string) {
 			continue
 		}
 		l.walk(v, f.Type, key)
+		kept = append(kept, k, v)
 	}
+	n.Content = kept
+}
+
+// drop turns a value that was reported into an empty one, which keeps the
+// key's default when the rest of the tree is decoded.
+func drop(n *yaml.Node) {
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 }
 
 // merge handles a "<<: *anchor" merge key inside a mapping of type t.
@@ -114,6 +128,7 @@ func (l *loader) sequence(n *yaml.Node, t reflect.Type, path string) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		l.addAt(path, n, fmt.Sprintf("must be a list such as [a, b], not %s", describeNode(n)))
+		drop(n)
 		return
 	}
 	l.clearRefs(path)
@@ -127,6 +142,7 @@ const quoted = yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle | yaml.LiteralSty
 func (l *loader) scalar(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.ScalarNode {
 		l.addAt(path, n, fmt.Sprintf("must be %s, not %s", describeType(t), describeNode(n)))
+		drop(n)
 		return
 	}
 	if _, ok := l.lines[n.Line]; !ok {
@@ -165,10 +181,12 @@ func (l *loader) scalar(n *yaml.Node, t reflect.Type, path string) {
 			msg += " " + note
 		}
 		l.addAt(path, n, msg)
+		drop(n)
 		return
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil || (t.Kind() == reflect.Int && isFraction(n)) {
 		l.addAt(path, n, cannotUse(n.Value, t))
+		drop(n)
 	}
 }
 
