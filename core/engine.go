@@ -52,6 +52,10 @@ type Engine struct {
 	observe   func(Update)
 	hub       *Hub
 	outbox    *outbox
+	// broadcast carries updates to the other replicas, when the store is
+	// shared by several; announcements wait for it.
+	broadcast     Broadcaster
+	announcements chan Announcement
 }
 
 // NewEngine returns an Engine for o.
@@ -80,6 +84,9 @@ func NewEngine(o Options) *Engine {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.outbox = newOutbox(e, o.Channels)
+	if b, ok := o.Store.(Broadcaster); ok {
+		e.broadcast, e.announcements = b, make(chan Announcement, broadcastQueue)
+	}
 	return e
 }
 

@@ -30,11 +30,14 @@ func (e *Engine) publishDelivery(ctx context.Context, d *Delivery) {
 	e.emit(u)
 }
 
+// emit hands u to the observer, this replica's subscribers and the other
+// replicas.
 func (e *Engine) emit(u Update) {
 	if e.observe != nil {
 		e.observe(u)
 	}
 	e.hub.Publish(u)
+	e.announce(u)
 }
 
 // publishMessage announces a committed message.

@@ -10,11 +10,16 @@ import (
 // the deliveries in flight finish (each within its own timeout) and
 // returns nil.
 // When the provider is a Watcher, Run also lets it watch the sessions it
-// issued and applies what it reports.
+// issued and applies what it reports; when the store is a Broadcaster,
+// Run announces this replica's updates to the others and publishes
+// theirs here.
 func (e *Engine) Run(ctx context.Context) error {
 	e.outbox.freeze()
 	var wg sync.WaitGroup
 	wg.Go(func() { e.sweep(ctx) })
+	if e.broadcast != nil {
+		wg.Go(func() { e.broadcastLoop(ctx) })
+	}
 	if w, ok := e.provider.(Watcher); ok {
 		wg.Go(func() {
 			if err := w.Watch(ctx, e.watched, e.report); err != nil && ctx.Err() == nil {
