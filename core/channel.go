@@ -117,6 +117,14 @@ type Delivery struct {
 	ExternalID    string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// ClaimToken and ClaimUntil are an outbox worker's claim on a queued
+	// delivery (see OutboxStore): the random token ClaimDeliveries gave
+	// the batch the delivery went out in, and the end of the claim's
+	// lease, which the worker renews while it works. Both are empty when
+	// no worker holds the delivery; a store ignores them in a delivery
+	// being queued.
+	ClaimToken string
+	ClaimUntil time.Time
 }
 
 // DeliveryFilter selects deliveries. Zero fields match everything.

@@ -163,4 +163,9 @@ var (
 	// ErrDeliveryFinal is returned by a Store when a delivery to be updated
 	// is already delivered or failed: a late report must not undo it.
 	ErrDeliveryFinal = &Error{Code: CodeConflict, Message: "delivery already final"}
+	// ErrClaimLost is returned by a Store when an outbox worker saves a
+	// delivery whose claim it no longer holds: its lease ran out and
+	// another worker claimed the delivery. The save is refused, so the
+	// other worker's outcome stands.
+	ErrClaimLost = &Error{Code: CodeConflict, Message: "delivery claimed by another worker"}
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -13,11 +14,19 @@ import (
 // Outbox tuning. A delivery is tried up to maxAttempts times, waiting
 // backoffBase, then twice as long each time up to backoffMax (with
 // jitter), or as long as the platform's Retry-After asks.
+//
+// A claim holds its deliveries for outboxLease, and the worker renews it
+// every outboxRenew while it works on them: three renewals in a row may
+// fail or come late (a long pause, a database failover) before another
+// replica can take the deliveries over, while those of a replica that
+// died are taken over at most outboxLease+outboxPoll after its last
+// renewal.
 const (
 	outboxBatch    = 32
 	outboxWorkers  = 8
 	outboxPoll     = time.Second
-	outboxLease    = 2 * time.Minute
+	outboxLease    = 20 * time.Second
+	outboxRenew    = 5 * time.Second
 	deliverTimeout = 30 * time.Second
 	maxAttempts    = 10
 	backoffBase    = time.Second
@@ -28,6 +37,7 @@ const (
 type outbox struct {
 	e    *Engine
 	kick chan struct{}
+	poll time.Duration // outboxPoll, but for tests
 
 	// channels is replaced whole, never changed in place, so that
 	// readers need no lock; mu orders the writers, and started refuses
@@ -38,7 +48,7 @@ type outbox struct {
 }
 
 func newOutbox(e *Engine, channels []Channel) *outbox {
-	o := &outbox{e: e, kick: make(chan struct{}, 1)}
+	o := &outbox{e: e, kick: make(chan struct{}, 1), poll: outboxPoll}
 	m := make(map[string]Channel, len(channels))
 	for _, c := range channels {
 		m[c.Name()] = c
@@ -87,7 +97,9 @@ func (o *outbox) wake() {
 
 // run delivers until ctx ends. Deliveries in flight when it ends run to
 // completion: their context is detached from ctx and has its own timeout.
+// The deliveries of their batch that have not started are given back.
 func (o *outbox) run(ctx context.Context) {
+	o.releaseOrphans(ctx)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
@@ -98,54 +110,126 @@ func (o *outbox) run(ctx context.Context) {
 		case <-poll.C:
 		}
 		for {
-			n, err := o.once(context.WithoutCancel(ctx))
+			p, err := o.once(ctx)
 			if err != nil {
 				o.e.log.Error("outbox", "err", err)
 				break
 			}
-			if n < outboxBatch || ctx.Err() != nil {
+			// Claim again at once after a full batch, or one that got
+			// anything out: the later deliveries of a key wait for its
+			// earlier ones, and need not wait for the next poll too.
+			if (p.claimed < outboxBatch && p.handed == 0) || ctx.Err() != nil {
 				break
 			}
 		}
-		poll.Reset(outboxPoll)
+		poll.Reset(o.poll)
 	}
 }
 
-// once claims a batch of due deliveries and delivers them, at most
-// outboxWorkers at a time and in order per endpoint. It returns how many
-// it claimed.
-func (o *outbox) once(ctx context.Context) (int, error) {
-	due, err := o.e.store.ClaimDeliveries(ctx, o.e.clock.Now(), outboxBatch, outboxLease)
-	if err != nil {
-		return 0, fmt.Errorf("claim deliveries: %w", err)
+// releaseOrphans ends the claims an earlier run of this process left,
+// when the store is one that no other process uses (see OrphanReleaser).
+func (o *outbox) releaseOrphans(ctx context.Context) {
+	r, ok := o.e.store.(OrphanReleaser)
+	if !ok {
+		return
 	}
-	byEndpoint := map[Endpoint][]*Delivery{}
-	var order []Endpoint
+	n, err := r.ReleaseOrphanedClaims(ctx, o.e.clock.Now())
+	switch {
+	case err != nil:
+		o.e.log.Error("release the deliveries claimed before a restart", "err", err)
+	case n > 0:
+		o.e.log.Warn("deliveries claimed before a restart are due again; any of them may have been sent already", "count", n)
+	}
+}
+
+// pass is what one claim of the outbox came to.
+type pass struct {
+	claimed int // deliveries claimed
+	handed  int // deliveries a platform accepted
+}
+
+// orderKey is what deliveries go out in order by: a recipient, and on a
+// desk, one conversation's thread.
+type orderKey struct {
+	to             Endpoint
+	conversationID string
+}
+
+// once claims a batch of due deliveries and delivers them: the deliveries
+// of one ordering key one after another, at most outboxWorkers keys at a
+// time. When ctx ends, the deliveries in flight finish and are saved, under
+// a context that outlives it, and those not started are given back.
+func (o *outbox) once(stop context.Context) (pass, error) {
+	if stop.Err() != nil {
+		return pass{}, nil
+	}
+	ctx := context.WithoutCancel(stop)
+	now := o.e.clock.Now()
+	due, err := o.e.store.ClaimDeliveries(ctx, now, outboxBatch, outboxLease)
+	if err != nil {
+		return pass{}, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(due) == 0 {
+		return pass{}, nil
+	}
+	c := o.hold(ctx, stop, now, due)
+	defer c.end()
+	byKey := map[orderKey][]*Delivery{}
+	var order []orderKey
 	for _, d := range due {
-		if _, ok := byEndpoint[d.To]; !ok {
-			order = append(order, d.To)
+		k := orderKey{d.To, d.ConversationID}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
 		}
-		byEndpoint[d.To] = append(byEndpoint[d.To], d)
+		byKey[k] = append(byKey[k], d)
 	}
 	sem := make(chan struct{}, outboxWorkers)
 	var wg sync.WaitGroup
-	for _, ep := range order {
+	var handed atomic.Int64
+	for _, k := range order {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(list []*Delivery) {
 			defer func() { <-sem; wg.Done() }()
-			for _, d := range list {
-				o.deliver(ctx, d)
-			}
-		}(byEndpoint[ep])
+			handed.Add(int64(o.deliverKey(ctx, c, list)))
+		}(byKey[k])
 	}
 	wg.Wait()
-	return len(due), nil
+	return pass{claimed: len(due), handed: int(handed.Load())}, nil
 }
 
-// deliver makes one attempt at d and records the outcome.
-func (o *outbox) deliver(ctx context.Context, d *Delivery) {
-	log := o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
+// deliverKey delivers the claimed deliveries of one ordering key in turn
+// and returns how many a platform accepted. The rest of the key wait, and
+// are released unsent, once one is to be tried again later (its retry
+// holds them back), once the claim is lost, and once the outbox stops.
+func (o *outbox) deliverKey(ctx context.Context, c *claim, list []*Delivery) (handed int) {
+	for i, d := range list {
+		if !c.live(ctx) {
+			c.release(ctx, list[i:])
+			return handed
+		}
+		accepted, later := o.deliver(ctx, c, d)
+		if accepted {
+			handed++
+		}
+		if later {
+			c.release(ctx, list[i+1:])
+			return handed
+		}
+	}
+	return handed
+}
+
+// logger returns the engine's logger with the fields that name d.
+func (o *outbox) logger(d *Delivery) *slog.Logger {
+	return o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
+}
+
+// deliver makes one attempt at d and saves the outcome under c. It
+// reports whether the platform accepted d, and whether d stays queued
+// for a later attempt.
+func (o *outbox) deliver(ctx context.Context, c *claim, d *Delivery) (accepted, later bool) {
+	log := o.logger(d)
 	now := o.e.clock.Now()
 	ch, ok := o.channel(d.To.Channel)
 	var stale string
@@ -167,6 +251,7 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 		now = o.e.clock.Now()
 		switch {
 		case err == nil:
+			accepted = true
 			d.Status, d.ExternalID, d.Reason = r.Status, r.ExternalID, ""
 			if d.Status != DeliveryDelivered {
 				d.Status = DeliverySent
@@ -200,14 +285,27 @@ func (o *outbox) deliver(ctx context.Context, d *Delivery) {
 			o.fail(d, now, ErrorMessage(err))
 		}
 	}
-	if err := o.e.store.UpdateDelivery(ctx, d); err != nil {
-		if !errors.Is(err, ErrDeliveryFinal) {
-			log.Error("save delivery", "err", err)
-		}
-		return
+	later = d.Status == DeliveryQueued
+	if err := c.save(ctx, d); err != nil {
+		o.saveFailed(log, d, err)
+		return accepted, later
 	}
 	if d.Status != DeliveryQueued {
 		o.e.publishDelivery(ctx, d)
+	}
+	return accepted, later
+}
+
+// saveFailed logs why the outcome of d was not saved. A delivery that a
+// platform's report made final meanwhile is no news.
+func (o *outbox) saveFailed(log *slog.Logger, d *Delivery, err error) {
+	switch {
+	case errors.Is(err, ErrDeliveryFinal):
+	case errors.Is(err, ErrClaimLost):
+		log.Error("delivery outcome refused: another worker claimed the delivery after this one's lease ran out",
+			"status", d.Status, "err", err)
+	default:
+		log.Error("save delivery", "status", d.Status, "err", err)
 	}
 }
 

@@ -84,15 +84,50 @@ type SessionStore interface {
 }
 
 // OutboxStore keeps the deliveries on their way to an endpoint.
+//
+// Outbox workers, in one process or in several replicas, take deliveries
+// by claiming them: a claim counts an attempt, marks each delivery with
+// the claim's token and holds it for a lease, which the worker renews
+// while it works. Only the holder of the token may save the outcome, so
+// a worker whose lease ran out (it was paused, or lost the database for
+// a while) cannot overwrite the outcome of the worker that took over.
+//
+// Deliveries to one recipient go out in the order they were queued. Their
+// ordering key is the endpoint and the conversation (a customer, or one
+// conversation's thread on a desk): a queued delivery is claimable at a
+// time when it is due (NextAttemptAt at or before it), not held
+// (ClaimUntil at or before it), and every queued delivery of the same key
+// with a lower id is claimable too. A delivery waiting for a retry thus
+// holds back the later deliveries of its key, and the deliveries of a key
+// that one claim takes are always its earliest queued ones.
 type OutboxStore interface {
-	// ClaimDeliveries returns up to limit queued deliveries due at now,
-	// in id order (the order they were queued), and in the same transaction counts an attempt and
-	// pushes their NextAttemptAt to now+lease, so that no other worker
-	// takes them before the lease ends.
+	// ClaimDeliveries claims up to limit of the deliveries claimable at
+	// now, in id order (the order they were queued), in one transaction:
+	// it counts an attempt on each, gives them all one new random
+	// ClaimToken, and holds them until now+lease, which it sets as their
+	// ClaimUntil and also as their NextAttemptAt, so that a worker which
+	// knows nothing of claims (an older replica during an upgrade) leaves
+	// them alone too. A limit below 1 claims nothing. It never hands one
+	// delivery to two claims whose leases overlap, however many workers
+	// claim at once.
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
+	// RenewClaim extends the lease of the deliveries that still carry
+	// token to until (ClaimUntil, and NextAttemptAt of the queued ones),
+	// and returns how many carry it. A worker that counts fewer than the
+	// deliveries it claimed and has not saved yet lost the others to
+	// another worker. An empty token holds nothing: it renews nothing
+	// and returns 0.
+	RenewClaim(ctx context.Context, token string, until time.Time) (int, error)
 	// UpdateDelivery saves d's status, reason, attempts, schedule and
-	// external id. It returns ErrDeliveryFinal, and saves nothing, when the
-	// stored delivery is already delivered or failed.
+	// external id. A d with a ClaimToken is the claim holder's outcome:
+	// it is refused with ErrClaimLost, saving nothing, unless the stored
+	// delivery still carries that token; once saved, the claim ends, and
+	// ClaimToken and ClaimUntil are emptied in the store and in d. A d
+	// without one (a platform's status report) neither checks nor
+	// changes the claim. It returns ErrDeliveryFinal, and saves nothing,
+	// when the stored delivery is already delivered or failed (after
+	// ErrClaimLost, which takes precedence); CodeNotFound for an unknown
+	// id.
 	UpdateDelivery(ctx context.Context, d *Delivery) error
 	// FindDelivery returns the delivery with id.
 	FindDelivery(ctx context.Context, id int64) (*Delivery, error)
@@ -100,6 +135,21 @@ type OutboxStore interface {
 	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// FindDeliveryByExternalID returns the delivery a channel knows by id.
 	FindDeliveryByExternalID(ctx context.Context, channel, externalID string) (*Delivery, error)
+}
+
+// OrphanReleaser is an OutboxStore that a single process uses (SQLite).
+// When that process starts its outbox, every claim in the store was made
+// by an earlier run of it, which has stopped or crashed: nobody will
+// renew or save those deliveries. The outbox therefore calls
+// ReleaseOrphanedClaims first, which ends every claim at once, makes the
+// queued deliveries it held due at now rather than when their lease runs
+// out, and returns how many it released. The attempts their claims
+// counted stay counted: one of them may have been sent.
+//
+// A store that several processes share (PostgreSQL) must not implement
+// it: there, a claim may belong to a replica that is alive and sending.
+type OrphanReleaser interface {
+	ReleaseOrphanedClaims(ctx context.Context, now time.Time) (int, error)
 }
 
 // Change is everything one session operation writes, saved atomically.

@@ -169,7 +169,9 @@ func (m *MemStore) append(ch *core.Change) {
 func (m *MemStore) queue(ds []*core.Delivery) {
 	for _, d := range ds {
 		d.ID = int64(len(m.deliveries) + 1)
-		m.deliveries = append(m.deliveries, *d)
+		stored := *d
+		stored.ClaimToken, stored.ClaimUntil = "", time.Time{}
+		m.deliveries = append(m.deliveries, stored)
 	}
 }
 
@@ -346,20 +348,54 @@ func (m *MemStore) ClaimDeliveries(ctx context.Context, now time.Time, n int, le
 	if n < 1 {
 		return out, nil
 	}
+	token := core.NewID()
+	// blocked holds the ordering keys that have a queued delivery which is
+	// not claimable: none of their later deliveries is either.
+	blocked := map[orderKey]bool{}
 	for i := range m.deliveries {
 		d := &m.deliveries[i]
 		if len(out) == n {
 			break
 		}
-		if d.Status != core.DeliveryQueued || d.NextAttemptAt.After(now) {
+		k := orderKey{d.To, d.ConversationID}
+		if d.Status != core.DeliveryQueued || blocked[k] {
+			continue
+		}
+		if d.NextAttemptAt.After(now) || d.ClaimUntil.After(now) {
+			blocked[k] = true
 			continue
 		}
 		d.Attempts++
-		d.NextAttemptAt = now.Add(lease)
+		d.NextAttemptAt, d.ClaimUntil, d.ClaimToken = now.Add(lease), now.Add(lease), token
 		c := *d
 		out = append(out, &c)
 	}
 	return out, nil
+}
+
+// orderKey is what the outbox keeps deliveries in order by.
+type orderKey struct {
+	to             core.Endpoint
+	conversationID string
+}
+
+// RenewClaim implements core.Store.
+func (m *MemStore) RenewClaim(ctx context.Context, token string, until time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for i := range m.deliveries {
+		d := &m.deliveries[i]
+		if token == "" || d.ClaimToken != token {
+			continue
+		}
+		d.ClaimUntil = until
+		if d.Status == core.DeliveryQueued {
+			d.NextAttemptAt = until
+		}
+		n++
+	}
+	return n, nil
 }
 
 // UpdateDelivery implements core.Store.
@@ -370,11 +406,18 @@ func (m *MemStore) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 		return notFound("delivery")
 	}
 	old := &m.deliveries[d.ID-1]
+	if d.ClaimToken != "" && old.ClaimToken != d.ClaimToken {
+		return core.ErrClaimLost
+	}
 	if old.Status == core.DeliveryDelivered || old.Status == core.DeliveryFailed {
 		return core.ErrDeliveryFinal
 	}
 	old.Status, old.Reason, old.Attempts, old.NextAttemptAt = d.Status, d.Reason, d.Attempts, d.NextAttemptAt
 	old.ExternalID, old.UpdatedAt = d.ExternalID, d.UpdatedAt
+	if d.ClaimToken != "" {
+		old.ClaimToken, old.ClaimUntil = "", time.Time{}
+		d.ClaimToken, d.ClaimUntil = "", time.Time{}
+	}
 	return nil
 }
 

@@ -21,9 +21,10 @@ import (
 // sessions, and by id, descending, for deliveries; ClaimDeliveries goes by
 // id and claims nothing for a limit below 1; FindEvents of an unknown
 // session is empty, not an error; UpdateDelivery saves only status,
-// reason, attempts, NextAttemptAt, ExternalID and UpdatedAt; a refused
-// write changes nothing, neither in the store nor in the caller's structs
-// (versions, ids).
+// reason, attempts, NextAttemptAt, ExternalID and UpdatedAt, and ends the
+// claim when the save is its holder's; a refused write changes nothing,
+// neither in the store nor in the caller's structs (versions, ids, claim
+// tokens). Stores that implement core.OrphanReleaser are held to it too.
 func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 	cases := []struct {
 		name string
@@ -56,6 +57,12 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ClaimDeliveriesLimit", testClaimDeliveriesLimit},
 		{"UpdateDelivery", testUpdateDelivery},
 		{"UpdateDeliveryFinal", testUpdateDeliveryFinal},
+		{"RenewClaim", testRenewClaim},
+		{"ClaimLost", testClaimLost},
+		{"ReportNotFenced", testReportNotFenced},
+		{"ClaimOrder", testClaimOrder},
+		{"ClaimLimitKeepsOrder", testClaimLimitKeepsOrder},
+		{"ReleaseOrphanedClaims", testReleaseOrphanedClaims},
 		{"FindDeliveries", testFindDeliveries},
 		{"FindDeliveryByExternalID", testFindDeliveryByExternalID},
 		{"Stats", testStats},
@@ -63,6 +70,7 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentPINs", testConcurrentPINs},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"ConcurrentOpenConversation", testConcurrentOpenConversation},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConversationByThread", testConversationByThread},
 		{"FindConversations", testFindConversations},
 		{"AppendMessage", testAppendMessage},

@@ -163,3 +163,81 @@ func testConcurrentOpenConversation(t *testing.T, f *storeFixture) {
 		t.Errorf("FindOpenConversation = %v, %v; want %s", got, err, winners[0])
 	}
 }
+
+// testConcurrentClaims has workers claim and send one outbox at once, many
+// deliveries to a few recipients: every delivery is claimed once, and the
+// claims of each recipient's deliveries follow the order they were queued
+// in, without a gap, a later one never before an earlier one was saved.
+func testConcurrentClaims(t *testing.T, f *storeFixture) {
+	ctx := t.Context()
+	const workers, keys, perKey = 8, 12, 20
+	now := storeTime(time.Hour)
+	s := f.issue("500100", core.StateIssued)
+	queued := map[string][]int64{}
+	for range perKey {
+		var ds []*core.Delivery
+		for k := range keys {
+			d := newDelivery(s, now)
+			d.To.Address = fmt.Sprintf("+1555030%04d", k)
+			ds = append(ds, d)
+		}
+		f.queue(s, ds...)
+		for _, d := range ds {
+			queued[d.To.Address] = append(queued[d.To.Address], d.ID)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		claimed = map[string][]int64{} // by recipient, in the order the claims returned
+		seen    = map[int64]bool{}
+		wg      sync.WaitGroup
+		start   = make(chan struct{})
+	)
+	for range workers {
+		wg.Go(func() {
+			<-start
+			for {
+				got, err := f.st.ClaimDeliveries(ctx, now, 5, time.Hour)
+				if err != nil {
+					t.Errorf("ClaimDeliveries: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range got {
+					if seen[d.ID] {
+						t.Errorf("delivery %d claimed twice", d.ID)
+					}
+					seen[d.ID] = true
+					claimed[d.To.Address] = append(claimed[d.To.Address], d.ID)
+				}
+				mu.Unlock()
+				for _, d := range got {
+					d.Status, d.UpdatedAt = core.DeliverySent, now
+					if err := f.st.UpdateDelivery(ctx, d); err != nil {
+						t.Errorf("UpdateDelivery(%d) by its claim's holder: %v", d.ID, err)
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for to, ids := range queued {
+		wantSame(t, "deliveries to "+to+" in the order claimed", ids, claimed[to])
+	}
+	sent, err := f.st.FindDeliveries(ctx, core.DeliveryFilter{SessionID: s.ID, Status: core.DeliverySent, Limit: 1000})
+	if err != nil {
+		t.Fatalf("FindDeliveries: %v", err)
+	}
+	if len(sent) != keys*perKey {
+		t.Errorf("%d deliveries sent, want %d", len(sent), keys*perKey)
+	}
+	for _, d := range sent {
+		if d.Attempts != 1 || d.ClaimToken != "" {
+			t.Errorf("delivery %d: %d attempts, claim %q; want the one attempt of its one claim, ended", d.ID, d.Attempts, d.ClaimToken)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,6 +41,35 @@ func testDeliveryRoundTrip(t *testing.T, f *storeFixture) {
 	wantCode(t, "FindDelivery(unknown)", err, core.CodeNotFound)
 }
 
+// apart gives each delivery a recipient of its own, so that none waits
+// for another (see testClaimOrder).
+func apart(ds ...*core.Delivery) {
+	for i, d := range ds {
+		d.To.Address = fmt.Sprintf("+1555020%04d", i)
+	}
+}
+
+// claimToken returns the token of a claim's deliveries, failing t unless
+// they share one that is not empty and not among seen, and adds it to
+// seen.
+func claimToken(t *testing.T, got []*core.Delivery, seen map[string]bool) string {
+	t.Helper()
+	if len(got) == 0 {
+		return ""
+	}
+	token := got[0].ClaimToken
+	for _, d := range got {
+		if d.ClaimToken == "" || d.ClaimToken != token {
+			t.Errorf("delivery %d claimed with token %q, want the claim's one token %q", d.ID, d.ClaimToken, token)
+		}
+	}
+	if seen[token] {
+		t.Errorf("claim token %q handed out twice", token)
+	}
+	seen[token] = true
+	return token
+}
+
 func testClaimDeliveries(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	now, lease := storeTime(time.Hour), 2*time.Minute
@@ -51,14 +81,17 @@ func testClaimDeliveries(t *testing.T, f *storeFixture) {
 	d5, d6, d7 := newDelivery(s, now.Add(-time.Hour)), newDelivery(s, now.Add(-time.Hour)), newDelivery(s, now.Add(-time.Hour))
 	d5.Status, d6.Status, d7.Status = core.DeliverySent, core.DeliveryFailed, core.DeliveryDelivered
 	d3.Attempts = 2
+	apart(d1, d2, d3, d4, d5, d6, d7)
 	f.queue(s, d1, d2, d3, d4, d5, d6, d7)
+	tokens := map[string]bool{}
 
-	claimed := func(at time.Time, ds ...*core.Delivery) []*core.Delivery {
+	claimed := func(at time.Time, got []*core.Delivery, ds ...*core.Delivery) []*core.Delivery {
+		token := claimToken(t, got, tokens)
 		var out []*core.Delivery
 		for _, d := range ds {
 			c := *d
 			c.Attempts++
-			c.NextAttemptAt = at.Add(lease)
+			c.NextAttemptAt, c.ClaimUntil, c.ClaimToken = at.Add(lease), at.Add(lease), token
 			*d = c
 			out = append(out, &c)
 		}
@@ -68,11 +101,12 @@ func testClaimDeliveries(t *testing.T, f *storeFixture) {
 	if err != nil {
 		t.Fatalf("ClaimDeliveries: %v", err)
 	}
-	want := claimed(now, d1, d3, d4)
-	wantSame(t, "claimed deliveries (ids)", deliveryIDs(want), deliveryIDs(got))
+	wantSame(t, "claimed deliveries (ids)", []int64{d1.ID, d3.ID, d4.ID}, deliveryIDs(got))
+	want := claimed(now, got, d1, d3, d4)
 	wantSame(t, "claimed deliveries", want, got)
 	for _, d := range want {
 		wantSame(t, "stored claimed delivery", d, f.findDelivery(d.ID))
+		wantUTC(t, "stored claimed delivery", f.findDelivery(d.ID).ClaimUntil)
 	}
 
 	// Leased: not claimed again before the lease ends.
@@ -82,14 +116,15 @@ func testClaimDeliveries(t *testing.T, f *storeFixture) {
 	if got, err := f.st.ClaimDeliveries(ctx, now.Add(lease-time.Microsecond), 10, lease); err != nil || len(got) != 1 || got[0].ID != d2.ID {
 		t.Errorf("ClaimDeliveries just before the lease ends = %v, %v; want only %d", deliveryIDs(got), err, d2.ID)
 	} else {
-		claimed(now.Add(lease-time.Microsecond), d2)
+		claimed(now.Add(lease-time.Microsecond), got, d2)
 	}
 	later := now.Add(lease)
 	got, err = f.st.ClaimDeliveries(ctx, later, 10, lease)
 	if err != nil {
 		t.Fatalf("ClaimDeliveries after the lease: %v", err)
 	}
-	wantSame(t, "deliveries claimed after the lease", claimed(later, d1, d3, d4), got)
+	wantSame(t, "deliveries claimed after the lease", []int64{d1.ID, d3.ID, d4.ID}, deliveryIDs(got))
+	wantSame(t, "deliveries claimed after the lease", claimed(later, got, d1, d3, d4), got)
 	for _, d := range []*core.Delivery{d2, d5, d6, d7} {
 		wantSame(t, "delivery not claimed", d, f.findDelivery(d.ID))
 	}
@@ -100,6 +135,7 @@ func testClaimDeliveriesLimit(t *testing.T, f *storeFixture) {
 	now := storeTime(time.Hour)
 	s := f.issue("200003", core.StateIssued)
 	d1, d2, d3 := newDelivery(s, now), newDelivery(s, now), newDelivery(s, now)
+	apart(d1, d2, d3)
 	f.queue(s, d1, d2, d3)
 	for _, limit := range []int{0, -1} {
 		if got, err := f.st.ClaimDeliveries(ctx, now, limit, time.Minute); err != nil || len(got) != 0 {
@@ -127,18 +163,24 @@ func testUpdateDelivery(t *testing.T, f *storeFixture) {
 	}
 	want := *got[0]
 
-	// A failed attempt to be retried.
+	// A failed attempt to be retried, saved by the claim's holder: the
+	// claim ends, in the store and in d.
 	d = got[0]
 	d.Reason, d.NextAttemptAt, d.UpdatedAt = "carrier busy", storeTime(10*time.Minute), storeTime(2*time.Minute)
 	want.Reason, want.NextAttemptAt, want.UpdatedAt = d.Reason, d.NextAttemptAt, d.UpdatedAt
+	want.ClaimToken, want.ClaimUntil = "", time.Time{}
 	// UpdateDelivery saves only status, reason, attempts, schedule,
 	// external id and update time.
 	d.Notice.Text, d.To.Address, d.CreatedAt, d.SessionID = "not saved", "+15550100999", storeTime(time.Hour), "other"
 	if err := f.st.UpdateDelivery(ctx, d); err != nil {
 		t.Fatalf("UpdateDelivery(retry): %v", err)
 	}
+	if d.ClaimToken != "" || !d.ClaimUntil.IsZero() {
+		t.Errorf("after the holder's save the delivery has claim %q until %v, want none", d.ClaimToken, d.ClaimUntil)
+	}
 	wantSame(t, "delivery after a retry", &want, f.findDelivery(d.ID))
 
+	// Saves without a token, as a platform's reports make.
 	d.Status, d.ExternalID, d.Reason, d.Attempts, d.UpdatedAt = core.DeliverySent, "SM0002", "", 4, storeTime(11*time.Minute)
 	want.Status, want.ExternalID, want.Reason, want.Attempts, want.UpdatedAt = d.Status, d.ExternalID, d.Reason, d.Attempts, d.UpdatedAt
 	if err := f.st.UpdateDelivery(ctx, d); err != nil {
@@ -156,6 +198,8 @@ func testUpdateDelivery(t *testing.T, f *storeFixture) {
 	missing := *d
 	missing.ID = d.ID + 1000
 	wantCode(t, "UpdateDelivery(unknown)", f.st.UpdateDelivery(ctx, &missing), core.CodeNotFound)
+	missing.ClaimToken = "some claim"
+	wantCode(t, "UpdateDelivery(unknown, with a token)", f.st.UpdateDelivery(ctx, &missing), core.CodeNotFound)
 }
 
 func testUpdateDeliveryFinal(t *testing.T, f *storeFixture) {

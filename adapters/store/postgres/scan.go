@@ -70,15 +70,16 @@ func scanSession(row pgx.Row) (*core.Session, error) {
 // deliveryCols are the columns scanDelivery reads, in its order.
 const deliveryCols = `id, coalesce(session_id, ''), coalesce(conversation_id, ''), to_channel,
 	to_address, notice, status, reason, attempts, next_attempt_at, external_id,
-	created_at, updated_at`
+	created_at, updated_at, claim_token, claim_until`
 
 func scanDelivery(row pgx.Row) (*core.Delivery, error) {
 	var d core.Delivery
 	var notice []byte
 	var status string
-	var next, created, updated *time.Time
+	var next, created, updated, claimUntil *time.Time
 	err := row.Scan(&d.ID, &d.SessionID, &d.ConversationID, &d.To.Channel, &d.To.Address,
-		&notice, &status, &d.Reason, &d.Attempts, &next, &d.ExternalID, &created, &updated)
+		&notice, &status, &d.Reason, &d.Attempts, &next, &d.ExternalID, &created, &updated,
+		&d.ClaimToken, &claimUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +91,7 @@ func scanDelivery(row pgx.Row) (*core.Delivery, error) {
 	}
 	d.Status = core.DeliveryStatus(status)
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromTS(next), fromTS(created), fromTS(updated)
+	d.ClaimUntil = fromTS(claimUntil)
 	return &d, nil
 }
 

@@ -19,7 +19,7 @@ import (
 // reads them.
 const deliveryCols = `o.id, coalesce(s.id, ''), coalesce(c.id, ''), o.to_channel,
 	o.to_address, o.notice, o.status, o.reason, o.attempts, o.next_attempt_at,
-	o.external_id, o.created_at, o.updated_at`
+	o.external_id, o.created_at, o.updated_at, o.claim_token, o.claim_until`
 
 const deliveryFrom = ` FROM outbox o
 	LEFT JOIN sessions s ON s.seq = o.session_seq
@@ -34,19 +34,50 @@ const insertDeliverySQL = `INSERT INTO outbox (session_seq, conversation_seq, to
 	CASE WHEN ? = '' THEN NULL ELSE coalesce((SELECT seq FROM conversations WHERE id = ?), -1) END,
 	?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const updateDeliverySQL = `UPDATE outbox SET status = ?, reason = ?, attempts = ?,
-	next_attempt_at = ?, external_id = ?, updated_at = ?
-	WHERE id = ? AND status NOT IN ('delivered', 'failed')`
+// updateDeliverySQL saves an outcome, unless the delivery is unknown or
+// already final, or ?8, the token of the claim saving it, is set and is
+// not the delivery's: then it matches no row. A save with a token ends
+// the claim; one without (a platform's report) leaves it as it is.
+const updateDeliverySQL = `UPDATE outbox SET status = ?1, reason = ?2, attempts = ?3,
+	next_attempt_at = ?4, external_id = ?5, updated_at = ?6,
+	claim_token = CASE WHEN ?8 = '' THEN claim_token ELSE '' END,
+	claim_until = CASE WHEN ?8 = '' THEN claim_until ELSE 0 END
+	WHERE id = ?7 AND status NOT IN ('delivered', 'failed') AND (?8 = '' OR claim_token = ?8)`
 
-// claimDeliveriesSQL leases the due deliveries in one statement; the order
-// of RETURNING is unspecified, so ClaimDeliveries sorts.
-const claimDeliveriesSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-	WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?
-		ORDER BY id LIMIT ?)
+// deliveryStateSQL tells why updateDeliverySQL matched no row.
+const deliveryStateSQL = `SELECT status, claim_token FROM outbox WHERE id = ?`
+
+// claimDeliveriesSQL claims the claimable deliveries (see
+// core.OutboxStore) in one statement: queued, due, not held, and with no
+// earlier queued delivery of the same recipient and conversation that is
+// not due or held. SQLite's one writer runs one claim at a time, so the
+// rows a claim reads cannot change before it writes them. The order of
+// RETURNING is unspecified, so ClaimDeliveries sorts.
+const claimDeliveriesSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
+	claim_until = ?, claim_token = ?
+	WHERE id IN (SELECT o.id FROM outbox o
+		WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND o.claim_until <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox e
+			WHERE e.status = 'queued' AND e.to_channel = o.to_channel
+			AND e.to_address = o.to_address AND e.conversation_seq IS o.conversation_seq
+			AND e.id < o.id AND (e.next_attempt_at > ? OR e.claim_until > ?))
+		ORDER BY o.id LIMIT ?)
 	RETURNING id, coalesce((SELECT id FROM sessions WHERE seq = session_seq), ''),
 		coalesce((SELECT id FROM conversations WHERE seq = conversation_seq), ''),
 		to_channel, to_address, notice, status, reason, attempts, next_attempt_at,
-		external_id, created_at, updated_at`
+		external_id, created_at, updated_at, claim_token, claim_until`
+
+// renewClaimSQL extends a claim's lease; the deliveries it still holds
+// are those that carry its token, whatever their status.
+const renewClaimSQL = `UPDATE outbox SET claim_until = ?,
+	next_attempt_at = CASE WHEN status = 'queued' THEN ? ELSE next_attempt_at END
+	WHERE claim_token = ? AND claim_token <> ''`
+
+// releaseClaimsSQL ends every claim on a queued delivery and makes it
+// due at once, unless it already is.
+const releaseClaimsSQL = `UPDATE outbox SET next_attempt_at = min(next_attempt_at, ?),
+	claim_until = 0, claim_token = ''
+	WHERE claim_token <> '' AND status = 'queued'`
 
 const findDeliverySQL = `SELECT ` + deliveryCols + deliveryFrom + ` WHERE o.id = ?`
 
@@ -76,9 +107,9 @@ func (c *wconn) insertDelivery(args []driver.NamedValue) (int64, error) {
 	return res.LastInsertId()
 }
 
-// ClaimDeliveries returns up to limit queued deliveries due at now, oldest
-// (lowest id) first, after counting an attempt and leasing them until
-// now+lease. A limit below 1 claims nothing.
+// ClaimDeliveries claims up to limit of the deliveries claimable at now,
+// in id order, under a new token, counting an attempt and holding them
+// until now+lease. A limit below 1 claims nothing.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*core.Delivery, error) {
 	if s.closed.Load() {
 		return nil, fmt.Errorf("sqlite: claim deliveries: %w", errClosed())
@@ -86,7 +117,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 	if limit < 1 {
 		return nil, nil
 	}
-	args := named(micros(now.Add(lease)), micros(now), int64(limit))
+	until, at := micros(now.Add(lease)), micros(now)
+	args := named(until, until, core.NewID(), at, at, at, at, int64(limit))
 	var out []*core.Delivery
 	err := s.w.do(ctx, func(w *wconn) error {
 		out = out[:0]
@@ -116,8 +148,57 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 	return out, nil
 }
 
+// RenewClaim holds the deliveries that carry token until until, and
+// returns how many there are.
+func (s *Store) RenewClaim(ctx context.Context, token string, until time.Time) (int, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("sqlite: renew claim: %w", errClosed())
+	}
+	if token == "" {
+		return 0, nil
+	}
+	args := named(micros(until), micros(until), token)
+	var n int64
+	err := s.w.do(ctx, func(w *wconn) error {
+		res, err := w.renewClaim.run(args)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: renew claim: %w", err)
+	}
+	return int(n), nil
+}
+
+// ReleaseOrphanedClaims implements core.OrphanReleaser: a SQLite database
+// has one process running its outbox, so when that process starts, every
+// claim in the file was left by an earlier run of it that is gone.
+func (s *Store) ReleaseOrphanedClaims(ctx context.Context, now time.Time) (int, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("sqlite: release claims: %w", errClosed())
+	}
+	args := named(micros(now))
+	var n int64
+	err := s.w.do(ctx, func(w *wconn) error {
+		res, err := w.releaseClaims.run(args)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: release claims: %w", err)
+	}
+	return int(n), nil
+}
+
 // UpdateDelivery saves d's status, reason, attempts, schedule, external id
-// and update time, unless the stored delivery is already final.
+// and update time, unless the stored delivery is already final, or d
+// carries the token of a claim that the delivery no longer has.
 func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 	if d == nil {
 		return fmt.Errorf("sqlite: update delivery: %w", core.Errorf(core.CodeInvalid, "no delivery"))
@@ -125,9 +206,9 @@ func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: update delivery: %w", errClosed())
 	}
-	id := d.ID
+	id, token := d.ID, d.ClaimToken
 	args := named(string(d.Status), d.Reason, int64(d.Attempts), micros(d.NextAttemptAt),
-		d.ExternalID, micros(d.UpdatedAt), id)
+		d.ExternalID, micros(d.UpdatedAt), id, token)
 	err := s.w.do(ctx, func(w *wconn) error {
 		res, err := w.updDelivery.run(args)
 		if err != nil {
@@ -136,15 +217,25 @@ func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		if ok, err := w.deliveryStatus.exists(id); err != nil {
+		// Nothing was written: the request is refused alone.
+		status, stored, ok, err := w.deliveryState.twoStrings(id)
+		switch {
+		case err != nil:
 			return err
-		} else if !ok {
-			return notFound("delivery")
+		case !ok:
+			return refuse(notFound("delivery"))
+		case token != "" && stored != token:
+			return refuse(core.ErrClaimLost)
+		case status == string(core.DeliveryDelivered) || status == string(core.DeliveryFailed):
+			return refuse(core.ErrDeliveryFinal)
 		}
-		return core.ErrDeliveryFinal
+		return fmt.Errorf("delivery %d: saved nothing, for no known reason", id)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: update delivery: %w", err)
+	}
+	if token != "" {
+		d.ClaimToken, d.ClaimUntil = "", time.Time{}
 	}
 	return nil
 }
@@ -222,9 +313,10 @@ func (s *Store) FindDeliveryByExternalID(ctx context.Context, channel, externalI
 func scanDelivery(sc scanner) (*core.Delivery, error) {
 	var d core.Delivery
 	var notice, status string
-	var next, created, updated int64
+	var next, created, updated, claimUntil int64
 	err := sc.Scan(&d.ID, &d.SessionID, &d.ConversationID, &d.To.Channel, &d.To.Address,
-		&notice, &status, &d.Reason, &d.Attempts, &next, &d.ExternalID, &created, &updated)
+		&notice, &status, &d.Reason, &d.Attempts, &next, &d.ExternalID, &created, &updated,
+		&d.ClaimToken, &claimUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -236,5 +328,6 @@ func scanDelivery(sc scanner) (*core.Delivery, error) {
 	}
 	d.Status = core.DeliveryStatus(status)
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
+	d.ClaimUntil = fromMicros(claimUntil)
 	return &d, nil
 }

@@ -2,9 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
 )
 
 // TestQueriesUseIndexes asks SQLite how it runs every statement on a busy
@@ -31,34 +36,90 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"opted out":                   optedOutSQL,
 		"delivery by external id":     findDeliveryByExternalIDSQL,
 		"claim deliveries":            claimDeliveriesSQL,
+		"renew claim":                 renewClaimSQL,
+		"release claims":              releaseClaimsSQL,
+		"delivery state":              deliveryStateSQL,
 		"find session":                findSessionSQL,
 		"find events":                 findEventsSQL,
 	} {
-		args := make([]any, strings.Count(q, "?"))
-		for i := range args {
-			args[i] = ""
-		}
-		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
+		wantIndexed(t, db, name, q)
+	}
+}
+
+// TestClaimQueriesUseIndexes asks again, for the statements that claim and
+// renew deliveries, once the outbox holds a few thousand deliveries, most
+// of them sent, and the planner has statistics: the claim must find the
+// deliveries that hold others back through an index, not by reading the
+// outbox once per delivery.
+func TestClaimQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "plan.db")
+	s, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ch := newChange("424242")
+	if err := s.CreateSession(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	now := core.SystemClock{}.Now()
+	for batch := range 30 {
+		var ds []*core.Delivery
+		for i := range 100 {
+			d := &core.Delivery{SessionID: ch.Session.ID, ConversationID: ch.Conversation.ID,
+				To:     core.Endpoint{Channel: core.ChannelSMS, Address: fmt.Sprintf("+1555040%04d", i%40)},
+				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}, Status: core.DeliverySent,
+				NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+			if batch >= 27 { // the last 300 are still queued
+				d.Status = core.DeliveryQueued
 			}
-			plan = append(plan, detail)
-			// "SCAN x" without an index is a full scan; "SCAN x USING
-			// INDEX" and "SEARCH" are not.
-			if strings.HasPrefix(detail, "SCAN ") && !strings.Contains(detail, "USING") {
-				t.Errorf("%s scans a table: %s", name, detail)
-			}
+			ds = append(ds, d)
 		}
-		rows.Close()
-		if len(plan) == 0 {
-			t.Errorf("%s: no plan", name)
+		if err := s.UpdateSession(ctx, &core.Change{Session: ch.Session, Deliveries: ds}); err != nil {
+			t.Fatal(err)
 		}
 	}
+	if _, err := s.ClaimDeliveries(ctx, now, 32, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, p)
+	if _, err := db.Exec("ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	wantIndexed(t, db, "claim deliveries", claimDeliveriesSQL)
+	wantIndexed(t, db, "renew claim", renewClaimSQL)
+	wantIndexed(t, db, "release claims", releaseClaimsSQL)
+}
+
+// wantIndexed fails t when SQLite's plan for q scans a whole table.
+func wantIndexed(t *testing.T, db *sql.DB, name, q string) {
+	t.Helper()
+	args := make([]any, strings.Count(q, "?"))
+	for i := range args {
+		args[i] = ""
+	}
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+		// "SCAN x" without an index is a full scan; "SCAN x USING
+		// INDEX" and "SEARCH" are not.
+		if strings.HasPrefix(detail, "SCAN ") && !strings.Contains(detail, "USING") {
+			t.Errorf("%s scans a table: %s", name, detail)
+		}
+	}
+	if len(plan) == 0 {
+		t.Errorf("%s: no plan", name)
+	}
+	t.Logf("%s:\n\t%s", name, strings.Join(plan, "\n\t"))
 }

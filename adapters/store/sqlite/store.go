@@ -38,7 +38,12 @@ type Store struct {
 	err    error // the result of Close
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store = (*Store)(nil)
+	// One process uses a database file: when its outbox starts, the
+	// claims left in the file are a stopped run's.
+	_ core.OrphanReleaser = (*Store)(nil)
+)
 
 // config is what the Options set.
 type config struct {

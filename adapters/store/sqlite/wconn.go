@@ -28,7 +28,8 @@ type wconn struct {
 	setOptOut, clearOptOut             *wstmt
 	insEvent                           *wstmt
 	insDelivery, updDelivery           *wstmt
-	deliveryStatus, claim              *wstmt
+	deliveryState, claim               *wstmt
+	renewClaim, releaseClaims          *wstmt
 }
 
 // rawConn is what this package needs of a connection of the driver.
@@ -153,8 +154,10 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.clearOptOut, clearOptOutSQL},
 		{&c.insDelivery, insertDeliverySQL},
 		{&c.updDelivery, updateDeliverySQL},
-		{&c.deliveryStatus, "SELECT status FROM outbox WHERE id = ?"},
+		{&c.deliveryState, deliveryStateSQL},
 		{&c.claim, claimDeliveriesSQL},
+		{&c.renewClaim, renewClaimSQL},
+		{&c.releaseClaims, releaseClaimsSQL},
 	} {
 		s, err := c.conn.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -255,6 +258,26 @@ func (s *wstmt) returning(args []driver.NamedValue) (int64, bool, error) {
 	}
 	n, _ := v[0].(int64)
 	return n, true, nil
+}
+
+// twoStrings runs s, which returns at most one row of two text columns,
+// and returns them and whether there was a row.
+func (s *wstmt) twoStrings(args ...any) (a, b string, ok bool, err error) {
+	rows, err := s.query.QueryContext(context.Background(), named(args...))
+	if err != nil {
+		return "", "", false, err
+	}
+	defer rows.Close()
+	var v [2]driver.Value
+	switch err := rows.Next(v[:]); {
+	case errors.Is(err, io.EOF):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, err
+	}
+	a, _ = v[0].(string)
+	b, _ = v[1].(string)
+	return a, b, true, nil
 }
 
 // exists reports whether s, run with args, returns a row.
