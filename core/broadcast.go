@@ -17,8 +17,8 @@ type Broadcaster interface {
 	// Listen calls heard with each announcement another replica made,
 	// never this replica's own, until ctx ends; it reconnects by itself
 	// and returns only when ctx ends. An announcement it cannot read is
-	// logged and skipped.
-	Listen(ctx context.Context, heard func(Announcement)) error
+	// skipped after a call to unreadable, which says why.
+	Listen(ctx context.Context, heard func(Announcement), unreadable func(error)) error
 }
 
 // Announcement is what one replica tells the others about an update it
@@ -137,6 +137,8 @@ func (e *Engine) broadcastLoop(ctx context.Context) {
 				return
 			}
 			e.hub.Publish(u)
+		}, func(err error) {
+			e.log.Warn("skipped an announcement from another replica that could not be read", "err", err)
 		})
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("listening to the other replicas stopped", "err", err)

@@ -36,7 +36,7 @@ func (s *replicaStore) Broadcast(ctx context.Context, a core.Announcement) error
 	return nil
 }
 
-func (s *replicaStore) Listen(ctx context.Context, heard func(core.Announcement)) error {
+func (s *replicaStore) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
 	c := make(chan core.Announcement, 64)
 	s.bus.mu.Lock()
 	s.bus.heard[s.id] = c
