@@ -99,6 +99,9 @@ func deskNotice(s *Session, c *Conversation, a Action, actor Actor, now time.Tim
 // issued. The old PIN stops working when the change commits.
 func (e *Engine) Regenerate(ctx context.Context, id string, actor Actor) (*Session, error) {
 	var old *Session
+	// drafts are the tickets of every try: those a concurrent change made
+	// go to waste are revoked like the old one.
+	var drafts []Session
 	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
 		prev := *s
 		events, err := transition(s, ActionRegenerate, actor, now, "new pin")
@@ -110,9 +113,15 @@ func (e *Engine) Regenerate(ctx context.Context, id string, actor Actor) (*Sessi
 			return nil, err
 		}
 		e.setTicket(s, t, now)
+		drafts = append(drafts, *s)
 		old = &prev
 		return &Change{Session: s, Events: events}, nil
 	})
+	for i := range drafts {
+		if err != nil || drafts[i].PIN != s.PIN || drafts[i].ProviderRef != s.ProviderRef {
+			e.revoke(ctx, &drafts[i])
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +188,9 @@ func (e *Engine) Close(ctx context.Context, id string, actor Actor) (*Session, e
 		}
 		return &Change{Session: s, Events: events}, nil
 	})
+	if err == nil {
+		e.release(s)
+	}
 	return s, err
 }
 
@@ -221,11 +233,13 @@ func (e *Engine) Join(ctx context.Context, pin string, device Device) (s *Sessio
 
 // Start records that a technician started the session in mode. A mobile
 // device can only be viewed, and a mode the provider lacks is refused.
+// With a provider that is a Starter, the technician's link comes from it
+// and is recorded with the session (TechnicianURL).
 func (e *Engine) Start(ctx context.Context, id string, actor Actor, mode Mode) (*Session, error) {
 	if !mode.Valid() {
 		return nil, Errorf(CodeInvalid, "mode must be control or view, not %q", mode)
 	}
-	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+	check := func(s *Session, now time.Time) ([]Event, error) {
 		events, err := transition(s, ActionStart, actor, now, string(mode))
 		if err != nil {
 			return nil, err
@@ -234,9 +248,32 @@ func (e *Engine) Start(ctx context.Context, id string, actor Actor, mode Mode) (
 			return nil, Errorf(CodeInvalid, "a mobile device can be viewed but not controlled; start in view mode")
 		}
 		if !SupportsMode(e.provider, mode) {
-			return nil, Errorf(CodeInvalid, "the %s provider does not offer %s mode; remote control needs a provider with a native agent, such as LogMeIn Rescue", e.provider.Name(), mode)
+			return nil, Errorf(CodeInvalid, "the %s provider does not offer %s mode; remote control needs a provider with an agent on the customer's computer, such as MeshCentral or LogMeIn Rescue", e.provider.Name(), mode)
 		}
-		s.Mode, s.Technician, s.StartedAt = mode, actor.Name, now
+		return events, nil
+	}
+	var link string
+	if starter, ok := e.provider.(Starter); ok {
+		// The provider's link is made once, before the change: a retry of
+		// the change must not make another.
+		s, err := e.store.FindSession(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		probe := *s
+		if _, err := check(&probe, e.clock.Now()); err != nil {
+			return nil, err
+		}
+		if link, err = starter.Start(ctx, s, mode, actor.Name); err != nil {
+			return nil, fmt.Errorf("%s: start: %w", e.provider.Name(), err)
+		}
+	}
+	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {
+		events, err := check(s, now)
+		if err != nil {
+			return nil, err
+		}
+		s.Mode, s.Technician, s.StartedAt, s.TechnicianURL = mode, actor.Name, now, link
 		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionStart, actor, now)}, nil
 	})
 	return s, err
@@ -252,6 +289,9 @@ func (e *Engine) End(ctx context.Context, id string, actor Actor) (*Session, err
 		s.EndedAt = now
 		return &Change{Session: s, Events: events, Deliveries: deskNotice(s, c, ActionEnd, actor, now)}, nil
 	})
+	if err == nil {
+		e.release(s)
+	}
 	return s, err
 }
 
@@ -283,6 +323,7 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 				return n, fmt.Errorf("expire %s: %w", d.ID, err)
 			}
 			if ch != nil {
+				e.release(ch.Session)
 				n++
 				done++
 			}
@@ -324,7 +365,11 @@ func (e *Engine) Report(ctx context.Context, r StatusReport) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.Session(ctx, r.SessionID)
+	s, err := e.Session(ctx, r.SessionID)
+	if err == nil && r.Action == ActionEnd {
+		e.release(s)
+	}
+	return s, err
 }
 
 // Handoff moves a joined session to another device of the customer's: the

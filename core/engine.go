@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,11 @@ type Engine struct {
 	// shared by several; announcements wait for it.
 	broadcast     Broadcaster
 	announcements chan Announcement
+	// releasing counts the provider releases under way; stopped is
+	// closed when Run ends, which stops their retries.
+	releasing sync.WaitGroup
+	stopped   chan struct{}
+	stopOnce  sync.Once
 }
 
 // NewEngine returns an Engine for o.
@@ -70,6 +76,7 @@ func NewEngine(o Options) *Engine {
 		addresses: o.Addresses,
 		observe:   o.Observe,
 		hub:       NewHub(),
+		stopped:   make(chan struct{}),
 	}
 	if e.clock == nil {
 		e.clock = SystemClock{}
@@ -158,6 +165,11 @@ func (e *Engine) Issue(ctx context.Context, req Request) (*Session, *Conversatio
 			ch.Conversation = conv
 		}
 		err = e.store.CreateSession(ctx, ch)
+		if err != nil {
+			// The provider's PIN was not stored: it must not stay usable
+			// at the provider either (a MeshCentral group would remain).
+			e.revoke(ctx, s)
+		}
 		switch {
 		case errors.Is(err, ErrPINInUse):
 			continue
@@ -264,7 +276,7 @@ func (e *Engine) ticket(ctx context.Context, req IssueRequest) (Ticket, error) {
 func (e *Engine) setTicket(s *Session, t Ticket, now time.Time) {
 	s.PIN = t.PIN
 	s.ProviderRef = t.Ref
-	s.DesktopURL, s.MobileURL, s.ManualURL = t.DesktopURL, t.MobileURL, t.ManualURL
+	s.DesktopURL, s.MobileURL, s.ManualURL, s.CustomerURL = t.DesktopURL, t.MobileURL, t.ManualURL, t.CustomerURL
 	s.PINExpiresAt = now.Add(e.ttl)
 	if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(s.PINExpiresAt) {
 		s.PINExpiresAt = t.ExpiresAt

@@ -29,6 +29,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.outbox.run(ctx)
 	wg.Wait()
+	e.stopOnce.Do(func() { close(e.stopped) })
+	e.releasing.Wait()
 	return nil
 }
 

@@ -57,6 +57,14 @@ type Session struct {
 	DesktopURL   string
 	MobileURL    string
 	ManualURL    string
+	// CustomerURL is the provider's own page that connects the
+	// customer's device, where assistbot's landing page leads (see
+	// Ticket.CustomerURL); "" when the links are the provider's.
+	CustomerURL string
+	// TechnicianURL is the link the technician works through, from a
+	// provider that is a Starter, set when the session starts. It is a
+	// secret: whoever has it reaches the customer's computer.
+	TechnicianURL string
 
 	State      State
 	Device     Device
