@@ -151,9 +151,14 @@ func (k *checker) meshcentral(m *MeshCentral) {
 			k.add("meshcentral.url", "must be the server's base URL, without a path or query; name a domain with meshcentral.domain")
 		}
 	}
-	if strings.TrimSpace(m.LoginToken) == "" {
+	switch token := strings.TrimSpace(m.LoginToken); {
+	case token == "":
 		k.required("meshcentral.user", m.User, "when provider.kind is meshcentral, unless meshcentral.login_token is set")
 		k.required("meshcentral.password", m.Password, "with meshcentral.user, unless meshcentral.login_token is set")
+	case m.User != "" || m.Password != "":
+		k.add("meshcentral.login_token", "is set together with meshcentral.user or meshcentral.password; use the login token or the user and password, not both")
+	case !strings.HasPrefix(token, "~t:") || !strings.Contains(token[3:], ":"):
+		k.add("meshcentral.login_token", "must be a MeshCentral login token as MeshCentral shows it: ~t:, the token's user name, a colon and its password")
 	}
 	if m.CAFile != "" {
 		b, err := os.ReadFile(m.CAFile)
