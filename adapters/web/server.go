@@ -1,192 +1,164 @@
-// Package web is assistbot's HTTP face: the customer portal where a
-// customer enters or follows a PIN and presses Start, the JSON API for
-// operators and scripts, the health endpoints and the Prometheus metrics.
+// Package web is the small HTTP foundation that assistbot's web surfaces
+// (the portal, the JSON API, the console, the web chat, the signaling and
+// the metrics, each a package of its own) are mounted on.
 //
-// One Server holds one http.ServeMux. Other adapters (Slack, Twilio, the
-// console) mount their routes on it with Handle, so every route is served
-// by the same middleware: panic recovery and the request histogram, which
-// is labelled with the mux pattern and never with the raw path, because
-// PINs travel in paths.
+// It holds the Server — one http.ServeMux with panic recovery, request
+// observation labelled with the route's pattern, the health endpoints,
+// robots.txt and the favicon — and what more than one surface needs: the
+// headers of private pages, the JSON error body and core.Code's HTTP
+// statuses, the client behind trusted proxies, the per-client Limiter,
+// signed Tokens for CSRF, versioned embedded Assets and EventStream. It
+// knows no surface, no engine and no metrics library.
 package web
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/core"
-)
-
-// Defaults for the PIN guessing limits, used when Options leave them zero;
-// they match the config package's defaults.
-const (
-	DefaultClientGuessesPerMinute = 10
-	DefaultGlobalGuessesPerMinute = 300
 )
 
 // readyTimeout bounds a readiness check, so a hung store makes /readyz
 // fail rather than hang the probe.
 const readyTimeout = 5 * time.Second
 
-// Options configure a Server. Engine and Catalog are required.
+// RouteUnmatched is the route that Options.Observe is given for requests
+// that no pattern matched.
+const RouteUnmatched = "unmatched"
+
+// Options configure a Server. Every field is optional.
 type Options struct {
-	Engine  *core.Engine
-	Catalog *i18n.Catalog
-	// PublicURL is the portal's external base URL without a trailing
-	// slash ("https://support.example.com"). An https URL makes the
-	// customer cookie Secure.
-	PublicURL string
-	// Tokens are the API's bearer tokens; empty entries are ignored. With
-	// none, every API request is refused.
-	Tokens []string
-	// TrustedProxies are the peers whose X-Forwarded-For header is
-	// believed when finding a client's address for rate limiting.
-	TrustedProxies []netip.Prefix
-	// ClientGuessesPerMinute and GlobalGuessesPerMinute limit wrong PINs
-	// from one client and from everyone together; zero selects the
-	// defaults above.
-	ClientGuessesPerMinute int
-	GlobalGuessesPerMinute int
-	// Ready reports whether the service can take traffic (a store ping);
-	// nil means always ready.
+	// Ready reports whether the service can take traffic (a store ping)
+	// for /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
-	// Metrics, when set, counts requests and PIN failures.
-	Metrics *Metrics
-	// Clock tells the time for the guessing limits and sign-ins; it is
-	// the engine's clock (default core.SystemClock).
-	Clock core.Clock
-	// Gatherer is what /metrics serves. When nil, the registry given to
-	// NewMetrics is used if it is a Gatherer; with neither, /metrics is
-	// not mounted.
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger // default discards
+	// Observe, when set, is told of every request once it is answered:
+	// its route (the mux pattern, never the raw path, because PINs travel
+	// in paths; RouteUnmatched when none matched), its method as
+	// MethodLabel bounds it, its status and how long it took.
+	Observe func(route, method string, status int, d time.Duration)
+	// Logger receives panics and readiness failures; default discards.
+	Logger *slog.Logger
 }
 
-// Server is an http.Handler serving the portal, the API, the health
-// endpoints and the metrics, plus whatever other adapters mount on it.
+// Mux is where a surface mounts its routes: the Server, or anything else
+// with its Handle (an http.ServeMux in a test).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// FallbackMux is a Mux that also lets a surface answer, in its own format,
+// the requests under its prefix that the server would otherwise answer
+// itself. Surfaces check for it with a type assertion.
+type FallbackMux interface {
+	Mux
+	HandleFallback(prefix string, f Fallback)
+}
+
+// Fallback answers a request that the server answers on a surface's
+// behalf: status is 404 when no route matched its path, 405 when routes
+// match its path under other methods (allow lists them, as the Allow
+// header does), and 500 when its handler panicked.
+type Fallback func(w http.ResponseWriter, r *http.Request, status int, allow string)
+
+// Server is an http.Handler that serves the routes surfaces mount on it
+// with Handle, the health endpoints, robots.txt and the favicon.
 type Server struct {
-	mux     *http.ServeMux
-	engine  *core.Engine
-	clock   core.Clock
-	catalog *i18n.Catalog
-	log     *slog.Logger
-	metrics *Metrics
-	ready   func(ctx context.Context) error
-	guard   *guard
-	proxies []netip.Prefix
-	secure  bool
-	tokens  [][32]byte // SHA-256 of each API token
-	pages   *pages
-	// cop refuses cross-site POSTs to the portal: a page elsewhere must
-	// not join a session or take one over in a visitor's browser.
-	cop *http.CrossOriginProtection
-	// share is the console, when one is mounted: the status page of a
-	// session being viewed then offers to share the screen with it.
-	share *Console
+	mux       *http.ServeMux
+	log       *slog.Logger
+	ready     func(ctx context.Context) error
+	observe   func(route, method string, status int, d time.Duration)
+	fallbacks []fallback
 }
 
-var _ http.Handler = (*Server)(nil)
+// fallback is a Fallback and the prefix it answers for.
+type fallback struct {
+	prefix string
+	f      Fallback
+}
 
-// New returns a Server for o with all of its routes mounted. It panics if
-// o.Engine or o.Catalog is nil: that is a wiring mistake, not a runtime
-// condition.
+var (
+	_ http.Handler = (*Server)(nil)
+	_ FallbackMux  = (*Server)(nil)
+)
+
+// New returns a Server with the health endpoints, robots.txt and the
+// favicon mounted.
 func New(o Options) *Server {
-	if o.Engine == nil || o.Catalog == nil {
-		panic("web: Options.Engine and Options.Catalog are required")
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{
-		mux:     http.NewServeMux(),
-		engine:  o.Engine,
-		clock:   o.Clock,
-		catalog: o.Catalog,
-		log:     log,
-		metrics: o.Metrics,
-		ready:   o.Ready,
-		proxies: o.TrustedProxies,
-		secure:  strings.HasPrefix(strings.ToLower(o.PublicURL), "https://"),
-		tokens:  hashTokens(o.Tokens),
-		pages:   mustParsePages(),
-		cop:     http.NewCrossOriginProtection(),
-	}
-	if s.clock == nil {
-		s.clock = core.SystemClock{}
-	}
-	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
-		// Behind a proxy that rewrites Host, the portal's own pages have
-		// the public URL's origin.
-		_ = s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
-	}
-	// The limits read the engine's clock: one notion of time for PIN
-	// lifetimes and guessing windows, and tests move both together.
-	s.guard = newGuard(guardOptions{
-		perClient: cmpOr(o.ClientGuessesPerMinute, DefaultClientGuessesPerMinute),
-		global:    cmpOr(o.GlobalGuessesPerMinute, DefaultGlobalGuessesPerMinute),
-		now:       s.clock.Now,
-		log:       log,
-		metrics:   o.Metrics,
-	})
-	gatherer := o.Gatherer
-	if gatherer == nil && o.Metrics != nil {
-		gatherer = o.Metrics.gatherer
-	}
-	s.routes(gatherer)
-	return s
-}
-
-// routes mounts the server's own routes.
-func (s *Server) routes(gatherer prometheus.Gatherer) {
-	s.portalRoutes()
-	s.apiRoutes()
+	s := &Server{mux: http.NewServeMux(), log: log.With("component", "http"), ready: o.Ready, observe: o.Observe}
 	s.Handle("GET /healthz", http.HandlerFunc(s.handleHealthz))
 	s.Handle("GET /readyz", http.HandlerFunc(s.handleReadyz))
 	s.Handle("GET /robots.txt", http.HandlerFunc(handleRobots))
 	s.Handle("GET /favicon.ico", http.HandlerFunc(handleFavicon))
-	if gatherer != nil {
-		s.Handle("GET /metrics", metricsHandler(gatherer, s.log))
-	}
+	return s
 }
 
-// Handle mounts h on the server's mux under pattern (Go 1.22+ syntax, as
-// http.ServeMux.Handle), for adapters that receive webhooks or serve
-// pages of their own. The route gets the same middleware as the server's
-// own: panic recovery and the request histogram, labelled with pattern. It
-// panics on a pattern that conflicts with a mounted one.
+// Handle mounts h under pattern (http.ServeMux's syntax). The route gets
+// the server's panic recovery and request observation, labelled with
+// pattern. It panics on a pattern that conflicts with a mounted one.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 }
 
-// ServeHTTP routes r. It resolves the route first so that the request is
-// labelled with its pattern before any handler runs, and so that the API
-// can answer unknown routes and wrong methods in JSON.
+// HandleFallback makes f answer the requests under prefix ("/api/v1/",
+// and the prefix without its slash) that find no route or whose handler
+// panics, in place of the server's plain-text answers.
+func (s *Server) HandleFallback(prefix string, f Fallback) {
+	s.fallbacks = append(s.fallbacks, fallback{prefix: prefix, f: f})
+}
+
+// ServeHTTP routes r. It resolves the route first, so that the request
+// is labelled with its pattern before any handler runs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	route := pattern
 	var next http.Handler = s.mux
 	if pattern == "" {
-		route = routeUnmatched
-		if isAPIPath(r.URL.Path) {
-			next = s.apiUnmatched(h)
+		route = RouteUnmatched
+		if f := s.fallbackOf(r.URL.Path); f != nil {
+			next = s.unmatched(h, f)
 		}
 	}
 	s.serve(route, next, w, r)
 }
 
-// routeUnmatched labels requests that no pattern matched.
-const routeUnmatched = "unmatched"
+// fallbackOf returns the Fallback of path's prefix, or nil.
+func (s *Server) fallbackOf(path string) Fallback {
+	for _, fb := range s.fallbacks {
+		if path == strings.TrimSuffix(fb.prefix, "/") || strings.HasPrefix(path, fb.prefix) {
+			return fb.f
+		}
+	}
+	return nil
+}
 
-// serve runs h for r, recovering a panic into a 500 and recording the
-// request's duration under route.
+// unmatched answers a request that no route matched with f: 405 with the
+// allowed methods when the path exists under another method, else 404. h
+// is the mux's own answer, run only to learn which; a redirect to the
+// cleaned path is left to the mux.
+func (s *Server) unmatched(h http.Handler, f Fallback) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		probe := &headerProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		switch probe.code {
+		case http.StatusMethodNotAllowed:
+			f(w, r, http.StatusMethodNotAllowed, probe.header.Get("Allow"))
+		case http.StatusNotFound:
+			f(w, r, http.StatusNotFound, "")
+		default:
+			s.mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+// serve runs h for r, recovering a panic into a 500 and observing the
+// request under route.
 func (s *Server) serve(route string, h http.Handler, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -197,16 +169,30 @@ func (s *Server) serve(route string, h http.Handler, w http.ResponseWriter, r *h
 			}
 			s.log.Error("panic serving request", "route", route, "err", p)
 			if !rec.wrote {
-				if isAPIPath(r.URL.Path) {
-					writeError(rec, http.StatusInternalServerError, core.CodeInternal, "internal error")
+				if f := s.fallbackOf(r.URL.Path); f != nil {
+					f(rec, r, http.StatusInternalServerError, "")
 				} else {
 					http.Error(rec, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 				}
 			}
 		}
-		s.metrics.observeRequest(route, r.Method, rec.status(), time.Since(start))
+		if s.observe != nil {
+			s.observe(route, MethodLabel(r.Method), rec.status(), time.Since(start))
+		}
 	}()
 	h.ServeHTTP(rec, r)
+}
+
+// MethodLabel returns method when it is a standard one and "OTHER"
+// otherwise: a client may send any token as a method, and it must neither
+// become a new metric series nor be echoed back.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "OTHER"
 }
 
 // handleHealthz reports that the process is up; it checks nothing else,
@@ -228,7 +214,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			if c := core.ErrorCode(err); c != core.CodeInternal {
 				msg = "not ready: " + core.ErrorMessage(err)
 			}
-			writeError(w, http.StatusServiceUnavailable, core.CodeUnavailable, msg)
+			WriteError(w, http.StatusServiceUnavailable, core.CodeUnavailable, msg)
 			return
 		}
 	}
@@ -237,7 +223,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// handleRobots keeps crawlers away from everything: every portal page is
+// handleRobots keeps crawlers away from everything: every page is
 // personal and short-lived.
 func handleRobots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -258,6 +244,7 @@ type statusRecorder struct {
 	wrote bool
 }
 
+// WriteHeader records code, the first time, and writes it.
 func (w *statusRecorder) WriteHeader(code int) {
 	if !w.wrote {
 		w.code, w.wrote = code, true
@@ -265,6 +252,7 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200 before the first bytes.
 func (w *statusRecorder) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.code, w.wrote = http.StatusOK, true
@@ -272,8 +260,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Flush lets streaming handlers mounted with Handle flush through the
-// recorder.
+// Flush lets streaming handlers flush through the recorder.
 func (w *statusRecorder) Flush() {
 	if !w.wrote {
 		w.code, w.wrote = http.StatusOK, true
@@ -291,9 +278,17 @@ func (w *statusRecorder) status() int {
 	return w.code
 }
 
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
+// headerProbe is a ResponseWriter that keeps only the status and headers.
+type headerProbe struct {
+	header http.Header
+	code   int
 }
+
+// Header returns the headers the probed handler set.
+func (p *headerProbe) Header() http.Header { return p.header }
+
+// Write discards the body.
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+
+// WriteHeader records the status.
+func (p *headerProbe) WriteHeader(code int) { p.code = code }

@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/adapters/console"
 )
 
 // minPasswordRunes is the shortest console password agent add accepts.
@@ -45,7 +45,7 @@ func agentCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "assistbot: the password is %d characters long; use at least %d\n", n, minPasswordRunes)
 		return exitFailed
 	}
-	hash, err := web.HashPassword(password)
+	hash, err := console.HashPassword(password)
 	if err != nil {
 		fmt.Fprintf(stderr, "assistbot: %v\n", err)
 		return exitFailed

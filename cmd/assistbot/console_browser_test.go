@@ -364,7 +364,7 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 	// phone's session starts waiting: the sound plays. Its row gives the
 	// phone's reason for view only. (That a phone gets no control button
 	// from a provider that offers control is TestQueue's, in
-	// adapters/web: the builtin provider never offers one.)
+	// adapters/console: the builtin provider never offers one.)
 	do(t, agent, "unmute", chromedp.Click(css("#sound")))
 	if got := value(t, agent, "sound switch", chromedp.Text(css("#sound"))); got != "Sound: on" {
 		t.Errorf("after unmuting the switch says %q", got)

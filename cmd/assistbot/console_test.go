@@ -320,3 +320,28 @@ func TestConsoleDisabled(t *testing.T) {
 		t.Errorf("a one-time sign-in was printed:\n%s", out.String())
 	}
 }
+
+// TestWebChatOff: with console.web_chat false the chat is not served and
+// the console does not offer the snippet that embeds it.
+func TestWebChatOff(t *testing.T) {
+	var out coretest.Buffer
+	s := startMain(t, func(c *config.Config) {
+		c.Console.WebChat = false
+		c.Console.Agents = consoleAgents(t)
+	}, &Main{Out: &out})
+	for _, path := range []string{"/chat", "/chat/widget.js", "/chat/events", "/assets/chat.js"} {
+		if code, _ := get(t, http.DefaultClient, s.url+path); code != http.StatusNotFound {
+			t.Errorf("%s: %d", path, code)
+		}
+	}
+	p := newPerson(t, s.url)
+	if !p.signIn("alice", alicePassword) {
+		t.Fatal("sign in")
+	}
+	if _, home := p.send("GET", "/console", nil); strings.Contains(home, "widget.js") {
+		t.Error("the console offers the chat's snippet")
+	}
+	if strings.Contains(out.String(), "/chat") {
+		t.Errorf("the banner names the chat:\n%s", out.String())
+	}
+}

@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/assistbot/assistbot/adapters/discord"
+	"github.com/assistbot/assistbot/adapters/metrics"
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
 	"github.com/assistbot/assistbot/adapters/store/postgres"
 	"github.com/assistbot/assistbot/adapters/store/sqlite"
+	"github.com/assistbot/assistbot/adapters/turn"
 	"github.com/assistbot/assistbot/adapters/twilio"
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/bots/i18n"
@@ -76,16 +78,24 @@ type Main struct {
 	Clock core.Clock
 	PINs  core.PINSource
 
-	store     core.Store
-	engine    *core.Engine
-	bot       *remote.Bot
-	catalog   *i18n.Catalog
-	web       *web.Server
+	store   core.Store
+	engine  *core.Engine
+	bot     *remote.Bot
+	catalog *i18n.Catalog
+	// web is the server every web surface and platform mounts its
+	// routes on.
+	web *web.Server
+	// loops are the web surfaces' background work, run while the server
+	// serves.
+	loops     []runner
+	turn      *turn.Server // the embedded TURN server, when enabled
 	platforms []platform
-	// notes are what platforms want the start-up banner to say.
-	notes []string
-	ln    net.Listener
-	http  *http.Server
+	// notes are what the surfaces and platforms want the start-up banner
+	// to say; signInNote, the one-time sign-in, is said last.
+	notes      []string
+	signInNote string
+	ln         net.Listener
+	http       *http.Server
 }
 
 // Open builds everything and starts listening; Run then serves.
@@ -111,7 +121,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := web.NewMetrics(reg, m.store.Stats)
+	mx, err := metrics.New(metrics.Options{Registerer: reg, Stats: m.store.Stats, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
 	m.engine = core.NewEngine(core.Options{
 		Store:    m.store,
 		Provider: provider,
@@ -123,38 +136,27 @@ func (m *Main) Open(ctx context.Context) error {
 			core.ChannelSMS:     twilio.NumberParser(cfg.Twilio.DefaultRegion),
 			core.ChannelDiscord: discord.ParseUserID,
 		},
-		Observe: metrics.Observe,
+		Observe: mx.Observe,
 	})
 	m.bot = remote.New(m.engine, catalog)
 	if cfg.Console.Enabled && cfg.Provider.Kind == "builtin" {
 		// Slack and Discord cards link to the console's view of a screen.
 		m.bot.WatchAt(strings.TrimRight(cfg.Server.PublicURL, "/"))
 	}
-	proxies, err := parseProxies(cfg.Server.TrustedProxies)
-	if err != nil {
+	// The web surfaces, then each enabled platform, add their channels to
+	// the engine and their routes to the server, before anything is
+	// served.
+	if err := m.openWeb(ctx, mx); err != nil {
 		return err
 	}
-	m.web = web.New(web.Options{
-		Engine:                 m.engine,
-		Catalog:                catalog,
-		PublicURL:              cfg.Server.PublicURL,
-		Tokens:                 cfg.API.Tokens,
-		TrustedProxies:         proxies,
-		ClientGuessesPerMinute: cfg.PIN.ClientGuessesPerMinute,
-		GlobalGuessesPerMinute: cfg.PIN.GlobalGuessesPerMinute,
-		Ready:                  m.store.Ping,
-		Metrics:                metrics,
-		Clock:                  m.Clock,
-		Gatherer:               reg,
-		Logger:                 m.Logger,
-	})
-	// Each enabled platform adds its channels to the engine and its
-	// routes to the server, before anything is served.
 	for _, p := range m.enabledPlatforms() {
 		if err := p.open(ctx, m); err != nil {
 			return fmt.Errorf("%s: %w", p.name(), err)
 		}
 		m.platforms = append(m.platforms, p)
+	}
+	if m.signInNote != "" {
+		m.notes = append(m.notes, m.signInNote)
 	}
 	m.http = &http.Server{
 		Handler:           m.web,
@@ -204,14 +206,23 @@ func (m *Main) Run(ctx context.Context) error {
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- m.engine.Run(engineCtx) }()
-	// Platforms' own loops (a gateway, Socket Mode) stop with the server:
-	// once requests stop, so do events.
+	// Platforms' own loops (a gateway, Socket Mode) and the web
+	// surfaces' (event streams, signaling sockets) stop with the server:
+	// once requests stop, so do events, and the shutdown waits for no
+	// stream.
 	platformCtx, stopPlatforms := context.WithCancel(ctx)
 	var platformsDone sync.WaitGroup
 	for _, p := range m.platforms {
 		platformsDone.Go(func() {
 			if err := p.run(platformCtx); err != nil && platformCtx.Err() == nil {
 				m.Logger.Error("platform stopped", "platform", p.name(), "err", err)
+			}
+		})
+	}
+	for _, l := range m.loops {
+		platformsDone.Go(func() {
+			if err := l.Run(platformCtx); err != nil && platformCtx.Err() == nil {
+				m.Logger.Error("web surface stopped", "surface", fmt.Sprintf("%T", l), "err", err)
 			}
 		})
 	}
@@ -245,6 +256,9 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.ln != nil {
 		m.ln.Close()
+	}
+	if m.turn != nil {
+		m.turn.Close()
 	}
 	if m.store != nil {
 		return m.store.Close()

@@ -1,0 +1,403 @@
+// Package api is assistbot's JSON API under /api/v1, for operators and
+// scripts: issuing, listing and acting on remote-support sessions and
+// closing conversations. Every request needs a bearer token; every answer,
+// errors and unknown routes included, is JSON.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/bots/i18n"
+	"github.com/assistbot/assistbot/core"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1/"
+
+// defaultActor names the actor of API calls that do not name one.
+const defaultActor = "api"
+
+// Engine is what the API needs of core.Engine.
+type Engine interface {
+	Issue(ctx context.Context, req core.Request) (*core.Session, *core.Conversation, error)
+	Session(ctx context.Context, id string) (*core.Session, error)
+	Sessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error)
+	Conversation(ctx context.Context, id string) (*core.Conversation, error)
+	Events(ctx context.Context, id string) ([]core.Event, error)
+	Deliveries(ctx context.Context, id string) ([]*core.Delivery, error)
+	Regenerate(ctx context.Context, id string, actor core.Actor) (*core.Session, error)
+	Send(ctx context.Context, id string, actor core.Actor, kind core.LinkKind) (*core.Session, *core.Delivery, error)
+	Close(ctx context.Context, id string, actor core.Actor) (*core.Session, error)
+	Start(ctx context.Context, id string, actor core.Actor, mode core.Mode) (*core.Session, error)
+	End(ctx context.Context, id string, actor core.Actor) (*core.Session, error)
+	CloseConversation(ctx context.Context, id string, actor core.Actor) (*core.Conversation, error)
+}
+
+// Options configure the API. Engine and Catalog are required.
+type Options struct {
+	// Engine runs the sessions the API acts on.
+	Engine Engine
+	// Catalog matches the locale a session is asked for.
+	Catalog *i18n.Catalog
+	// Tokens are the bearer tokens; empty entries are ignored. With none,
+	// every request is refused.
+	Tokens []string
+	Logger *slog.Logger // default discards
+}
+
+// API serves the JSON API.
+type API struct {
+	engine  Engine
+	catalog *i18n.Catalog
+	tokens  [][32]byte // SHA-256 of each token
+	log     *slog.Logger
+}
+
+// handler is an API endpoint. A returned error becomes the JSON error
+// answer, so endpoints only say what went wrong.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// New returns the API for o.
+func New(o Options) (*API, error) {
+	if o.Engine == nil || o.Catalog == nil {
+		return nil, fmt.Errorf("api: Options.Engine and Options.Catalog are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{engine: o.Engine, catalog: o.Catalog, tokens: hashTokens(o.Tokens), log: log.With("component", "api")}, nil
+}
+
+// Mount mounts the API's routes on mux. When mux is a web.FallbackMux,
+// requests under /api/v1 that match no route, and panics, are answered in
+// JSON too.
+func (a *API) Mount(mux web.Mux) {
+	mux.Handle("POST /api/v1/sessions", a.serve(a.handleCreate))
+	mux.Handle("GET /api/v1/sessions", a.serve(a.handleList))
+	mux.Handle("GET /api/v1/sessions/{id}", a.serve(a.handleGet))
+	mux.Handle("GET /api/v1/sessions/{id}/events", a.serve(a.handleEvents))
+	mux.Handle("POST /api/v1/sessions/{id}/regenerate", a.serve(a.handleRegenerate))
+	mux.Handle("POST /api/v1/sessions/{id}/send", a.serve(a.handleSend))
+	mux.Handle("POST /api/v1/sessions/{id}/close", a.serve(a.handleClose))
+	mux.Handle("POST /api/v1/sessions/{id}/start", a.serve(a.handleStart))
+	mux.Handle("POST /api/v1/sessions/{id}/end", a.serve(a.handleEnd))
+	mux.Handle("POST /api/v1/conversations/{id}/close", a.serve(a.handleCloseConversation))
+	if f, ok := mux.(web.FallbackMux); ok {
+		f.HandleFallback(Prefix, fallback)
+	}
+}
+
+// serve authenticates the request and turns h's error into the answer.
+func (a *API) serve(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.authenticate(r); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// fallback answers, in JSON, what the server answers for the API: 405
+// with Allow when the path exists under another method, 404 for a path
+// that does not, and 500 for a panic.
+func fallback(w http.ResponseWriter, r *http.Request, status int, allow string) {
+	switch status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", allow)
+		web.WriteError(w, status, core.CodeInvalid, fmt.Sprintf("method %s is not allowed here; use %s", web.MethodLabel(r.Method), allow))
+	case http.StatusNotFound:
+		web.WriteError(w, status, core.CodeNotFound, "no such API endpoint")
+	default:
+		web.WriteError(w, http.StatusInternalServerError, core.CodeInternal, "internal error")
+	}
+}
+
+// fail answers a request with err. This is the edge: server errors are
+// logged here, once, with the route and session, and their detail never
+// reaches the client.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := core.ErrorCode(err)
+	status := web.StatusOf(code)
+	web.LogFailure(a.log, r, status, err)
+	switch code {
+	case core.CodeUnauthorized:
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	case core.CodeRateLimited, core.CodeUnavailable:
+		if d, ok := core.RetryAfter(err); ok {
+			w.Header().Set("Retry-After", web.RetryAfter(d))
+		}
+	}
+	web.WriteError(w, status, code, core.ErrorMessage(err))
+}
+
+// hashTokens keeps the SHA-256 of each non-empty token: comparing
+// fixed-length digests in constant time hides the tokens' lengths too.
+func hashTokens(tokens []string) [][32]byte {
+	var out [][32]byte
+	for _, t := range tokens {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, sha256.Sum256([]byte(t)))
+		}
+	}
+	return out
+}
+
+// authenticate checks the bearer token against every configured token,
+// without stopping at a match, so timing says nothing about which matched.
+func (a *API) authenticate(r *http.Request) error {
+	if len(a.tokens) == 0 {
+		return core.Errorf(core.CodeUnauthorized, "the API is disabled: set api.tokens")
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return core.Errorf(core.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	match := 0
+	for i := range a.tokens {
+		match |= subtle.ConstantTimeCompare(sum[:], a.tokens[i][:])
+	}
+	if match != 1 {
+		return core.Errorf(core.CodeUnauthorized, "invalid bearer token")
+	}
+	return nil
+}
+
+// handleCreate issues a session.
+func (a *API) handleCreate(w http.ResponseWriter, r *http.Request) error {
+	var req createRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	cr := core.Request{ConversationID: req.ConversationID, Agent: actorName(req.Agent)}
+	if req.Locale != "" {
+		// Store the catalog's code ("ko"), not the caller's tag ("ko-KR"),
+		// so every adapter renders the session in the same language.
+		cr.Locale = a.catalog.Match(req.Locale)
+	}
+	if c := req.Customer; c != nil {
+		cr.Customer = core.Endpoint{Channel: c.Channel, Address: c.Address}
+		cr.CustomerName = c.Name
+	}
+	sess, conv, err := a.engine.Issue(r.Context(), cr)
+	if err != nil {
+		return err
+	}
+	out, err := a.toSession(r.Context(), sess, map[string]*core.Conversation{conv.ID: conv})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/sessions/"+url.PathEscape(sess.ID))
+	web.WriteJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// handleList lists sessions, newest first.
+func (a *API) handleList(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	list, err := a.engine.Sessions(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	convs := map[string]*core.Conversation{}
+	out := make([]sessionJSON, 0, len(list))
+	for _, sess := range list {
+		j, err := a.toSession(r.Context(), sess, convs)
+		if err != nil {
+			return err
+		}
+		out = append(out, j)
+	}
+	web.WriteJSON(w, http.StatusOK, struct {
+		Sessions []sessionJSON `json:"sessions"`
+	}{out})
+	return nil
+}
+
+// parseFilter reads the list query: state (repeated or comma-separated),
+// conversation_id and limit. Unknown parameters are refused rather than
+// ignored, so a misspelt filter does not silently list everything.
+func parseFilter(q url.Values) (core.SessionFilter, error) {
+	var f core.SessionFilter
+	for name, values := range q {
+		switch name {
+		case "state":
+			for _, v := range values {
+				for st := range strings.SplitSeq(v, ",") {
+					st = strings.TrimSpace(st)
+					if st == "" {
+						continue
+					}
+					if !core.State(st).Valid() {
+						return f, core.Errorf(core.CodeInvalid, "unknown state %q; use %s", st, stateList())
+					}
+					f.States = append(f.States, core.State(st))
+				}
+			}
+		case "conversation_id":
+			f.ConversationID = values[len(values)-1]
+		case "limit":
+			n, err := strconv.Atoi(values[len(values)-1])
+			if err != nil || n < 1 || n > 1000 {
+				return f, core.Errorf(core.CodeInvalid, "limit must be a whole number from 1 to 1000")
+			}
+			f.Limit = n
+		default:
+			return f, core.Errorf(core.CodeInvalid, "unknown query parameter %q; use state, conversation_id or limit", name)
+		}
+	}
+	return f, nil
+}
+
+func stateList() string {
+	names := make([]string, len(core.States))
+	for i, s := range core.States {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// handleGet returns a session with its deliveries.
+func (a *API) handleGet(w http.ResponseWriter, r *http.Request) error {
+	sess, err := a.engine.Session(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ds, err := a.engine.Deliveries(r.Context(), sess.ID)
+	if err != nil {
+		return err
+	}
+	out := sessionDetailJSON{Deliveries: make([]deliveryJSON, 0, len(ds))}
+	if out.sessionJSON, err = a.toSession(r.Context(), sess, map[string]*core.Conversation{}); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, toDelivery(d))
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// handleEvents returns a session's event log, oldest first.
+func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) error {
+	evs, err := a.engine.Events(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]eventJSON, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, toEvent(e))
+	}
+	web.WriteJSON(w, http.StatusOK, struct {
+		Events []eventJSON `json:"events"`
+	}{out})
+	return nil
+}
+
+func (a *API) handleRegenerate(w http.ResponseWriter, r *http.Request) error {
+	var req actionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	return a.answer(w, r)(a.engine.Regenerate(r.Context(), r.PathValue("id"), agent(req.Agent)))
+}
+
+func (a *API) handleSend(w http.ResponseWriter, r *http.Request) error {
+	var req sendRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	sess, d, err := a.engine.Send(r.Context(), r.PathValue("id"), agent(req.Agent), req.Link)
+	if err != nil {
+		return err
+	}
+	out := sentJSON{Delivery: toDelivery(d)}
+	if out.sessionJSON, err = a.toSession(r.Context(), sess, map[string]*core.Conversation{}); err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) handleClose(w http.ResponseWriter, r *http.Request) error {
+	var req actionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	return a.answer(w, r)(a.engine.Close(r.Context(), r.PathValue("id"), agent(req.Agent)))
+}
+
+func (a *API) handleStart(w http.ResponseWriter, r *http.Request) error {
+	var req startRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	tech := core.Actor{Kind: core.ActorTechnician, Name: actorName(req.Technician)}
+	return a.answer(w, r)(a.engine.Start(r.Context(), r.PathValue("id"), tech, req.Mode))
+}
+
+func (a *API) handleEnd(w http.ResponseWriter, r *http.Request) error {
+	var req actionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	return a.answer(w, r)(a.engine.End(r.Context(), r.PathValue("id"), agent(req.Agent)))
+}
+
+// handleCloseConversation ends a conversation: the customer's next
+// message opens a new one. Closing a closed conversation is no error.
+func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request) error {
+	var req actionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	c, err := a.engine.CloseConversation(r.Context(), r.PathValue("id"), agent(req.Agent))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, toConversation(c))
+	return nil
+}
+
+// answer returns a function that writes an action's resulting session,
+// so each action reads as one call.
+func (a *API) answer(w http.ResponseWriter, r *http.Request) func(*core.Session, error) error {
+	return func(sess *core.Session, err error) error {
+		if err != nil {
+			return err
+		}
+		out, err := a.toSession(r.Context(), sess, map[string]*core.Conversation{})
+		if err != nil {
+			return err
+		}
+		web.WriteJSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+func agent(name string) core.Actor {
+	return core.Actor{Kind: core.ActorAgent, Name: actorName(name)}
+}
+
+func actorName(name string) string {
+	if name = strings.TrimSpace(name); name != "" {
+		return name
+	}
+	return defaultActor
+}

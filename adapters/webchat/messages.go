@@ -1,0 +1,198 @@
+package webchat
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/core"
+)
+
+const (
+	// chatCookie holds the customer's chat id, which is also the address
+	// of their web endpoint: whoever holds it can read the chat, so it is
+	// random, HttpOnly and sent only to /chat.
+	chatCookie = "assistbot_chat"
+	// chatConvCookie remembers the customer's conversation, so that the
+	// page finds it after a restart; it is believed only when the
+	// conversation's customer is the chat id of chatCookie.
+	chatConvCookie = "assistbot_chat_conversation"
+	// chatMaxAge keeps a chat across browser restarts for a month.
+	chatMaxAge = 30 * 24 * time.Hour
+	// maxCustomerName caps the name a customer gives.
+	maxCustomerName = 80
+	// maxForm caps a chat form: a message of 4000 characters, each up to
+	// four bytes, plus a little.
+	maxForm = 32 << 10
+	// maxClientID caps the id a script gives a message so that a retried
+	// request is recorded once.
+	maxClientID = 64
+)
+
+// handlePage shows the customer's chat, giving a new visitor a chat
+// id. Nothing is stored until they write.
+func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
+	id, ok := chatID(r)
+	if !ok {
+		id = rand.Text()
+	}
+	c.setChatCookie(w, chatCookie, id)
+	v, err := c.chatView(r, id)
+	if err != nil {
+		c.chatError(w, r, err)
+		return
+	}
+	v.Title = v.T("console.chat.title")
+	c.render(w, r, http.StatusOK, "chat_page", v)
+}
+
+// handleTranscript renders the chat's messages and status alone, for
+// the page's script. It also hands the script a current CSRF token: one
+// from before a restart no longer verifies.
+func (c *Chat) handleTranscript(w http.ResponseWriter, r *http.Request) {
+	id, ok := chatID(r)
+	if !ok {
+		c.fail(w, r, http.StatusForbidden, "console.chat.no_cookie")
+		return
+	}
+	v, err := c.chatView(r, id)
+	if err != nil {
+		c.chatError(w, r, err)
+		return
+	}
+	w.Header().Set(web.CSRFHeader, v.CSRF)
+	c.render(w, r, http.StatusOK, "chat_transcript", v)
+}
+
+// handleMessage records what the customer wrote, opening a
+// conversation in the console on their first message.
+func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
+	id, ok := chatID(r)
+	if !ok {
+		c.fail(w, r, http.StatusForbidden, "console.chat.no_cookie")
+		return
+	}
+	if c.cop.Check(r) != nil {
+		c.fail(w, r, http.StatusForbidden, "console.chat.expired")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, http.StatusBadRequest, "console.error.form")
+		return
+	}
+	tok := r.Header.Get(web.CSRFHeader)
+	if tok == "" {
+		tok = r.PostForm.Get("csrf")
+	}
+	if !c.tokens.Valid("chat", id, tok) {
+		c.fail(w, r, http.StatusForbidden, "console.chat.expired")
+		return
+	}
+	key, _ := web.Client(r, c.proxies)
+	if no := c.limit.Take(key); no.Wait > 0 {
+		w.Header().Set("Retry-After", web.RetryAfter(no.Wait))
+		c.fail(w, r, http.StatusTooManyRequests, "console.chat.slow")
+		return
+	}
+	text := strings.TrimSpace(r.PostForm.Get("text"))
+	switch {
+	case text == "" || !utf8.ValidString(text):
+		c.fail(w, r, http.StatusBadRequest, "console.chat.text_missing")
+		return
+	case utf8.RuneCountInString(text) > core.MaxMessageRunes:
+		c.fail(w, r, http.StatusBadRequest, "console.chat.too_long")
+		return
+	}
+	in := core.Inbound{
+		Customer: core.Endpoint{Channel: core.ChannelWeb, Address: id},
+		Name:     customerName(r.PostForm.Get("name")),
+		Text:     text,
+		Locale:   c.catalog.Match(r.Header.Get("Accept-Language")),
+		Desk:     core.Endpoint{Channel: core.ChannelConsole},
+	}
+	if cid := clientID(r.PostForm.Get("id")); cid != "" {
+		in.Source = "web:" + id + ":" + cid
+	}
+	conv, _, err := c.engine.CustomerMessage(r.Context(), in)
+	switch {
+	case errors.Is(err, core.ErrDuplicate):
+	case err != nil:
+		c.chatError(w, r, err)
+		return
+	default:
+		c.setChatCookie(w, chatConvCookie, conv.ID)
+	}
+	if web.Fetched(r) {
+		web.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		return
+	}
+	http.Redirect(w, r, "/chat", http.StatusSeeOther)
+}
+
+// chatError answers a failure of the engine in the chat: the customer is
+// asked to try again; the detail goes to the log.
+func (c *Chat) chatError(w http.ResponseWriter, r *http.Request, err error) {
+	status, key := http.StatusInternalServerError, "error.internal"
+	switch core.ErrorCode(err) {
+	case core.CodeUnavailable, core.CodeConflict, core.CodeRateLimited:
+		status, key = http.StatusServiceUnavailable, "error.unavailable"
+	case core.CodeInvalid:
+		status, key = http.StatusBadRequest, "console.error.form"
+	}
+	if status >= 500 {
+		c.log.Error("chat request failed", "route", r.Pattern, "err", err)
+	}
+	c.fail(w, r, status, key)
+}
+
+// chatID returns the chat id of r's cookie, if it is one assistbot made.
+func chatID(r *http.Request) (string, bool) {
+	ck, err := r.Cookie(chatCookie)
+	if err != nil || len(ck.Value) != 26 {
+		return "", false
+	}
+	for _, b := range []byte(ck.Value) {
+		if !(b >= 'A' && b <= 'Z' || b >= '2' && b <= '7') {
+			return "", false
+		}
+	}
+	return ck.Value, true
+}
+
+func (c *Chat) setChatCookie(w http.ResponseWriter, name, value string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/chat", MaxAge: int(chatMaxAge / time.Second),
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// customerName cleans the name a customer typed.
+func customerName(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	if r := []rune(s); len(r) > maxCustomerName {
+		s = string(r[:maxCustomerName])
+	}
+	return s
+}
+
+// clientID returns the id a script gave a message, if it is a short
+// token of letters, digits and dashes.
+func clientID(s string) string {
+	if s == "" || len(s) > maxClientID {
+		return ""
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return ""
+		}
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+package webchat
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+const (
+	// maxTranscript caps the messages a transcript shows (the newest);
+	// transcriptPage is how many are read from the store at a time.
+	maxTranscript  = 500
+	transcriptPage = 500
+	// maxTranscriptRead bounds the messages read to find the newest.
+	maxTranscriptRead = 20000
+	// conversationSessions caps the sessions of one conversation read
+	// for its transcript.
+	conversationSessions = 100
+)
+
+// lineView is one line of the chat: a message either way, or a
+// remote-support link sent to the customer.
+type lineView struct {
+	Kind   string // in, out, link
+	Author string
+	Text   string
+	At     time.Time
+	// A link line's URL and PIN, and whether the customer can still use
+	// it.
+	Link      string
+	PIN       string
+	Valid     bool
+	SessionID string
+	// delivery is a link line's outbox entry.
+	delivery *core.Delivery
+}
+
+// chatView builds the chat page's view for chat id: its transcript, the
+// status of its remote-support session and its CSRF token. Link notices
+// that reach the page are reported delivered.
+func (c *Chat) chatView(r *http.Request, id string) (*view, error) {
+	v := c.view(r)
+	v.CSRF = c.tokens.Make("chat", id)
+	v.Strings = map[string]string{
+		"error":        v.T("error.internal"),
+		"reconnecting": v.T("console.live.reconnecting"),
+		"expired":      v.T("console.chat.expired"),
+	}
+	conv, err := c.chatConversation(r, id)
+	if err != nil || conv == nil {
+		return v, err
+	}
+	v.Started, v.Closed = true, conv.State == core.ConversationClosed
+	lines, sessions, err := c.transcript(r.Context(), conv)
+	if err != nil {
+		return nil, err
+	}
+	v.Lines = lines
+	c.markSeen(r.Context(), lines)
+	if len(sessions) > 0 {
+		v.Status = chatStatus(v, sessions[0])
+		if s := sessions[0]; !s.JoinedAt.IsZero() && c.sharePage != nil {
+			// The share page opens in the browser that joined, which is
+			// this one when the customer followed the chat's link.
+			v.ShareURL = c.sharePage(s)
+		}
+	}
+	return v, nil
+}
+
+// chatConversation returns the conversation the chat's cookie remembers,
+// or nil when there is none or it belongs to another chat.
+func (c *Chat) chatConversation(r *http.Request, id string) (*core.Conversation, error) {
+	ck, err := r.Cookie(chatConvCookie)
+	if err != nil || ck.Value == "" {
+		return nil, nil
+	}
+	conv, err := c.engine.Conversation(r.Context(), ck.Value)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if conv.Customer != (core.Endpoint{Channel: core.ChannelWeb, Address: id}) {
+		return nil, nil
+	}
+	return conv, nil
+}
+
+// markSeen reports the links the page now shows as delivered.
+func (c *Chat) markSeen(ctx context.Context, lines []lineView) {
+	for _, l := range lines {
+		if l.delivery == nil || l.delivery.Status != core.DeliverySent {
+			continue
+		}
+		if _, err := c.engine.ReportDelivery(ctx, core.ChannelWeb, chatExternalID(l.delivery.ID), core.DeliveryDelivered, ""); err != nil {
+			c.log.Warn("report web chat delivery", "session_id", l.delivery.SessionID, "err", err)
+		}
+	}
+}
+
+// chatStatus is the sentence that tells the customer where their
+// remote-support session stands once they joined it.
+func chatStatus(v *view, s *core.Session) string {
+	if s.JoinedAt.IsZero() {
+		return ""
+	}
+	switch s.State {
+	case core.StateWaiting:
+		return v.T("portal.status.waiting")
+	case core.StateActive:
+		if s.Mode == core.ModeControl {
+			return v.T("portal.status.active_control")
+		}
+		return v.T("portal.status.active_view")
+	case core.StateEnded:
+		return v.T("portal.status.ended")
+	case core.StateClosed:
+		return v.T("portal.status.closed")
+	}
+	return ""
+}
+
+// transcript returns a conversation's lines, oldest first: its messages
+// and the links sent to its customer, with its sessions newest first.
+func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineView, []*core.Session, error) {
+	msgs, err := c.messages(ctx, conv.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := make([]lineView, 0, len(msgs))
+	for _, m := range msgs {
+		l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
+		if m.Direction == core.FromAgent {
+			l.Kind = "out"
+		}
+		lines = append(lines, l)
+	}
+	sessions, err := c.engine.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID, Limit: conversationSessions})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, s := range sessions {
+		ds, err := c.engine.Deliveries(ctx, s.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, d := range ds {
+			if d.Notice.Kind != core.NoticeLink || d.To != conv.Customer {
+				continue
+			}
+			lines = append(lines, lineView{
+				Kind:      "link",
+				At:        d.CreatedAt,
+				Link:      d.Notice.Link,
+				PIN:       d.Notice.PIN,
+				Valid:     s.State.PINLive() && s.PIN == d.Notice.PIN && (d.Status == core.DeliverySent || d.Status == core.DeliveryDelivered),
+				SessionID: s.ID,
+				delivery:  d,
+			})
+		}
+	}
+	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
+	return lines, sessions, nil
+}
+
+// messages returns the newest maxTranscript messages of a conversation,
+// oldest first.
+func (c *Chat) messages(ctx context.Context, convID string) ([]*core.Message, error) {
+	var out []*core.Message
+	var after int64
+	for len(out) < maxTranscriptRead {
+		batch, err := c.engine.Messages(ctx, core.MessageFilter{ConversationID: convID, AfterID: after, Limit: transcriptPage})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, batch...)
+		if len(batch) < transcriptPage {
+			break
+		}
+		after = batch[len(batch)-1].ID
+	}
+	if len(out) > maxTranscript {
+		out = out[len(out)-maxTranscript:]
+	}
+	return out, nil
+}
