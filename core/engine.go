@@ -106,6 +106,13 @@ func (e *Engine) AddChannel(c Channel) error { return e.outbox.add(c) }
 // Subscribe follows the engine's updates: see Hub.Subscribe.
 func (e *Engine) Subscribe(buf int) (<-chan Update, func()) { return e.hub.Subscribe(buf) }
 
+// Delivers reports whether the engine has a channel called name, that is,
+// whether customers on it can be sent links and replies at all.
+func (e *Engine) Delivers(name string) bool {
+	_, ok := e.outbox.channel(name)
+	return ok
+}
+
 // Supports reports whether the provider lets a technician start a session
 // in mode m.
 func (e *Engine) Supports(m Mode) bool { return SupportsMode(e.provider, m) }
