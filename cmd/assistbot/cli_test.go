@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/assistbot/assistbot/config"
 )
@@ -157,5 +160,85 @@ func TestLoggerRedactsSecrets(t *testing.T) {
 	log.Info("call failed", "url", "https://slack.com/api?token=xoxb-very-secret-token", "err", context.DeadlineExceeded)
 	if strings.Contains(buf.String(), "xoxb-very-secret-token") || !strings.Contains(buf.String(), "[redacted]") {
 		t.Errorf("log line: %s", buf.String())
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files of the help tests")
+
+// TestHelp keeps every command's help, with its flags, defaults and
+// examples, in testdata/help; "assistbot help X" and "assistbot X --help"
+// print the same. go test -run TestHelp -update rewrites them.
+func TestHelp(t *testing.T) {
+	for _, path := range []string{"", "serve", "config check", "agent add", "healthcheck", "version",
+		"slack manifest", "discord sync-commands"} {
+		name := strings.ReplaceAll(path, " ", "_")
+		if name == "" {
+			name = "assistbot"
+		}
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"help"}, strings.Fields(path)...)
+			code, out, errOut := runCLI(t, nil, args...)
+			if code != exitOK || errOut != "" {
+				t.Fatalf("help %s: exit %d, stderr %q", path, code, errOut)
+			}
+			_, flagOut, _ := runCLI(t, nil, append(strings.Fields(path), "--help")...)
+			if flagOut != out {
+				t.Errorf("%q --help differs from help %q:\n%s", path, path, flagOut)
+			}
+			golden := filepath.Join("testdata", "help", name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestHelp -update)", err)
+			}
+			if string(want) != out {
+				t.Errorf("help %s changed (go test -run TestHelp -update):\n%s", path, cmp.Diff(string(want), out))
+			}
+			if path != "" && path != "version" && !strings.Contains(out, "Examples:") {
+				t.Errorf("help %s has no example", path)
+			}
+		})
+	}
+}
+
+// A flag is never taken for an argument: "agent add --help" explains
+// itself and makes no agent.
+func TestAgentAddHelpMakesNoAgent(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := agentCommand(context.Background(), []string{"add", "--help"}, strings.NewReader("a long enough password\n"), &out, &errOut)
+	if code != exitOK || strings.Contains(out.String(), "password_hash") || !strings.Contains(out.String(), "Usage:") {
+		t.Errorf("agent add --help: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// Slack takes only https request URLs: a manifest with http ones would be
+// refused by Slack, so the command refuses first and says what to do.
+func TestSlackManifestNeedsHTTPS(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "slack", "manifest")
+	if code != exitUsage || out != "" || !strings.Contains(errOut, "only https://") || !strings.Contains(errOut, "--socket-mode") {
+		t.Errorf("manifest for http://localhost:8080: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, nil, "slack", "manifest", "--url", "https://support.example.com")
+	if code != exitOK || !strings.Contains(out, "https://support.example.com/slack/commands") {
+		t.Errorf("manifest for https: exit %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "slack", "manifest", "--socket-mode")
+	if code != exitOK || !strings.Contains(out, "socket_mode_enabled: true") || strings.Contains(out, "localhost") {
+		t.Errorf("Socket Mode manifest: exit %d, %q", code, out)
+	}
+}
+
+// A command that needs a secret says which variable it was to come from.
+func TestDiscordSyncNamesTheVariable(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "discord", "sync-commands")
+	if code != exitFailed || !strings.Contains(errOut, "discord.token: is required to register commands (it comes from ${DISCORD_BOT_TOKEN}, which is not set)") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

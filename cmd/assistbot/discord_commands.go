@@ -2,45 +2,56 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/assistbot/assistbot/adapters/discord"
 	"github.com/assistbot/assistbot/bots/i18n"
 )
 
-// discord runs "assistbot discord <subcommand>".
-func (c *cli) discord(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] != "sync-commands" {
-		return c.usageError(errors.New(`"discord" needs a subcommand: sync-commands`))
+// discordCommand is "discord sync-commands": it registers /remote with
+// Discord, in discord.guild_id or globally.
+func (c *cli) discordCommand() *cobra.Command {
+	parent := &cobra.Command{
+		Use:   "discord",
+		Short: "Set up the Discord application",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageErr(`"discord" needs a subcommand: sync-commands`)
+		},
 	}
-	fs := c.flags("discord sync-commands")
-	if err := fs.Parse(args[1:]); err != nil {
-		return c.usageError(err)
-	}
+	parent.AddCommand(&cobra.Command{
+		Use:   "sync-commands",
+		Short: "Register /remote with Discord (in discord.guild_id, or globally)",
+		Long: `sync-commands registers assistbot's application commands (/remote, with
+its customer and device options, in every language assistbot speaks) by
+bulk overwrite: afterwards the application has exactly these commands in
+discord.guild_id, or globally without it, so running it again is harmless.
+It needs discord.token and discord.application_id.`,
+		Example: `  DISCORD_BOT_TOKEN=... assistbot --config assistbot.yaml discord sync-commands`,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return c.syncDiscordCommands(c.ctx) },
+	})
+	return parent
+}
+
+func (c *cli) syncDiscordCommands(ctx context.Context) error {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		printProblems(c.stderr, err)
-		return exitFailed
+		return failed()
+	}
+	if err := cfg.Require("to register commands", "discord.token", "discord.application_id"); err != nil {
+		printProblems(c.stderr, err)
+		return failed()
 	}
 	d := cfg.Discord
-	var missing []string
-	if d.Token == "" {
-		missing = append(missing, "discord.token: is required to register commands")
-	}
-	if d.ApplicationID == "" {
-		missing = append(missing, "discord.application_id: is required to register commands")
-	}
-	if len(missing) > 0 {
-		printProblems(c.stderr, errors.New(strings.Join(missing, "\n")))
-		return exitFailed
-	}
 	catalog, err := i18n.New(cfg.Locale)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "assistbot: locale: %v\n", err)
-		return exitFailed
+		return failed()
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -49,10 +60,10 @@ func (c *cli) discord(ctx context.Context, args []string) int {
 	})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "assistbot: %v\n", err)
-		return exitFailed
+		return failed()
 	}
 	for _, cmd := range got {
 		fmt.Fprintf(c.stdout, "registered /%s %s (id %s)\n", cmd.Name, commandScope(d.GuildID), cmd.ID)
 	}
-	return exitOK
+	return nil
 }

@@ -6,19 +6,32 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// healthcheck asks the running server's /healthz, on the configured listen
-// address, and exits 0 when it answers 200: for container health checks.
-func (c *cli) healthcheck(ctx context.Context, args []string) int {
-	fs := c.flags("healthcheck")
-	if err := fs.Parse(args); err != nil {
-		return c.usageError(err)
+// healthcheckCommand is "healthcheck": it asks the running server's
+// /healthz, on the configured listen address, and exits 0 when it answers
+// 200, for container health checks.
+func (c *cli) healthcheckCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the running server answers /healthz (for container health checks)",
+		Long: `healthcheck asks http://<server.listen>/healthz of the server this
+configuration describes (an empty or wildcard host means this machine) and
+exits 0 when it answers 200 within 3 seconds, 1 otherwise.`,
+		Example: `  assistbot healthcheck
+  HEALTHCHECK CMD ["/assistbot", "healthcheck"]     # in a Dockerfile`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return c.healthcheck(c.ctx) },
 	}
+}
+
+func (c *cli) healthcheck(ctx context.Context) error {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		printProblems(c.stderr, err)
-		return exitFailed
+		return failed()
 	}
 	url := "http://" + dialAddr(cfg.Server.Listen) + "/healthz"
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -26,20 +39,20 @@ func (c *cli) healthcheck(ctx context.Context, args []string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "healthcheck: %v\n", err)
-		return exitFailed
+		return failed()
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "healthcheck: %v\n", err)
-		return exitFailed
+		return failed()
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		fmt.Fprintf(c.stderr, "healthcheck: %s answered %s\n", url, resp.Status)
-		return exitFailed
+		return failed()
 	}
 	fmt.Fprintln(c.stdout, "ok")
-	return exitOK
+	return nil
 }
 
 // dialAddr turns a listen address into one to connect to: an empty or

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
 
 	"github.com/assistbot/assistbot/adapters/discord"
 	"github.com/assistbot/assistbot/adapters/metrics"
@@ -31,30 +32,44 @@ import (
 	"github.com/assistbot/assistbot/core"
 )
 
-// serve runs the server until ctx ends (SIGINT, SIGTERM).
-func (c *cli) serve(ctx context.Context, args []string) int {
-	fs := c.flags("serve")
-	fs.StringVar(&c.listen, "listen", c.listen, "listen address, overriding server.listen")
-	if err := fs.Parse(args); err != nil {
-		return c.usageError(err)
+// serveCommand is "serve", also what "assistbot" alone runs.
+func (c *cli) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the portal, the console, the API and the enabled platforms (the default)",
+		Long: `serve validates the configuration (refusing to start, with every problem
+listed, when it is not valid), then serves on server.listen until it gets
+SIGINT or SIGTERM: then it stops taking requests, lets those in flight
+finish within server.shutdown_timeout, lets the outbox finish what it is
+delivering, and exits 0.`,
+		Example: `  assistbot serve
+  assistbot --config assistbot.yaml serve --listen 127.0.0.1:9090
+  ASSISTBOT_API_TOKEN=$(openssl rand -hex 32) assistbot`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return c.serve(c.ctx) },
 	}
+	cmd.Flags().StringVar(&c.listen, "listen", "", "the address to serve on, overriding server.listen")
+	return cmd
+}
+
+// serve runs the server until ctx ends (SIGINT, SIGTERM).
+func (c *cli) serve(ctx context.Context) error {
 	cfg, err := c.loadConfig()
-	if err == nil {
+	if cfg != nil {
 		if c.listen != "" {
 			cfg.Server.Listen = c.listen
 		}
 		followListen(cfg)
-		err = cfg.Validate()
 	}
-	if err != nil {
+	if err := config.Check(cfg, err); err != nil {
 		printProblems(c.stderr, err)
-		return exitUsage
+		return &exit{code: exitUsage}
 	}
 	m := &Main{Config: cfg, Logger: newLogger(cfg.Log, c.stderr, cfg.Secrets()), Out: c.stdout}
 	if err := m.Open(ctx); err != nil {
 		m.Logger.Error("start", "err", err)
 		m.Close()
-		return exitFailed
+		return failed()
 	}
 	err = m.Run(ctx)
 	if cerr := m.Close(); err == nil {
@@ -62,9 +77,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	}
 	if err != nil {
 		m.Logger.Error("stop", "err", err)
-		return exitFailed
+		return failed()
 	}
-	return exitOK
+	return nil
 }
 
 // Main is the whole program wired together from a Config. End-to-end
