@@ -13,6 +13,10 @@ type Store interface {
 	ConversationStore
 	SessionStore
 	OutboxStore
+	KeyStore
+	SignInStore
+	MemoStore
+	Locker
 
 	// Stats counts sessions by state and queued deliveries.
 	Stats(ctx context.Context) (Stats, error)

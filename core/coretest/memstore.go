@@ -22,10 +22,22 @@ type MemStore struct {
 	deliveries    []core.Delivery
 	messages      []core.Message
 	optOuts       map[core.Endpoint]bool
+	keys          map[string]memKey
+	signIns       map[string]core.SignIn
+	memos         map[string]memo
+	locks         map[string]chan struct{} // closed when the lock is lost
 	closed        bool
 }
 
-var _ core.Store = (*MemStore)(nil)
+var (
+	_ core.Store = (*MemStore)(nil)
+	// One process uses a MemStore: the state it shares is that
+	// process's, its locks too.
+	_ core.KeyStore    = (*MemStore)(nil)
+	_ core.SignInStore = (*MemStore)(nil)
+	_ core.MemoStore   = (*MemStore)(nil)
+	_ core.Locker      = (*MemStore)(nil)
+)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
@@ -492,5 +504,6 @@ func (m *MemStore) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	m.loseLocks()
 	return nil
 }

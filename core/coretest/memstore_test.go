@@ -14,3 +14,11 @@ func TestMemStore(t *testing.T) {
 		return s
 	})
 }
+
+// TestMemStoreNotBroadcaster: a MemStore is one process's, so the engine
+// must not start listening to other replicas through it.
+func TestMemStoreNotBroadcaster(t *testing.T) {
+	if _, ok := any(coretest.NewMemStore()).(core.Broadcaster); ok {
+		t.Error("MemStore implements core.Broadcaster")
+	}
+}

@@ -25,6 +25,17 @@ import (
 // claim when the save is its holder's; a refused write changes nothing,
 // neither in the store nor in the caller's structs (versions, ids, claim
 // tokens). Stores that implement core.OrphanReleaser are held to it too.
+//
+// Of the shared state (core/shared.go), it pins down: a key has 16 to
+// 1024 bytes, else CodeInvalid, and the size only matters when a key is
+// made; the previous key is nil, not empty, before the first rotation;
+// the slices returned are the caller's own; a sign-in or a memo has
+// expired at now when its expiry is at or before now, and is pruned when
+// its expiry is before now; one without an expiry, key or token hash is
+// refused with CodeInvalid, a second sign-in with one token hash with
+// CodeConflict; a lock not taken comes with a release that does nothing,
+// release never closes lost, a second release does not free the next
+// holder's lock, and closing the store loses every lock it holds.
 func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 	cases := []struct {
 		name string
@@ -79,6 +90,19 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"AppendMessageRefused", testAppendMessageRefused},
 		{"FindMessages", testFindMessages},
 		{"OptOut", testOptOut},
+		{"KeyMadeOnce", testKeyMadeOnce},
+		{"RotateKey", testRotateKey},
+		{"KeyInvalid", testKeyInvalid},
+		{"ConcurrentKey", testConcurrentKey},
+		{"SignInRoundTrip", testSignInRoundTrip},
+		{"SignOut", testSignOut},
+		{"SignInRefused", testSignInRefused},
+		{"ExpireSignIns", testExpireSignIns},
+		{"Memo", testMemo},
+		{"ExpireMemos", testExpireMemos},
+		{"Lock", testLock},
+		{"ConcurrentLock", testConcurrentLock},
+		{"LockLostOnClose", testLockLostOnClose},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -146,6 +170,8 @@ func newSession(id, conversationID, pin string, state core.State, created time.T
 		Locale:         "de-CH",
 		CustomerKey:    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		Origin:         "C0ORIGIN",
+		CustomerURL:    "https://mesh.example.test/invite?c=" + pin,
+		TechnicianURL:  "https://mesh.example.test/sharing?c=" + id,
 		CreatedAt:      created,
 		UpdatedAt:      created.Add(time.Second),
 		JoinedAt:       created.Add(2 * time.Second),

@@ -97,6 +97,7 @@ func migrate(ctx context.Context, s *Store) error {
 	if schema == nil {
 		return errors.New("no schema of the search_path exists: create it, or set search_path in the DSN to one that does")
 	}
+	s.schema = *schema
 	for {
 		done, err := migrateStep(ctx, c, *schema, list)
 		if err != nil || done {

@@ -48,7 +48,8 @@ func scanConversation(row pgx.Row) (*core.Conversation, error) {
 // sessionCols are the columns scanSession reads, in its order.
 const sessionCols = `id, conversation_id, provider, provider_ref, pin, pin_expires_at,
 	desktop_url, mobile_url, manual_url, state, device, mode, agent, technician, locale,
-	customer_key, origin, created_at, updated_at, joined_at, started_at, ended_at, version`
+	customer_key, origin, customer_url, technician_url, created_at, updated_at, joined_at,
+	started_at, ended_at, version`
 
 func scanSession(row pgx.Row) (*core.Session, error) {
 	var s core.Session
@@ -56,7 +57,8 @@ func scanSession(row pgx.Row) (*core.Session, error) {
 	var expires, created, updated, joined, started, ended *time.Time
 	err := row.Scan(&s.ID, &s.ConversationID, &s.Provider, &s.ProviderRef, &s.PIN, &expires,
 		&s.DesktopURL, &s.MobileURL, &s.ManualURL, &state, &device, &mode, &s.Agent,
-		&s.Technician, &s.Locale, &s.CustomerKey, &s.Origin, &created, &updated, &joined, &started,
+		&s.Technician, &s.Locale, &s.CustomerKey, &s.Origin, &s.CustomerURL, &s.TechnicianURL,
+		&created, &updated, &joined, &started,
 		&ended, &s.Version)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 
 const insertSessionSQL = `INSERT INTO sessions (` + sessionCols + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-	$17, $18, $19, $20, $21, $22, 1)`
+	$17, $18, $19, $20, $21, $22, $23, $24, 1)`
 
 // updateSessionSQL is the optimistic update: it matches no row when the
 // version the caller read is no longer the stored one. Matching, it locks
@@ -22,8 +22,9 @@ const insertSessionSQL = `INSERT INTO sessions (` + sessionCols + `)
 const updateSessionSQL = `UPDATE sessions SET conversation_id = $3, provider = $4,
 	provider_ref = $5, pin = $6, pin_expires_at = $7, desktop_url = $8, mobile_url = $9,
 	manual_url = $10, state = $11, device = $12, mode = $13, agent = $14, technician = $15,
-	locale = $16, customer_key = $17, origin = $18, created_at = $19, updated_at = $20,
-	joined_at = $21, started_at = $22, ended_at = $23, version = version + 1
+	locale = $16, customer_key = $17, origin = $18, customer_url = $19, technician_url = $20,
+	created_at = $21, updated_at = $22, joined_at = $23, started_at = $24, ended_at = $25,
+	version = version + 1
 	WHERE id = $1 AND version = $2`
 
 const sessionExistsSQL = `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`
@@ -40,7 +41,7 @@ func sessionFields(s *core.Session) []any {
 	return []any{s.ConversationID, s.Provider, s.ProviderRef, s.PIN, ts(s.PINExpiresAt),
 		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
 		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin,
-		ts(s.CreatedAt), ts(s.UpdatedAt), ts(s.JoinedAt), ts(s.StartedAt), ts(s.EndedAt)}
+		s.CustomerURL, s.TechnicianURL, ts(s.CreatedAt), ts(s.UpdatedAt), ts(s.JoinedAt), ts(s.StartedAt), ts(s.EndedAt)}
 }
 
 // CreateSession inserts ch.Session with Version 1, and ch.Conversation,

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,9 +41,35 @@ type Store struct {
 	secrets []string // what may be the DSN's password, masked in errors
 	pool    *pgxpool.Pool
 	closed  atomic.Bool
+
+	// schema is the schema the store's tables are in: locks and
+	// announcements are an installation's, and installations may share
+	// a database, each in a schema of its own.
+	schema string
+	// replica tells this Store's announcements from the other replicas'.
+	replica string
+	// listen is how Listen connects, outside the pool.
+	listen *pgx.ConnConfig
+	// done is closed by Close, which ends the Listen calls.
+	done      chan struct{}
+	closeOnce sync.Once
+	mu        sync.Mutex
+	locks     map[*lock]struct{} // the locks held, which Close ends
+	// expireBatch is how many expired sign-ins or memos one statement
+	// deletes (expireBatch, but tests make it small).
+	expireBatch int
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store       = (*Store)(nil)
+	_ core.KeyStore    = (*Store)(nil)
+	_ core.SignInStore = (*Store)(nil)
+	_ core.MemoStore   = (*Store)(nil)
+	_ core.Locker      = (*Store)(nil)
+	// Replicas share a PostgreSQL database, and hear each other through
+	// it.
+	_ core.Broadcaster = (*Store)(nil)
+)
 
 // config is what Open hands pgxpool: the DSN's settings, pool_ ones
 // included, then the Options.
@@ -55,8 +82,10 @@ type Option func(*config) error
 
 // MaxConns caps the connections the store opens (default the greater of 4
 // and the number of CPUs; pool_max_conns in the DSN). Every replica opens
-// up to this many, and together they must stay under the server's
-// max_connections.
+// up to this many, and one more while it listens to the other replicas
+// (Listen), and together they must stay under the server's
+// max_connections. A lock held (TryLock) keeps one of the MaxConns to
+// itself.
 func MaxConns(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -112,7 +141,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", name, scrubErr(err, secrets))
 	}
-	s := &Store{target: name, secrets: secrets, pool: pool}
+	s := &Store{target: name, secrets: secrets, pool: pool, replica: core.NewID(),
+		listen: pool.Config().ConnConfig, done: make(chan struct{}),
+		locks: map[*lock]struct{}{}, expireBatch: expireBatch}
 	if err := migrate(ctx, s); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", name, scrubErr(err, secrets))
@@ -120,11 +151,20 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the connections, after waiting for those in use to be
-// released. Calls made after Close fail with CodeUnavailable; a second
-// Close does nothing.
+// Close ends the locks held, which closes their lost channels, and the
+// Listen calls, and closes the connections, after waiting for those in
+// use to be released. Calls made after Close fail with CodeUnavailable; a
+// second Close does nothing.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.closeOnce.Do(func() { close(s.done) })
+	s.mu.Lock()
+	held := s.locks
+	s.locks = nil
+	s.mu.Unlock()
+	for l := range held {
+		l.end(false)
+	}
 	s.pool.Close() // waits for the connections in use; once only
 	return nil
 }
@@ -185,24 +225,33 @@ SELECT '', count(*) FROM outbox WHERE status = 'queued'`
 // MaxConns. Release closes a connection that is broken, still inside a
 // transaction, or past its lifetime, instead of keeping it.
 func (s *Store) withConn(ctx context.Context, fn func(*pgxpool.Conn) error) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return fn(c)
+}
+
+// acquire takes a connection of the pool, which the caller must release.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	if s.closed.Load() {
-		return errClosed()
+		return nil, errClosed()
 	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if s.closed.Load() {
-			return errClosed() // closed while waiting for a connection
+			return nil, errClosed() // closed while waiting for a connection
 		}
 		err = scrubErr(err, s.secrets)
 		if core.ErrorCode(err) == core.CodeInternal && ctx.Err() == nil {
 			// The server is down or refuses connections: callers may
 			// answer "try later" rather than "internal error".
-			return core.Wrap(core.CodeUnavailable, err, "the database is unavailable")
+			return nil, core.Wrap(core.CodeUnavailable, err, "the database is unavailable")
 		}
-		return err
+		return nil, err
 	}
-	defer c.Release()
-	return fn(c)
+	return c, nil
 }
 
 // maxTxTries is how many times withTx runs a transaction that the server
@@ -250,6 +299,21 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 func (s *Store) withBatch(ctx context.Context, run func(batcher) error) error {
 	for try := 1; ; try++ {
 		err := s.withConn(ctx, func(c *pgxpool.Conn) error { return run(c) })
+		if try < maxTxTries && retryable(err) && ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
+}
+
+// withRetry runs fn on a connection, as withConn does, and again, as
+// withTx does, when the server aborted its statement to break a deadlock
+// or a serialization conflict: an upsert that meets another's row in
+// REPEATABLE READ or SERIALIZABLE, when the server runs statements in
+// those by default.
+func (s *Store) withRetry(ctx context.Context, fn func(*pgxpool.Conn) error) error {
+	for try := 1; ; try++ {
+		err := s.withConn(ctx, fn)
 		if try < maxTxTries && retryable(err) && ctx.Err() == nil {
 			continue
 		}

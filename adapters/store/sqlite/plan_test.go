@@ -16,7 +16,8 @@ import (
 // path: none may scan a whole table. A partial index is only used when the
 // query repeats its condition, which is easy to forget; such a scan once
 // cut session creation from tens of thousands a second to about a
-// thousand once conversations piled up.
+// thousand once conversations piled up. (An INSERT, even one with ON
+// CONFLICT, has no plan: its conflict check is the primary key's.)
 func TestQueriesUseIndexes(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "plan.db")
 	s, err := Open(context.Background(), p)
@@ -41,6 +42,12 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"delivery state":              deliveryStateSQL,
 		"find session":                findSessionSQL,
 		"find events":                 findEventsSQL,
+		"find key":                    findKeySQL,
+		"find sign-in":                findSignInSQL,
+		"end sign-in":                 endSignInSQL,
+		"expire sign-ins":             expireSignInsSQL,
+		"find memo":                   findMemoSQL,
+		"expire memos":                expireMemosSQL,
 	} {
 		wantIndexed(t, db, name, q)
 	}

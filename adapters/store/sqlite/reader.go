@@ -21,6 +21,7 @@ type reader struct {
 	findDelivery, findDeliveryByExternalID *sql.Stmt
 	findMessages, findConversations        *sql.Stmt
 	findConversationByThread, optedOut     *sql.Stmt
+	findKey, findSignIn, findMemo          *sql.Stmt
 }
 
 func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
@@ -42,6 +43,9 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		{&r.findConversations, findConversationsSQL},
 		{&r.findConversationByThread, findConversationByThreadSQL},
 		{&r.optedOut, optedOutSQL},
+		{&r.findKey, findKeySQL},
+		{&r.findSignIn, findSignInSQL},
+		{&r.findMemo, findMemoSQL},
 	} {
 		s, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {

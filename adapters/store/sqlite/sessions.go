@@ -13,8 +13,8 @@ import (
 // reads them.
 const sessionCols = `s.id, c.id, s.provider, s.provider_ref, s.pin, s.pin_expires_at,
 	s.desktop_url, s.mobile_url, s.manual_url, s.state, s.device, s.mode, s.agent,
-	s.technician, s.locale, s.customer_key, s.origin, s.created_at, s.updated_at, s.joined_at,
-	s.started_at, s.ended_at, s.version`
+	s.technician, s.locale, s.customer_key, s.origin, s.customer_url, s.technician_url,
+	s.created_at, s.updated_at, s.joined_at, s.started_at, s.ended_at, s.version`
 
 const sessionFrom = ` FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq`
 
@@ -26,16 +26,17 @@ const convSeq = `(SELECT seq FROM conversations WHERE id = ?)`
 // then, rather than looking it up by id once more.
 const insertSessionSQL = `INSERT INTO sessions (id, conversation_seq, provider,
 	provider_ref, pin, pin_expires_at, desktop_url, mobile_url, manual_url, state,
-	device, mode, agent, technician, locale, customer_key, origin, created_at, updated_at,
-	joined_at, started_at, ended_at, version)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+	device, mode, agent, technician, locale, customer_key, origin, customer_url, technician_url,
+	created_at, updated_at, joined_at, started_at, ended_at, version)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
 
 // updateSessionSQL returns the session's seq, for its events, when the
 // version matched, and no row when it did not.
 const updateSessionSQL = `UPDATE sessions SET conversation_seq = ` + convSeq + `,
 	provider = ?, provider_ref = ?, pin = ?, pin_expires_at = ?, desktop_url = ?,
 	mobile_url = ?, manual_url = ?, state = ?, device = ?, mode = ?, agent = ?,
-	technician = ?, locale = ?, customer_key = ?, origin = ?, created_at = ?, updated_at = ?,
+	technician = ?, locale = ?, customer_key = ?, origin = ?, customer_url = ?, technician_url = ?,
+	created_at = ?, updated_at = ?,
 	joined_at = ?, started_at = ?, ended_at = ?, version = version + 1
 	WHERE id = ? AND version = ?
 	RETURNING seq`
@@ -49,7 +50,7 @@ const findSessionByPINSQL = `SELECT ` + sessionCols + sessionFrom + ` WHERE s.li
 func sessionInsertArgs(s *core.Session) []driver.NamedValue {
 	return named(s.ID, nil, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
 		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
-		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin,
+		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin, s.CustomerURL, s.TechnicianURL,
 		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
 		micros(s.StartedAt), micros(s.EndedAt))
 }
@@ -58,7 +59,7 @@ func sessionInsertArgs(s *core.Session) []driver.NamedValue {
 func sessionUpdateArgs(s *core.Session) []driver.NamedValue {
 	return named(s.ConversationID, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
 		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
-		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin,
+		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin, s.CustomerURL, s.TechnicianURL,
 		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
 		micros(s.StartedAt), micros(s.EndedAt), s.ID, int64(s.Version))
 }
@@ -278,7 +279,7 @@ func scanSession(sc scanner) (*core.Session, error) {
 	var expires, created, updated, joined, started, ended int64
 	err := sc.Scan(&s.ID, &s.ConversationID, &s.Provider, &s.ProviderRef, &s.PIN, &expires,
 		&s.DesktopURL, &s.MobileURL, &s.ManualURL, &state, &device, &mode, &s.Agent,
-		&s.Technician, &s.Locale, &s.CustomerKey, &s.Origin, &created, &updated, &joined, &started,
+		&s.Technician, &s.Locale, &s.CustomerKey, &s.Origin, &s.CustomerURL, &s.TechnicianURL, &created, &updated, &joined, &started,
 		&ended, &s.Version)
 	if err != nil {
 		return nil, err

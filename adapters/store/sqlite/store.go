@@ -33,13 +33,23 @@ type Store struct {
 	path   string
 	w      *writer
 	r      *reader
+	locks  locks
 	closed atomic.Bool
 	once   sync.Once
 	err    error // the result of Close
+	// expireBatch is how many expired sign-ins or memos one write
+	// deletes (expireBatch, but tests make it small).
+	expireBatch int
 }
 
 var (
-	_ core.Store = (*Store)(nil)
+	_ core.Store       = (*Store)(nil)
+	_ core.KeyStore    = (*Store)(nil)
+	_ core.SignInStore = (*Store)(nil)
+	_ core.MemoStore   = (*Store)(nil)
+	// One process uses a database file, so a lock within the process is
+	// the installation's.
+	_ core.Locker = (*Store)(nil)
 	// One process uses a database file: when its outbox starts, the
 	// claims left in the file are a stopped run's.
 	_ core.OrphanReleaser = (*Store)(nil)
@@ -166,7 +176,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, w: newWriter(c, ckpt, cfg.maxBatch), r: r}
+	s := &Store{path: path, w: newWriter(c, ckpt, cfg.maxBatch), r: r, expireBatch: expireBatch}
 	go s.w.run()
 	return s, nil
 }
@@ -193,6 +203,7 @@ func checkPath(path string) error {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
+		s.locks.lose()
 		s.w.stop()
 		// The writer's connection goes last: the last connection to close
 		// copies the WAL into the database file and removes it.

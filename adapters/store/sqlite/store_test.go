@@ -127,6 +127,16 @@ func TestClosed(t *testing.T) {
 		"FindEvents":         second(s.FindEvents(ctx, "s")),
 		"ClaimDeliveries":    second(s.ClaimDeliveries(ctx, sess.CreatedAt, 1, 0)),
 		"Stats":              second(s.Stats(ctx)),
+		"Key":                third(s.Key(ctx, "cookies", 32)),
+		"RotateKey":          s.RotateKey(ctx, "cookies", 32),
+		"CreateSignIn":       s.CreateSignIn(ctx, &core.SignIn{TokenHash: "h", ExpiresAt: sess.PINExpiresAt.Add(1)}),
+		"FindSignIn":         second(s.FindSignIn(ctx, "h", sess.CreatedAt)),
+		"EndSignIn":          s.EndSignIn(ctx, "h"),
+		"ExpireSignIns":      second(s.ExpireSignIns(ctx, sess.CreatedAt)),
+		"PutMemo":            s.PutMemo(ctx, "k", "v", sess.PINExpiresAt.Add(1)),
+		"FindMemo":           second(s.FindMemo(ctx, "k", sess.CreatedAt)),
+		"ExpireMemos":        second(s.ExpireMemos(ctx, sess.CreatedAt)),
+		"TryLock":            fourth(s.TryLock(ctx, "gateway")),
 	} {
 		if core.ErrorCode(err) != core.CodeUnavailable {
 			t.Errorf("%s after Close = %v, want CodeUnavailable", name, err)
@@ -135,6 +145,10 @@ func TestClosed(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func third[T, U any](_ T, _ U, err error) error { return err }
+
+func fourth[T, U, V any](_ T, _ U, _ V, err error) error { return err }
 
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()

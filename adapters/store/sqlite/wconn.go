@@ -18,18 +18,21 @@ type wconn struct {
 	conn  rawConn
 	stmts []*wstmt
 
-	begin, commit, rollback            *wstmt
-	savepoint, release, rollbackTo     *wstmt
-	insConv, updConv, convExists       *wstmt
-	convSeq                            *wstmt
-	insSession, updSession, sessExists *wstmt
-	pinTaken, openTaken                *wstmt
-	insMessage, msgSource, touchConv   *wstmt
-	setOptOut, clearOptOut             *wstmt
-	insEvent                           *wstmt
-	insDelivery, updDelivery           *wstmt
-	deliveryState, claim               *wstmt
-	renewClaim, releaseClaims          *wstmt
+	begin, commit, rollback             *wstmt
+	savepoint, release, rollbackTo      *wstmt
+	insConv, updConv, convExists        *wstmt
+	convSeq                             *wstmt
+	insSession, updSession, sessExists  *wstmt
+	pinTaken, openTaken                 *wstmt
+	insMessage, msgSource, touchConv    *wstmt
+	setOptOut, clearOptOut              *wstmt
+	insEvent                            *wstmt
+	insDelivery, updDelivery            *wstmt
+	deliveryState, claim                *wstmt
+	renewClaim, releaseClaims           *wstmt
+	insKey, findKey, rotateKey          *wstmt
+	insSignIn, endSignIn                *wstmt
+	expireSignIns, putMemo, expireMemos *wstmt
 }
 
 // rawConn is what this package needs of a connection of the driver.
@@ -158,6 +161,14 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.claim, claimDeliveriesSQL},
 		{&c.renewClaim, renewClaimSQL},
 		{&c.releaseClaims, releaseClaimsSQL},
+		{&c.insKey, insertKeySQL},
+		{&c.findKey, findKeySQL},
+		{&c.rotateKey, rotateKeySQL},
+		{&c.insSignIn, insertSignInSQL},
+		{&c.endSignIn, endSignInSQL},
+		{&c.expireSignIns, expireSignInsSQL},
+		{&c.putMemo, putMemoSQL},
+		{&c.expireMemos, expireMemosSQL},
 	} {
 		s, err := c.conn.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -278,6 +289,25 @@ func (s *wstmt) twoStrings(args ...any) (a, b string, ok bool, err error) {
 	a, _ = v[0].(string)
 	b, _ = v[1].(string)
 	return a, b, true, nil
+}
+
+// row runs s, which returns at most one row, and returns its values and
+// whether there was one. The values are the driver's: a []byte among
+// them is only good until s runs again.
+func (s *wstmt) row(args ...any) ([]driver.Value, bool, error) {
+	rows, err := s.query.QueryContext(context.Background(), named(args...))
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, len(rows.Columns()))
+	switch err := rows.Next(v); {
+	case errors.Is(err, io.EOF):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return v, true, nil
 }
 
 // exists reports whether s, run with args, returns a row.
