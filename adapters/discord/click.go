@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -34,38 +35,38 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	if actionID == remote.ActionIssue || actionID == remote.ActionCloseConversation {
 		return a.threadButton(ctx, i, agent, actionID, key)
 	}
-	s, err := a.engine.Session(ctx, key)
-	if err != nil {
-		return fail(err)
-	}
-	conv, err := a.engine.Conversation(ctx, s.ConversationID)
-	if err != nil {
-		return fail(err)
-	}
-	ownCard := ephemeral(i.Message) && s.Agent == agent.Name
-	if !ownCard && !inThread(i, conv) {
+	// The answer to a press on the card is the card: the press's own
+	// update must not draw it first.
+	held := a.cards.Hold(key)
+	defer held.Release()
+	// A card only its agent sees, or a desk alert in its conversation's
+	// thread.
+	ownCard := false
+	p, err := a.bot.Press(ctx, agent, actionID, key, func(s *core.Session, conv *core.Conversation) bool {
+		ownCard = ephemeral(i.Message) && s.Agent == agent.Name
+		if ownCard {
+			// The card is where /remote ran: where the customer can be
+			// mentioned, remembered again after a restart or on this
+			// replica, before a link is sent.
+			a.rememberOrigin(ctx, conv, i.ChannelID)
+		}
+		return ownCard || inThread(i, conv)
+	})
+	switch {
+	case errors.Is(err, remote.ErrElsewhere):
 		return refuse("error.unauthorized")
-	}
-	if ownCard {
-		// The card is where /remote ran: where the customer can be
-		// mentioned, remembered again after a restart or on this replica.
-		a.rememberOrigin(ctx, conv, i.ChannelID)
-	}
-	res, err := a.bot.Act(ctx, agent, actionID, s.ID)
-	if err != nil {
-		return fail(err)
-	}
-	if res.Session != nil {
-		s = res.Session
-	} else if s, err = a.engine.Session(ctx, key); err != nil {
+	case err != nil:
 		return fail(err)
 	}
 	update := discordgo.InteractionResponseUpdateMessage
 	if ownCard {
-		a.trackCard(s.ID, i, locale)
-		return a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale).reply(update)
+		card := a.bot.PressedCard(ctx, p, locale)
+		if ref, ok := a.cardRef(i, locale); ok {
+			held.Track(&card, locale, ref)
+		}
+		return a.cardMessage(card, locale).reply(update)
 	}
-	return alertMessage(a.bot.DeskAlert(alertNotice(s, actionID))).reply(update)
+	return alertMessage(a.bot.PressedAlert(p.Session, actionID)).reply(update)
 }
 
 // threadButton answers the buttons of a conversation's thread header:
@@ -75,36 +76,25 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 func (a *Adapter) threadButton(ctx context.Context, i *discordgo.Interaction, agent core.Actor, actionID, convID string) *discordgo.InteractionResponse {
 	locale := string(i.Locale)
 	newMsg := discordgo.InteractionResponseChannelMessageWithSource
-	fail := func(op string, err error) *discordgo.InteractionResponse {
-		a.logFailure(op, err)
-		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
-	}
-	conv, err := a.engine.Conversation(ctx, convID)
-	if err != nil {
-		return fail("button", err)
-	}
-	if !inThread(i, conv) {
+	th, err := a.bot.ThreadAct(ctx, agent, actionID, convID, locale, func(c *core.Conversation) bool { return inThread(i, c) })
+	switch {
+	case errors.Is(err, remote.ErrElsewhere):
 		return text(a.catalog.T(locale, "error.unauthorized")).reply(newMsg)
-	}
-	if actionID == remote.ActionCloseConversation {
-		if conv.State == core.ConversationClosed {
-			// Closed elsewhere before this click, which makes no update:
-			// the header just loses its buttons, crediting nobody.
-			return alertMessage(a.bot.ClosedHeader(conv, "", locale)).reply(discordgo.InteractionResponseUpdateMessage)
-		}
-		if _, err := a.engine.CloseConversation(ctx, conv.ID, agent); err != nil {
-			return fail("close conversation", err)
-		}
-		// The engine's update of the closing rewrites the header, as for a
-		// close from anywhere (closeHeader).
+	case err != nil:
+		a.logFailure(actionID, err)
+		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
+	case th.Header != nil:
+		// Closed elsewhere before this press, which makes no update: the
+		// header just loses its buttons, crediting nobody.
+		return alertMessage(*th.Header).reply(discordgo.InteractionResponseUpdateMessage)
+	case th.Issued.Session == nil:
+		// Closed by this press: the engine's update of the closing
+		// rewrites the header (closeHeader), as for a close from anywhere.
 		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 	}
-	s, conv, err := a.engine.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: agent.Name})
-	if err != nil {
-		return fail("issue", err)
-	}
-	a.trackCard(s.ID, i, locale)
-	return a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale).reply(newMsg)
+	card := a.bot.IssuedCard(th.Issued, locale)
+	a.trackCard(&card, i, locale)
+	return a.cardMessage(card, locale).reply(newMsg)
 }
 
 // inThread reports whether a button was pressed in conv's desk thread,
@@ -120,24 +110,4 @@ func inThread(i *discordgo.Interaction, conv *core.Conversation) bool {
 // an agent's card.
 func ephemeral(m *discordgo.Message) bool {
 	return m != nil && m.Flags&discordgo.MessageFlagsEphemeral != 0
-}
-
-// alertNotice describes what a desk alert button just did, for the alert
-// to show it at once; the outbox's own notice then edits it the same way.
-func alertNotice(s *core.Session, actionID string) core.Notice {
-	n := core.Notice{Kind: core.NoticeSession, Locale: s.Locale, SessionID: s.ID, State: s.State,
-		Device: s.Device, Mode: s.Mode, Actor: s.Technician}
-	switch {
-	case actionID == remote.ActionStartControl || actionID == remote.ActionStartView:
-		n.Action = core.ActionStart
-	case s.State == core.StateEnded:
-		n.Action = core.ActionEnd
-	case s.State == core.StateClosed:
-		n.Action = core.ActionClose
-	case s.State == core.StateExpired:
-		n.Action = core.ActionExpire
-	case s.State == core.StateWaiting:
-		n.Action = core.ActionJoin
-	}
-	return n
 }

@@ -22,7 +22,7 @@ const originTTL = 24 * time.Hour
 // API, once an agent uses their card.
 func (a *Adapter) rememberOrigin(ctx context.Context, conv *core.Conversation, channel string) {
 	if a.public(ctx, channel) && channel != conv.DeskThread {
-		a.origins.put(conv.ID, channel, a.now(), originTTL)
+		a.origins.Add(conv.ID, channel)
 	}
 }
 
@@ -80,7 +80,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 	if a.public(ctx, i.ChannelID) {
 		req.Origin = i.ChannelID
 	}
-	s, conv, err := a.engine.Issue(ctx, req)
+	is, err := a.bot.Issue(ctx, req, core.LinkKind(opts.device))
 	if err != nil {
 		a.logFailure("issue", err)
 		return text(a.bot.ErrorText(err, locale)).reply(newMsg)
@@ -89,20 +89,12 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction) *discor
 	// its thread's button) fall back on this one, in this process; it was
 	// checked above.
 	if req.Origin != "" {
-		a.origins.put(conv.ID, req.Origin, a.now(), originTTL)
+		a.origins.Add(is.Conversation.ID, req.Origin)
 	}
-	var note string
-	if opts.device != "" {
-		sent, _, err := a.engine.Send(ctx, s.ID, agent, core.LinkKind(opts.device))
-		if err != nil {
-			note = a.bot.ErrorText(err, locale)
-		} else {
-			s = sent
-		}
-	}
-	a.trackCard(s.ID, i, locale)
-	msg := a.cardMessage(a.bot.Card(ctx, s, conv, locale), locale)
-	msg.Content = note
+	card := a.bot.IssuedCard(is, locale)
+	a.trackCard(&card, i, locale)
+	msg := a.cardMessage(card, locale)
+	msg.Content = a.bot.ErrorText(is.SendErr, locale) // why the link named was not sent
 	return msg.reply(newMsg)
 }
 

@@ -14,12 +14,27 @@ import (
 // the bound only keeps the cache fresh.
 const dmTTL = 24 * time.Hour
 
+// channel is the Adapter as a core.Channel: the outbox hands it the links
+// and replies for customers on Discord, and everything bound for the
+// Discord desk.
+type channel Adapter
+
+var _ core.Channel = (*channel)(nil)
+
+// Name returns "discord", the channel of Discord endpoints.
+func (c *channel) Name() string { return core.ChannelDiscord }
+
 // Deliver implements core.Channel: a notice for a conversation's desk
 // goes into the conversation's desk thread; anything else is a DM to the
 // customer. Rate limits and Discord failures are CodeUnavailable, which
 // the outbox retries; a refused token or a refused message fails the
 // delivery with the reason the agent reads.
-func (a *Adapter) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+func (c *channel) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
+	return (*Adapter)(c).deliver(ctx, d)
+}
+
+// deliver is Deliver.
+func (a *Adapter) deliver(ctx context.Context, d *core.Delivery) (core.Receipt, error) {
 	if a.isHalted() {
 		return core.Receipt{}, a.errHalted()
 	}
@@ -68,7 +83,7 @@ func (a *Adapter) deliverCustomer(ctx context.Context, d *core.Delivery) (core.R
 	}
 	origin, ok := d.Notice.Origin, d.Notice.Origin != ""
 	if !ok {
-		origin, ok = a.origins.get(d.ConversationID, a.now())
+		origin, ok = a.origins.Get(d.ConversationID)
 	}
 	if !ok {
 		return core.Receipt{}, &core.Error{Code: core.CodeInvalid, Message: a.t("discord.reason.dm_refused", "customer", who), Err: a.apiError("send dm", err)}
@@ -84,14 +99,14 @@ func (a *Adapter) deliverCustomer(ctx context.Context, d *core.Delivery) (core.R
 
 // dmChannel returns the id of the DM channel with user, opening it.
 func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
-	if id, ok := a.dms.get(user, a.now()); ok {
+	if id, ok := a.dms.Get(user); ok {
 		return id, nil
 	}
 	ch, err := a.session.UserChannelCreate(user, discordgo.WithContext(ctx))
 	if err != nil {
 		return "", err
 	}
-	a.dms.put(user, ch.ID, a.now(), dmTTL)
+	a.dms.Add(user, ch.ID)
 	return ch.ID, nil
 }
 
@@ -135,7 +150,7 @@ const threadTTL = time.Hour
 // startThread posts a conversation's header in the desk channel and
 // starts its thread from it; the thread has the header message's id.
 func (a *Adapter) startThread(ctx context.Context, d *core.Delivery) (string, error) {
-	if t, ok := a.threads.get(d.ConversationID, a.now()); ok && d.ConversationID != "" {
+	if t, ok := a.threads.Get(d.ConversationID); ok && d.ConversationID != "" {
 		return t, nil
 	}
 	header := a.bot.ThreadHeader(d.Notice, a.catalog.Default())
@@ -150,7 +165,7 @@ func (a *Adapter) startThread(ctx context.Context, d *core.Delivery) (string, er
 		return "", a.apiError("start thread", err)
 	}
 	if d.ConversationID != "" {
-		a.threads.put(d.ConversationID, th.ID, a.now(), threadTTL)
+		a.threads.Add(d.ConversationID, th.ID)
 	}
 	return th.ID, nil
 }

@@ -343,7 +343,7 @@ func TestDeliveryFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
 			r.fake.Fail("POST", "users/@me/channels", tc.status, tc.body, tc.header, 1)
-			_, err := r.a.Deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
+			_, err := r.a.deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
 				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}})
 			retry, _ := core.RetryAfter(err)
 			if core.ErrorCode(err) != tc.code || retry != tc.retry || !strings.Contains(core.ErrorMessage(err), tc.reasonHas) {
@@ -359,13 +359,13 @@ func TestTokenRefused(t *testing.T) {
 	r := newRig(t)
 	r.fake.Token = "another-token"
 	to := &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID}, Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}
-	_, err := r.a.Deliver(context.Background(), to)
+	_, err := r.a.deliver(context.Background(), to)
 	if core.ErrorCode(err) != core.CodeUnauthorized || !strings.Contains(core.ErrorMessage(err), "discord.token") {
 		t.Errorf("first delivery: %v", err)
 	}
 	sent := len(r.fake.Requests())
 	for range 3 {
-		if _, err := r.a.Deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized {
+		if _, err := r.a.deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized {
 			t.Errorf("later delivery: %v", err)
 		}
 	}
@@ -419,14 +419,14 @@ func TestInteractionTokenExpired(t *testing.T) {
 		t.Fatalf("an expired interaction token stopped the adapter:\n%s", r.logs)
 	}
 	to := &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID}, Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}
-	if _, err := r.a.Deliver(context.Background(), to); err != nil {
+	if _, err := r.a.deliver(context.Background(), to); err != nil {
 		t.Fatalf("delivery after an expired interaction token: %v", err)
 	}
 	if strings.Contains(r.logs.String(), "refused the bot token") {
 		t.Errorf("logged a refused bot token:\n%s", r.logs)
 	}
 	r.fake.Token = "another-token"
-	if _, err := r.a.Deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized || !r.a.isHalted() {
+	if _, err := r.a.deliver(context.Background(), to); core.ErrorCode(err) != core.CodeUnauthorized || !r.a.isHalted() {
 		t.Errorf("a refused bot token: %v, halted %v", err, r.a.isHalted())
 	}
 }
@@ -438,10 +438,9 @@ func TestRateLimiterRespected(t *testing.T) {
 	r := newRig(t)
 	r.fake.Fail("POST", "users/@me/channels", 200, `{"id":"360000000000000036","type":1}`,
 		http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset-After": {"0.3"}, "X-Ratelimit-Bucket": {"dm"}}, 1)
-	r.a.dms = newMemo[string]() // no cache: both deliveries open the DM channel
 	for range 2 {
-		r.a.dms = newMemo[string]()
-		if _, err := r.a.Deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
+		r.a.dms.Purge() // no cache: both deliveries open the DM channel
+		if _, err := r.a.deliver(context.Background(), &core.Delivery{To: core.Endpoint{Channel: "discord", Address: patID},
 			Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}}); err != nil {
 			t.Fatal(err)
 		}

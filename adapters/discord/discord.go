@@ -11,6 +11,7 @@
 package discord
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/bots/remote"
@@ -29,6 +31,16 @@ import (
 
 // CommandName is the application command agents type: /remote.
 const CommandName = "remote"
+
+// RouteInteractions is the route of the Interactions Endpoint URL, part
+// of the external contract; Mount adds it when a public key is set.
+const RouteInteractions = "POST /discord/interactions"
+
+// maxCached bounds each of the adapter's memories (where a customer was
+// named, DM channels, threads being started): past it, the least recently
+// used entry goes first, so a flood of interactions cannot grow memory
+// without limit.
+const maxCached = 10000
 
 // Defaults for Options.
 const (
@@ -49,8 +61,8 @@ type Options struct {
 	// ApplicationID is the application's numeric ID; interactions for
 	// another application are refused.
 	ApplicationID string
-	// PublicKey is the application's hex Ed25519 key. Without it
-	// ServeHTTP refuses every request.
+	// PublicKey is the application's hex Ed25519 key. Without it Mount
+	// adds no interactions endpoint (and it would refuse every request).
 	PublicKey string
 	// GuildID, when set, is the only guild whose members may act.
 	GuildID string
@@ -65,23 +77,37 @@ type Options struct {
 	// ("https://discord.com/api/v10/").
 	APIURL string
 
-	Engine *core.Engine
+	Engine Engine
 	Bot    *remote.Bot
 	Logger *slog.Logger
 	// Transport carries REST requests once they are pointed at APIURL;
 	// default http.DefaultTransport.
 	Transport http.RoundTripper
-	// Now replaces time.Now for the signature age check.
+	// Now replaces time.Now for the signature age check and the life of
+	// interaction tokens.
 	Now func() time.Time
 	// DeferAfter is how long an interaction may take before it is
 	// answered with a deferred response; default DefaultDeferAfter.
 	DeferAfter time.Duration
 }
 
-// Adapter is assistbot on Discord: an http.Handler for interactions, a
-// core.Channel named "discord", and the gateway connection (Run).
+// Engine is what the adapter asks of core.Engine besides what its Bot
+// does: the conversations of desk threads, the relay, and the updates
+// that keep cards and threads current.
+type Engine interface {
+	remote.Subscriber
+	Conversation(ctx context.Context, id string) (*core.Conversation, error)
+	ConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error)
+	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
+	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
+}
+
+var _ Engine = (*core.Engine)(nil)
+
+// Adapter is assistbot on Discord: the interactions endpoint, the
+// "discord" channel, and the gateway connection (Run).
 type Adapter struct {
-	engine     *core.Engine
+	engine     Engine
 	bot        *remote.Bot
 	catalog    *i18n.Catalog
 	log        *slog.Logger
@@ -105,22 +131,20 @@ type Adapter struct {
 	contentOnce sync.Once
 
 	// cards are the agents' ephemeral cards still editable through their
-	// interaction token, by session id.
-	cards *memo[cardRef]
+	// interaction token.
+	cards *remote.Cards[cardRef]
 	// origins are the channels where an agent ran /remote or pressed
 	// its card's buttons, by conversation id: where the customer is
 	// mentioned when DMs fail (see rememberOrigin).
-	origins *memo[string]
+	origins *expirable.LRU[string, string]
 	// dms caches DM channel ids by user id; threads remembers threads
 	// started for conversations whose first desk message then failed, so
 	// that a retry does not start another.
-	dms, threads *memo[string]
+	dms, threads *expirable.LRU[string, string]
 
 	// work tracks goroutines that outlive a request: deferred answers.
 	work sync.WaitGroup
 }
-
-var _ core.Channel = (*Adapter)(nil)
 
 // New returns an Adapter for o. It makes no request.
 func New(o Options) (*Adapter, error) {
@@ -147,18 +171,18 @@ func New(o Options) (*Adapter, error) {
 		deferAfter: o.DeferAfter,
 		halted:     make(chan struct{}),
 		watching:   make(chan struct{}),
-		cards:      newMemo[cardRef](),
-		origins:    newMemo[string](),
-		dms:        newMemo[string](),
-		threads:    newMemo[string](),
+		origins:    expirable.NewLRU[string, string](maxCached, nil, originTTL),
+		dms:        expirable.NewLRU[string, string](maxCached, nil, dmTTL),
+		threads:    expirable.NewLRU[string, string](maxCached, nil, threadTTL),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	a.log = a.log.With("channel", core.ChannelDiscord)
+	a.log = a.log.With("platform", core.ChannelDiscord)
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: cardTTL, Now: a.now, Logger: a.log})
 	if a.deferAfter <= 0 {
 		a.deferAfter = DefaultDeferAfter
 	}
@@ -182,8 +206,19 @@ func New(o Options) (*Adapter, error) {
 	return a, nil
 }
 
-// Name returns "discord", the channel of Discord endpoints.
-func (a *Adapter) Name() string { return core.ChannelDiscord }
+// Channels returns the adapter's outbound channel, named "discord", for
+// the engine's outbox.
+func (a *Adapter) Channels() []core.Channel { return []core.Channel{(*channel)(a)} }
+
+// Mount adds the interactions endpoint to mux when a public key is set;
+// without one nothing could be verified, and interactions come over the
+// gateway.
+func (a *Adapter) Mount(mux interface{ Handle(string, http.Handler) }) {
+	if a.key == nil {
+		return
+	}
+	mux.Handle(RouteInteractions, http.HandlerFunc(a.serveInteraction))
+}
 
 // Desk returns the endpoint of the desk channel, where conversations
 // opened on Discord are followed.

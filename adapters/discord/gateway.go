@@ -31,11 +31,12 @@ const maxBackoff = 5 * time.Minute
 // ErrTokenRefused is returned by Run when Discord refused the bot token.
 var ErrTokenRefused = errors.New("discord: Discord refused the bot token (HTTP 401); set a valid discord.token and restart")
 
-// Run follows the engine's updates (card refreshes, failed replies) and,
-// with Options.Gateway, holds the gateway connection that brings
-// interactions and messages, until ctx ends. It returns ErrTokenRefused,
-// without retrying, once Discord refused the bot token, and an error
-// when the gateway refuses the requested intents.
+// Run follows the engine's updates (card refreshes, the headers of
+// conversations closed, failed replies) and, with Options.Gateway, holds
+// the gateway connection that brings interactions and messages, until ctx
+// ends. It returns ErrTokenRefused, without retrying, once Discord refused
+// the bot token, and an error when the gateway refuses the requested
+// intents.
 func (a *Adapter) Run(ctx context.Context) error {
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -44,6 +45,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	stop()
 	wg.Wait()
 	a.work.Wait()
+	a.cards.Wait()
 	return err
 }
 

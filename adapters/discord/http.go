@@ -15,14 +15,14 @@ import (
 // maxBody bounds an interaction request; real ones are a few kilobytes.
 const maxBody = 64 << 10
 
-// ServeHTTP receives interactions at POST /discord/interactions, the
-// application's Interactions Endpoint URL. The request is authenticated
+// serveInteraction receives interactions at POST /discord/interactions,
+// the application's Interactions Endpoint URL. The request is authenticated
 // before anything in it is read: the Ed25519 signature over timestamp and
 // body (discordgo.VerifyInteraction), then the timestamp's age. Discord
 // sends requests with bad signatures on purpose and removes an endpoint
 // that accepts them, so every failure is a 401. Valid interactions are
 // answered in the response body, like those from the gateway.
-func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, "use POST")

@@ -65,7 +65,7 @@ func TestRefusedRequests(t *testing.T) {
 		{"too large", func() *httptest.ResponseRecorder { return r.post(bytes.Repeat([]byte(" "), maxBody+1)) }, http.StatusRequestEntityTooLarge},
 		{"GET", func() *httptest.ResponseRecorder {
 			w := httptest.NewRecorder()
-			r.a.ServeHTTP(w, httptest.NewRequest("GET", "/discord/interactions", nil))
+			r.a.serveInteraction(w, httptest.NewRequest("GET", "/discord/interactions", nil))
 			return w
 		}, http.StatusMethodNotAllowed},
 	} {
@@ -100,12 +100,12 @@ func (r *rig) tamper(body []byte, edit func(*http.Request)) *httptest.ResponseRe
 	req := signedRequest(body, itoa(ts), sig)
 	edit(req)
 	w := httptest.NewRecorder()
-	r.a.ServeHTTP(w, req)
+	r.a.serveInteraction(w, req)
 	return w
 }
 
 func (r *rig) postRaw(body []byte, ts string, sig []byte) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	r.a.ServeHTTP(w, signedRequest(body, ts, sig))
+	r.a.serveInteraction(w, signedRequest(body, ts, sig))
 	return w
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -13,132 +14,97 @@ import (
 // minutes, less a margin for the clock and the request.
 const cardTTL = 14 * time.Minute
 
-// cardRef is what edits an agent's ephemeral card later: the token of
-// the interaction that last showed it, and the agent's language.
+// cardRef is what edits an agent's ephemeral card later: the token of the
+// interaction that last showed it, and the agent's language.
 type cardRef struct {
 	appID, token, locale string
 	// expires is when the token stops editing the card, by a.now.
 	expires time.Time
 }
 
-// trackCard remembers that interaction i now shows session id's card, so
-// that what happens next (the link delivered or refused, the customer
-// waiting) appears on it without a click.
-func (a *Adapter) trackCard(id string, i *discordgo.Interaction, locale string) {
+// trackCard notes that interaction i now shows card, in locale, so that
+// what happens next (the link delivered or refused, the customer waiting)
+// appears on it without a click.
+func (a *Adapter) trackCard(card *remote.Card, i *discordgo.Interaction, locale string) {
+	if ref, ok := a.cardRef(i, locale); ok {
+		a.cards.Track(card, locale, ref)
+	}
+}
+
+// cardRef is how interaction i's answer can be edited later, if it can.
+func (a *Adapter) cardRef(i *discordgo.Interaction, locale string) (cardRef, bool) {
 	if i.Token == "" {
-		return
+		return cardRef{}, false
 	}
 	appID := i.AppID
 	if appID == "" {
 		appID = a.appID
 	}
-	now := a.now()
-	a.cards.put(id, cardRef{appID: appID, token: i.Token, locale: locale, expires: now.Add(cardTTL)}, now, cardTTL)
+	return cardRef{appID: appID, token: i.Token, locale: locale, expires: a.now().Add(cardTTL)}, true
+}
+
+// drawCard edits the card at ref into card, for remote.Cards. A 429 is
+// retried once while the token still edits the card.
+func (a *Adapter) drawCard(ctx context.Context, card *remote.Card, _ *core.Conversation, ref *cardRef) error {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	edit := a.cardMessage(*card, ref.locale).webhookEdit()
+	by := time.Now().Add(ref.expires.Sub(a.now()))
+	err := a.retryRateLimited(ctx, by, func() error {
+		_, err := a.session.WebhookMessageEdit(ref.appID, ref.token, "@original", edit, discordgo.WithContext(ctx))
+		return err
+	})
+	return a.apiError("edit card", err)
 }
 
 // watch follows the engine's updates until ctx ends: it refreshes the
-// cards of sessions that changed and tells the desk when a reply written
-// in a thread, or a link, could not be delivered. The hub drops a
-// subscriber that falls behind; watch then subscribes again.
+// cards of sessions that changed, rewrites the headers of conversations
+// closed anywhere, and tells the desk when a reply written in a thread,
+// or a link, could not be delivered.
 func (a *Adapter) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		updates, stop := a.engine.Subscribe(64)
-		a.watchingOnce.Do(func() { close(a.watching) })
-		a.follow(ctx, updates)
-		stop()
-	}
-}
-
-func (a *Adapter) follow(ctx context.Context, updates <-chan core.Update) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u, ok := <-updates:
-			if !ok {
-				return
-			}
-			a.update(ctx, u)
-		}
-	}
+	remote.Follower{
+		Buffer:     64,
+		Update:     a.update,
+		CatchUp:    a.cards.CatchUp,
+		Subscribed: func() { a.watchingOnce.Do(func() { close(a.watching) }) },
+	}.Run(ctx, a.engine)
 }
 
 // update handles one engine update.
 func (a *Adapter) update(ctx context.Context, u core.Update) {
 	if d := u.Delivery; d != nil && d.Status == core.DeliveryFailed && d.ConversationID != "" {
-		switch {
-		case d.Notice.Kind == core.NoticeText && d.SessionID == "":
-			a.deliveryFailed(ctx, d, a.t("discord.reply_failed", "reason", d.Reason))
-		case d.Notice.Kind == core.NoticeLink:
-			a.deliveryFailed(ctx, d, a.t("discord.card.delivery", "status", a.t("delivery.failed", "reason", d.Reason)))
-		}
+		a.deliveryFailed(ctx, d)
 	}
-	if c := u.Conversation; c != nil && u.Closer != "" && c.Desk == a.desk && c.DeskThread != "" {
-		a.closeHeader(ctx, c, u.Closer)
+	if c, closer, ok := remote.Closed(u); ok && c.Desk == a.desk {
+		a.closeHeader(ctx, c, closer)
 		return
 	}
-	if u.Session == nil || !a.cardChanged(u) {
-		return
-	}
-	ref, ok := a.cards.get(u.Session.ID, a.now())
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, restTimeout)
-	defer cancel()
-	conv, err := a.engine.Conversation(ctx, u.Session.ConversationID)
-	if err != nil {
-		return
-	}
-	edit := a.cardMessage(a.bot.Card(ctx, u.Session, conv, ref.locale), ref.locale).webhookEdit()
-	// A 429 is retried once while the token still edits the card.
-	by := time.Now().Add(ref.expires.Sub(a.now()))
-	err = a.retryRateLimited(ctx, by, func() error {
-		_, err := a.session.WebhookMessageEdit(ref.appID, ref.token, "@original", edit, discordgo.WithContext(ctx))
-		return err
-	})
-	if err != nil {
-		a.log.Warn("refresh card", "session_id", u.Session.ID, "err", a.apiError("edit card", err))
-	}
-}
-
-// cardChanged reports whether an update changes what a card shows in a
-// way the agent's own click did not already show: the link's delivery
-// status, or a change made elsewhere (the customer joined, the
-// technician started or ended, the PIN expired).
-func (a *Adapter) cardChanged(u core.Update) bool {
-	if d := u.Delivery; d != nil && u.Event == nil {
-		return d.Notice.Kind == core.NoticeLink
-	}
-	if u.Event == nil {
-		return false
-	}
-	switch u.Event.Action {
-	case core.ActionJoin, core.ActionStart, core.ActionEnd, core.ActionExpire:
-		return true
-	}
-	return false
+	a.cards.Update(ctx, u)
 }
 
 // deliveryFailed tells a Discord desk that a reply written in a
 // conversation's thread, or a link, did not reach the customer (on
-// Discord or any other channel), and why: note is the sentence. The
-// card says so too, but only for fifteen minutes and only from the
-// process that answered the agent; the thread is there for every agent
-// and for good. Before the conversation has a thread, the note goes in
-// the desk channel, unless this process is about to show it on the
-// agent's card. The update that calls it is published once, by the
-// process whose outbox failed the delivery.
-func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery, note string) {
+// Discord or any other channel), and why. The card says so too, but only
+// for fifteen minutes and only from the process that answered the agent;
+// the thread is there for every agent and for good. Before the
+// conversation has a thread, the note goes in the desk channel, unless
+// this process is about to show it on the agent's card. The update that
+// calls it is published once, by the process whose outbox failed the
+// delivery.
+func (a *Adapter) deliveryFailed(ctx context.Context, d *core.Delivery) {
 	ctx, cancel := context.WithTimeout(ctx, restTimeout)
 	defer cancel()
 	conv, err := a.engine.Conversation(ctx, d.ConversationID)
-	if err != nil || d.To != conv.Customer || conv.Desk != a.desk {
+	if err != nil || conv.Desk != a.desk {
+		return
+	}
+	note, ok := a.bot.Undelivered(d, conv, a.catalog.Default())
+	if !ok {
 		return
 	}
 	where := conv.DeskThread
 	if where == "" {
-		if _, onCard := a.cards.get(d.SessionID, a.now()); onCard {
+		if a.cards.OnScreen(d.SessionID) {
 			return
 		}
 		where = conv.Desk.Address

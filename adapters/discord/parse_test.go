@@ -107,21 +107,25 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestMemo(t *testing.T) {
-	m := newMemo[string]()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m.put("a", "1", now, time.Minute)
-	if v, ok := m.get("a", now.Add(59*time.Second)); !ok || v != "1" {
-		t.Errorf("before expiry: %q %v", v, ok)
+// TestMemories: a card is edited through its interaction token for the
+// token's life, by the adapter's clock, not longer; and what the adapter
+// remembers is bounded.
+func TestMemories(t *testing.T) {
+	r := newRig(t)
+	s := r.issue()
+	r.clock.Add(cardTTL - time.Second)
+	if !r.a.cards.OnScreen(s.ID) {
+		t.Error("the card is not followed before its token expires")
 	}
-	if _, ok := m.get("a", now.Add(time.Minute)); ok {
-		t.Error("expired entry returned")
+	r.clock.Add(time.Second)
+	if r.a.cards.OnScreen(s.ID) {
+		t.Error("the card is followed after its token expired")
 	}
-	for i := range memoSize + 10 {
-		m.put(itoa(int64(i)), "v", now, time.Hour)
+	for i := range maxCached + 10 {
+		r.a.dms.Add(itoa(int64(i)), "v")
 	}
-	if n := len(m.entries); n > memoSize {
-		t.Errorf("%d entries, bound %d", n, memoSize)
+	if n := r.a.dms.Len(); n > maxCached {
+		t.Errorf("%d entries, bound %d", n, maxCached)
 	}
 }
 
@@ -131,7 +135,7 @@ func TestUnknownMessageReposted(t *testing.T) {
 	r := newRig(t)
 	d := &core.Delivery{To: r.a.Desk(), Notice: core.Notice{Kind: core.NoticeSession, Action: core.ActionEnd, Locale: "en",
 		Thread: "390000000000000039", Replace: "390000000000000039/391000000000000039"}}
-	rc, err := r.a.Deliver(context.Background(), d)
+	rc, err := r.a.deliver(context.Background(), d)
 	if err != nil || !strings.HasPrefix(rc.ExternalID, "390000000000000039/") || rc.Thread != "" {
 		t.Fatalf("receipt %+v, %v", rc, err)
 	}

@@ -2,12 +2,12 @@ package discord
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -56,14 +56,18 @@ func (a *Adapter) customerMessage(ctx context.Context, m *discordgo.Message, bod
 		Source:   "discord:" + m.ID,
 		Desk:     a.desk,
 	})
-	switch {
-	case errors.Is(err, core.ErrDuplicate):
-	case err != nil:
+	switch remote.RelayOutcome(core.FromCustomer, err) {
+	case remote.RelayRetry:
+		// Discord does not deliver a message again: it is lost.
 		a.log.Error("relay a customer message", "err", err)
-	default:
-		// The DM channel is where replies go; remember it.
-		a.dms.put(m.Author.ID, m.ChannelID, a.now(), dmTTL)
-		a.log.Debug("customer message relayed", "conversation_id", conv.ID)
+	case remote.RelayRefused:
+		a.log.Warn("relay a customer message", "err", err)
+	case remote.Relayed:
+		if err == nil {
+			// The DM channel is where replies go; remember it.
+			a.dms.Add(m.Author.ID, m.ChannelID)
+			a.log.Debug("customer message relayed", "conversation_id", conv.ID)
+		}
 	}
 }
 
@@ -88,11 +92,13 @@ func (a *Adapter) agentReply(ctx context.Context, m *discordgo.Message, body str
 		return
 	}
 	_, _, err = a.engine.AgentMessage(ctx, conv.ID, agent, body, "discord:"+m.ID)
-	if err == nil || errors.Is(err, core.ErrDuplicate) {
+	if remote.RelayOutcome(core.FromAgent, err) == remote.Relayed {
 		return
 	}
+	// Refused, or failed, which Discord does not retry: the agent is
+	// told either way, in the thread.
 	a.logFailure("relay an agent reply", err)
-	msg := text(a.bot.ErrorText(err, a.catalog.Default())).send()
+	msg := text(a.bot.RelayRefusal(err, a.catalog.Default())).send()
 	msg.Reference = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID}
 	err = a.retryRateLimited(ctx, time.Time{}, func() error {
 		_, err := a.session.ChannelMessageSendComplex(m.ChannelID, msg, discordgo.WithContext(ctx))

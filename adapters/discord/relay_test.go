@@ -37,6 +37,12 @@ func TestRelay(t *testing.T) {
 		}
 		return false
 	})
+	// A reply is relayed once the outbox has recorded the thread as the
+	// conversation's: Discord shows the message a moment before that.
+	eventually(t, "the conversation's thread recorded", func() bool {
+		convs, _ := r.engine.Conversations(context.Background(), core.ConversationFilter{})
+		return len(convs) == 1 && convs[0].DeskThread == thread
+	})
 	relayed := r.fake.Messages(thread)[0]
 	if relayed.Content != "**Pat:** My screen is frozen" || string(relayed.AllowedMentions) != `{"parse":[],"replied_user":false}` {
 		t.Errorf("relayed %q %s", relayed.Content, relayed.AllowedMentions)
@@ -110,9 +116,10 @@ func TestReplyRefusedAndFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.a.onMessageCreate(r.a.session, threadReply("390000000000000003", thread, "one more thing", alice, roleID))
+	// The refusal reads as on Slack (remote.Bot.RelayRefusal).
 	eventually(t, "the refusal answered in the thread", func() bool {
 		for _, m := range r.fake.Messages(thread) {
-			if strings.Contains(m.Content, "the conversation is closed") && strings.Contains(string(m.Reference), "390000000000000003") {
+			if m.Content == "Your reply was not sent to the customer. That request is not valid: the conversation is closed" && strings.Contains(string(m.Reference), "390000000000000003") {
 				return true
 			}
 		}

@@ -88,7 +88,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	if r.a, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.engine.AddChannel(r.a); err != nil {
+	if err := r.engine.AddChannel(r.a.Channels()[0]); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.a.work.Wait)
@@ -104,7 +104,7 @@ func (r *rig) replica() *Adapter {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if err := r.engine.AddChannel(b); err != nil {
+	if err := r.engine.AddChannel(b.Channels()[0]); err != nil {
 		r.t.Fatal(err)
 	}
 	r.t.Cleanup(b.work.Wait)
@@ -135,7 +135,7 @@ func (r *rig) run(a ...*Adapter) {
 func (r *rig) postTo(a *Adapter, body []byte) *httptest.ResponseRecorder {
 	ts := itoa(r.clock.Now().Unix())
 	w := httptest.NewRecorder()
-	a.ServeHTTP(w, signedRequest(body, ts, ed25519.Sign(r.priv, append([]byte(ts), body...))))
+	a.serveInteraction(w, signedRequest(body, ts, ed25519.Sign(r.priv, append([]byte(ts), body...))))
 	return w
 }
 
@@ -149,7 +149,7 @@ func (r *rig) post(body []byte) *httptest.ResponseRecorder {
 func (r *rig) postSigned(body []byte, at time.Time, key ed25519.PrivateKey) *httptest.ResponseRecorder {
 	ts := itoa(at.Unix())
 	w := httptest.NewRecorder()
-	r.a.ServeHTTP(w, signedRequest(body, ts, ed25519.Sign(key, append([]byte(ts), body...))))
+	r.a.serveInteraction(w, signedRequest(body, ts, ed25519.Sign(key, append([]byte(ts), body...))))
 	return w
 }
 

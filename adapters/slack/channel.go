@@ -38,6 +38,12 @@ func (c *channel) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 	return a.deliverCustomer(ctx, d)
 }
 
+// noPreviews turns link previews off: an unfurler must not be the first
+// to open a link, and a relayed message is shown as written.
+func noPreviews(opts []slackapi.MsgOption) []slackapi.MsgOption {
+	return append(opts, slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
+}
+
 // deliverCustomer posts a link or a relayed reply to a customer: a user ID
 // posts into the app's DM with that user. Link previews stay off: an
 // unfurler must not be the first to open a link.
@@ -50,12 +56,8 @@ func (a *Adapter) deliverCustomer(ctx context.Context, d *core.Delivery) (core.R
 			n.Locale = p.locale
 		}
 	}
-	text := escape(a.bot.CustomerText(n))
-	_, ts, err := a.api.PostMessageContext(ctx, d.To.Address,
-		slackapi.MsgOptionText(text, false),
-		slackapi.MsgOptionDisableLinkUnfurl(),
-		slackapi.MsgOptionDisableMediaUnfurl(),
-	)
+	msg := textView(a.bot.CustomerText(n)).message()
+	_, ts, err := a.api.PostMessageContext(ctx, d.To.Address, noPreviews(msg.options())...)
 	if err != nil {
 		return core.Receipt{}, a.classify("chat.postMessage", err)
 	}
@@ -71,28 +73,19 @@ func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery, conv *core.
 	if err != nil {
 		return core.Receipt{}, err
 	}
-	var text string
-	var blockJSON []byte
+	var msg message
 	broadcast := false
 	if n.Kind == core.NoticeSession {
 		desk := n
 		desk.Locale = a.locale // agents read alerts in their language
-		alert := a.bot.DeskAlert(desk)
-		text, blockJSON = escape(alert.Text), a.render.alert(nil, alert, ch)
+		msg = a.render.alert(a.bot.DeskAlert(desk), ch)
 		// A waiting customer is news for the whole desk, not only for
 		// whoever follows the thread.
 		broadcast = n.Action == core.ActionJoin && n.Replace == ""
 	} else {
-		text = escape(a.t("slack.desk_message", "author", n.Author, "text", n.Text))
+		msg = textView(a.t("slack.desk_message", "author", n.Author, "text", n.Text)).message()
 	}
-	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false), slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl()}
-	if blockJSON != nil {
-		bs, err := sdkBlocks(blockJSON)
-		if err != nil {
-			return core.Receipt{}, err
-		}
-		opts = append(opts, slackapi.MsgOptionBlocks(bs...))
-	}
+	opts := noPreviews(msg.options())
 	if n.Kind == core.NoticeSession && n.Replace != "" {
 		_, ts, _, err := a.api.UpdateMessageContext(ctx, ch, n.Replace, opts...)
 		if err == nil {
@@ -128,15 +121,8 @@ func (a *Adapter) deskThread(ctx context.Context, d *core.Delivery, conv *core.C
 	if ts, ok := a.threads.Load(d.ConversationID); ok {
 		return ts.(string), ts.(string), nil
 	}
-	h := a.bot.ThreadHeader(d.Notice, a.locale)
-	blockJSON := a.render.thread(nil, h, d.Notice, conv, a.locale, d.To.Address)
-	bs, err := sdkBlocks(blockJSON)
-	if err != nil {
-		return "", "", err
-	}
-	_, ts, err := a.api.PostMessageContext(ctx, d.To.Address,
-		slackapi.MsgOptionText(escape(h.Text), false), slackapi.MsgOptionBlocks(bs...),
-		slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
+	msg := a.render.thread(a.bot.ThreadHeader(d.Notice, a.locale), d.Notice, conv, d.To.Address)
+	_, ts, err := a.api.PostMessageContext(ctx, d.To.Address, noPreviews(msg.options())...)
 	if err != nil {
 		return "", "", a.classify("chat.postMessage", err)
 	}

@@ -217,7 +217,7 @@ func TestDeliverErrors(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
 				defer cancel()
 			}
-			_, err := r.a.Channel().Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: "U0NOLOCALE"},
+			_, err := r.a.Channels()[0].Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: "U0NOLOCALE"},
 				Notice: core.Notice{Kind: core.NoticeText, Text: "hello"}})
 			retry, _ := core.RetryAfter(err)
 			if core.ErrorCode(err) != tc.code || retry != tc.retry || !strings.Contains(core.ErrorMessage(err), tc.reason) {
@@ -231,7 +231,7 @@ func TestDeliverErrors(t *testing.T) {
 // written: Slack must not read them as markup.
 func TestCustomerTextEscaped(t *testing.T) {
 	r := newRig(t)
-	rc, err := r.a.Channel().Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: customerID},
+	rc, err := r.a.Channels()[0].Deliver(ctx, &core.Delivery{To: core.Endpoint{Channel: core.ChannelSlack, Address: customerID},
 		Notice: core.Notice{Kind: core.NoticeText, Text: "Press <Ctrl> & <Alt> & <Del>"}})
 	if err != nil || rc.ExternalID == "" || rc.Status != core.DeliveryDelivered {
 		t.Fatalf("deliver: %+v, %v", rc, err)

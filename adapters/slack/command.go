@@ -11,23 +11,14 @@ import (
 	"github.com/assistbot/assistbot/core"
 )
 
-// issued is the outcome of issuing a PIN for a command or a button.
-type issued struct {
-	s    *core.Session
-	conv *core.Conversation
-	err  error
-	// fresh means the session was just issued and nothing was sent yet.
-	fresh bool
-}
-
-// command handles a verified slash command and returns the message to
-// answer it with (always ephemeral), appended to dst. The card is the
-// answer itself: no Web API call is made before answering, and the
-// customer is read from the command's text (Slack escapes a mention as
-// <@U123|name>). If issuing takes longer than Slack waits, interim is
-// called with a holding answer, answered is true, and the card follows
-// through the command's response_url.
-func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []byte, interim func(message)) (msg message, answered bool) {
+// command handles a verified slash command and returns its answer,
+// which Slack shows the agent alone. The card is the answer itself: no
+// Web API call is made before answering, and the customer is read from
+// the command's text (Slack escapes a mention as <@U123|name>). If issuing
+// takes longer than Slack waits, interim is called with a holding answer,
+// answered is true, and the card follows through the command's
+// response_url.
+func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, interim func(view)) (answer view, answered bool) {
 	name := c.Command
 	if name == "" {
 		name = a.cmdName
@@ -36,28 +27,28 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []b
 	switch {
 	case err != nil:
 		a.log.Warn("slash command: agents unknown", "err", err)
-		return a.ephemeralText(dst, a.t("slack.agents_unknown")), false
+		return textView(a.t("slack.agents_unknown")), false
 	case !a.agents.team(c.TeamID):
 		a.log.Warn("slash command from a workspace not in slack.allowed_teams", "team", c.TeamID)
-		return a.ephemeralText(dst, a.t("slack.team_refused")), false
+		return textView(a.t("slack.team_refused")), false
 	case !ok:
-		return a.ephemeralText(dst, a.t("error.not_agent")), false
+		return textView(a.t("error.not_agent")), false
 	}
 	cmd, ok := remote.ParseCommand(c.Text)
 	switch {
 	case !ok:
-		return a.ephemeralText(dst, a.t("command.usage", "command", name)), false
+		return textView(a.t("command.usage", "command", name)), false
 	case cmd.Help:
-		return a.ephemeralText(dst, a.t("command.help", "command", name)+"\n"+a.t("command.usage", "command", name)), false
+		return textView(a.t("command.help", "command", name) + "\n" + a.t("command.usage", "command", name)), false
 	}
 	req, refusal, here := a.commandRequest(c, cmd, name)
 	if refusal != "" {
-		return a.ephemeralText(dst, refusal), false
+		return textView(refusal), false
 	}
 	// The work outlives the request when Slack has been answered first.
 	ctx = context.WithoutCancel(ctx)
-	var res issued
-	late := a.ackBy(func() { interim(a.ephemeralText(nil, a.t("slack.issuing"))) },
+	var is remote.Issued
+	late := a.ackBy(func() { interim(textView(a.t("slack.issuing"))) },
 		func() {
 			if here {
 				// Only then does the command cost a Web API call.
@@ -65,25 +56,40 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, dst []b
 					return
 				}
 			}
-			res = a.issue(ctx, req, core.LinkKind(cmd.Device))
+			is, err = a.bot.Issue(ctx, req, core.LinkKind(cmd.Device))
 		})
 	switch {
-	case refusal != "" && late:
-		if err := a.respond(ctx, c.ResponseURL, replaceOriginal, escape(refusal), nil); err != nil {
-			a.log.Error("slash command: answer late", "err", err)
-		}
-		return message{}, true
 	case refusal != "":
-		return a.ephemeralText(dst, refusal), false
-	case late:
-		// Slack was told "getting a PIN…": the card replaces that.
-		msg := a.issuedMessage(ctx, nil, res, c.ChannelID, c.ResponseURL, cmd.Phone, cmd.Target)
-		if err := a.respond(ctx, c.ResponseURL, replaceOriginal, msg.text, msg.blocks); err != nil {
-			a.log.Error("slash command: deliver the card late", "err", err)
-		}
-		return message{}, true
+		answer = textView(refusal)
+	case err != nil:
+		answer = textView(a.issueError(err, cmd))
+	default:
+		answer = a.issuedCard(ctx, is, c.ChannelID, c.ResponseURL)
 	}
-	return a.issuedMessage(ctx, dst, res, c.ChannelID, c.ResponseURL, cmd.Phone, cmd.Target), false
+	if !late {
+		return answer, false
+	}
+	// Slack was told "getting a PIN…": the answer replaces that.
+	if err := a.respond(ctx, c.ResponseURL, replaceOriginal, answer.message()); err != nil {
+		a.log.Error("slash command: answer late", "err", err)
+	}
+	return view{}, true
+}
+
+// issuedCard lays out the card of a session just issued, shown in
+// channel, and follows it from now on through responseURL. A link that
+// could not be sent at once is explained in a second message.
+func (a *Adapter) issuedCard(ctx context.Context, is remote.Issued, channel, responseURL string) view {
+	card := a.bot.IssuedCard(is, a.locale)
+	if is.SendErr != nil {
+		a.later(ctx, func(ctx context.Context) {
+			_ = a.respond(ctx, responseURL, newEphemeral, textView(a.issueError(is.SendErr, remote.Command{})).message())
+		})
+	}
+	if responseURL != "" {
+		a.cards.Track(&card, a.locale, cardRef{channel: channel, url: responseURL})
+	}
+	return a.cardView(&card, is.Conversation, channel)
 }
 
 // commandRequest reads who the customer is from a command's text. A
@@ -174,93 +180,16 @@ func agentName(name, id string) string {
 	return id
 }
 
-// issue issues a PIN for req and, when the agent named a link, sends it.
-func (a *Adapter) issue(ctx context.Context, req core.Request, send core.LinkKind) issued {
-	s, conv, err := a.engine.Issue(ctx, req)
-	if err != nil {
-		return issued{err: err}
-	}
-	if send.Valid() {
-		actor := core.Actor{Kind: core.ActorAgent, Name: req.Agent}
-		sent, _, err := a.engine.Send(ctx, s.ID, actor, send)
-		if err != nil {
-			return issued{s: s, conv: conv, err: err}
-		}
-		s = sent
-	}
-	return issued{s: s, conv: conv, fresh: !send.Valid()}
-}
-
-// issuedMessage renders the outcome of issue for the agent, appended to
-// dst: the card, or why there is none. A card shown through responseURL
-// is followed from now on.
-func (a *Adapter) issuedMessage(ctx context.Context, dst []byte, res issued, channel, responseURL string, phone bool, target string) message {
-	if res.s == nil {
-		return a.ephemeralText(dst, a.issueError(res.err, phone, target))
-	}
-	var msg message
-	if res.fresh {
-		msg = a.freshCard(dst, res.s, res.conv, channel)
-	} else {
-		msg = a.cardMessage(ctx, dst, res.s, res.conv, channel)
-	}
-	if res.err != nil {
-		// The PIN exists but the link could not be sent: the card shows
-		// it, and the agent reads why in a second message.
-		a.later(ctx, func(ctx context.Context) {
-			_ = a.respond(ctx, responseURL, newEphemeral, a.issueError(res.err, false, ""), nil)
-		})
-	}
-	if responseURL != "" {
-		a.cards.track(res.s, res.conv, channel, responseURL)
-		a.cards.shown(res.s.ID, msg.blocks)
-	}
-	return msg
-}
-
-// issueError explains a failed issue to the agent.
-func (a *Adapter) issueError(err error, phone bool, target string) string {
+// issueError explains a failed issue to the agent, who typed cmd.
+func (a *Adapter) issueError(err error, cmd remote.Command) string {
 	code := core.ErrorCode(err)
 	switch {
-	case phone && code == core.CodeInvalid:
-		return a.t("error.bad_number", "number", target)
+	case cmd.Phone && code == core.CodeInvalid:
+		return a.t("error.bad_number", "number", cmd.Target)
 	case code == core.CodeInternal:
 		a.log.Error("issue a pin", "err", err)
 	case code == core.CodeUnavailable:
 		a.log.Warn("issue a pin", "err", err)
 	}
 	return a.bot.ErrorText(err, a.locale)
-}
-
-// cardMessage renders the ephemeral message showing session s's card in
-// channel, appended to dst.
-func (a *Adapter) cardMessage(ctx context.Context, dst []byte, s *core.Session, conv *core.Conversation, channel string) message {
-	card := a.bot.Card(ctx, s, conv, a.locale)
-	return a.renderCard(dst, &card, conv, channel)
-}
-
-// freshCard renders the card of a session just issued, appended to dst.
-// Such a session has sent nothing, so the card skips the look-up of its
-// last delivery: on the slash command's path that read was 40% of the
-// request's CPU.
-func (a *Adapter) freshCard(dst []byte, s *core.Session, conv *core.Conversation, channel string) message {
-	card := a.bot.NewCard(s, conv, a.locale)
-	return a.renderCard(dst, &card, conv, channel)
-}
-
-// renderCard renders card as an ephemeral message, appended to dst.
-func (a *Adapter) renderCard(dst []byte, card *remote.Card, conv *core.Conversation, channel string) message {
-	start := len(dst)
-	text := escape(a.render.cardText(card, a.locale))
-	dst = openMessage(dst, slackapi.ResponseTypeEphemeral, text)
-	from := len(dst)
-	dst = a.render.card(dst, card, conv, a.locale, channel)
-	to := len(dst)
-	dst = closeMessage(dst)
-	return message{json: dst[start:], text: text, blocks: dst[from:to]}
-}
-
-// ephemeralText renders a text-only ephemeral message, appended to dst.
-func (a *Adapter) ephemeralText(dst []byte, text string) message {
-	return textMessage(dst, slackapi.ResponseTypeEphemeral, escape(text))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -148,17 +149,16 @@ func (a *Adapter) agentReply(ctx context.Context, team string, m *slackevents.Me
 		name = m.User
 	}
 	_, _, err = a.engine.AgentMessage(ctx, conv.ID, core.Actor{Kind: core.ActorAgent, Name: name}, text, source)
-	switch {
-	case err == nil, errors.Is(err, core.ErrDuplicate):
-		return nil
-	case core.ErrorCode(err) == core.CodeInternal:
+	switch remote.RelayOutcome(core.FromAgent, err) {
+	case remote.RelayRetry:
 		return err
-	}
-	// The customer cannot be reached (conversation closed, opted out,
-	// channel off): the agent must know the reply went nowhere.
-	msg := a.t("slack.relay_failed", "reason", a.bot.ErrorText(err, a.locale))
-	if err := a.ephemeral(ctx, m.Channel, m.User, m.ThreadTimeStamp, escape(msg), nil); err != nil {
-		a.log.Warn("tell an agent a reply was not relayed", "conversation_id", conv.ID, "err", err)
+	case remote.RelayRefused:
+		// The customer cannot be reached (conversation closed, opted
+		// out, channel off): the agent must know the reply went nowhere.
+		msg := textView(a.bot.RelayRefusal(err, a.locale)).message()
+		if err := a.ephemeral(ctx, m.Channel, m.User, m.ThreadTimeStamp, msg); err != nil {
+			a.log.Warn("tell an agent a reply was not relayed", "conversation_id", conv.ID, "err", err)
+		}
 	}
 	return nil
 }
@@ -185,12 +185,11 @@ func (a *Adapter) customerMessage(ctx context.Context, team string, m *slackeven
 		Locale:   p.locale,
 		Desk:     core.Endpoint{Channel: core.ChannelSlack, Address: a.desk},
 	})
-	switch {
-	case err == nil, errors.Is(err, core.ErrDuplicate):
-		return nil
-	case core.ErrorCode(err) == core.CodeInternal:
+	switch remote.RelayOutcome(core.FromCustomer, err) {
+	case remote.RelayRetry:
 		return err
+	case remote.RelayRefused:
+		a.log.Warn("relay a customer's message", "err", err)
 	}
-	a.log.Warn("relay a customer's message", "err", err)
 	return nil
 }

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -101,15 +102,31 @@ func (a *Adapter) authorize(ctx context.Context, ic *slackapi.InteractionCallbac
 
 // tell shows the user of ic a short ephemeral message.
 func (a *Adapter) tell(ctx context.Context, ic *slackapi.InteractionCallback, text string) {
-	if err := a.respond(ctx, ic.ResponseURL, newEphemeral, escape(text), nil); err != nil {
+	if err := a.respond(ctx, ic.ResponseURL, newEphemeral, textView(text).message()); err != nil {
 		a.log.Warn("answer a click", "err", err)
 	}
 }
 
+// refuseElsewhere tells the user of ic that the button they pressed does
+// not work where they pressed it.
+func (a *Adapter) refuseElsewhere(ctx context.Context, ic *slackapi.InteractionCallback, what string, args ...any) {
+	a.log.Warn(what, append(args, "user", ic.User.ID, "slack_channel", channelOf(ic))...)
+	a.tell(ctx, ic, a.t("slack.bad_button", "command", a.cmdName))
+}
+
+// tellFailure tells the user of ic why what they pressed failed, and logs
+// the failures that are the operator's to look at.
+func (a *Adapter) tellFailure(ctx context.Context, ic *slackapi.InteractionCallback, err error, op string, args ...any) {
+	if c := core.ErrorCode(err); c == core.CodeInternal || c == core.CodeUnavailable {
+		a.log.Error(op, append(args, "err", err)...)
+	}
+	a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
+}
+
 // blockAction handles a click on a card, a desk alert or a thread's
-// "Remote support" button. The button's value names a session (or a
-// conversation) sealed for the channel it was shown in; the clicker must
-// be an agent, and what the session allows is the engine's to say.
+// buttons. The button's value names a session (or a conversation) sealed
+// for the channel it was shown in; the clicker must be an agent, and what
+// the session allows is the engine's to say.
 func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallback, act *slackapi.BlockAction) {
 	actor, ok := a.authorize(ctx, ic)
 	if !ok {
@@ -118,123 +135,84 @@ func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallb
 	channel := channelOf(ic)
 	id, ok := a.render.keys.open(act.Value, channel)
 	if !ok {
-		a.log.Warn("refused a button whose value was not made for this channel", "user", ic.User.ID, "slack_channel", channel, "action", act.ActionID)
-		a.tell(ctx, ic, a.t("slack.bad_button", "command", a.cmdName))
+		a.refuseElsewhere(ctx, ic, "refused a button whose value was not made for this channel", "action", act.ActionID)
 		return
 	}
-	switch act.ActionID {
-	case remote.ActionIssue:
-		a.issueFromThread(ctx, ic, id, actor)
-		return
-	case remote.ActionCloseConversation:
-		a.closeFromThread(ctx, ic, id, actor)
+	if act.ActionID == remote.ActionIssue || act.ActionID == remote.ActionCloseConversation {
+		a.threadButton(ctx, ic, actor, act.ActionID, id)
 		return
 	}
-	s, err := a.engine.Session(ctx, id)
-	var conv *core.Conversation
-	if err == nil {
-		conv, err = a.engine.Conversation(ctx, s.ConversationID)
-	}
-	if err != nil {
-		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
-		return
-	}
+	// A card is only ever where it was shown (the seal says so); a desk
+	// alert of the session only ever in its desk.
 	onCard := ic.Container.IsEphemeral || act.BlockID == blockCard
-	if !onCard && conv.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: channel}) {
-		// A desk alert of this session is only ever in its desk.
-		a.log.Warn("refused an alert button outside the session's desk", "session_id", id, "slack_channel", channel)
-		a.tell(ctx, ic, a.t("slack.bad_button", "command", a.cmdName))
-		return
-	}
-	res, err := a.bot.Act(ctx, actor, act.ActionID, id)
-	if err != nil {
-		if c := core.ErrorCode(err); c == core.CodeInternal || c == core.CodeUnavailable {
-			a.log.Error("card action", "session_id", id, "action", act.ActionID, "err", err)
+	p, err := a.bot.Press(ctx, actor, act.ActionID, id, func(_ *core.Session, conv *core.Conversation) bool {
+		return onCard || conv.Desk == core.Endpoint{Channel: core.ChannelSlack, Address: channel}
+	})
+	ref := cardRef{channel: channel, url: ic.ResponseURL}
+	switch {
+	case errors.Is(err, remote.ErrElsewhere):
+		a.refuseElsewhere(ctx, ic, "refused an alert button outside the session's desk", "session_id", id)
+	case err != nil:
+		a.tellFailure(ctx, ic, err, "card action", "session_id", id, "action", act.ActionID)
+		if onCard && p.Session != nil {
+			a.cards.Show(ctx, p.Session, a.locale, ref)
 		}
-		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
-		if onCard {
-			a.cards.track(s, conv, channel, ic.ResponseURL)
-			a.cards.refresh(ctx, id, nil)
-		}
-		return
-	}
-	if !onCard {
-		return // the outbox edits the alert with the session's next state
-	}
-	if res.Dismissed || res.Session.State == core.StateClosed {
-		a.cards.forget(id)
-		if err := a.respond(ctx, ic.ResponseURL, deleteOriginal, "", nil); err != nil {
+	case !onCard:
+		// The outbox edits the alert with the session's next state.
+	case p.Dismissed || p.Session.State == core.StateClosed:
+		a.cards.Forget(id)
+		if err := a.respond(ctx, ic.ResponseURL, deleteOriginal, message{}); err != nil {
 			a.log.Warn("delete a card", "session_id", id, "err", err)
 		}
-		return
-	}
-	a.cards.track(res.Session, conv, channel, ic.ResponseURL)
-	a.cards.refresh(ctx, id, res.Session)
-}
-
-// issueFromThread handles "Remote support" on a desk thread's root: a PIN
-// for that thread's conversation, shown to the clicker in the thread.
-func (a *Adapter) issueFromThread(ctx context.Context, ic *slackapi.InteractionCallback, convID string, actor core.Actor) {
-	channel := channelOf(ic)
-	_, root, ok := a.threadRoot(ctx, ic, convID)
-	if !ok {
-		return
-	}
-	res := a.issue(ctx, core.Request{ConversationID: convID, Agent: actor.Name}, "")
-	if res.s == nil {
-		a.tell(ctx, ic, a.issueError(res.err, false, ""))
-		return
-	}
-	msg := a.freshCard(nil, res.s, res.conv, channel)
-	if err := a.ephemeral(ctx, channel, ic.User.ID, root, msg.text, msg.blocks); err != nil {
-		// Not a member of the channel any more, say: the response_url
-		// still reaches the agent.
-		a.log.Warn("show a card in a desk thread", "session_id", res.s.ID, "err", err)
-		if err := a.respond(ctx, ic.ResponseURL, newEphemeral, msg.text, msg.blocks); err != nil {
-			a.log.Error("show a card", "session_id", res.s.ID, "err", err)
-		}
+	default:
+		a.cards.Show(ctx, p.Session, a.locale, ref)
 	}
 }
 
-// threadRoot checks that a thread button of conversation convID was
-// clicked on that conversation's own thread, and returns the conversation
-// and the thread's root. Otherwise it tells the clicker why not.
-func (a *Adapter) threadRoot(ctx context.Context, ic *slackapi.InteractionCallback, convID string) (*core.Conversation, string, bool) {
+// threadButton handles the buttons of a desk thread's first message:
+// "Remote support" shows the clicker, in the thread, a card for that
+// conversation's customer; "Close conversation" ends the conversation,
+// and the customer's next message opens a new one. Either works only on
+// its conversation's own thread.
+func (a *Adapter) threadButton(ctx context.Context, ic *slackapi.InteractionCallback, actor core.Actor, actionID, convID string) {
 	channel := channelOf(ic)
-	conv, err := a.engine.Conversation(ctx, convID)
-	if err != nil {
-		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
-		return nil, "", false
-	}
 	root := ic.Container.MessageTs
 	if root == "" {
 		root = ic.Message.Timestamp
 	}
-	if conv.Desk != (core.Endpoint{Channel: core.ChannelSlack, Address: channel}) || (conv.DeskThread != "" && conv.DeskThread != root) {
-		a.log.Warn("refused a thread button outside its conversation's thread", "conversation_id", convID, "slack_channel", channel)
-		a.tell(ctx, ic, a.t("slack.bad_button", "command", a.cmdName))
-		return nil, "", false
+	th, err := a.bot.ThreadAct(ctx, actor, actionID, convID, a.locale, func(c *core.Conversation) bool {
+		return c.Desk == core.Endpoint{Channel: core.ChannelSlack, Address: channel} && (c.DeskThread == "" || c.DeskThread == root)
+	})
+	switch {
+	case errors.Is(err, remote.ErrElsewhere):
+		a.refuseElsewhere(ctx, ic, "refused a thread button outside its conversation's thread", "conversation_id", convID)
+	case err != nil && actionID == remote.ActionIssue && th.Conversation != nil:
+		a.tell(ctx, ic, a.issueError(err, remote.Command{}))
+	case err != nil:
+		a.tellFailure(ctx, ic, err, "thread button", "conversation_id", convID, "action", actionID)
+	case th.Header != nil:
+		// Closed elsewhere before this click, which makes no update.
+		a.updateHeader(ctx, th.Conversation, *th.Header)
+	case th.Issued.Session != nil:
+		a.showInThread(ctx, ic, th.Issued, root)
 	}
-	return conv, root, true
+	// A conversation closed by this click: the engine's update of the
+	// closing rewrites the header (update), as for a close from anywhere.
 }
 
-// closeFromThread handles "Close conversation" on a desk thread's root:
-// the conversation ends, and the customer's next message opens a new
-// one. The root is rewritten by the engine's update of the closing, as
-// for a close from anywhere (cards.follow); a conversation found closed
-// already, which makes no update, just loses its buttons here.
-func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionCallback, convID string, actor core.Actor) {
-	conv, _, ok := a.threadRoot(ctx, ic, convID)
-	if !ok {
-		return
-	}
-	if conv.State == core.ConversationClosed {
-		a.closeHeader(ctx, conv, "")
-		return
-	}
-	if _, err := a.engine.CloseConversation(ctx, convID, actor); err != nil {
-		a.log.Error("close a conversation", "conversation_id", convID, "err", err)
-		a.tell(ctx, ic, a.bot.ErrorText(err, a.locale))
+// showInThread shows the clicker of a thread's "Remote support" the card
+// of the session it issued, in the thread.
+func (a *Adapter) showInThread(ctx context.Context, ic *slackapi.InteractionCallback, is remote.Issued, root string) {
+	channel := channelOf(ic)
+	card := a.bot.IssuedCard(is, a.locale)
+	v := a.cardView(&card, is.Conversation, channel)
+	if err := a.ephemeral(ctx, channel, ic.User.ID, root, v.message()); err != nil {
+		// Not a member of the channel any more, say: the response_url
+		// still reaches the agent.
+		a.log.Warn("show a card in a desk thread", "session_id", is.Session.ID, "err", err)
+		if err := a.respond(ctx, ic.ResponseURL, newEphemeral, v.message()); err != nil {
+			a.log.Error("show a card", "session_id", is.Session.ID, "err", err)
+		}
 	}
 }
 
@@ -242,13 +220,13 @@ func (a *Adapter) closeFromThread(ctx context.Context, ic *slackapi.InteractionC
 // thread, whoever closed it and wherever (the console, the API, a click
 // in Slack): no more buttons, and who closed it.
 func (a *Adapter) closeHeader(ctx context.Context, c *core.Conversation, closer string) {
-	h := a.bot.ClosedHeader(c, closer, a.locale)
-	bs, err := sdkBlocks(a.render.thread(nil, h, remote.HeaderNotice(c), c, a.locale, c.Desk.Address))
-	if err == nil {
-		_, _, _, err = a.api.UpdateMessageContext(ctx, c.Desk.Address, c.DeskThread,
-			slackapi.MsgOptionText(escape(h.Text), false), slackapi.MsgOptionBlocks(bs...))
-	}
-	if err != nil {
+	a.updateHeader(ctx, c, a.bot.ClosedHeader(c, closer, a.locale))
+}
+
+// updateHeader replaces the first message of c's desk thread with h.
+func (a *Adapter) updateHeader(ctx context.Context, c *core.Conversation, h remote.Alert) {
+	msg := a.render.thread(h, remote.HeaderNotice(c), c, c.Desk.Address)
+	if _, _, _, err := a.api.UpdateMessageContext(ctx, c.Desk.Address, c.DeskThread, msg.options()...); err != nil {
 		a.log.Warn("update a closed conversation's thread", "conversation_id", c.ID, "err", a.classify("chat.update", err))
 	}
 }
@@ -281,13 +259,14 @@ func (a *Adapter) shortcut(ctx context.Context, ic *slackapi.InteractionCallback
 		req.Customer = core.Endpoint{Channel: core.ChannelSlack, Address: author}
 		req.Desk = a.deskFor(channel, ic.User.ID)
 	}
-	res := a.issue(ctx, req, "")
-	if res.s == nil {
-		a.tell(ctx, ic, a.issueError(res.err, false, ""))
+	is, err := a.bot.Issue(ctx, req, "")
+	if err != nil {
+		a.tell(ctx, ic, a.issueError(err, remote.Command{}))
 		return
 	}
-	msg := a.freshCard(nil, res.s, res.conv, channel)
-	if err := a.respond(ctx, ic.ResponseURL, newEphemeral, msg.text, msg.blocks); err != nil {
-		a.log.Error("show a card", "session_id", res.s.ID, "err", err)
+	card := a.bot.IssuedCard(is, a.locale)
+	v := a.cardView(&card, is.Conversation, channel)
+	if err := a.respond(ctx, ic.ResponseURL, newEphemeral, v.message()); err != nil {
+		a.log.Error("show a card", "session_id", is.Session.ID, "err", err)
 	}
 }

@@ -111,8 +111,9 @@ func TestRegenerate(t *testing.T) {
 func TestCardNotPostedTwice(t *testing.T) {
 	r := newRig(t)
 	_, s := r.issueCard("cmd")
-	r.a.cards.refresh(ctx, s.ID, nil)
-	time.Sleep(50 * time.Millisecond) // let a background update post, if it would
+	r.a.update(ctx, core.Update{Session: s, Event: &core.Event{SessionID: s.ID, Action: core.ActionIssue, To: core.StateIssued}})
+	time.Sleep(50 * time.Millisecond) // let the hub's own update post, if it would
+	r.a.cards.Wait()
 	if calls := r.fake.Calls("response_url"); len(calls) != 0 {
 		t.Errorf("the card shown by the command was posted again %d times", len(calls))
 	}

@@ -14,7 +14,7 @@ import (
 
 const (
 	deployManifest = "../../deploy/slack-app-manifest.yaml"
-	readme         = "../../README.md"
+	slackDoc       = "../../docs/slack.md"
 )
 
 // TestManifest checks the app manifest: the request URLs under the
@@ -69,7 +69,7 @@ func TestDeployManifest(t *testing.T) {
 		"# (\"Create New App\" > \"From an app manifest\"), after replacing\n" +
 		"# https://support.example.com with assistbot's public URL, or print one for\n" +
 		"# your configuration with: assistbot slack manifest --url https://your.host\n" +
-		"# (generated; see \"Connect Slack\" in README.md)\n"
+		"# (generated; see docs/slack.md, \"Connect Slack\")\n"
 	want := head + string(out)
 	if *update {
 		if err := os.WriteFile(deployManifest, []byte(want), 0o644); err != nil {
@@ -83,27 +83,26 @@ func TestDeployManifest(t *testing.T) {
 	}
 }
 
-// TestManifestReferences keeps the README and the deploy manifest
-// pointing at each other: the manifest's header sends readers to the
-// README's "Connect Slack" section, and the README's links to the
-// manifest resolve from the README's own directory (the repository's
-// root), as GitHub and editors read them.
+// TestManifestReferences keeps the Slack page of the docs and the deploy
+// manifest pointing at each other: the manifest's header sends readers to
+// docs/slack.md, "Connect Slack", and the page's links to the manifest
+// resolve from the page's own directory, as GitHub and editors read them.
 func TestManifestReferences(t *testing.T) {
-	b, err := os.ReadFile(readme)
+	b, err := os.ReadFile(slackDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(b)
-	if !strings.Contains(text, "\n## Connect Slack\n") {
-		t.Errorf(`%s has no "## Connect Slack" section, which %s refers to`, readme, deployManifest)
+	if !strings.HasPrefix(text, "# Connect Slack\n") {
+		t.Errorf(`%s is not titled "Connect Slack", which %s refers to`, slackDoc, deployManifest)
 	}
 	links := regexp.MustCompile(`\]\(([^)\s]*slack-app-manifest\.yaml)\)`).FindAllStringSubmatch(text, -1)
 	if len(links) == 0 {
-		t.Errorf("%s does not link to the manifest", readme)
+		t.Errorf("%s does not link to the manifest", slackDoc)
 	}
 	for _, l := range links {
-		if _, err := os.Stat(filepath.Join(filepath.Dir(readme), filepath.FromSlash(l[1]))); err != nil {
-			t.Errorf("README link %q does not resolve from the repository's root: %v", l[1], err)
+		if _, err := os.Stat(filepath.Join(filepath.Dir(slackDoc), filepath.FromSlash(l[1]))); err != nil {
+			t.Errorf("link %q does not resolve from %s: %v", l[1], filepath.Dir(slackDoc), err)
 		}
 	}
 }

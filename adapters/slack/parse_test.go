@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +47,8 @@ func TestVerifierAgreesWithSDK(t *testing.T) {
 	for name, h := range map[string]http.Header{
 		"no headers":        {},
 		"not v0":            {headerTimestamp: {"1"}, headerSignature: {"v1=abcd"}},
-		"short signature":   {headerTimestamp: {itoa(time.Now().Unix())}, headerSignature: {"v0=abcd"}},
-		"not hex":           {headerTimestamp: {itoa(time.Now().Unix())}, headerSignature: {"v0=" + strings.Repeat("zz", 32)}},
+		"short signature":   {headerTimestamp: {strconv.FormatInt(time.Now().Unix(), 10)}, headerSignature: {"v0=abcd"}},
+		"not hex":           {headerTimestamp: {strconv.FormatInt(time.Now().Unix(), 10)}, headerSignature: {"v0=" + strings.Repeat("zz", 32)}},
 		"timestamp not int": {headerTimestamp: {"soon"}, headerSignature: {"v0=" + strings.Repeat("00", 32)}},
 		"huge timestamp":    {headerTimestamp: {"99999999999999999999999"}, headerSignature: {"v0=" + strings.Repeat("00", 32)}},
 	} {

@@ -4,11 +4,17 @@ import (
 	"context"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	slackapi "github.com/slack-go/slack"
 )
 
 // peopleTTL is how long a user's name and language are remembered.
 const peopleTTL = time.Hour
+
+// maxCached bounds a cache of Web API answers: past it, the least
+// recently used answer goes first, rather than the cache growing with
+// every user or channel ever seen.
+const maxCached = 10000
 
 // person is what assistbot uses of a Slack user's profile.
 type person struct {
@@ -27,17 +33,17 @@ type userInfo interface {
 // language of a customer's DM.
 type people struct {
 	api  userInfo
-	seen *cache[person]
+	seen *expirable.LRU[string, person]
 }
 
 func newPeople(api userInfo) *people {
-	return &people{api: api, seen: newCache[person](peopleTTL)}
+	return &people{api: api, seen: expirable.NewLRU[string, person](maxCached, nil, peopleTTL)}
 }
 
 // get returns what Slack says of user; a failure returns the zero person,
 // and callers fall back to the user ID and the default language.
 func (p *people) get(ctx context.Context, user string) person {
-	if v, ok := p.seen.get(user); ok {
+	if v, ok := p.seen.Get(user); ok {
 		return v
 	}
 	u, err := p.api.GetUserInfoContext(ctx, user, slackapi.GetUserInfoOptionIncludeLocale(true))
@@ -51,6 +57,6 @@ func (p *people) get(ctx context.Context, user string) person {
 	if v.name == "" {
 		v.name = u.Name
 	}
-	p.seen.put(user, v)
+	p.seen.Add(user, v)
 	return v
 }

@@ -29,13 +29,16 @@ const maxRetryWait = 10 * time.Second
 
 var errResponseURL = errors.New("slack: response_url is not a Slack URL")
 
-// respond posts a message through a response_url: valid 30 minutes, five
+// respond posts msg through a response_url: valid 30 minutes, five
 // times, and the only way to change an ephemeral message.
-func (a *Adapter) respond(ctx context.Context, responseURL string, mode respondMode, text string, blockJSON []byte) error {
+func (a *Adapter) respond(ctx context.Context, responseURL string, mode respondMode, msg message) error {
 	if !a.slackURL(responseURL) {
 		return errResponseURL
 	}
-	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false)}
+	if mode == deleteOriginal {
+		msg.blocks = nil
+	}
+	opts := msg.options()
 	switch mode {
 	case replaceOriginal:
 		opts = append(opts, slackapi.MsgOptionReplaceOriginal(responseURL))
@@ -44,32 +47,18 @@ func (a *Adapter) respond(ctx context.Context, responseURL string, mode respondM
 	default:
 		opts = append(opts, slackapi.MsgOptionResponseURL(responseURL, slackapi.ResponseTypeEphemeral))
 	}
-	if blockJSON != nil && mode != deleteOriginal {
-		bs, err := sdkBlocks(blockJSON)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, slackapi.MsgOptionBlocks(bs...))
-	}
 	return a.retry(ctx, "response_url", func() error {
 		_, _, err := a.api.PostMessageContext(ctx, "", opts...)
 		return err
 	})
 }
 
-// ephemeral shows a message to user in channel (in thread, when set)
-// with chat.postEphemeral.
-func (a *Adapter) ephemeral(ctx context.Context, channel, user, thread, text string, blockJSON []byte) error {
-	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false)}
+// ephemeral shows msg to user in channel (in thread, when set) with
+// chat.postEphemeral.
+func (a *Adapter) ephemeral(ctx context.Context, channel, user, thread string, msg message) error {
+	opts := msg.options()
 	if thread != "" {
 		opts = append(opts, slackapi.MsgOptionTS(thread))
-	}
-	if blockJSON != nil {
-		bs, err := sdkBlocks(blockJSON)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, slackapi.MsgOptionBlocks(bs...))
 	}
 	return a.retry(ctx, "chat.postEphemeral", func() error {
 		_, err := a.api.PostEphemeralContext(ctx, channel, user, opts...)

@@ -73,7 +73,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	if r.a, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.engine.AddChannel(r.a.Channel()); err != nil {
+	if err := r.engine.AddChannel(r.a.Channels()[0]); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	slackapi "github.com/slack-go/slack"
 )
 
@@ -33,16 +34,16 @@ type conversationInfo interface {
 // rooms caches conversations.info answers for /remote typed alone.
 type rooms struct {
 	api   conversationInfo
-	known *cache[room]
+	known *expirable.LRU[string, room]
 }
 
 func newRooms(api conversationInfo) *rooms {
-	return &rooms{api: api, known: newCache[room](roomsTTL)}
+	return &rooms{api: api, known: expirable.NewLRU[string, room](maxCached, nil, roomsTTL)}
 }
 
 // get returns what Slack says of channel, or the error of the lookup.
 func (r *rooms) get(ctx context.Context, channel string) (room, error) {
-	if v, ok := r.known.get(channel); ok {
+	if v, ok := r.known.Get(channel); ok {
 		return v, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, roomLookupTimeout)
@@ -57,7 +58,7 @@ func (r *rooms) get(ctx context.Context, channel string) (room, error) {
 	// one whose invitation is still pending has no customer in it yet.
 	v := room{external: c.IsExtShared || (c.IsShared && !c.IsOrgShared), member: c.IsMember}
 	if v.external && v.member {
-		r.known.put(channel, v)
+		r.known.Add(channel, v)
 	}
 	return v, nil
 }

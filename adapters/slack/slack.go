@@ -60,10 +60,23 @@ const ackBudget = 2 * time.Second
 // workTimeout bounds work that continues after Slack was answered.
 const workTimeout = 30 * time.Second
 
+// Engine is what the adapter asks of core.Engine besides what its Bot
+// does: the conversations of desk threads, the relay, and the updates
+// that keep cards current.
+type Engine interface {
+	remote.Subscriber
+	Conversation(ctx context.Context, id string) (*core.Conversation, error)
+	ConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error)
+	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
+	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
+}
+
+var _ Engine = (*core.Engine)(nil)
+
 // Options configure an Adapter.
 type Options struct {
 	// Engine, Bot and BotToken are required.
-	Engine   *core.Engine
+	Engine   Engine
 	Bot      *remote.Bot
 	BotToken string
 	// SigningSecret verifies requests over HTTP; without it the HTTP
@@ -94,7 +107,7 @@ type Options struct {
 
 // Adapter is the Slack platform. It is safe for concurrent use.
 type Adapter struct {
-	engine   *core.Engine
+	engine   Engine
 	bot      *remote.Bot
 	api      *slackapi.Client
 	apiURL   *url.URL
@@ -110,12 +123,12 @@ type Adapter struct {
 	client   *http.Client
 	agents   *agents
 	seen     *seen
-	cards    *cardBook
+	cards    *remote.Cards[cardRef]
 	people   *people
 	rooms    *rooms
-	bufs     bufferPool
-	outs     slicePool
-	jsonType []string // the Content-Type header of JSON answers, shared
+	bodies   bufferPool // request bodies
+	answers  bufferPool // slash commands' answers
+	jsonType []string   // the Content-Type header of JSON answers, shared
 	budget   time.Duration
 	threads  sync.Map // conversation ID -> root ts of a desk thread being started
 	bg       sync.WaitGroup
@@ -176,7 +189,7 @@ func New(o Options) (*Adapter, error) {
 		a.verify = newVerifier(o.SigningSecret)
 	}
 	a.agents = newAgents(a.api, o.AllowedTeams, o.DeskChannel, o.AgentGroup, a.log)
-	a.cards = newCardBook(a, 10000)
+	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: responseURLLife, Logger: a.log})
 	a.people = newPeople(a.api)
 	a.rooms = newRooms(a.api)
 	return a, nil
@@ -193,23 +206,27 @@ func (a *Adapter) Mount(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle(RouteEvents, http.HandlerFunc(a.serveEvent))
 }
 
-// Channel returns the adapter's outbound channel, named "slack", for the
+// Channels returns the adapter's outbound channel, named "slack", for the
 // engine's outbox.
-func (a *Adapter) Channel() core.Channel { return (*channel)(a) }
+func (a *Adapter) Channels() []core.Channel { return []core.Channel{(*channel)(a)} }
 
-// Run keeps the list of agents fresh, follows sessions to update the
-// cards agents see and, with an app token, runs Socket Mode, until ctx
-// ends; then it waits for work still under way.
+// Run keeps the list of agents fresh, follows the engine's updates to
+// keep the cards agents see and the desk threads' headers current and,
+// with an app token, runs Socket Mode, until ctx ends; then it waits for
+// work still under way.
 func (a *Adapter) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.agents.run(ctx) })
-	wg.Go(func() { a.cards.run(ctx) })
+	wg.Go(func() {
+		remote.Follower{Update: a.update, CatchUp: a.catchUp}.Run(ctx, a.engine)
+	})
 	var err error
 	if a.appToken != "" {
 		err = a.runSocket(ctx)
 	}
 	wg.Wait()
 	a.bg.Wait()
+	a.cards.Wait()
 	return err
 }
 

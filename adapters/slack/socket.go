@@ -108,9 +108,9 @@ func (a *Adapter) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 				return
 			}
 			// The card travels in the acknowledgement.
-			msg, answered := a.command(ctx, &c, nil, func(m message) { ack(json.RawMessage(m.json)) })
+			answer, answered := a.command(ctx, &c, func(interim view) { ack(json.RawMessage(answerJSON(&interim))) })
 			if !answered {
-				ack(json.RawMessage(msg.json))
+				ack(json.RawMessage(answerJSON(&answer)))
 			}
 		case socketmode.EventTypeInteractive:
 			ic, err := decodeInteraction(req.Payload)

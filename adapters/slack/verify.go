@@ -101,12 +101,14 @@ func header(h http.Header, key string) string {
 // errTooLarge is a body over the route's limit.
 var errTooLarge = errors.New("request body too large")
 
-// bufferPool recycles request buffers: the command route reads one per
-// request.
+// bufferPool recycles buffers: the command route reads a body and writes
+// an answer on every request.
 type bufferPool struct{ p sync.Pool }
 
+// get returns an empty buffer.
 func (bp *bufferPool) get() *bytes.Buffer {
 	if b, ok := bp.p.Get().(*bytes.Buffer); ok {
+		b.Reset()
 		return b
 	}
 	return new(bytes.Buffer)
@@ -126,7 +128,6 @@ func (bp *bufferPool) readBody(r *http.Request, limit int64) (*bytes.Buffer, err
 		return nil, errTooLarge
 	}
 	buf := bp.get()
-	buf.Reset()
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}

@@ -91,7 +91,7 @@ func TestValidityPeriod(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			d := linkDelivery(h, "+12015550123", "012345", h.clock.Now().Add(tc.left))
-			_, err := h.sms.Deliver(context.Background(), d)
+			_, err := h.ch.Deliver(context.Background(), d)
 			calls := h.fake.Calls()
 			if tc.want == "" {
 				if core.ErrorCode(err) != core.CodeExpired || len(calls) != 0 {
@@ -148,7 +148,7 @@ func TestDeliverFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			h.fake.Queue(tc.answer)
-			_, err := h.sms.Deliver(context.Background(), textDelivery(customer, "hello"))
+			_, err := h.ch.Deliver(context.Background(), textDelivery(customer, "hello"))
 			if core.ErrorCode(err) != tc.code || core.ErrorMessage(err) != tc.reason {
 				t.Errorf("err %v (code %s), want %s %q", err, core.ErrorCode(err), tc.code, tc.reason)
 			}
@@ -198,10 +198,10 @@ func TestInvalidNumberNeverCallsTwilio(t *testing.T) {
 	h := newHarness(t, nil)
 	bad := core.Endpoint{Channel: core.ChannelSMS, Address: "+1 555 123 4567"}
 	want := h.catalog().T("en", "error.bad_number", "number", "…4567")
-	if err := h.sms.Check(context.Background(), bad); core.ErrorCode(err) != core.CodeInvalid || core.ErrorMessage(err) != want {
+	if err := h.ch.Check(context.Background(), bad); core.ErrorCode(err) != core.CodeInvalid || core.ErrorMessage(err) != want {
 		t.Errorf("Check: %v", err)
 	}
-	_, err := h.sms.Deliver(context.Background(), textDelivery(bad.Address, "hi"))
+	_, err := h.ch.Deliver(context.Background(), textDelivery(bad.Address, "hi"))
 	if core.ErrorCode(err) != core.CodeInvalid || core.ErrorMessage(err) != want {
 		t.Errorf("Deliver: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestTwilioUnreachable(t *testing.T) {
 			h := newHarness(t, func(o *twilio.Options) { o.APIURL = apiURL })
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			_, err := h.sms.Deliver(ctx, textDelivery(customer, "hi"))
+			_, err := h.ch.Deliver(ctx, textDelivery(customer, "hi"))
 			if core.ErrorCode(err) != core.CodeUnavailable {
 				t.Errorf("err %v (%s), want unavailable", err, core.ErrorCode(err))
 			}
@@ -242,7 +242,7 @@ func TestAPIURL(t *testing.T) {
 	t.Setenv("TWILIO_REGION", "au1")
 	t.Setenv("TWILIO_EDGE", "sydney")
 	h := newHarness(t, func(o *twilio.Options) { o.APIURL = proxy.URL + "/twilio-proxy/" })
-	r, err := h.sms.Deliver(context.Background(), textDelivery(customer, "via the proxy"))
+	r, err := h.ch.Deliver(context.Background(), textDelivery(customer, "via the proxy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestAPIURL(t *testing.T) {
 // the agent is told to ask the administrator.
 func TestWrongCredentials(t *testing.T) {
 	h := newHarness(t, func(o *twilio.Options) { o.AuthToken = "ffffffffffffffffffffffffffffffff" })
-	_, err := h.sms.Deliver(context.Background(), textDelivery(customer, "hi"))
+	_, err := h.ch.Deliver(context.Background(), textDelivery(customer, "hi"))
 	if core.ErrorCode(err) != core.CodeUnauthorized || core.ErrorMessage(err) != h.catalog().T("en", "twilio.reason.auth") {
 		t.Errorf("err %v (%s)", err, core.ErrorCode(err))
 	}

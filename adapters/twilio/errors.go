@@ -60,11 +60,11 @@ func reasonKeys() map[int]string {
 
 // reason returns the agent's explanation of a Twilio error code, in the
 // server's language; fallback is the catalog key for codes without one.
-func (s *SMS) reason(code int, fallback string) string {
+func (a *Adapter) reason(code int, fallback string) string {
 	if key, ok := reasonKeys()[code]; ok {
-		return s.t(key)
+		return a.t(key)
 	}
-	return s.t(fallback, "code", strconv.Itoa(code))
+	return a.t(fallback, "code", strconv.Itoa(code))
 }
 
 // sendFailure turns a failed create into the error the outbox acts on:
@@ -72,7 +72,7 @@ func (s *SMS) reason(code int, fallback string) string {
 // for timeouts, 429 and 5xx; a permanent error whose message the agent
 // sees for everything else. A 21610 also records the opt-out, so the next
 // send is refused before it is queued.
-func (s *SMS) sendFailure(ctx context.Context, to core.Endpoint, err error) error {
+func (a *Adapter) sendFailure(ctx context.Context, to core.Endpoint, err error) error {
 	var se *sendError
 	status, retryAfter := 0, ""
 	if errors.As(err, &se) {
@@ -92,29 +92,29 @@ func (s *SMS) sendFailure(ctx context.Context, to core.Endpoint, err error) erro
 	}
 	switch {
 	case status == http.StatusTooManyRequests || code == errTooManyReqs:
-		e := core.Wrap(core.CodeUnavailable, err, s.t("twilio.reason.busy")).(*core.Error)
-		e.Retry = parseRetryAfter(retryAfter, s.clock.Now())
+		e := core.Wrap(core.CodeUnavailable, err, a.t("twilio.reason.busy")).(*core.Error)
+		e.Retry = parseRetryAfter(retryAfter, a.clock.Now())
 		return e
 	case status >= 500 || status == 0:
 		// No answer (a timeout, a refused connection) or a server error:
 		// Twilio may be down for a moment, so the outbox tries again.
-		return core.Wrap(core.CodeUnavailable, err, s.t("twilio.reason.unavailable"))
+		return core.Wrap(core.CodeUnavailable, err, a.t("twilio.reason.unavailable"))
 	case status >= 200 && status < 300:
 		// Twilio accepted something but its answer was unreadable. Sending
 		// again could text the customer twice, so this is final: the
 		// outbox retries internal errors, but not conflicts.
-		return core.Wrap(core.CodeConflict, err, s.t("twilio.reason.unreadable"))
+		return core.Wrap(core.CodeConflict, err, a.t("twilio.reason.unreadable"))
 	case code == errOptedOut:
-		if oerr := s.engine.SetOptOut(ctx, to, true); oerr != nil {
-			s.log.Error("record opt-out", "channel", core.ChannelSMS, "to", core.Mask(to.Address), "err", oerr)
+		if oerr := a.engine.SetOptOut(ctx, to, true); oerr != nil {
+			a.log.Error("record opt-out", "channel", core.ChannelSMS, "to", core.Mask(to.Address), "err", oerr)
 		}
-		return core.Wrap(core.CodeInvalid, err, s.t("twilio.reason.opted_out"))
+		return core.Wrap(core.CodeInvalid, err, a.t("twilio.reason.opted_out"))
 	case code == errBadTo:
-		return core.Wrap(core.CodeInvalid, err, s.t("error.bad_number", "number", core.Mask(to.Address)))
+		return core.Wrap(core.CodeInvalid, err, a.t("error.bad_number", "number", core.Mask(to.Address)))
 	case status == http.StatusUnauthorized:
-		return core.Wrap(core.CodeUnauthorized, err, s.t("twilio.reason.auth"))
+		return core.Wrap(core.CodeUnauthorized, err, a.t("twilio.reason.auth"))
 	}
-	return core.Wrap(core.CodeInvalid, err, s.reason(code, "twilio.reason.refused"))
+	return core.Wrap(core.CodeInvalid, err, a.reason(code, "twilio.reason.refused"))
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// SetPaceClock replaces the clock that paces s's messages, so that tests
+// SetPaceClock replaces the clock that paces a's messages, so that tests
 // see the waits without waiting.
-func SetPaceClock(s *SMS, now func() time.Time, sleep func(context.Context, time.Duration) error) {
-	s.pace.now, s.pace.sleep = now, sleep
+func SetPaceClock(a *Adapter, now func() time.Time, sleep func(context.Context, time.Duration) error) {
+	a.pace.now, a.pace.sleep = now, sleep
 }

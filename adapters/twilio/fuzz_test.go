@@ -43,7 +43,7 @@ func FuzzWebhooks(f *testing.F) {
 			Provider:  &coretest.Provider{},
 			Addresses: map[string]func(string) (string, error){core.ChannelSMS: twilio.NumberParser("US")},
 		})
-		sms, err := twilio.New(twilio.Options{
+		a, err := twilio.New(twilio.Options{
 			Engine: engine, Bot: remote.New(engine, catalog), AccountSID: twiliotest.AccountSID,
 			AuthToken: twiliotest.AuthToken, From: ourNumber, PublicURL: publicURL, APIURL: "http://127.0.0.1:9",
 			Region: "US", Desk: core.Endpoint{Channel: core.ChannelConsole}, KeywordReplies: true, StatusWait: 1,
@@ -51,13 +51,11 @@ func FuzzWebhooks(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := engine.AddChannel(sms); err != nil {
+		if err := engine.AddChannel(a.Channels()[0]); err != nil {
 			t.Fatal(err)
 		}
 		mux := http.NewServeMux()
-		for pattern, h := range sms.Routes() {
-			mux.Handle(pattern, h)
-		}
+		a.Mount(mux)
 		// Sign what the validator will read: the first value of each
 		// parameter. A body that is not a form cannot be signed at all.
 		signed := url.Values{}

@@ -36,10 +36,19 @@ type harness struct {
 	clock  *coretest.Clock
 	engine *core.Engine
 	bot    *remote.Bot
-	sms    *twilio.SMS
-	mux    *http.ServeMux
-	logs   *coretest.Buffer
-	desk   *coretest.Channel
+	sms    *twilio.Adapter
+	// ch is the adapter's "sms" channel, as the outbox sees it.
+	ch   smsChannel
+	mux  *http.ServeMux
+	logs *coretest.Buffer
+	desk *coretest.Channel
+}
+
+// smsChannel is the channel the adapter offers: it delivers, and checks a
+// number before anything is queued for it.
+type smsChannel interface {
+	core.Channel
+	core.EndpointChecker
 }
 
 // newHarness builds a harness; edit adjusts the channel's options. The
@@ -91,13 +100,12 @@ func newHarness(t *testing.T, edit func(*twilio.Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.engine.AddChannel(h.sms); err != nil {
+	h.ch = h.sms.Channels()[0].(smsChannel)
+	if err := h.engine.AddChannel(h.ch); err != nil {
 		t.Fatal(err)
 	}
 	h.mux = http.NewServeMux()
-	for pattern, handler := range h.sms.Routes() {
-		h.mux.Handle(pattern, handler)
-	}
+	h.sms.Mount(h.mux)
 	t.Cleanup(func() {
 		if logs := h.logs.String(); strings.Contains(logs, customer) || strings.Contains(logs, twiliotest.AuthToken) {
 			t.Errorf("the log holds a full phone number or the auth token:\n%s", logs)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -98,20 +99,20 @@ func checkSID(sid string) error {
 // assistbot answers keywords itself, answers HELP, STOP and START with
 // TwiML. Twilio retries a request it got no answer to; the MessageSid
 // makes the retry a no-op.
-func (s *SMS) serveSMS(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.verified(w, r, PathSMS)
+func (a *Adapter) serveSMS(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.verified(w, r, PathSMS)
 	if !ok {
 		return
 	}
-	in, err := parseInbound(form, s.region)
+	in, err := parseInbound(form, a.region)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	ctx := r.Context()
-	log := s.log.With("channel", core.ChannelSMS, "from", core.Mask(in.from), "message_sid", in.sid)
+	log := a.log.With("channel", core.ChannelSMS, "from", core.Mask(in.from), "message_sid", in.sid)
 	ep := core.Endpoint{Channel: core.ChannelSMS, Address: in.from}
-	wasOut, err := s.engine.OptedOut(ctx, ep)
+	wasOut, err := a.engine.OptedOut(ctx, ep)
 	if err != nil {
 		log.Error("read opt-out", "err", err)
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
@@ -122,7 +123,7 @@ func (s *SMS) serveSMS(w http.ResponseWriter, r *http.Request) {
 	// retry: a customer who said STOP must never be texted, whatever
 	// became of the relay.
 	if kw == optOut || kw == optIn {
-		if err := s.engine.SetOptOut(ctx, ep, kw == optOut); err != nil {
+		if err := a.engine.SetOptOut(ctx, ep, kw == optOut); err != nil {
 			log.Error("record opt-out", "err", err)
 			http.Error(w, "try again later", http.StatusServiceUnavailable)
 			return
@@ -133,35 +134,36 @@ func (s *SMS) serveSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	text := strings.TrimSpace(in.text)
 	if text == "" && in.media > 0 {
-		text = s.t("twilio.media")
+		text = a.t("twilio.media")
 	}
 	if text == "" {
 		writeTwiML(w, "")
 		return
 	}
-	catalog := s.bot.Catalog()
-	conv, _, err := s.engine.CustomerMessage(ctx, core.Inbound{
+	catalog := a.bot.Catalog()
+	conv, _, err := a.engine.CustomerMessage(ctx, core.Inbound{
 		Customer: ep,
 		Text:     text,
 		Source:   "sms:" + in.sid,
 		Locale:   detectLocale(in.from, text, catalog.Default()),
-		Desk:     s.desk,
+		Desk:     a.desk,
 	})
-	switch {
-	case errors.Is(err, core.ErrDuplicate):
-		log.Debug("sms already recorded")
-		writeTwiML(w, "")
-		return
-	case core.ErrorCode(err) == core.CodeInvalid:
-		http.Error(w, core.ErrorMessage(err), http.StatusBadRequest)
-		return
-	case err != nil:
+	switch remote.RelayOutcome(core.FromCustomer, err) {
+	case remote.RelayRetry:
 		log.Error("relay sms", "err", err)
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
+	case remote.RelayRefused:
+		http.Error(w, core.ErrorMessage(err), http.StatusBadRequest)
+		return
+	}
+	if err != nil { // recorded before: this is Twilio's retry
+		log.Debug("sms already recorded")
+		writeTwiML(w, "")
+		return
 	}
 	log.Info("sms received", "conversation_id", conv.ID)
-	writeTwiML(w, s.keywordReply(kw, in, conv.Locale, wasOut))
+	writeTwiML(w, a.keywordReply(kw, in, conv.Locale, wasOut))
 }
 
 // keywordReply returns the answer to a keyword, or "" when there is none
@@ -170,11 +172,11 @@ func (s *SMS) serveSMS(w http.ResponseWriter, r *http.Request) {
 // messaging services, so assistbot answers only when told to and Twilio
 // did not: the customer must not get two answers. An opted-out number
 // gets no HELP; the confirmation of a STOP is the one text it receives.
-func (s *SMS) keywordReply(kw keyword, in inbound, locale string, wasOut bool) string {
-	if !s.replies || in.optOutType != "" {
+func (a *Adapter) keywordReply(kw keyword, in inbound, locale string, wasOut bool) string {
+	if !a.replies || in.optOutType != "" {
 		return ""
 	}
-	c := s.bot.Catalog()
+	c := a.bot.Catalog()
 	switch {
 	case kw == optOut:
 		return c.T(locale, "customer.opted_out")

@@ -27,7 +27,7 @@ func TestDeliverPacesPerNumber(t *testing.T) {
 			return nil
 		})
 	for _, text := range []string{"one", "two", "three"} {
-		if _, err := h.sms.Deliver(context.Background(), textDelivery(customer, text)); err != nil {
+		if _, err := h.ch.Deliver(context.Background(), textDelivery(customer, text)); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()

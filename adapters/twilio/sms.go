@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,11 +27,22 @@ const (
 // create call that made the message has returned to us.
 const defaultStatusWait = 5 * time.Second
 
-// Options configure an SMS channel. Engine, Bot, AccountSID, AuthToken,
+// Engine is what the adapter asks of core.Engine: the relay of texts,
+// opt-outs, and delivery reports.
+type Engine interface {
+	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
+	OptedOut(ctx context.Context, ep core.Endpoint) (bool, error)
+	SetOptOut(ctx context.Context, ep core.Endpoint, optedOut bool) error
+	ReportDelivery(ctx context.Context, channel, externalID string, status core.DeliveryStatus, reason string) (*core.Delivery, error)
+}
+
+var _ Engine = (*core.Engine)(nil)
+
+// Options configure an Adapter. Engine, Bot, AccountSID, AuthToken,
 // PublicURL and From or MessagingServiceSID are required.
 type Options struct {
 	// Engine records the conversations, opt-outs and delivery reports.
-	Engine *core.Engine
+	Engine Engine
 	// Bot renders the texts customers receive; its catalog supplies every
 	// other sentence (reasons, refusals, keyword answers).
 	Bot *remote.Bot
@@ -69,11 +81,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// SMS is the "sms" channel: it texts customers through Twilio's Messages
-// API and serves the webhooks Twilio calls for incoming texts and
-// delivery reports. It implements core.Channel and core.EndpointChecker.
-type SMS struct {
-	engine    *core.Engine
+// Adapter is SMS through Twilio: the "sms" channel, which texts customers
+// through Twilio's Messages API, and the webhooks Twilio calls for
+// incoming texts and delivery reports.
+type Adapter struct {
+	engine    Engine
 	clock     core.Clock
 	bot       *remote.Bot
 	sender    sender
@@ -89,14 +101,9 @@ type SMS struct {
 	log       *slog.Logger
 }
 
-var (
-	_ core.Channel         = (*SMS)(nil)
-	_ core.EndpointChecker = (*SMS)(nil)
-)
-
-// New returns the SMS channel for o. It makes no request: wrong
-// credentials show on the first message, with a reason for the agent.
-func New(o Options) (*SMS, error) {
+// New returns the adapter for o. It makes no request: wrong credentials
+// show on the first message, with a reason for the agent.
+func New(o Options) (*Adapter, error) {
 	var missing []string
 	for _, f := range []struct{ name, v string }{
 		{"account sid", o.AccountSID}, {"auth token", o.AuthToken}, {"public url", o.PublicURL},
@@ -133,7 +140,7 @@ func New(o Options) (*SMS, error) {
 	if o.Clock == nil {
 		o.Clock = core.SystemClock{}
 	}
-	return &SMS{
+	return &Adapter{
 		engine:    o.Engine,
 		clock:     o.Clock,
 		bot:       o.Bot,
@@ -147,38 +154,40 @@ func New(o Options) (*SMS, error) {
 		desk:      o.Desk,
 		replies:   o.KeywordReplies,
 		wait:      o.StatusWait,
-		log:       o.Logger,
+		log:       o.Logger.With("platform", "twilio"),
 	}, nil
 }
 
-// Name returns "sms".
-func (s *SMS) Name() string { return core.ChannelSMS }
+// Channels returns the adapter's outbound channel, named "sms", for the
+// engine's outbox.
+func (a *Adapter) Channels() []core.Channel { return []core.Channel{(*channel)(a)} }
 
-// Routes returns the webhook handlers by mux pattern, for the web server.
-func (s *SMS) Routes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"POST " + PathSMS:    http.HandlerFunc(s.serveSMS),
-		"POST " + PathStatus: http.HandlerFunc(s.serveStatus),
-	}
+// Mount adds the webhooks Twilio calls to mux.
+func (a *Adapter) Mount(mux interface{ Handle(string, http.Handler) }) {
+	mux.Handle("POST "+PathSMS, http.HandlerFunc(a.serveSMS))
+	mux.Handle("POST "+PathStatus, http.HandlerFunc(a.serveStatus))
 }
+
+// Run returns at once: the adapter has no background work.
+func (a *Adapter) Run(context.Context) error { return nil }
 
 // t returns a catalog text in the server's language: delivery reasons and
 // refusals are read by agents, whose language is the configured one.
-func (s *SMS) t(key string, kv ...string) string {
-	c := s.bot.Catalog()
+func (a *Adapter) t(key string, kv ...string) string {
+	c := a.bot.Catalog()
 	return c.T(c.Default(), key, kv...)
 }
 
 // number checks that ep is an SMS endpoint with a valid number and
 // returns the number in E.164 form.
-func (s *SMS) number(ep core.Endpoint) (string, error) {
+func (a *Adapter) number(ep core.Endpoint) (string, error) {
 	if ep.Channel != core.ChannelSMS {
 		return "", core.Errorf(core.CodeInvalid, "the sms channel cannot deliver to %s", ep.Channel)
 	}
-	n, err := ParseNumber(ep.Address, s.region)
+	n, err := ParseNumber(ep.Address, a.region)
 	if err != nil {
 		// ParseNumber's error quotes the number, and errors end up in logs.
-		return "", core.Wrap(core.CodeInvalid, errBadNumber, s.t("error.bad_number", "number", core.Mask(ep.Address)))
+		return "", core.Wrap(core.CodeInvalid, errBadNumber, a.t("error.bad_number", "number", core.Mask(ep.Address)))
 	}
 	return n, nil
 }

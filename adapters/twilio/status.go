@@ -68,23 +68,23 @@ func statusOf(s string) (core.DeliveryStatus, bool) {
 }
 
 // failure explains a failed message to the agent.
-func (s *SMS) failure(rp report) string {
+func (a *Adapter) failure(rp report) string {
 	switch {
 	case rp.status == "canceled":
-		return s.t("twilio.reason.canceled")
+		return a.t("twilio.reason.canceled")
 	case rp.status == "partially_delivered":
-		return s.t("twilio.reason.partial")
+		return a.t("twilio.reason.partial")
 	case rp.code == 0:
-		return s.t("twilio.reason.undelivered")
+		return a.t("twilio.reason.undelivered")
 	}
-	return s.reason(rp.code, "twilio.reason.failed")
+	return a.reason(rp.code, "twilio.reason.failed")
 }
 
 // serveStatus handles POST /twilio/status, Twilio's report on a message
 // assistbot sent: sent, delivered, or failed with an error code, which
 // the agent's card then shows.
-func (s *SMS) serveStatus(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.verified(w, r, PathStatus)
+func (a *Adapter) serveStatus(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.verified(w, r, PathStatus)
 	if !ok {
 		return
 	}
@@ -93,7 +93,7 @@ func (s *SMS) serveStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	log := s.log.With("channel", core.ChannelSMS, "message_sid", rp.sid, "status", rp.status)
+	log := a.log.With("channel", core.ChannelSMS, "message_sid", rp.sid, "status", rp.status)
 	status, _ := statusOf(rp.status)
 	if status == "" {
 		w.WriteHeader(http.StatusNoContent)
@@ -101,12 +101,12 @@ func (s *SMS) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := ""
 	if status == core.DeliveryFailed {
-		reason = s.failure(rp)
+		reason = a.failure(rp)
 		if rp.code == errOptedOut {
-			s.recordOptOut(r.Context(), rp.to, log)
+			a.recordOptOut(r.Context(), rp.to, log)
 		}
 	}
-	d, err := s.reportDelivery(r.Context(), rp.sid, status, reason)
+	d, err := a.reportDelivery(r.Context(), rp.sid, status, reason)
 	switch {
 	case core.ErrorCode(err) == core.CodeNotFound:
 		// A message sent by something else on the account, or one whose
@@ -126,11 +126,11 @@ func (s *SMS) serveStatus(w http.ResponseWriter, r *http.Request) {
 // reportDelivery applies a report, waiting up to StatusWait for the
 // outbox to record the message: Twilio can call back before the create
 // call that made the message has returned.
-func (s *SMS) reportDelivery(ctx context.Context, sid string, status core.DeliveryStatus, reason string) (*core.Delivery, error) {
-	deadline := time.Now().Add(s.wait)
+func (a *Adapter) reportDelivery(ctx context.Context, sid string, status core.DeliveryStatus, reason string) (*core.Delivery, error) {
+	deadline := time.Now().Add(a.wait)
 	pause := 20 * time.Millisecond
 	for {
-		d, err := s.engine.ReportDelivery(ctx, core.ChannelSMS, sid, status, reason)
+		d, err := a.engine.ReportDelivery(ctx, core.ChannelSMS, sid, status, reason)
 		if core.ErrorCode(err) != core.CodeNotFound || time.Now().Add(pause).After(deadline) {
 			return d, err
 		}
@@ -144,12 +144,12 @@ func (s *SMS) reportDelivery(ctx context.Context, sid string, status core.Delive
 // recordOptOut records an opt-out that Twilio reported through a failed
 // message (21610): the number replied STOP to another of the account's
 // senders, or before assistbot was connected.
-func (s *SMS) recordOptOut(ctx context.Context, to string, log *slog.Logger) {
-	n, err := ParseNumber(to, s.region)
+func (a *Adapter) recordOptOut(ctx context.Context, to string, log *slog.Logger) {
+	n, err := ParseNumber(to, a.region)
 	if err != nil {
 		return
 	}
-	if err := s.engine.SetOptOut(ctx, core.Endpoint{Channel: core.ChannelSMS, Address: n}, true); err != nil {
+	if err := a.engine.SetOptOut(ctx, core.Endpoint{Channel: core.ChannelSMS, Address: n}, true); err != nil {
 		log.Error("record opt-out", "err", err)
 	}
 }

@@ -30,7 +30,7 @@ func TestLinkTextFitsOneSMS(t *testing.T) {
 		h := newHarness(t, nil)
 		d := linkDelivery(h, customer, pin, h.clock.Now().Add(20*time.Minute))
 		d.Notice.Locale = lang
-		if _, err := h.sms.Deliver(context.Background(), d); err != nil {
+		if _, err := h.ch.Deliver(context.Background(), d); err != nil {
 			t.Fatalf("%s: %v", lang, err)
 		}
 		body := h.fake.Sent()[0].Form.Get("Body")

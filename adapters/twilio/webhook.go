@@ -23,10 +23,10 @@ const signatureHeader = "X-Twilio-Signature"
 // anyone can forge. Nothing is parsed before the signature holds. On
 // failure it answers the request itself (403, 413 or 400) and returns
 // false.
-func (s *SMS) verified(w http.ResponseWriter, r *http.Request, path string) (url.Values, bool) {
+func (a *Adapter) verified(w http.ResponseWriter, r *http.Request, path string) (url.Values, bool) {
 	sig := r.Header.Get(signatureHeader)
 	if sig == "" {
-		s.log.Warn("twilio webhook without a signature", "path", path, "remote", r.RemoteAddr)
+		a.log.Warn("twilio webhook without a signature", "path", path, "remote", r.RemoteAddr)
 		http.Error(w, "missing "+signatureHeader+" header", http.StatusForbidden)
 		return nil, false
 	}
@@ -40,12 +40,12 @@ func (s *SMS) verified(w http.ResponseWriter, r *http.Request, path string) (url
 		}
 		return nil, false
 	}
-	signed := s.publicURL + path
+	signed := a.publicURL + path
 	if r.URL.RawQuery != "" {
 		signed += "?" + r.URL.RawQuery
 	}
-	if !s.validator.ValidateBody(signed, body, sig) {
-		s.log.Warn("twilio webhook with a wrong signature", "path", path, "remote", r.RemoteAddr)
+	if !a.validator.ValidateBody(signed, body, sig) {
+		a.log.Warn("twilio webhook with a wrong signature", "path", path, "remote", r.RemoteAddr)
 		http.Error(w, "invalid "+signatureHeader+": check that server.public_url is the URL Twilio calls and twilio.auth_token is the account's token", http.StatusForbidden)
 		return nil, false
 	}

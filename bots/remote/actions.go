@@ -54,6 +54,51 @@ func (b *Bot) Act(ctx context.Context, actor core.Actor, actionID, id string) (R
 	return Result{Session: s, Delivery: d}, nil
 }
 
+// Pressed is what a press of a card or desk alert button did.
+type Pressed struct {
+	Result
+	// Session is the session as it now stands (as it was found, when the
+	// action failed); Conversation is its conversation.
+	Session      *core.Session
+	Conversation *core.Conversation
+}
+
+// Press performs the card or desk alert action actionID, pressed by actor
+// on session id. here reports whether actor may press it where it was
+// pressed (their own card, the session's desk), which only the platform
+// can tell; it runs before the action, so it may also note where that was.
+// A press elsewhere is refused with ErrElsewhere. On any error Pressed
+// holds what was found, for the card to be shown as it stands.
+func (b *Bot) Press(ctx context.Context, actor core.Actor, actionID, id string, here func(*core.Session, *core.Conversation) bool) (Pressed, error) {
+	s, err := b.engine.Session(ctx, id)
+	if err != nil {
+		return Pressed{}, err
+	}
+	conv, err := b.engine.Conversation(ctx, s.ConversationID)
+	if err != nil {
+		return Pressed{}, err
+	}
+	p := Pressed{Session: s, Conversation: conv}
+	if !here(s, conv) {
+		return p, ErrElsewhere
+	}
+	res, err := b.Act(ctx, actor, actionID, id)
+	if err != nil {
+		return p, err
+	}
+	p.Result = res
+	switch {
+	case res.Session != nil:
+		p.Session = res.Session
+	case res.Dismissed:
+		// The session was over already: show it as it is.
+		if now, err := b.engine.Session(ctx, id); err == nil {
+			p.Session = now
+		}
+	}
+	return p, nil
+}
+
 // closeable reports whether a refused Close means the session is already
 // over (expired, ended, closed), so the card can just go away.
 func closeable(err error) bool {

@@ -1,7 +1,3 @@
-// Package remote is the remote-support bot, independent of any platform:
-// the grammar of the /remote command, the card an agent sees for a
-// session (as data that Slack, Discord and the console each render), the
-// desk alerts, the texts sent to customers, and the card's actions.
 package remote
 
 import (
@@ -9,7 +5,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -82,32 +77,10 @@ type Card struct {
 	// Closed means the session was closed: the card should go away or
 	// say so (Notes holds the sentence).
 	Closed bool
+
+	// shown is what the card was drawn from, for Cards.
+	shown Shown
 }
-
-// builtinProvider names the provider whose shared screens the console
-// shows.
-const builtinProvider = "builtin"
-
-// Bot turns sessions into cards and card actions into engine operations.
-type Bot struct {
-	engine  *core.Engine
-	catalog *i18n.Catalog
-	// watch is the console's base URL when it shows shared screens; an
-	// active view-only session's card then links to where to watch it.
-	watch string
-}
-
-// New returns a Bot.
-func New(e *core.Engine, c *i18n.Catalog) *Bot { return &Bot{engine: e, catalog: c} }
-
-// WatchAt makes the cards of active view-only sessions of the builtin
-// provider link to the console at base (the public URL, without a
-// trailing slash), where the customer's shared screen is shown. Call it
-// before the bot is used.
-func (b *Bot) WatchAt(base string) { b.watch = base }
-
-// Catalog returns the bot's message catalog.
-func (b *Bot) Catalog() *i18n.Catalog { return b.catalog }
 
 // Card returns the card of session s of conversation c in locale, with the
 // status of the last link delivered.
@@ -117,6 +90,7 @@ func (b *Bot) Card(ctx context.Context, s *core.Session, c *core.Conversation, l
 		for _, d := range ds { // newest first
 			if d.Notice.Kind == core.NoticeLink {
 				card.Delivery = b.DeliveryStatus(d, locale)
+				card.shown.Link = d.Status
 				break
 			}
 		}
@@ -139,6 +113,7 @@ func (b *Bot) card(s *core.Session, c *core.Conversation, locale string) Card {
 		State:      s.State,
 		StateLabel: t("state." + string(s.State)),
 		PINLabel:   t("card.pin"),
+		shown:      Shown{Version: s.Version},
 	}
 	if c != nil {
 		if label := core.CustomerLabel(c); label != "" {

@@ -102,3 +102,24 @@ func modeKey(m core.Mode) string {
 	}
 	return string(core.ModeView)
 }
+
+// PressedAlert renders a desk alert after one of its buttons, actionID,
+// left session s as it is: the press's answer shows it at once, and the
+// outbox's own notice then edits the alert the same way.
+func (b *Bot) PressedAlert(s *core.Session, actionID string) Alert {
+	n := core.Notice{Kind: core.NoticeSession, Locale: s.Locale, SessionID: s.ID, State: s.State,
+		Device: s.Device, Mode: s.Mode, Actor: s.Technician}
+	switch {
+	case actionID == ActionStartControl || actionID == ActionStartView:
+		n.Action = core.ActionStart
+	case s.State == core.StateEnded:
+		n.Action = core.ActionEnd
+	case s.State == core.StateClosed:
+		n.Action = core.ActionClose
+	case s.State == core.StateExpired:
+		n.Action = core.ActionExpire
+	case s.State == core.StateWaiting:
+		n.Action = core.ActionJoin
+	}
+	return b.DeskAlert(n)
+}

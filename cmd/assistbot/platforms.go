@@ -1,6 +1,11 @@
 package main
 
-import "context"
+import (
+	"context"
+	"net/http"
+
+	"github.com/assistbot/assistbot/core"
+)
 
 // platform is one chat platform's part of the program: Slack, Discord,
 // Twilio SMS, the web console. Each lives in its own file of this package
@@ -33,3 +38,43 @@ func (m *Main) enabledPlatforms() []platform {
 	}
 	return out
 }
+
+// adapter is the shape every chat platform's adapter has (adapters/slack,
+// adapters/discord, adapters/twilio): the channels it delivers through,
+// the routes it serves, and its background work.
+type adapter interface {
+	Channels() []core.Channel
+	Mount(mux interface{ Handle(string, http.Handler) })
+	Run(ctx context.Context) error
+}
+
+// adapterPlatform is the platform of an adapter: open builds it, adds its
+// channels to the engine and mounts its routes on the web server; run
+// runs it.
+type adapterPlatform struct {
+	label string
+	// build makes the adapter from m's engine, bot and logger, and does
+	// whatever the platform does once at start (a warning, a banner
+	// line).
+	build func(ctx context.Context, m *Main) (adapter, error)
+	a     adapter
+}
+
+func (p *adapterPlatform) name() string { return p.label }
+
+func (p *adapterPlatform) open(ctx context.Context, m *Main) error {
+	a, err := p.build(ctx, m)
+	if err != nil {
+		return err
+	}
+	for _, ch := range a.Channels() {
+		if err := m.engine.AddChannel(ch); err != nil {
+			return err
+		}
+	}
+	a.Mount(m.web)
+	p.a = a
+	return nil
+}
+
+func (p *adapterPlatform) run(ctx context.Context) error { return p.a.Run(ctx) }

@@ -14,67 +14,48 @@ import (
 	"github.com/assistbot/assistbot/core"
 )
 
-// twilioPlatform is SMS through Twilio: the "sms" channel and the
-// /twilio/sms and /twilio/status webhooks.
-type twilioPlatform struct {
-	cfg *config.Config
-}
-
 // newTwilioPlatform returns Twilio SMS's part of the program, or nil when
-// it is not enabled.
+// it is not enabled: the "sms" channel and the /twilio/sms and
+// /twilio/status webhooks. It makes no request to Twilio at start: wrong
+// credentials show on the first message, as a reason on the agent's card.
 func newTwilioPlatform(cfg *config.Config) platform {
 	if !cfg.Twilio.Enabled {
 		return nil
 	}
-	return &twilioPlatform{cfg: cfg}
-}
-
-func (p *twilioPlatform) name() string { return "twilio" }
-
-// open adds the SMS channel and mounts the webhooks. It makes no request
-// to Twilio: wrong credentials show on the first message, as a reason on
-// the agent's card.
-func (p *twilioPlatform) open(ctx context.Context, m *Main) error {
-	t := p.cfg.Twilio
-	sms, err := twilio.New(twilio.Options{
-		Engine:              m.engine,
-		Bot:                 m.bot,
-		AccountSID:          t.AccountSID,
-		AuthToken:           t.AuthToken,
-		From:                t.From,
-		MessagingServiceSID: t.MessagingServiceSID,
-		PublicURL:           p.cfg.Server.PublicURL,
-		APIURL:              t.APIURL,
-		Region:              t.DefaultRegion,
-		MPS:                 t.MPS,
-		Desk:                smsDesk(p.cfg),
-		KeywordReplies:      t.KeywordReplies,
-		Clock:               m.Clock,
-		Logger:              m.Logger.With("platform", "twilio"),
-	})
-	if err != nil {
-		return err
-	}
-	if long := longLinkTexts(p.cfg, m.bot); len(long) > 0 {
-		key := "server.public_url"
-		if p.cfg.Provider.Kind == "logmein" {
-			key = "logmein.mobile_link"
+	return &adapterPlatform{label: "twilio", build: func(_ context.Context, m *Main) (adapter, error) {
+		t := cfg.Twilio
+		a, err := twilio.New(twilio.Options{
+			Engine:              m.engine,
+			Bot:                 m.bot,
+			AccountSID:          t.AccountSID,
+			AuthToken:           t.AuthToken,
+			From:                t.From,
+			MessagingServiceSID: t.MessagingServiceSID,
+			PublicURL:           cfg.Server.PublicURL,
+			APIURL:              t.APIURL,
+			Region:              t.DefaultRegion,
+			MPS:                 t.MPS,
+			Desk:                smsDesk(cfg),
+			KeywordReplies:      t.KeywordReplies,
+			Clock:               m.Clock,
+			Logger:              m.Logger,
+		})
+		if err != nil {
+			return nil, err
 		}
-		m.Logger.Warn("the link SMS takes more than one segment in some languages: customers still get one message, but each segment is billed; shorter links keep it in one",
-			"languages", strings.Join(long, ","), "key", key)
-	}
-	if err := m.engine.AddChannel(sms); err != nil {
-		return err
-	}
-	for pattern, h := range sms.Routes() {
-		m.web.Handle(pattern, h)
-	}
-	m.announce("  Twilio webhooks:   %s%s (incoming SMS), %s%s (status)",
-		p.cfg.Server.PublicURL, twilio.PathSMS, p.cfg.Server.PublicURL, twilio.PathStatus)
-	return nil
+		if long := longLinkTexts(cfg, m.bot); len(long) > 0 {
+			key := "server.public_url"
+			if cfg.Provider.Kind == "logmein" {
+				key = "logmein.mobile_link"
+			}
+			m.Logger.Warn("the link SMS takes more than one segment in some languages: customers still get one message, but each segment is billed; shorter links keep it in one",
+				"languages", strings.Join(long, ","), "key", key)
+		}
+		m.announce("  Twilio webhooks:   %s%s (incoming SMS), %s%s (status)",
+			cfg.Server.PublicURL, twilio.PathSMS, cfg.Server.PublicURL, twilio.PathStatus)
+		return a, nil
+	}}
 }
-
-func (p *twilioPlatform) run(ctx context.Context) error { return nil }
 
 // smsDesk is where the conversations customers open by texting are
 // followed: twilio.desk names the platform, whose desk_channel holds the
