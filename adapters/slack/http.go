@@ -4,8 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
+)
+
+// The media types Slack sends: forms for commands and interactions, JSON
+// for events.
+const (
+	formType = "application/x-www-form-urlencoded"
+	jsonType = "application/json"
 )
 
 // The HTTP face of the adapter: every request is read whole (up to its
@@ -15,7 +23,7 @@ import (
 
 // serveCommand handles POST /slack/commands.
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	a.withVerifiedBody(w, r, maxCommandBody, true, func(body []byte) {
+	a.withVerifiedBody(w, r, maxCommandBody, formType, func(body []byte) {
 		c, err := parseCommand(body)
 		if err != nil {
 			a.badRequest(w, r, err)
@@ -35,7 +43,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 // the message shortcut. Slack wants a 200 within 3 seconds; what the
 // click changes reaches the agent through response_url.
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	a.withVerifiedBody(w, r, maxPayloadBody, false, func(body []byte) {
+	a.withVerifiedBody(w, r, maxPayloadBody, formType, func(body []byte) {
 		ic, err := parseInteraction(body)
 		if err != nil {
 			a.badRequest(w, r, err)
@@ -51,7 +59,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 // serveEvent handles POST /slack/events: the URL check and event
 // callbacks. A 5xx asks Slack to retry (it does, up to three times).
 func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
-	a.withVerifiedBody(w, r, maxPayloadBody, false, func(body []byte) {
+	a.withVerifiedBody(w, r, maxPayloadBody, jsonType, func(body []byte) {
 		ev, err := parseEvent(body)
 		if err != nil {
 			a.badRequest(w, r, err)
@@ -86,7 +94,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
 // returns (it is pooled: the command route reads one per request).
 // Otherwise it answers itself: 413 too large, 401 unverified, 200 for
 // Slack's certificate check of a command URL.
-func (a *Adapter) withVerifiedBody(w http.ResponseWriter, r *http.Request, limit int64, command bool, serve func(body []byte)) {
+func (a *Adapter) withVerifiedBody(w http.ResponseWriter, r *http.Request, limit int64, media string, serve func(body []byte)) {
 	buf, err := a.bodies.readBody(r, limit)
 	switch {
 	case errors.Is(err, errTooLarge):
@@ -99,13 +107,21 @@ func (a *Adapter) withVerifiedBody(w http.ResponseWriter, r *http.Request, limit
 	}
 	defer a.bodies.put(buf)
 	body := buf.Bytes()
-	if command && isSSLCheck(body) {
+	if media == formType && isSSLCheck(body) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if err := a.verify.verify(r.Header, body); err != nil {
 		a.log.Warn("refused an unverified request", "route", r.Pattern, "reason", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "the request is not signed by Slack with this app's signing secret", http.StatusUnauthorized)
+		return
+	}
+	if t, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || t != media {
+		// Slack sends commands and interactions as forms and events as
+		// JSON, always: a signed body of another type is not read as if
+		// it were one.
+		a.log.Warn("refused a request", "route", r.Pattern, "reason", "Content-Type is not "+media, "remote", r.RemoteAddr)
+		http.Error(w, "Slack sends this route "+media, http.StatusUnsupportedMediaType)
 		return
 	}
 	serve(body)

@@ -426,3 +426,30 @@ func TestOversizePayloads(t *testing.T) {
 		t.Errorf("%d messages posted", n)
 	}
 }
+
+// A signed request whose Content-Type is not what Slack sends that route
+// is refused with 415 and changes nothing: a command sent as JSON is not
+// read as a form.
+func TestUnsupportedContentType(t *testing.T) {
+	r := newRig(t)
+	form := []byte(commandForm("<@U0CUSTOMER|pat>", "https://hooks.slack.com/commands/T0TEAM/1/x").Encode())
+	for _, tc := range []struct{ route, contentType string }{
+		{"/slack/commands", "application/json"},
+		{"/slack/commands", "text/plain"},
+		{"/slack/commands", ""},
+		{"/slack/interactions", "application/json"},
+		{"/slack/events", "application/x-www-form-urlencoded"},
+	} {
+		code, body := r.post(tc.route, tc.contentType, form)
+		if code != http.StatusUnsupportedMediaType {
+			t.Errorf("%s as %q: status %d (%s), want 415", tc.route, tc.contentType, code, body)
+		}
+	}
+	if n := len(r.sessions()); n != 0 {
+		t.Errorf("%d sessions were issued from refused requests", n)
+	}
+	// What Slack does send still works, parameters included.
+	if code, _ := r.post("/slack/commands", "application/x-www-form-urlencoded; charset=utf-8", form); code != http.StatusOK {
+		t.Errorf("a form command with a charset: status %d", code)
+	}
+}
