@@ -59,12 +59,25 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 		return fail(err)
 	}
 	update := discordgo.InteractionResponseUpdateMessage
+	// The provider's link to the customer's computer is for the
+	// technician who started, and nobody else: on their own card it goes
+	// with the card, which only they see; from a desk alert, which every
+	// agent sees, it comes as a message only they see, and the outbox
+	// edits the alert.
+	link := a.bot.TechnicianLink(p.Session, locale)
 	if ownCard {
 		card := a.bot.PressedCard(ctx, p, locale)
 		if ref, ok := a.cardRef(i, locale); ok {
 			held.Track(&card, locale, ref)
 		}
-		return a.cardMessage(card, locale).reply(update)
+		msg := a.cardMessage(card, locale)
+		if link != "" {
+			msg.Content = link
+		}
+		return msg.reply(update)
+	}
+	if link != "" {
+		return text(link).reply(newMsg)
 	}
 	return alertMessage(a.bot.PressedAlert(p.Session, actionID)).reply(update)
 }

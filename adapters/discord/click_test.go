@@ -270,3 +270,29 @@ func TestClickDeferred(t *testing.T) {
 	})
 	golden(t, "deferred_update_error", followUp)
 }
+
+// A provider with a link of its own (MeshCentral's device share) hands it
+// to the technician who pressed Start and to nobody else: with their own
+// card, which only they see, or, from a desk alert every agent sees, in a
+// message only they see.
+func TestTechnicianLinkIsPrivate(t *testing.T) {
+	r := newRig(t)
+	r.provider.StartFunc = func(ctx context.Context, s *core.Session, mode core.Mode, technician string) (string, error) {
+		return "https://mesh.example.com/sharing?c=secret-" + technician, nil
+	}
+	s := r.issue()
+	thread := "320000000000000032"
+	r.setThread(s.ConversationID, thread)
+	if _, _, err := r.engine.Join(context.Background(), s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	bob := map[string]any{"user": map[string]any{"id": "510000000000000051", "username": "bob"}, "roles": []string{roleID}}
+	w := r.post(r.click(bob, thread, remote.ActionStartControl+":"+s.ID, "alert-1", 0).json())
+	resp := r.decodeResponse(w)
+	if resp.Type != 4 || resp.Data.Flags != 64 || !strings.Contains(w.Body.String(), "https://mesh.example.com/sharing?c=secret-bob") {
+		t.Errorf("from the desk alert the technician got %s, want a message only they see with the link", w.Body)
+	}
+	if got, _ := r.engine.Session(context.Background(), s.ID); got.State != core.StateActive || got.Mode != core.ModeControl {
+		t.Errorf("session %s %s", got.State, got.Mode)
+	}
+}

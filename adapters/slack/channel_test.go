@@ -266,3 +266,25 @@ func TestCardUpdateRateLimited(t *testing.T) {
 		t.Errorf("card %v, after the 429 %v", card.JSON, limited.JSON)
 	}
 }
+
+// A provider with a link of its own (MeshCentral's device share) hands it
+// to the technician who pressed Start, privately, and nowhere else.
+func TestTechnicianLinkIsPrivate(t *testing.T) {
+	r := newRig(t)
+	r.provider.StartFunc = func(ctx context.Context, s *core.Session, mode core.Mode, technician string) (string, error) {
+		return "https://mesh.example.com/sharing?c=secret-" + string(mode), nil
+	}
+	_, header := r.waitingThread()
+	alert := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool { return c.Field("thread_ts") == header.TS })
+	buttons := buttonsOf(t, alert.Field("blocks"))
+	r.click(testAgent, remote.ActionStartControl, buttons[remote.ActionStartControl], testDesk, r.fake.ResponseURL("start"), false)
+	private := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "start" })
+	if !strings.Contains(private.Field("text"), "https://mesh.example.com/sharing?c=secret-control") ||
+		private.Field("response_type") != "ephemeral" {
+		t.Errorf("the technician's answer %v", private.Form)
+	}
+	edit := r.fake.Wait(t, "chat.update", wait, nil)
+	if strings.Contains(edit.Field("text")+edit.Field("blocks"), "secret-") {
+		t.Errorf("the desk alert every agent sees carries the link: %v", edit.Form)
+	}
+}

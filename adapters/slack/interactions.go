@@ -159,6 +159,7 @@ func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallb
 		}
 	case !onCard:
 		// The outbox edits the alert with the session's next state.
+		a.handLink(ctx, ic, p.Session)
 	case p.Dismissed || p.Session.State == core.StateClosed:
 		a.cards.Forget(id)
 		if err := a.respond(ctx, ic.ResponseURL, deleteOriginal, message{}); err != nil {
@@ -166,6 +167,15 @@ func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallb
 		}
 	default:
 		a.cards.Show(ctx, p.Session, a.locale, ref)
+		a.handLink(ctx, ic, p.Session)
+	}
+}
+
+// handLink shows the technician who just started s, and only them, the
+// provider's link to the customer's computer, when it has one.
+func (a *Adapter) handLink(ctx context.Context, ic *slackapi.InteractionCallback, s *core.Session) {
+	if link := a.bot.TechnicianLink(s, a.locale); link != "" {
+		a.tell(ctx, ic, link)
 	}
 }
 

@@ -194,3 +194,18 @@ func (b *Bot) DeliveryStatus(d *core.Delivery, locale string) string {
 	}
 	return b.catalog.T(locale, "delivery."+string(d.Status))
 }
+
+// TechnicianLink is the private message that hands the technician who
+// just started session s the provider's link to the customer's computer
+// (a MeshCentral share), or "" when the provider has none. Platforms show
+// it only to that technician: whoever has the link reaches the computer.
+func (b *Bot) TechnicianLink(s *core.Session, locale string) string {
+	if s == nil || s.TechnicianURL == "" || s.State != core.StateActive {
+		return ""
+	}
+	key := "card.technician_link_view"
+	if s.Mode == core.ModeControl {
+		key = "card.technician_link_control"
+	}
+	return b.catalog.T(locale, key, "url", s.TechnicianURL)
+}

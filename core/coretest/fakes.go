@@ -64,12 +64,26 @@ type Provider struct {
 	ModeList     []core.Mode
 	IssueFunc    func(ctx context.Context, req core.IssueRequest) (core.Ticket, error)
 	RevokeFunc   func(ctx context.Context, s *core.Session) error
+	// StartFunc, when set, makes the technician's link (as MeshCentral's
+	// device share); nil makes none.
+	StartFunc func(ctx context.Context, s *core.Session, mode core.Mode, technician string) (string, error)
 
 	mu      sync.Mutex
 	revoked []string
 }
 
-var _ core.Provider = (*Provider)(nil)
+var (
+	_ core.Provider = (*Provider)(nil)
+	_ core.Starter  = (*Provider)(nil)
+)
+
+// Start implements core.Starter with StartFunc, or makes no link.
+func (p *Provider) Start(ctx context.Context, s *core.Session, mode core.Mode, technician string) (string, error) {
+	if p.StartFunc == nil {
+		return "", nil
+	}
+	return p.StartFunc(ctx, s, mode, technician)
+}
 
 // Name implements core.Provider.
 func (p *Provider) Name() string {
