@@ -21,6 +21,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/discord"
 	"github.com/assistbot/assistbot/adapters/metrics"
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
+	"github.com/assistbot/assistbot/adapters/provider/meshcentral"
 	"github.com/assistbot/assistbot/adapters/store/postgres"
 	"github.com/assistbot/assistbot/adapters/store/sqlite"
 	"github.com/assistbot/assistbot/adapters/turn"
@@ -102,8 +103,11 @@ type Main struct {
 	web *web.Server
 	// loops are the web surfaces' background work, run while the server
 	// serves.
-	loops     []runner
-	turn      *turn.Server // the embedded TURN server, when enabled
+	loops []runner
+	turn  *turn.Server // the embedded TURN server, when enabled
+	// closers release what Open made beside the store (the MeshCentral
+	// provider's control connection), when Close runs.
+	closers   []func() error
 	platforms []platform
 	// notes are what the surfaces and platforms want the start-up banner
 	// to say; signInNote, the one-time sign-in, is said last.
@@ -275,6 +279,9 @@ func (m *Main) Close() error {
 	if m.turn != nil {
 		m.turn.Close()
 	}
+	for _, close := range m.closers {
+		_ = close()
+	}
 	if m.store != nil {
 		return m.store.Close()
 	}
@@ -325,8 +332,15 @@ func (m *Main) provider() (core.Provider, error) {
 		return p, nil
 	case "logmein":
 		return newLogMeIn(cfg, m.Logger)
+	case meshcentral.Name:
+		p, err := newMeshCentral(cfg, m.PINs, m.Logger)
+		if err != nil {
+			return nil, err
+		}
+		m.closers = append(m.closers, p.Close)
+		return p, nil
 	}
-	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin", cfg.Provider.Kind)
+	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin, meshcentral or logmein", cfg.Provider.Kind)
 }
 
 // parseProxies reads server.trusted_proxies: addresses and CIDR ranges.
