@@ -80,9 +80,13 @@ func TestPollRateIsWaitedOut(t *testing.T) {
 // spaces them, so none is refused.
 func TestCallsArePaced(t *testing.T) {
 	fake := logmeintest.New(t)
-	fake.SetMinGap(20 * time.Millisecond)
+	// The provider's spacing is well above what the fake demands, so that
+	// a loaded machine's scheduling jitter cannot bring two calls closer
+	// than the fake allows; without pacing they would be microseconds
+	// apart.
+	fake.SetMinGap(10 * time.Millisecond)
 	p, _ := newProvider(t, fake, func(o *logmein.Options) {
-		o.PINInterval = 25 * time.Millisecond
+		o.PINInterval = 50 * time.Millisecond
 		o.RetryPause = time.Hour // a POLLRATEEXCEEDED would show as a timeout
 	})
 	start := time.Now()
@@ -94,7 +98,7 @@ func TestCallsArePaced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := time.Since(start); d < 3*20*time.Millisecond {
+	if d := time.Since(start); d < 3*10*time.Millisecond {
 		t.Errorf("4 pins in %v: not paced", d)
 	}
 }
