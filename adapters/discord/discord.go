@@ -73,6 +73,12 @@ type Options struct {
 	AgentRoles []string
 	// Gateway makes Run connect to the gateway websocket.
 	Gateway bool
+	// Locker, when set, lets one replica at a time hold the gateway (the
+	// store's lock, shared by the replicas); nil connects at once.
+	Locker core.Locker
+	// LockRetry is how often a replica without the gateway asks for it
+	// again; default DefaultLockRetry.
+	LockRetry time.Duration
 	// APIURL is the REST base URL, ending with "/"
 	// ("https://discord.com/api/v10/").
 	APIURL string
@@ -107,19 +113,25 @@ var _ Engine = (*core.Engine)(nil)
 // Adapter is assistbot on Discord: the interactions endpoint, the
 // "discord" channel, and the gateway connection (Run).
 type Adapter struct {
-	engine     Engine
-	bot        *remote.Bot
-	catalog    *i18n.Catalog
-	log        *slog.Logger
-	session    *discordgo.Session
-	appID      string
-	key        ed25519.PublicKey
-	guild      string
-	desk       core.Endpoint
-	roles      map[string]bool
-	gateway    bool
-	now        func() time.Time
-	deferAfter time.Duration
+	engine  Engine
+	bot     *remote.Bot
+	catalog *i18n.Catalog
+	log     *slog.Logger
+	session *discordgo.Session
+	appID   string
+	key     ed25519.PublicKey
+	guild   string
+	desk    core.Endpoint
+	roles   map[string]bool
+	gateway bool
+	locker  core.Locker
+	// lockRetry is how often this replica asks for the gateway lock.
+	lockRetry time.Duration
+	// gatewayLogs adds the gateway's log handlers once, however often
+	// the gateway is taken over.
+	gatewayLogs sync.Once
+	now         func() time.Time
+	deferAfter  time.Duration
 
 	halted chan struct{}
 	// watching is closed once Run follows the engine's updates: an
@@ -167,6 +179,8 @@ func New(o Options) (*Adapter, error) {
 		desk:       core.Endpoint{Channel: core.ChannelDiscord, Address: o.DeskChannel},
 		roles:      map[string]bool{},
 		gateway:    o.Gateway,
+		locker:     o.Locker,
+		lockRetry:  o.LockRetry,
 		now:        o.Now,
 		deferAfter: o.DeferAfter,
 		halted:     make(chan struct{}),
@@ -183,6 +197,9 @@ func New(o Options) (*Adapter, error) {
 		a.now = time.Now
 	}
 	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: cardTTL, Now: a.now, Logger: a.log})
+	if a.lockRetry <= 0 {
+		a.lockRetry = DefaultLockRetry
+	}
 	if a.deferAfter <= 0 {
 		a.deferAfter = DefaultDeferAfter
 	}

@@ -49,16 +49,69 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return err
 }
 
-// runGateway connects (when configured) and waits for the end.
+// gatewayLock names the lock that lets one replica at a time hold the
+// gateway: Discord sends each event to every connection of a bot, so two
+// replicas connected would relay every message twice.
+const gatewayLock = "discord-gateway"
+
+// DefaultLockRetry is how often a replica without the gateway asks for it
+// again: one that dies is replaced within this, plus the moment the
+// database takes to see its connection gone.
+const DefaultLockRetry = 5 * time.Second
+
+// runGateway connects (when configured) and waits for the end. With a
+// Locker, only the replica that holds the gateway lock connects; the
+// others wait for it and take over when its holder goes.
 func (a *Adapter) runGateway(ctx context.Context) error {
-	if a.gateway {
-		if err := a.connect(ctx); err != nil || ctx.Err() != nil {
-			return err
+	if !a.gateway {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.halted:
+			return ErrTokenRefused
 		}
-		defer a.session.Close()
 	}
+	if a.locker == nil {
+		return a.holdGateway(ctx, nil)
+	}
+	told := false
+	for {
+		lost, release, ok, err := a.locker.TryLock(ctx, gatewayLock)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("ask for the Discord gateway lock", "err", err)
+		case ok:
+			a.log.Info("this replica holds the Discord gateway")
+			err := a.holdGateway(ctx, lost)
+			release()
+			if err != nil || ctx.Err() != nil {
+				return err
+			}
+			a.log.Warn("lost the Discord gateway lock (the database connection dropped); another replica may take it over")
+			told = false
+		case !told:
+			a.log.Info("another replica holds the Discord gateway; this one takes it over if that one goes")
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(a.lockRetry):
+		}
+	}
+}
+
+// holdGateway connects and stays connected until ctx ends, the lock is
+// lost (lost closes), or Discord refuses the token.
+func (a *Adapter) holdGateway(ctx context.Context, lost <-chan struct{}) error {
+	if err := a.connect(ctx); err != nil || ctx.Err() != nil {
+		return err
+	}
+	defer a.session.Close()
 	select {
 	case <-ctx.Done():
+		return nil
+	case <-lost:
 		return nil
 	case <-a.halted:
 		return ErrTokenRefused
@@ -69,9 +122,11 @@ func (a *Adapter) runGateway(ctx context.Context) error {
 // Discord cannot be reached. discordgo reconnects by itself afterwards.
 func (a *Adapter) connect(ctx context.Context) error {
 	a.session.Identify.Intents = intents
-	a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Ready) { a.log.Info("connected to the Discord gateway") })
-	a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
-		a.log.Warn("disconnected from the Discord gateway; reconnecting")
+	a.gatewayLogs.Do(func() {
+		a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Ready) { a.log.Info("connected to the Discord gateway") })
+		a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
+			a.log.Warn("disconnected from the Discord gateway; reconnecting")
+		})
 	})
 	wait := time.Second
 	for {

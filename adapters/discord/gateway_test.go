@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/coretest"
 )
 
 // gateway is a fake Discord gateway: it says Hello, reads Identify, then
@@ -172,5 +173,41 @@ func TestGatewayDeferred(t *testing.T) {
 	reqs = r.fake.Requests()
 	if len(reqs) != 2 || reqs[1].Method != "PATCH" || reqs[1].Path != "webhooks/"+appID+"/"+tok+"/messages/@original" {
 		t.Errorf("requests %+v, want the callback then one edit of @original", reqs)
+	}
+}
+
+// Discord sends each event to every gateway connection of a bot: with
+// several replicas, exactly one holds the gateway, and when it goes
+// another takes over.
+func TestGatewayHeldByOneReplica(t *testing.T) {
+	g := newGateway(t, 0)
+	r := newRig(t, func(o *Options) { o.Gateway, o.LockRetry = true, 20*time.Millisecond })
+	r.fake.GatewayURL = g.url()
+	r.opts.Locker = coretest.NewMemStore() // the store every replica shares
+	first, second := r.replica(), r.replica()
+	run := func(a *Adapter) context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { a.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return func() { cancel(); <-done }
+	}
+	stopFirst := run(first)
+	select {
+	case <-g.identify:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no replica connected to the gateway")
+	}
+	run(second)
+	select {
+	case <-g.identify:
+		t.Fatal("a second replica connected while the first holds the gateway")
+	case <-time.After(300 * time.Millisecond):
+	}
+	stopFirst()
+	select {
+	case <-g.identify:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second replica did not take the gateway over when the first stopped")
 	}
 }

@@ -31,6 +31,7 @@ func newDiscordPlatform(cfg *config.Config) platform {
 			DeskChannel:   c.DeskChannel,
 			AgentRoles:    c.AgentRoles,
 			Gateway:       c.Gateway,
+			Locker:        m.store,
 			APIURL:        c.APIURL,
 			Engine:        m.engine,
 			Bot:           m.bot,
