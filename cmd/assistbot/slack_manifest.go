@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/assistbot/assistbot/adapters/slack"
+	"github.com/assistbot/assistbot/adapters/slack/manifest"
 	"github.com/assistbot/assistbot/bots/i18n"
 )
 
@@ -26,7 +26,7 @@ func (c *cli) slackCommand() *cobra.Command {
 	}
 	var base string
 	var socket bool
-	manifest := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "manifest",
 		Short: "Print the Slack app manifest for this configuration",
 		Long: `manifest prints the Slack app manifest (YAML) to paste at
@@ -58,7 +58,7 @@ request URLs, so any other URL is refused; a Socket Mode app (with
 				fmt.Fprintf(c.stderr, "assistbot: locale: %v\n", err)
 				return failed()
 			}
-			out, err := slack.Manifest(slack.ManifestOptions{URL: base, Command: cfg.Slack.Command, SocketMode: socket, Catalog: catalog, Locale: cfg.Locale})
+			out, err := manifest.Build(manifest.Options{URL: base, Command: cfg.Slack.Command, SocketMode: socket, Catalog: catalog, Locale: cfg.Locale})
 			if err != nil {
 				fmt.Fprintf(c.stderr, "assistbot: %v\n", err)
 				return failed()
@@ -67,8 +67,8 @@ request URLs, so any other URL is refused; a Socket Mode app (with
 			return nil
 		},
 	}
-	manifest.Flags().StringVar(&base, "url", "", "assistbot's public https:// base URL, under which the request URLs are (default server.public_url)")
-	manifest.Flags().BoolVar(&socket, "socket-mode", false, "make a Socket Mode app, which needs no public URL (default: when slack.app_token is set)")
-	parent.AddCommand(manifest)
+	cmd.Flags().StringVar(&base, "url", "", "assistbot's public https:// base URL, under which the request URLs are (default server.public_url)")
+	cmd.Flags().BoolVar(&socket, "socket-mode", false, "make a Socket Mode app, which needs no public URL (default: when slack.app_token is set)")
+	parent.AddCommand(cmd)
 	return parent
 }

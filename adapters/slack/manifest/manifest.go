@@ -1,4 +1,7 @@
-package slack
+// Package manifest makes the Slack app manifest that sets up assistbot's
+// Slack app in one paste: the slash command, the message shortcut, the
+// events, the bot scopes and the request URLs.
+package manifest
 
 import (
 	"bytes"
@@ -9,11 +12,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/assistbot/assistbot/adapters/slack"
 	"github.com/assistbot/assistbot/bots/i18n"
 )
 
-// ManifestOptions describe the Slack app to create.
-type ManifestOptions struct {
+// Options describe the Slack app to create.
+type Options struct {
 	// Name is the app's and the bot's display name (default "assistbot").
 	Name string
 	// URL is assistbot's public base URL ("https://support.example.com");
@@ -107,11 +111,11 @@ type shortcut struct {
 	Description string `yaml:"description"`
 }
 
-// Manifest returns the YAML app manifest for o: paste it into "Create New
+// Build returns the YAML app manifest for o: paste it into "Create New
 // App > From an app manifest" at api.slack.com/apps.
-func Manifest(o ManifestOptions) ([]byte, error) {
+func Build(o Options) ([]byte, error) {
 	if o.Catalog == nil {
-		return nil, errors.New("slack: manifest: a catalog is required")
+		return nil, errors.New("slack manifest: a catalog is required")
 	}
 	if o.Name == "" {
 		o.Name = "assistbot"
@@ -123,7 +127,7 @@ func Manifest(o ManifestOptions) ([]byte, error) {
 	if !o.SocketMode {
 		u, err := url.Parse(o.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("slack: manifest: %q is not an http(s) base URL such as https://support.example.com", o.URL)
+			return nil, fmt.Errorf("slack manifest: %q is not an http(s) base URL such as https://support.example.com", o.URL)
 		}
 		base = strings.TrimSuffix(u.String(), "/")
 	}
@@ -143,7 +147,7 @@ func Manifest(o ManifestOptions) ([]byte, error) {
 	m.Features.Shortcuts = []shortcut{{
 		Name:        truncate(t("slack.manifest.shortcut"), 24),
 		Type:        "message",
-		CallbackID:  ShortcutID,
+		CallbackID:  slack.ShortcutID,
 		Description: truncate(t("slack.manifest.shortcut_description"), 150),
 	}}
 	m.OAuthConfig.Scopes.Bot = BotScopes()
@@ -159,10 +163,19 @@ func Manifest(o ManifestOptions) ([]byte, error) {
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
 	if err := enc.Encode(&m); err != nil {
-		return nil, fmt.Errorf("slack: manifest: %w", err)
+		return nil, fmt.Errorf("slack manifest: %w", err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("slack: manifest: %w", err)
+		return nil, fmt.Errorf("slack manifest: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// truncate cuts s to at most n runes, as Slack's length limits count.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -1,6 +1,7 @@
-package slack
+package manifest
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,21 +10,25 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/assistbot/assistbot/adapters/slack"
 	"github.com/assistbot/assistbot/bots/i18n"
 )
 
 const (
-	deployManifest = "../../deploy/slack-app-manifest.yaml"
-	slackDoc       = "../../docs/slack.md"
+	deployManifest = "../../../deploy/slack-app-manifest.yaml"
+	slackDoc       = "../../../docs/slack.md"
 )
 
 // TestManifest checks the app manifest: the request URLs under the
 // public URL, the command with escaping on (mentions arrive as IDs), the
 // shortcut's callback ID, the scopes and events, and Socket Mode without
 // URLs.
+
+var update = flag.Bool("update", false, "rewrite deploy/slack-app-manifest.yaml from the generator")
+
 func TestManifest(t *testing.T) {
 	cat, _ := i18n.New("en")
-	out, err := Manifest(ManifestOptions{URL: "https://support.example.com/", Command: "/helpdesk", Catalog: cat})
+	out, err := Build(Options{URL: "https://support.example.com/", Command: "/helpdesk", Catalog: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +40,7 @@ func TestManifest(t *testing.T) {
 	if c.Command != "/helpdesk" || c.URL != "https://support.example.com/slack/commands" || !c.ShouldEscape ||
 		m.Settings.Interactivity.RequestURL != "https://support.example.com/slack/interactions" ||
 		m.Settings.EventSubscriptions.RequestURL != "https://support.example.com/slack/events" ||
-		m.Features.Shortcuts[0].CallbackID != ShortcutID || m.Features.Shortcuts[0].Type != "message" ||
+		m.Features.Shortcuts[0].CallbackID != slack.ShortcutID || m.Features.Shortcuts[0].Type != "message" ||
 		m.Settings.SocketModeEnabled || !m.Features.AppHome.MessagesTabEnabled {
 		t.Errorf("manifest:\n%s", out)
 	}
@@ -43,7 +48,7 @@ func TestManifest(t *testing.T) {
 		t.Errorf("scopes %v, events %v", m.OAuthConfig.Scopes.Bot, m.Settings.EventSubscriptions.BotEvents)
 	}
 
-	out, err = Manifest(ManifestOptions{SocketMode: true, Catalog: cat, Locale: "ja"})
+	out, err = Build(Options{SocketMode: true, Catalog: cat, Locale: "ja"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +56,7 @@ func TestManifest(t *testing.T) {
 		t.Errorf("socket mode manifest:\n%s", out)
 	}
 	for _, bad := range []string{"", "support.example.com", "ftp://x", "https://x/?a=b"} {
-		if _, err := Manifest(ManifestOptions{URL: bad, Catalog: cat}); err == nil {
+		if _, err := Build(Options{URL: bad, Catalog: cat}); err == nil {
 			t.Errorf("URL %q accepted", bad)
 		}
 	}
@@ -61,7 +66,7 @@ func TestManifest(t *testing.T) {
 // command prints for the example URL (go test -update rewrites it).
 func TestDeployManifest(t *testing.T) {
 	cat, _ := i18n.New("en")
-	out, err := Manifest(ManifestOptions{URL: "https://support.example.com", Catalog: cat})
+	out, err := Build(Options{URL: "https://support.example.com", Catalog: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
