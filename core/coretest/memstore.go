@@ -1,5 +1,6 @@
-// Package coretest holds fakes of core's interfaces and the contract suites
-// that every implementation of core.Store and core.Provider must pass.
+// Package coretest holds fakes of core's interfaces and the provider
+// contract suite every core.Provider passes; the store contract is in
+// storetest.
 package coretest
 
 import (

@@ -5,10 +5,11 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 )
 
 func TestMemStore(t *testing.T) {
-	coretest.RunStoreTests(t, func(t *testing.T) core.Store {
+	storetest.RunStoreTests(t, func(t *testing.T) core.Store {
 		s := coretest.NewMemStore()
 		t.Cleanup(func() { s.Close() })
 		return s

@@ -12,7 +12,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/core"
-	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -51,7 +51,7 @@ func rawConn(t testing.TB, dsn string) *pgx.Conn {
 
 func TestStoreContract(t *testing.T) {
 	pgtest.Connect(t) // skips once, not in every subtest, without a server
-	coretest.RunStoreTests(t, func(t *testing.T) core.Store { return openTest(t) })
+	storetest.RunStoreTests(t, func(t *testing.T) core.Store { return openTest(t) })
 }
 
 // newChange returns what Engine.Issue writes: a conversation without a

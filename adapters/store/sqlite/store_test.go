@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/assistbot/assistbot/core"
-	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 )
 
 // openTemp opens a store in a new file of the test's temporary directory
@@ -28,7 +28,7 @@ func openTemp(t testing.TB, opts ...Option) *Store {
 }
 
 func TestStoreContract(t *testing.T) {
-	coretest.RunStoreTests(t, func(t *testing.T) core.Store { return openTemp(t) })
+	storetest.RunStoreTests(t, func(t *testing.T) core.Store { return openTemp(t) })
 }
 
 func TestOpenErrors(t *testing.T) {

@@ -1,4 +1,7 @@
-package coretest
+// Package storetest is the contract every core.Store passes: the
+// in-memory fake, SQLite and PostgreSQL each run RunStoreTests against a
+// store of their own.
+package storetest
 
 import (
 	"errors"
