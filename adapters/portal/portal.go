@@ -2,9 +2,13 @@
 // (GET /), the landing pages of the desktop and mobile links (/?code=PIN,
 // /m/PIN), Start (POST /join), which gives the browser the customer cookie
 // that authorises it for its session, and the session's status page
-// (/s/{id}), which offers screen sharing while the technician views. It
-// also moves a session to another device (/s/{id}/handoff, /h/{token})
-// and guards against PIN guessing, per client and globally.
+// (/s/{id}), which follows the session live and offers screen sharing
+// while the technician views. For a provider whose own page connects the
+// customer's device (MeshCentral), the landing explains what will happen
+// and leads there instead. It also moves a session to another device
+// (/s/{id}/handoff, /h/{token}) and guards against PIN guessing, per
+// client and globally, without ever refusing a customer who follows the
+// link they were sent (see proof.go).
 package portal
 
 import (
@@ -19,6 +23,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/bots/i18n"
@@ -52,6 +57,10 @@ type Engine interface {
 	Join(ctx context.Context, pin string, device core.Device) (*core.Session, string, error)
 	Session(ctx context.Context, id string) (*core.Session, error)
 	Handoff(ctx context.Context, id, key string, device core.Device) (*core.Session, string, error)
+	// Supports reports whether the provider lets a technician start in
+	// mode m: a provider with remote control has an agent of its own on
+	// the customer's computer, which the customer accepts.
+	Supports(m core.Mode) bool
 }
 
 // Observer is told of the PINs the portal refuses, by reason: "unknown"
@@ -102,6 +111,13 @@ type Options struct {
 	// defaults above.
 	ClientGuessesPerMinute int
 	GlobalGuessesPerMinute int
+	// LinkKey is the key the links' proofs are made with (the store's
+	// "link-proof" key, the same on every replica and in the provider
+	// that builds the links), and PreviousLinkKey the one before its last
+	// rotation, still accepted. Without LinkKey every code counts as
+	// typed.
+	LinkKey         []byte
+	PreviousLinkKey []byte
 	// Clock tells the time for the guessing limits and handoff links; it
 	// is the engine's clock. Default core.SystemClock.
 	Clock core.Clock
@@ -131,6 +147,8 @@ type Portal struct {
 	secure    bool
 	proxies   []netip.Prefix
 	guesses   *web.Limiter // PIN guesses, per client and globally
+	// linkKeys verify the links' proofs: the current key first.
+	linkKeys [][]byte
 	// cop refuses cross-site POSTs: a page elsewhere must not join a
 	// session or take one over in a visitor's browser.
 	cop        *http.CrossOriginProtection
@@ -144,7 +162,7 @@ type Portal struct {
 // pages holds the parsed portal pages; each is the layout around one
 // "content" template.
 type pages struct {
-	enter, landing, status, handoff *template.Template
+	enter, landing, program, status, handoff *template.Template
 }
 
 // New returns the portal for o.
@@ -171,6 +189,11 @@ func New(o Options) (*Portal, error) {
 	}
 	if p.clock == nil {
 		p.clock = core.SystemClock{}
+	}
+	for _, k := range [][]byte{o.LinkKey, o.PreviousLinkKey} {
+		if len(k) > 0 {
+			p.linkKeys = append(p.linkKeys, k)
+		}
 	}
 	// The limits read the engine's clock: one notion of time for PIN
 	// lifetimes and guessing windows, and tests move both together.
@@ -200,8 +223,10 @@ func New(o Options) (*Portal, error) {
 func (p *Portal) Mount(mux web.Mux) {
 	mux.Handle("GET /{$}", p.page(p.handleHome))
 	mux.Handle("GET /m/{pin}", p.page(p.handleMobile))
+	mux.Handle("GET /m/{pin}/{proof}", p.page(p.handleMobile))
 	mux.Handle("POST /join", p.page(p.handleJoin))
 	mux.Handle("GET /s/{id}", p.page(p.handleStatus))
+	mux.Handle("GET /s/{id}/state", p.page(p.handleState))
 	if p.share != nil {
 		mux.Handle("GET /s/{id}/handoff", p.page(p.handleHandoffPart))
 		mux.Handle("GET /h/{token}", p.page(p.handleHandoffLanding))
@@ -219,20 +244,28 @@ func parsePages() (*pages, error) {
 		}
 		return t
 	}
-	ps := &pages{enter: parse("enter.html"), landing: parse("landing.html"), status: parse("status.html"), handoff: parse("handoff.html")}
+	ps := &pages{enter: parse("enter.html"), landing: parse("landing.html"), program: parse("program.html"),
+		status: parse("status.html"), handoff: parse("handoff.html")}
 	return ps, err
 }
 
 // view is what a portal template sees. Every sentence comes from the
 // catalog through T, in the page's language.
 type view struct {
-	Lang    string
-	Refresh bool   // reload every few seconds while the session may change
+	Lang string
+	// Refresh reloads the page every few seconds in a browser without
+	// script, while the session may change; Follow does it with script.
+	Refresh bool
+	Follow  *followView
 	Error   string // enter: why the code was refused
 	PIN     string // landing
-	Mobile  bool   // landing: promise view only
+	Proof   string // landing: the proof the link carried, for the form
+	Next    string // landing: the catalog key of what Start will do
+	Mobile  bool   // handoff: the device is a phone or tablet
 	State   core.State
-	Message string       // status: the catalog key of the state's sentence
+	Phase   string       // status: what is true for the customer now (see phase)
+	Message string       // status: the catalog key of the phase's sentence
+	Program *programView // program: the provider's page for the customer's device
 	Share   *shareView   // status: the screen share, when the session is viewed
 	Handoff *handoffView // status: the link to another device
 	Token   string       // handoff: the token of the page's form
@@ -262,7 +295,16 @@ func (p *Portal) page(h http.HandlerFunc) http.Handler {
 func (p *Portal) failure(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "error.internal"
 	switch core.ErrorCode(err) {
-	case core.CodeUnavailable, core.CodeConflict, core.CodeRateLimited:
+	case core.CodeRateLimited:
+		// A limit behind the portal: like the portal's own, it asks the
+		// customer to wait, and is no failure of the server's.
+		wait, ok := core.RetryAfter(err)
+		if !ok {
+			wait = time.Minute
+		}
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
+		status, msg = http.StatusTooManyRequests, "error.unavailable"
+	case core.CodeUnavailable, core.CodeConflict:
 		status, msg = http.StatusServiceUnavailable, "error.unavailable"
 	}
 	web.LogFailure(p.log, r, status, err)
@@ -270,11 +312,11 @@ func (p *Portal) failure(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // enter shows the entry form with status and, when errKey is set, the
-// catalog's sentence for it.
-func (p *Portal) enter(w http.ResponseWriter, r *http.Request, status int, errKey string) {
+// catalog's sentence for it, filled with kv.
+func (p *Portal) enter(w http.ResponseWriter, r *http.Request, status int, errKey string, kv ...string) {
 	v := p.view(r, "")
 	if errKey != "" {
-		v.Error = v.T(errKey)
+		v.Error = v.T(errKey, kv...)
 	}
 	p.render(w, r, status, p.pages.enter, v)
 }

@@ -145,3 +145,43 @@ func newShareRig(t *testing.T) *shareRig {
 	}
 	return sr
 }
+
+// testLinkKey is the link-proof key of keyed rigs.
+var testLinkKey = []byte("0123456789abcdef0123456789abcdef")
+
+// newKeyedRig is a rig whose provider issues links with their proof, as
+// the builtin provider does with the store's key, and whose portal
+// checks them; customerURL, when set, makes the provider one that
+// connects the customer on its own page (as MeshCentral's), at
+// customerURL+"?c="+PIN. edit adjusts the portal's options.
+func newKeyedRig(t testing.TB, customerURL string, edit ...func(*Options)) *rig {
+	t.Helper()
+	r := newRig(t, append([]func(*Options){func(o *Options) { o.LinkKey = testLinkKey }}, edit...)...)
+	r.Provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		pin, err := core.RandomPINs{}.PIN(6)
+		if err != nil {
+			return core.Ticket{}, err
+		}
+		proof := core.LinkProof(testLinkKey, req.SessionID, pin)
+		t := core.Ticket{
+			PIN:        pin,
+			DesktopURL: r.URL() + "/?code=" + pin + "&k=" + proof,
+			MobileURL:  r.URL() + "/m/" + pin + "/" + proof,
+			ManualURL:  r.URL() + "/",
+		}
+		if customerURL != "" {
+			t.CustomerURL = customerURL + "?c=" + pin
+		}
+		return t, nil
+	}
+	return r
+}
+
+// path returns link's path and query, to serve it on the rig.
+func path(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		panic(err)
+	}
+	return u.RequestURI()
+}

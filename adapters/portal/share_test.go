@@ -11,15 +11,16 @@ import (
 
 // TestSharePage: the status page of a session being viewed asks the
 // customer to share, with the ICE servers and the socket's path, and
-// does not reload itself.
+// does not reload itself. Until they share, it says that the technician
+// sees nothing, never that they can see the screen.
 func TestSharePage(t *testing.T) {
 	r := newShareRig(t)
 	resp, page := r.customer.Get("/s/" + r.sess.ID)
 	webtest.WantStatus(t, resp, page, http.StatusOK)
 	webtest.WantContains(t, page, `id="share"`, "Share my screen", "Stop sharing", "Don&#39;t share",
-		"can see your screen but cannot control it", `"signal":"/s/`+r.sess.ID+`/signal"`,
+		`data-phase="share">`+esc(r.Catalog.T("en", "share.ready_screen"))+`</p>`, `"signal":"/s/`+r.sess.ID+`/signal"`,
 		`"urls":["turn:turn.example.org:3478?transport=udp"]`, `"credential":"short-lived"`, `"iceTransportPolicy":"all"`, "/assets/share.js?v=")
-	webtest.WantNotContains(t, page, `http-equiv="refresh"`)
+	webtest.WantNotContains(t, page, `http-equiv="refresh"`, "can see your screen", "status.js")
 }
 
 // TestNoSharePageForOtherProviders: a provider with its own viewer gets

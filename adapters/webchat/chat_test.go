@@ -11,19 +11,24 @@ import (
 	"github.com/assistbot/assistbot/core"
 )
 
-// TestChatCookie: a visitor gets a random chat id in an HttpOnly cookie
-// kept to /chat, the same one on every visit.
+// TestChatCookie: a visitor gets a random chat id, signed by assistbot,
+// in an HttpOnly cookie kept to /chat, the same one on every visit; a
+// cookie assistbot did not sign is not a chat, and gets a new one.
 func TestChatCookie(t *testing.T) {
 	r := newRig(t, func(o *Options) { o.PublicURL = "https://support.example.com" })
 	c := r.Visitor()
 	resp, body := c.Get("/chat")
 	webtest.WantStatus(t, resp, body, http.StatusOK)
 	ck := webtest.FindCookie(resp, chatCookie)
-	if ck == nil || len(ck.Value) != 26 || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/chat" {
+	if ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/chat" {
 		t.Fatalf("chat cookie = %+v", ck)
 	}
+	id, sig, _ := strings.Cut(ck.Value, ".")
+	if len(id) != 26 || sig != r.chat.tokens.Make("chat-id", id) {
+		t.Fatalf("chat cookie %q is not an id and its signature", ck.Value)
+	}
 	webtest.WantContains(t, body, "Chat with support", `id="chat-name"`, `name="csrf"`)
-	webtest.WantNotContains(t, body, ck.Value) // the id never reaches the page
+	webtest.WantNotContains(t, body, id) // the id never reaches the page
 	c.SetCookie("/chat", chatCookie, ck.Value)
 	resp, _ = c.Get("/chat")
 	if again := webtest.FindCookie(resp, chatCookie); again == nil || again.Value != ck.Value {
@@ -34,6 +39,21 @@ func TestChatCookie(t *testing.T) {
 		if webtest.FindCookie(resp, chatCookie).Value == ck.Value {
 			t.Error("two visitors share a chat id")
 		}
+	}
+	for name, forged := range map[string]string{
+		"unsigned":              id,
+		"another signature":     id + "." + r.chat.tokens.Make("chat", id),
+		"another id":            "AAAAAAAAAAAAAAAAAAAAAAAAAA." + sig,
+		"signed by another key": id + "." + newSigner(nil, nil).Make("chat-id", id),
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := r.Visitor()
+			v.SetCookie("/chat", chatCookie, forged)
+			resp, _ := v.Get("/chat")
+			if got := webtest.FindCookie(resp, chatCookie); got == nil || strings.HasPrefix(got.Value, id) {
+				t.Errorf("a forged cookie was kept: %+v", got)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,26 +14,42 @@ import (
 // its own conversation.
 const chatBuffer = 16
 
-// maxStreams caps the chat pages listening at once. Every stream is a
-// hub subscriber that each update visits, and the chat is open to anyone;
-// past the cap pages fall back to reloading when the customer writes.
-const maxStreams = 2000
+const (
+	// maxStreams caps the chat pages listening at once. Every stream is a
+	// hub subscriber that each update visits, and the chat is open to
+	// anyone; past the cap pages fall back to asking for their
+	// transcript every little while.
+	maxStreams = 2000
+	// maxClientStreams caps the streams of one client address, so that no
+	// one fills the server's; past it the client's oldest stream closes
+	// (a customer's newest tab always listens).
+	maxClientStreams = 8
+	// streamsFullRetry is when a page refused for the server's cap is
+	// asked to try again.
+	streamsFullRetry = 30 * time.Second
+)
 
 // handleEvents tells a chat page when to reload its transcript: a
 // message in its conversation, a link delivered to it, a change of its
 // session. The events carry nothing but their name, so the stream never
-// holds anything the page could not read anyway.
+// holds anything the page could not read anyway. Only a chat id that
+// assistbot signed gets a stream.
 func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
-	id, ok := chatID(r)
+	id, ok := c.chatID(r)
 	if !ok {
 		c.fail(w, r, http.StatusForbidden, "console.chat.no_cookie")
 		return
 	}
-	if !c.streams.acquire() {
-		c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	client, _ := web.Client(r, c.proxies)
+	st, ok := c.streams.open(client)
+	if !ok {
+		// Not an error of the server's: the page reloads its transcript
+		// now and then instead, and tries again later.
+		w.Header().Set("Retry-After", web.RetryAfter(streamsFullRetry))
+		c.fail(w, r, http.StatusTooManyRequests, "error.unavailable")
 		return
 	}
-	defer c.streams.release()
+	defer c.streams.close(st)
 	ep := core.Endpoint{Channel: core.ChannelWeb, Address: id}
 	convs := map[string]bool{}
 	if conv, err := c.chatConversation(r, id); err == nil && conv != nil {
@@ -51,6 +68,11 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-c.done:
+			return
+		case <-st.superseded:
+			// A newer page of the same client took this one's place: it
+			// is told not to reconnect, and reloads now and then instead.
+			_ = out.Send("superseded", struct{}{})
 			return
 		case <-ping.C:
 			err = out.Ping()
@@ -86,25 +108,68 @@ func chatConcerns(u core.Update, ep core.Endpoint, convs map[string]bool) bool {
 	return false
 }
 
-// streamCount counts the open chat streams against their cap.
-type streamCount struct {
-	mu  sync.Mutex
-	n   int
-	max int
+// streams counts the open chat streams, in all and per client address,
+// against their caps.
+type streams struct {
+	max, perClient int
+
+	mu      sync.Mutex
+	n       int
+	clients map[string][]*stream // oldest first
 }
 
-func (s *streamCount) acquire() bool {
+// stream is one open chat stream; superseded closes when a newer stream
+// of its client takes its place.
+type stream struct {
+	client     string
+	superseded chan struct{}
+}
+
+func newStreams(max, perClient int) *streams {
+	return &streams{max: max, perClient: perClient, clients: make(map[string][]*stream)}
+}
+
+// open admits a stream of client. A client at its cap has its oldest
+// stream superseded first; then, when the server's cap is reached, the
+// stream is refused (false).
+func (s *streams) open(client string) (*stream, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n >= s.max {
-		return false
+	if list := s.clients[client]; len(list) >= s.perClient {
+		oldest := list[0]
+		s.clients[client] = slices.Delete(list, 0, 1)
+		s.n--
+		close(oldest.superseded)
 	}
+	if s.n >= s.max {
+		return nil, false
+	}
+	st := &stream{client: client, superseded: make(chan struct{})}
+	s.clients[client] = append(s.clients[client], st)
 	s.n++
-	return true
+	return st, true
 }
 
-func (s *streamCount) release() {
+// close forgets st, unless it was superseded already.
+func (s *streams) close(st *stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	list := s.clients[st.client]
+	i := slices.Index(list, st)
+	if i < 0 {
+		return
+	}
 	s.n--
+	if list = slices.Delete(list, i, i+1); len(list) == 0 {
+		delete(s.clients, st.client)
+	} else {
+		s.clients[st.client] = list
+	}
+}
+
+// count returns how many streams are open, in all and of client.
+func (s *streams) count(client string) (all, ofClient int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n, len(s.clients[client])
 }

@@ -31,12 +31,20 @@ func FuzzChatMessage(f *testing.F) {
 		f.Add(seed.body, seed.contentType, seed.cookie)
 	}
 	r := newRig(f)
-	r.chat.limit = web.NewLimiter(web.LimiterOptions{PerClient: 1 << 30, Period: time.Second, Clock: r.Clock}) // every input reaches the handler
+	// Every input reaches the handler.
+	r.chat.limit = web.NewLimiter(web.LimiterOptions{PerClient: 1 << 30, Period: time.Second, Clock: r.Clock})
+	r.chat.clientLimit = web.NewLimiter(web.LimiterOptions{PerClient: 1 << 30, Period: time.Second, Clock: r.Clock})
 	chat := "CHATCHATCHATCHATCHATCHATCH"
 	token := r.chat.tokens.Make("chat", chat)
+	signed := r.chat.signedID(chat)
 	f.Fuzz(func(t *testing.T, body, contentType, cookie string) {
 		body = strings.ReplaceAll(body, "TOKEN", token)
-		cookie = strings.ReplaceAll(cookie, "CHAT", chat)
+		conv := strings.ReplaceAll(cookie, "CHAT", chat)
+		if cookie == "CHAT" {
+			cookie = signed
+		} else {
+			cookie = conv
+		}
 		for _, path := range []string{"/chat/messages", "/chat/transcript", "/chat"} {
 			method := http.MethodGet
 			if path == "/chat/messages" {
@@ -45,7 +53,7 @@ func FuzzChatMessage(f *testing.F) {
 			req := httptest.NewRequest(method, path, strings.NewReader(body))
 			req.Header.Set("Content-Type", contentType)
 			if cookie != "" && !strings.ContainsAny(cookie, "\x00\r\n;") {
-				req.Header.Set("Cookie", chatCookie+"="+cookie+"; "+chatConvCookie+"="+cookie)
+				req.Header.Set("Cookie", chatCookie+"="+cookie+"; "+chatConvCookie+"="+conv)
 			}
 			rec := httptest.NewRecorder()
 			r.Server.ServeHTTP(rec, req)

@@ -34,13 +34,16 @@ const (
 )
 
 // handlePage shows the customer's chat, giving a new visitor a chat
-// id. Nothing is stored until they write.
+// id, signed. Nothing is stored until they write.
 func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
-	id, ok := chatID(r)
+	id, ok := c.chatID(r)
+	if !ok {
+		id, ok = c.legacyID(r)
+	}
 	if !ok {
 		id = rand.Text()
 	}
-	c.setChatCookie(w, chatCookie, id)
+	c.setChatCookie(w, chatCookie, c.signedID(id))
 	v, err := c.chatView(r, id)
 	if err != nil {
 		c.chatError(w, r, err)
@@ -52,9 +55,9 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 
 // handleTranscript renders the chat's messages and status alone, for
 // the page's script. It also hands the script a current CSRF token: one
-// from before a restart no longer verifies.
+// from before a key rotation no longer verifies.
 func (c *Chat) handleTranscript(w http.ResponseWriter, r *http.Request) {
-	id, ok := chatID(r)
+	id, ok := c.chatID(r)
 	if !ok {
 		c.fail(w, r, http.StatusForbidden, "console.chat.no_cookie")
 		return
@@ -69,9 +72,11 @@ func (c *Chat) handleTranscript(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMessage records what the customer wrote, opening a
-// conversation in the console on their first message.
+// conversation in the console on their first message. A message the
+// limits or the checks refuse is not lost: the page's script keeps it in
+// the box, and without script the page comes back with it there.
 func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
-	id, ok := chatID(r)
+	id, ok := c.chatID(r)
 	if !ok {
 		c.fail(w, r, http.StatusForbidden, "console.chat.no_cookie")
 		return
@@ -93,19 +98,27 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "console.chat.expired")
 		return
 	}
-	key, _ := web.Client(r, c.proxies)
-	if no := c.limit.Take(key); no.Wait > 0 {
-		w.Header().Set("Retry-After", web.RetryAfter(no.Wait))
-		c.fail(w, r, http.StatusTooManyRequests, "console.chat.slow")
-		return
-	}
 	text := strings.TrimSpace(r.PostForm.Get("text"))
 	switch {
 	case text == "" || !utf8.ValidString(text):
-		c.fail(w, r, http.StatusBadRequest, "console.chat.text_missing")
+		c.refuse(w, r, id, http.StatusBadRequest, "console.chat.text_missing")
 		return
 	case utf8.RuneCountInString(text) > core.MaxMessageRunes:
-		c.fail(w, r, http.StatusBadRequest, "console.chat.too_long")
+		c.refuse(w, r, id, http.StatusBadRequest, "console.chat.too_long")
+		return
+	}
+	// Only messages that would be recorded count against the limits: the
+	// chat's own, and its address's, which several customers may share.
+	client, _ := web.Client(r, c.proxies)
+	no := c.limit.Take(id)
+	if no.Wait == 0 {
+		if no = c.clientLimit.Take(client); no.Wait > 0 {
+			c.limit.Refund(id)
+		}
+	}
+	if no.Wait > 0 {
+		w.Header().Set("Retry-After", web.RetryAfter(no.Wait))
+		c.refuse(w, r, id, http.StatusTooManyRequests, "console.chat.slow")
 		return
 	}
 	in := core.Inbound{
@@ -121,8 +134,15 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 	conv, _, err := c.engine.CustomerMessage(r.Context(), in)
 	switch {
 	case errors.Is(err, core.ErrDuplicate):
+		// The script's retry of a message recorded already: it was
+		// counted the first time.
+		c.limit.Refund(id)
+		c.clientLimit.Refund(client)
 	case err != nil:
-		c.chatError(w, r, err)
+		c.limit.Refund(id)
+		c.clientLimit.Refund(client)
+		status, key := c.failure(w, r, err)
+		c.refuse(w, r, id, status, key)
 		return
 	default:
 		c.setChatCookie(w, chatConvCookie, conv.ID)
@@ -134,12 +154,53 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/chat", http.StatusSeeOther)
 }
 
+// refuse answers a message the chat does not take, with status and the
+// sentence of key. The script gets JSON and keeps the text in its box; a
+// plain form gets the chat page again, with the sentence and with what
+// the customer wrote still in the box, so nothing they typed is lost.
+func (c *Chat) refuse(w http.ResponseWriter, r *http.Request, id string, status int, key string) {
+	if web.WantsJSON(r) {
+		c.fail(w, r, status, key)
+		return
+	}
+	v, err := c.chatView(r, id)
+	if err != nil {
+		// The page cannot be read either: the plain answer, then.
+		c.fail(w, r, status, key)
+		return
+	}
+	v.Title, v.Error = v.T("console.chat.title"), v.T(key)
+	if text := r.PostForm.Get("text"); utf8.ValidString(text) {
+		v.Draft = text
+	}
+	if name := r.PostForm.Get("name"); utf8.ValidString(name) {
+		v.Name = customerName(name)
+	}
+	c.render(w, r, status, "chat_page", v)
+}
+
 // chatError answers a failure of the engine in the chat: the customer is
 // asked to try again; the detail goes to the log.
 func (c *Chat) chatError(w http.ResponseWriter, r *http.Request, err error) {
+	status, key := c.failure(w, r, err)
+	c.fail(w, r, status, key)
+}
+
+// failure classifies a failure of the engine: it logs the server's own,
+// sets Retry-After for a limit behind the chat (no failure of the
+// server's: the customer waits, as for the chat's own limits), and
+// returns the status and the catalog key of the sentence to show.
+func (c *Chat) failure(w http.ResponseWriter, r *http.Request, err error) (int, string) {
 	status, key := http.StatusInternalServerError, "error.internal"
 	switch core.ErrorCode(err) {
-	case core.CodeUnavailable, core.CodeConflict, core.CodeRateLimited:
+	case core.CodeRateLimited:
+		wait, ok := core.RetryAfter(err)
+		if !ok {
+			wait = time.Minute
+		}
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
+		status, key = http.StatusTooManyRequests, "console.chat.slow"
+	case core.CodeUnavailable, core.CodeConflict:
 		status, key = http.StatusServiceUnavailable, "error.unavailable"
 	case core.CodeInvalid:
 		status, key = http.StatusBadRequest, "console.error.form"
@@ -147,21 +208,7 @@ func (c *Chat) chatError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		c.log.Error("chat request failed", "route", r.Pattern, "err", err)
 	}
-	c.fail(w, r, status, key)
-}
-
-// chatID returns the chat id of r's cookie, if it is one assistbot made.
-func chatID(r *http.Request) (string, bool) {
-	ck, err := r.Cookie(chatCookie)
-	if err != nil || len(ck.Value) != 26 {
-		return "", false
-	}
-	for _, b := range []byte(ck.Value) {
-		if !(b >= 'A' && b <= 'Z' || b >= '2' && b <= '7') {
-			return "", false
-		}
-	}
-	return ck.Value, true
+	return status, key
 }
 
 func (c *Chat) setChatCookie(w http.ResponseWriter, name, value string) {

@@ -27,7 +27,11 @@ type view struct {
 	ShareURL string // the share page, while the technician views
 	Started  bool   // the customer has written before
 	Closed   bool   // the agent closed the conversation
-	catalog  *i18n.Catalog
+	// Draft and Name are what a refused message's form held, put back in
+	// the page's form.
+	Draft   string
+	Name    string
+	catalog *i18n.Catalog
 }
 
 // T returns the catalog's text for key in the page's language.

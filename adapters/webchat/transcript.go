@@ -61,11 +61,14 @@ func (c *Chat) chatView(r *http.Request, id string) (*view, error) {
 	v.Lines = lines
 	c.markSeen(r.Context(), lines)
 	if len(sessions) > 0 {
-		v.Status = chatStatus(v, sessions[0])
-		if s := sessions[0]; !s.JoinedAt.IsZero() && c.sharePage != nil {
+		s := sessions[0]
+		if !s.JoinedAt.IsZero() && c.sharePage != nil {
 			// The share page opens in the browser that joined, which is
 			// this one when the customer followed the chat's link.
 			v.ShareURL = c.sharePage(s)
+		}
+		if key := c.statusKey(r.Context(), s, v.ShareURL != ""); key != "" {
+			v.Status = v.T(key)
 		}
 	}
 	return v, nil
@@ -103,26 +106,67 @@ func (c *Chat) markSeen(ctx context.Context, lines []lineView) {
 	}
 }
 
-// chatStatus is the sentence that tells the customer where their
-// remote-support session stands once they joined it.
-func chatStatus(v *view, s *core.Session) string {
+// statusKey is the catalog key of the sentence that tells the customer
+// where their remote-support session stands once they joined it, or ""
+// before: what is true at that moment, and nothing more. shareable
+// reports that the customer shares their screen on assistbot's own page
+// (the builtin provider), where the session's log says whether they do.
+func (c *Chat) statusKey(ctx context.Context, s *core.Session, shareable bool) string {
 	if s.JoinedAt.IsZero() {
 		return ""
 	}
 	switch s.State {
 	case core.StateWaiting:
-		return v.T("portal.status.waiting")
-	case core.StateActive:
-		if s.Mode == core.ModeControl {
-			return v.T("portal.status.active_control")
+		if s.CustomerURL != "" {
+			return "portal.status.waiting_program"
 		}
-		return v.T("portal.status.active_view")
+		return "portal.status.waiting"
+	case core.StateActive:
+		switch {
+		case shareable:
+			return c.shareKey(ctx, s)
+		case s.Mode == core.ModeControl:
+			return "portal.status.active_control"
+		case c.engine.Supports(core.ModeControl):
+			return "portal.status.active_view"
+		}
+		return "portal.status.active_noshare"
 	case core.StateEnded:
-		return v.T("portal.status.ended")
+		return "portal.status.ended"
 	case core.StateClosed:
-		return v.T("portal.status.closed")
+		return "portal.status.closed"
 	}
 	return ""
+}
+
+// shareKey says whether the customer of an active session of the builtin
+// provider shares now, from the last share the session's log records:
+// sharing their screen or camera, not sharing, or nothing yet (the
+// technician sees nothing until they share).
+func (c *Chat) shareKey(ctx context.Context, s *core.Session) string {
+	ready := "share.ready_screen"
+	if s.Device == core.DeviceMobile {
+		ready = "share.ready_camera"
+	}
+	events, err := c.engine.Events(ctx, s.ID)
+	if err != nil {
+		c.log.Warn("read the session's log for the chat", "session_id", s.ID, "err", err)
+		return ready
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		switch e := events[i]; e.Action {
+		case core.ActionShareStart:
+			if e.Detail == "camera" {
+				return "share.sharing_camera"
+			}
+			return "share.sharing_screen"
+		case core.ActionShareStop, core.ActionShareDecline:
+			return "share.not_sharing"
+		case core.ActionStart:
+			return ready
+		}
+	}
+	return ready
 }
 
 // transcript returns a conversation's lines, oldest first: its messages

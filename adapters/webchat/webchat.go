@@ -36,8 +36,13 @@ const (
 	// keepaliveEvery spaces the comments that keep idle event streams
 	// open through proxies.
 	keepaliveEvery = 20 * time.Second
-	// messagesPerMinute is how many messages a client may write a minute.
+	// messagesPerMinute is how many messages a chat may write a minute.
 	messagesPerMinute = 20
+	// clientMessagesPerMinute is how many messages all the chats of one
+	// client address together may write a minute: enough for several
+	// customers behind one address (an office, a carrier's NAT), not for
+	// one visitor who makes a new chat for every message.
+	clientMessagesPerMinute = 120
 )
 
 // Engine is what the web chat needs of core.Engine.
@@ -49,6 +54,10 @@ type Engine interface {
 	Deliveries(ctx context.Context, id string) ([]*core.Delivery, error)
 	ReportDelivery(ctx context.Context, channel, externalID string, status core.DeliveryStatus, reason string) (*core.Delivery, error)
 	Subscribe(buf int) (<-chan core.Update, func())
+	// Events is a session's log, where the customer's sharing is
+	// recorded; Supports tells whether the provider has remote control.
+	Events(ctx context.Context, id string) ([]core.Event, error)
+	Supports(m core.Mode) bool
 }
 
 // Options configure the web chat. Engine and Catalog are required.
@@ -64,8 +73,15 @@ type Options struct {
 	// rewrote the Host header.
 	PublicURL string
 	// TrustedProxies are the peers whose X-Forwarded-For header is
-	// believed when finding a client for the message limit.
+	// believed when finding a client for the limits.
 	TrustedProxies []netip.Prefix
+	// Key signs the chat ids in the customers' cookies and the CSRF
+	// tokens of their pages: the store's "web-chat" key, the same on every
+	// replica. PreviousKey, the one before its last rotation, still
+	// verifies. Without Key a random one is made, which lives as long as
+	// the process.
+	Key         []byte
+	PreviousKey []byte
 	// Clock tells the time of the message limit; it is the engine's
 	// clock. Default core.SystemClock.
 	Clock core.Clock
@@ -85,14 +101,16 @@ type Chat struct {
 	publicURL string // without a trailing slash
 	secure    bool
 	proxies   []netip.Prefix
-	tokens    web.Tokens
-	limit     *web.Limiter // messages per client
-	cop       *http.CrossOriginProtection
-	pages     *template.Template
-	assets    *web.Assets
-	sharePage func(s *core.Session) string
-	channel   *channel
-	streams   *streamCount // open event streams
+	tokens    signer
+	limit     *web.Limiter // messages per chat
+	// clientLimit bounds the messages of all chats of one client address.
+	clientLimit *web.Limiter
+	cop         *http.CrossOriginProtection
+	pages       *template.Template
+	assets      *web.Assets
+	sharePage   func(s *core.Session) string
+	channel     *channel
+	streams     *streams // open event streams
 
 	// subscribe is the engine's Subscribe; tests replace it.
 	subscribe func(buf int) (<-chan core.Update, func())
@@ -114,20 +132,21 @@ func New(o Options) (*Chat, error) {
 		clock = core.SystemClock{}
 	}
 	c := &Chat{
-		engine:    o.Engine,
-		catalog:   o.Catalog,
-		log:       log.With("component", "webchat"),
-		publicURL: strings.TrimRight(o.PublicURL, "/"),
-		secure:    web.SecureCookies(o.PublicURL),
-		proxies:   o.TrustedProxies,
-		tokens:    web.NewTokens(),
-		limit:     web.NewLimiter(web.LimiterOptions{PerClient: messagesPerMinute, Period: time.Minute, Clock: clock}),
-		sharePage: o.SharePage,
-		channel:   newChannel(),
-		streams:   &streamCount{max: maxStreams},
-		subscribe: o.Engine.Subscribe,
-		keepalive: keepaliveEvery,
-		done:      make(chan struct{}),
+		engine:      o.Engine,
+		catalog:     o.Catalog,
+		log:         log.With("component", "webchat"),
+		publicURL:   strings.TrimRight(o.PublicURL, "/"),
+		secure:      web.SecureCookies(o.PublicURL),
+		proxies:     o.TrustedProxies,
+		tokens:      newSigner(o.Key, o.PreviousKey),
+		limit:       web.NewLimiter(web.LimiterOptions{PerClient: messagesPerMinute, Period: time.Minute, Clock: clock}),
+		clientLimit: web.NewLimiter(web.LimiterOptions{PerClient: clientMessagesPerMinute, Period: time.Minute, Clock: clock}),
+		sharePage:   o.SharePage,
+		channel:     newChannel(),
+		streams:     newStreams(maxStreams, maxClientStreams),
+		subscribe:   o.Engine.Subscribe,
+		keepalive:   keepaliveEvery,
+		done:        make(chan struct{}),
 	}
 	var err error
 	if c.cop, err = web.CrossOrigin(o.PublicURL); err != nil {

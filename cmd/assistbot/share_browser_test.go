@@ -255,6 +255,14 @@ func TestScreenShareInBrowser(t *testing.T) {
 	value(t, agent, "picture gone after the end", chromedp.Poll[bool](`!document.getElementById("screen-video").srcObject && document.getElementById("screen-status").textContent === "The session has ended."`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	do(t, customer, "customer sees the end", chromedp.WaitVisible(css(`#share[data-state="ended"]`)))
+	// The share's prompt is gone at once; the page says only that the
+	// session ended.
+	wantText(t, customer, "status after the end", "#status", s.catalog.T("en", "portal.status.ended"))
+	if shown := value(t, customer, "prompt after the end", chromedp.Evaluate[[]string](`["#share-h", "#share-explain", "#share-start", "#share-decline", "#handoff"]
+		.filter((sel) => { const e = document.querySelector(sel); return e && e.getClientRects().length > 0; })`)); len(shown) != 0 {
+		t.Errorf("after the end the share page still shows %v", shown)
+	}
+	wantNoFalseClaims(t, customer, "share page after the end", "Show the technician your screen")
 	if n := value(t, customer, "tracks after the end", chromedp.Evaluate[int](`document.getElementById("share-preview").srcObject ? 1 : 0`)); n != 0 {
 		t.Errorf("the customer still shares after the end")
 	}
@@ -307,9 +315,12 @@ func startSharing(t *testing.T, s *server, agent, customer context.Context) apiS
 		t.Errorf("before the share the full screen button is enabled")
 	}
 
-	// The customer's page, reloading while it waits, turns into the share
-	// page once the session is active.
+	// The customer's page, following the session while it waits, turns
+	// into the share page once the session is active, and says that the
+	// technician sees nothing until the customer shares.
 	do(t, customer, "share page", chromedp.WaitVisible(css("#share-start")))
+	wantText(t, customer, "share page's status", "#status", s.catalog.T("en", "share.ready_screen"))
+	wantNoFalseClaims(t, customer, "share page before sharing")
 	explain := value(t, customer, "explanation", chromedp.Text(css("#share")))
 	for _, want := range []string{"Show the technician your screen", "can only watch", "Share my screen", "Don't share"} {
 		if !strings.Contains(explain, want) {

@@ -5,8 +5,11 @@
 // to browser over WebRTC, and keeps the page honest about what is shared:
 // an indicator while sharing, a Stop button, and what became of it. The
 // signaling socket relays offers, answers and candidates through
-// assistbot; media never passes through the server. Every text comes from
-// the page's #share-config block.
+// assistbot; media never passes through the server. The page's status
+// line always says what is true: the technician is ready but sees nothing
+// yet, the customer shares, shares nothing now, or the session ended (and
+// then the share's prompt is gone). Every text comes from the page's
+// #share-config block.
 (() => {
   "use strict";
 
@@ -22,6 +25,8 @@
   const indicatorText = $("share-indicator-text");
   const preview = $("share-preview");
   const explain = $("share-explain");
+  const title = $("share-h");
+  const status = $("status");
 
   const media = navigator.mediaDevices;
   const canScreen = !!(media && media.getDisplayMedia);
@@ -45,6 +50,8 @@
 
   const say = (text) => { note.textContent = text || ""; };
   const setState = (s) => { section.dataset.state = s; };
+  // tell puts what is true now in the page's status line.
+  const tell = (text) => { if (status) status.textContent = text; };
 
   function send(m) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
@@ -60,6 +67,7 @@
 
   function showSharing() {
     indicatorText.textContent = source === "camera" ? T.sharing_camera : T.sharing_screen;
+    tell(indicatorText.textContent);
     indicator.hidden = false;
     stopBtn.hidden = false;
     startBtn.hidden = true;
@@ -71,6 +79,7 @@
   function cannotShare() {
     startBtn.hidden = true;
     declineBtn.hidden = true;
+    tell(T.not_sharing);
     setState("unavailable");
     say(T.unavailable);
     if (!told) {
@@ -98,6 +107,7 @@
       startBtn.disabled = false;
       const denied = e && (e.name === "NotAllowedError" || e.name === "SecurityError");
       send({ type: "declined", reason: denied ? "denied" : "unavailable" });
+      if (!stream) tell(T.not_sharing);
       setState(denied ? "denied" : "unavailable");
       say(denied ? T.denied : T.unavailable);
       return;
@@ -146,6 +156,7 @@
     if (!finished) {
       setState("stopped");
       showIdle();
+      tell(T.not_sharing);
     }
     say(text);
   }
@@ -172,18 +183,23 @@
   }
 
   // finish ends the page's part: the session ended, or went on elsewhere.
+  // Nothing of the share's prompt stays: no title, no explanation, no
+  // button; only what happened.
   function finish(reason) {
+    const wasSharing = !!stream;
     finished = true;
     stopTracks();
     closePeer();
     source = "";
     startBtn.hidden = stopBtn.hidden = declineBtn.hidden = true;
     if ($("handoff")) $("handoff").hidden = true;
+    title.hidden = explain.hidden = true;
     indicator.hidden = true;
     preview.hidden = true;
     const replaced = reason === "replaced";
     setState(replaced ? "replaced" : "ended");
-    say(replaced ? T.replaced : T.ended);
+    tell(replaced ? T.replaced : T.session_ended);
+    say(replaced ? "" : (wasSharing ? T.ended : ""));
     if (ws) ws.close(1000);
     ws = null;
     // The status page then says how the session ended.
@@ -271,11 +287,13 @@
   if (useCamera) {
     startBtn.textContent = T.start_camera;
     explain.textContent = T.explain_camera;
+    tell(T.ready_camera);
   }
   startBtn.addEventListener("click", () => { start(); });
   stopBtn.addEventListener("click", () => stop(T.stopped));
   declineBtn.addEventListener("click", () => {
     send({ type: "declined", reason: "declined" });
+    if (!stream) tell(T.not_sharing);
     setState("declined");
     say(T.declined);
     declineBtn.hidden = true;

@@ -67,6 +67,10 @@ type Options struct {
 	// PublicURL is assistbot's own base URL, under which the desktop,
 	// mobile and manual links are.
 	PublicURL string
+	// LinkKey, when set, is the key of the proof the desktop and mobile
+	// links carry beside the PIN (core.LinkProof): the portal lets whoever
+	// follows them in without counting them as guesses.
+	LinkKey []byte
 	// Digits is the PIN length, 6 to 10; 0 is 6.
 	Digits int
 	// PINs draws the PINs; nil is core.RandomPINs{}.
@@ -193,6 +197,23 @@ func (p *Provider) Client() *Client { return p.client }
 // Close closes the control connection.
 func (p *Provider) Close() error { return p.client.Close() }
 
+// desktopProof is what the desktop link carries after its PIN: the
+// proof that it was issued, when the provider has a link key.
+func (p *Provider) desktopProof(sessionID, pin string) string {
+	if len(p.opt.LinkKey) == 0 || sessionID == "" {
+		return ""
+	}
+	return "&k=" + core.LinkProof(p.opt.LinkKey, sessionID, pin)
+}
+
+// mobileProof is desktopProof for the mobile link.
+func (p *Provider) mobileProof(sessionID, pin string) string {
+	if len(p.opt.LinkKey) == 0 || sessionID == "" {
+		return ""
+	}
+	return "/" + core.LinkProof(p.opt.LinkKey, sessionID, pin)
+}
+
 // Name implements core.Provider.
 func (p *Provider) Name() string { return Name }
 
@@ -241,8 +262,8 @@ func (p *Provider) Issue(ctx context.Context, req core.IssueRequest) (core.Ticke
 	p.log.Info("meshcentral: device group created", "session_id", id)
 	return core.Ticket{
 		PIN:         pin,
-		DesktopURL:  p.base + "/?code=" + pin,
-		MobileURL:   p.base + "/m/" + pin,
+		DesktopURL:  p.base + "/?code=" + pin + p.desktopProof(req.SessionID, pin),
+		MobileURL:   p.base + "/m/" + pin + p.mobileProof(req.SessionID, pin),
 		ManualURL:   p.base + "/",
 		Ref:         meshID,
 		ExpiresAt:   time.Now().Add(time.Duration(p.opt.InviteMinutes) * time.Minute),

@@ -117,21 +117,63 @@
     if (e.target.value.trim() !== "") form.requestSubmit();
   });
 
+  // The page listens to the server's events while it may; when it may
+  // not (a newer page of this browser or network took its place, or the
+  // server has as many listeners as it takes), it reloads its transcript
+  // every little while instead, so nothing the agent writes is missed.
   var live = document.getElementById("live");
   var lost = false;
-  var es = new EventSource("/chat/events");
-  es.addEventListener("refresh", load);
-  es.onopen = function () {
-    if (lost) load();
-    lost = false;
-    document.body.dataset.live = "on";
-    live.hidden = true;
-  };
-  es.onerror = function () {
-    lost = true;
-    document.body.dataset.live = "off";
-    live.hidden = false;
-  };
+  var es = null;
+  var poll = null;
+  function startPolling() {
+    if (!poll) poll = setInterval(load, 15000);
+  }
+  function stopPolling() {
+    if (poll) clearInterval(poll);
+    poll = null;
+  }
+  function listen() {
+    if (es) return;
+    var s = new EventSource("/chat/events");
+    es = s;
+    s.addEventListener("refresh", load);
+    s.addEventListener("superseded", function () {
+      s.close();
+      es = null;
+      document.body.dataset.live = "polling";
+      live.hidden = true;
+      startPolling();
+    });
+    s.onopen = function () {
+      if (lost) load();
+      lost = false;
+      stopPolling();
+      document.body.dataset.live = "on";
+      live.hidden = true;
+    };
+    s.onerror = function () {
+      lost = true;
+      if (s.readyState === EventSource.CLOSED) {
+        // Refused rather than dropped: no reconnecting on its own.
+        es = null;
+        document.body.dataset.live = "polling";
+        live.hidden = true;
+        startPolling();
+        setTimeout(listen, 30000);
+        return;
+      }
+      document.body.dataset.live = "off";
+      live.hidden = false;
+    };
+  }
+  // A page shown again is the one the customer looks at: it listens.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && !es) {
+      load();
+      listen();
+    }
+  });
+  listen();
 
   localize(document);
   toBottom();
