@@ -12,8 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/language"
 
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/bots/i18n"
@@ -29,6 +32,7 @@ const defaultActor = "api"
 // Engine is what the API needs of core.Engine.
 type Engine interface {
 	Issue(ctx context.Context, req core.Request) (*core.Session, *core.Conversation, error)
+	Delivers(channel string) bool
 	Session(ctx context.Context, id string) (*core.Session, error)
 	Sessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error)
 	Conversation(ctx context.Context, id string) (*core.Conversation, error)
@@ -176,21 +180,41 @@ func (a *API) authenticate(r *http.Request) error {
 	return nil
 }
 
-// handleCreate issues a session.
+// handleCreate issues a session: for a customer (found or new), for an
+// existing conversation (conversation_id, as the console shows it: a
+// web-chat customer's), or for nobody yet. A customer that could never be
+// sent the link is refused before a PIN is made.
 func (a *API) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	var req createRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	cr := core.Request{ConversationID: req.ConversationID, Agent: actorName(req.Agent)}
+	cr := core.Request{ConversationID: strings.TrimSpace(req.ConversationID), Agent: actorName(req.Agent)}
 	if req.Locale != "" {
-		// Store the catalog's code ("ko"), not the caller's tag ("ko-KR"),
-		// so every adapter renders the session in the same language.
-		cr.Locale = a.catalog.Match(req.Locale)
+		locale, err := a.locale(req.Locale)
+		if err != nil {
+			return err
+		}
+		cr.Locale = locale
 	}
 	if c := req.Customer; c != nil {
+		if cr.ConversationID != "" {
+			return core.Errorf(core.CodeInvalid, "give conversation_id or customer, not both: the conversation has its customer")
+		}
 		cr.Customer = core.Endpoint{Channel: c.Channel, Address: c.Address}
 		cr.CustomerName = c.Name
+		if err := a.deliverable(c.Channel); err != nil {
+			return err
+		}
+	}
+	if cr.ConversationID != "" {
+		conv, err := a.engine.Conversation(r.Context(), cr.ConversationID)
+		if err != nil {
+			return err
+		}
+		if err := a.deliverable(conv.Customer.Channel); err != nil {
+			return err
+		}
 	}
 	sess, conv, err := a.engine.Issue(r.Context(), cr)
 	if err != nil {
@@ -203,6 +227,40 @@ func (a *API) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Location", "/api/v1/sessions/"+url.PathEscape(sess.ID))
 	web.WriteJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// channelSettings names the setting that lets assistbot reach the
+// customers of each channel.
+var channelSettings = map[string]string{
+	core.ChannelSMS:     "twilio.enabled",
+	core.ChannelSlack:   "slack.enabled",
+	core.ChannelDiscord: "discord.enabled",
+	core.ChannelWeb:     "console.web_chat",
+}
+
+// deliverable refuses a customer channel this server cannot send to, so
+// that no session is made whose link could never reach its customer. An
+// unknown channel is left to the engine, which names the known ones.
+func (a *API) deliverable(channel string) error {
+	channel = strings.ToLower(strings.TrimSpace(channel))
+	setting, known := channelSettings[channel]
+	if !known || a.engine.Delivers(channel) {
+		return nil
+	}
+	return core.Errorf(core.CodeInvalid, "%s customers cannot be reached from this server: set %s: true", channel, setting)
+}
+
+// locale returns the catalog's code ("ko") for a BCP 47 tag whose
+// language is supported ("ko", "ko-KR"), so every adapter renders the
+// session in the same language; any other tag is refused with the list.
+func (a *API) locale(tag string) (string, error) {
+	supported := a.catalog.Supported()
+	if t, err := language.Parse(strings.ReplaceAll(strings.TrimSpace(tag), "_", "-")); err == nil {
+		if base, conf := t.Base(); conf != language.No && slices.Contains(supported, base.String()) {
+			return base.String(), nil
+		}
+	}
+	return "", core.Errorf(core.CodeInvalid, "unknown locale %q; use one of %s (a region may follow, as in ko-KR)", tag, strings.Join(supported, ", "))
 }
 
 // handleList lists sessions, newest first.
@@ -287,6 +345,7 @@ func (a *API) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if out.sessionJSON, err = a.toSession(r.Context(), sess, map[string]*core.Conversation{}); err != nil {
 		return err
 	}
+	out.TechnicianURL = technicianURL(sess)
 	for _, d := range ds {
 		out.Deliveries = append(out.Deliveries, toDelivery(d))
 	}
@@ -349,7 +408,28 @@ func (a *API) handleStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tech := core.Actor{Kind: core.ActorTechnician, Name: actorName(req.Technician)}
-	return a.answer(w, r)(a.engine.Start(r.Context(), r.PathValue("id"), tech, req.Mode))
+	sess, err := a.engine.Start(r.Context(), r.PathValue("id"), tech, req.Mode)
+	if err != nil {
+		return err
+	}
+	out, err := a.toSession(r.Context(), sess, map[string]*core.Conversation{})
+	if err != nil {
+		return err
+	}
+	out.TechnicianURL = technicianURL(sess)
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// technicianURL returns the provider's link through which the technician
+// of an active session reaches the customer's computer (MeshCentral's
+// share), for the start answer and the session's GET: API tokens are
+// operators' credentials. It is never logged.
+func technicianURL(s *core.Session) string {
+	if s.State != core.StateActive {
+		return ""
+	}
+	return s.TechnicianURL
 }
 
 func (a *API) handleEnd(w http.ResponseWriter, r *http.Request) error {

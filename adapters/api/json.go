@@ -40,6 +40,10 @@ type sessionJSON struct {
 	JoinedAt       time.Time     `json:"joined_at,omitzero"`
 	StartedAt      time.Time     `json:"started_at,omitzero"`
 	EndedAt        time.Time     `json:"ended_at,omitzero"`
+	// TechnicianURL is the provider's link for the technician of an
+	// active session (MeshCentral), in the start answer and the session's
+	// GET only.
+	TechnicianURL string `json:"technician_url,omitempty"`
 }
 
 // customerJSON is whom a session is for, in requests and responses.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/assistbot/assistbot/adapters/web"
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -52,7 +53,10 @@ func (c *Console) handleRemote(w http.ResponseWriter, r *http.Request, si *signI
 
 // handleAct performs a card button: send a link, generate another code,
 // close, start in a mode, end. Any signed-in agent may act on any
-// session: the console's agents are the support team.
+// session: the console's agents are the support team. A start whose
+// provider hands the technician a link (MeshCentral) answers it to the
+// page's script, which opens it; without a script the browser goes to
+// the session's page, which shows it to that technician.
 func (c *Console) handleAct(w http.ResponseWriter, r *http.Request, si *signIn) {
 	v := c.view(r, si)
 	if err := r.ParseForm(); err != nil {
@@ -67,13 +71,39 @@ func (c *Console) handleAct(w http.ResponseWriter, r *http.Request, si *signIn) 
 	id := r.PathValue("id")
 	res, err := c.bot.Act(r.Context(), core.Actor{Kind: core.ActorAgent, Name: si.agent}, action, id)
 	if err != nil {
+		if start := action == remote.ActionStartControl || action == remote.ActionStartView; start && core.ErrorCode(err) == core.CodeUnavailable {
+			c.notStarted(w, r, v, err)
+			return
+		}
 		c.engineError(w, r, v, err)
 		return
 	}
-	c.done200(w, r, localPath(r.PostForm.Get("return"), "/console/sessions/"+url.PathEscape(id)), map[string]any{
-		"session":   id,
-		"dismissed": res.Dismissed,
-	})
+	next := localPath(r.PostForm.Get("return"), "/console/sessions/"+url.PathEscape(id))
+	body := map[string]any{"session": id, "dismissed": res.Dismissed}
+	if res.Session != nil {
+		if link, _ := technicianLink(v, res.Session); link != "" {
+			body["open"] = link
+			next = "/console/sessions/" + url.PathEscape(id)
+		}
+	}
+	c.done200(w, r, next, body)
+}
+
+// notStarted answers a start that the provider could not make now: its
+// own words say why (MeshCentral: "the customer's device is still
+// connecting; try again in a moment"), not that the whole service is
+// down; a wait it asked for goes in Retry-After.
+func (c *Console) notStarted(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	c.log.Warn("console start refused by the provider", "session_id", r.PathValue("id"), "err", err)
+	msg := core.ErrorMessage(err)
+	if msg == "" || msg == "internal error" {
+		c.failText(w, r, http.StatusServiceUnavailable, c.bot.ErrorText(err, v.Lang))
+		return
+	}
+	if d, ok := core.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", web.RetryAfter(d))
+	}
+	c.failText(w, r, http.StatusServiceUnavailable, v.T("console.start.not_started", "reason", msg))
 }
 
 // handleWatch makes the signed-in agent the technician who watches an
@@ -85,6 +115,13 @@ func (c *Console) handleWatch(w http.ResponseWriter, r *http.Request, si *signIn
 	before, err := c.engine.Session(r.Context(), id)
 	if err != nil {
 		c.engineError(w, r, v, err)
+		return
+	}
+	// Only a screen the console shows is watched here. A provider's own
+	// link (MeshCentral) is the technician's who started: taking the
+	// session over must not hand it to someone else.
+	if !c.viewable(before) {
+		c.fail(w, r, http.StatusConflict, "console.watch.elsewhere")
 		return
 	}
 	s, err := c.engine.Watch(r.Context(), id, core.Actor{Kind: core.ActorAgent, Name: si.agent})

@@ -1,5 +1,5 @@
 // Package console is the technician console at /console: the agents'
-// sign-in (passwords, sign-ins kept in memory, CSRF), the queue of
+// sign-in (passwords, sign-ins every replica shares, CSRF), the queue of
 // remote-support sessions with its live event stream, the open
 // conversations and their transcripts, the remote-session dialog and the
 // card's actions, and each session's page with its event log and the
@@ -45,6 +45,11 @@ const (
 	// keepaliveEvery spaces the comments that keep idle event streams
 	// open through proxies.
 	keepaliveEvery = 20 * time.Second
+	// recheckEvery spaces the checks that end this replica's event
+	// streams of a sign-in that ended on another replica; expireEvery
+	// spaces the deletions of expired sign-ins from the store.
+	recheckEvery = 10 * time.Second
+	expireEvery  = time.Minute
 	// passwordChecks bounds the argon2 checks running at once: each takes
 	// up to the hash's memory cost (64 MiB by default).
 	passwordChecks = 2
@@ -116,6 +121,18 @@ type Options struct {
 	// SessionTTL is how long a sign-in lasts; zero means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
+	// SignIns keeps the agents' sign-ins. With the store every replica
+	// shares, a sign-in works on every replica and outlives a restart.
+	// Nil keeps them in this process's memory.
+	SignIns core.SignInStore
+	// Keys keeps the key of the CSRF tokens, the same for every replica
+	// that shares it, made on first use and rotatable. Nil makes a key
+	// for this process alone.
+	Keys core.KeyStore
+	// TechnicianLinks says that the provider hands the technician a link
+	// to work through when they start a session (MeshCentral): the
+	// console opens it in a new tab from the start buttons.
+	TechnicianLinks bool
 	// PublicURL is the external base URL ("https://support.example.com"):
 	// an https URL makes the cookies Secure, and requests whose Origin is
 	// this URL are same-site even when a proxy rewrote the Host header.
@@ -150,7 +167,7 @@ type Console struct {
 	log     *slog.Logger
 	agents  map[string]Agent
 	signIns *signIns
-	tokens  web.Tokens
+	keys    *keyring
 	logins  *web.Limiter // sign-in attempts per client
 	proxies []netip.Prefix
 	secure  bool
@@ -166,11 +183,13 @@ type Console struct {
 	screen     Screen
 	iceServers func() []ICEServer
 	relayOnly  bool
+	links      bool // the provider hands technicians a link (TechnicianLinks)
 
 	// subscribe is the engine's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
 	subscribe func(buf int) (<-chan core.Update, func())
 	keepalive time.Duration
+	recheck   time.Duration
 
 	done     chan struct{} // closed by Run's end: event streams stop
 	doneOnce sync.Once
@@ -195,6 +214,7 @@ func New(o Options) (*Console, error) {
 	if clock == nil {
 		clock = core.SystemClock{}
 	}
+	keys := newKeyring(o.Keys, clock.Now)
 	c := &Console{
 		engine:  o.Engine,
 		bot:     o.Bot,
@@ -202,8 +222,8 @@ func New(o Options) (*Console, error) {
 		clock:   clock,
 		log:     log.With("component", "console"),
 		agents:  make(map[string]Agent, len(o.Agents)),
-		signIns: newSignIns(clock.Now, ttl),
-		tokens:  web.NewTokens(),
+		signIns: newSignIns(o.SignIns, keys, clock.Now, ttl),
+		keys:    keys,
 		// The limit reads the engine's clock, like the PIN limit, so
 		// tests move one clock.
 		logins:     web.NewLimiter(web.LimiterOptions{PerClient: wrongPasswords, Period: time.Minute, Clock: clock}),
@@ -216,8 +236,10 @@ func New(o Options) (*Console, error) {
 		screen:     o.Screen,
 		iceServers: o.ICEServers,
 		relayOnly:  o.RelayOnly,
+		links:      o.TechnicianLinks,
 		subscribe:  o.Engine.Subscribe,
 		keepalive:  keepaliveEvery,
+		recheck:    recheckEvery,
 		done:       make(chan struct{}),
 	}
 	for i, a := range o.Agents {
@@ -253,18 +275,27 @@ func New(o Options) (*Console, error) {
 // desk ("console").
 func (c *Console) Channels() []core.Channel { return []core.Channel{c.desk} }
 
-// Run ends expired sign-ins as they expire until ctx ends, then ends every
-// event stream, so that the server's shutdown does not wait for them.
+// Run ends the event streams of sign-ins that expired or ended on another
+// replica, and deletes expired sign-ins from the store, until ctx ends;
+// then it ends every event stream, so that the server's shutdown does not
+// wait for them.
 func (c *Console) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(c.recheck)
 	defer t.Stop()
+	var expired time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			c.doneOnce.Do(func() { close(c.done) })
 			return nil
 		case <-t.C:
-			c.signIns.sweep()
+			now := c.clock.Now()
+			expire := now.Sub(expired) >= expireEvery || now.Before(expired)
+			if err := c.signIns.sweep(ctx, expire); err != nil && ctx.Err() == nil {
+				c.log.Warn("console sign-ins", "err", err)
+			} else if expire {
+				expired = now
+			}
 		}
 	}
 }
@@ -299,11 +330,14 @@ func (c *Console) Mount(mux web.Mux) {
 // r carries no live sign-in. It is how the technician's signaling socket
 // is authenticated.
 func (c *Console) SignedIn(r *http.Request) (agent string, signedOut <-chan struct{}, ok bool) {
-	si, ok := c.current(r)
-	if !ok {
+	si, err := c.current(r)
+	if err != nil {
+		c.log.Error("console sign-in check", "route", r.Pattern, "err", err)
+	}
+	if si == nil {
 		return "", nil, false
 	}
-	return si.agent, si.gone, true
+	return si.agent, si.ended(), true
 }
 
 // pageHeaders sets what every console answer needs: nothing is cached,

@@ -84,7 +84,8 @@ func TestQueueLogLink(t *testing.T) {
 }
 
 // TestQueueViewOnlyProvider: a provider without remote control (the
-// builtin one) offers view only, and says why.
+// builtin one) offers view only, and says why, naming the providers that
+// do offer it.
 func TestQueueViewOnlyProvider(t *testing.T) {
 	r := newRig(t)
 	r.Provider.ModeList = []core.Mode{core.ModeView}
@@ -93,7 +94,7 @@ func TestQueueViewOnlyProvider(t *testing.T) {
 	s := r.waiting(pat, core.DeviceDesktop)
 	_, page := c.Get("/console")
 	d := row(t, page, s.ID)
-	webtest.WantContains(t, d, "This provider offers view only; remote control needs LogMeIn Rescue.", `value="remote.start_view"`)
+	webtest.WantContains(t, d, "This provider offers view only; remote control needs MeshCentral or LogMeIn Rescue.", `value="remote.start_view"`)
 	webtest.WantNotContains(t, d, "remote.start_control")
 }
 
@@ -315,6 +316,80 @@ func TestEventLog(t *testing.T) {
 	for i, w := range want {
 		if !strings.Contains(rows[i], w) {
 			t.Errorf("row %d = %s\nwant %s", i, rows[i], w)
+		}
+	}
+}
+
+// TestCloseSaysWhatItDoes: the card's Close says what it does in the
+// console, where the remote-session dialog also has Done (which only
+// closes the dialog, in its foot): "Revoke code" while the code works,
+// "Cancel session" for a customer waiting, and nothing for an expired
+// code, which has nothing left to close.
+func TestCloseSaysWhatItDoes(t *testing.T) {
+	r := newRig(t)
+	c := r.Visitor()
+	signInAs(c, "alice", alicePW)
+	conv, _, err := r.Engine.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "help", Desk: core.Endpoint{Channel: core.ChannelConsole}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, card := r.openDialog(c, conv.ID, "alice")
+	webtest.WantContains(t, card, `value="remote.close" class="btn danger">Revoke code</button>`,
+		`<div class="dialog-foot">`, `id="dialog-done">Done</button>`)
+	webtest.WantNotContains(t, card, ">Close<")
+
+	waiting := r.waiting(core.Endpoint{Channel: core.ChannelSMS, Address: "+12015550177"}, core.DeviceDesktop)
+	_, page := c.Get("/console")
+	webtest.WantContains(t, row(t, page, waiting.ID), `value="remote.close" class="btn danger">Cancel session</button>`)
+
+	r.Clock.Add(time.Hour)
+	_, expired := c.Get("/console/sessions/" + s.ID)
+	webtest.WantContains(t, expired, `value="remote.regenerate"`)
+	webtest.WantNotContains(t, expired, `value="remote.close"`)
+}
+
+// TestTimesSayTheirZone: the server writes every time in UTC and says so;
+// the page's script shows them in the agent's zone, the expiry as "(your
+// time)", from the ISO time each carries.
+func TestTimesSayTheirZone(t *testing.T) {
+	r := newRig(t)
+	c := r.Visitor()
+	signInAs(c, "alice", alicePW)
+	s := r.waiting(pat, core.DeviceDesktop)
+	issued, _, err := r.Engine.Issue(ctx, issueFor(core.Endpoint{Channel: core.ChannelSMS, Address: "+12015550166"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, card := c.Get("/console/sessions/"+issued.ID+"/card", csrfHeader, c.CSRF)
+	webtest.WantContains(t, card, `<time datetime="2026-11-25T09:20:00Z" data-expires>Expires at 09:20 UTC</time>`)
+	_, page := c.Get("/console/sessions/" + s.ID)
+	webtest.WantContains(t, page, `<th scope="col" data-zone="Time (your time)">Time (UTC)</th>`,
+		`<time datetime="2026-11-25T09:00:00Z" data-clock="seconds">09:00:00 UTC</time>`,
+		`"expires_local":"Expires at {time} (your time)"`)
+}
+
+// TestSessionPageHeadings: a session's page has a main heading and no
+// heading without content under it; the conversation's list of sessions
+// is on the conversation's page, not on a session's, which is about one.
+func TestSessionPageHeadings(t *testing.T) {
+	r := newRig(t)
+	c := r.Visitor()
+	signInAs(c, "alice", alicePW)
+	s := r.waiting(pat, core.DeviceDesktop)
+	emptyHeading := regexp.MustCompile(`<h[1-6][^>]*>\s*</h[1-6]>`)
+	_, page := c.Get("/console/sessions/" + s.ID)
+	webtest.WantContains(t, page, `<h1 class="visually-hidden">Remote support · Customer is waiting</h1>`,
+		`data-region="/console/conversations/`+s.ConversationID+`/transcript?sessions=0"`)
+	webtest.WantNotContains(t, page, "Remote support sessions")
+	_, region := c.Get("/console/conversations/"+s.ConversationID+"/transcript?sessions=0", csrfHeader, c.CSRF)
+	webtest.WantNotContains(t, region, "Remote support sessions")
+	_, conv := c.Get("/console/conversations/" + s.ConversationID)
+	webtest.WantContains(t, conv, `<h2 class="sub">Remote support sessions</h2>`, `href="/console/sessions/`+s.ID+`"`,
+		// The id a script gives the API as conversation_id.
+		`<p class="meta" id="conversation-id">Conversation id for the API: `+s.ConversationID+`</p>`)
+	for name, p := range map[string]string{"session": page, "conversation": conv, "region": region} {
+		if m := emptyHeading.FindString(p); m != "" {
+			t.Errorf("the %s page has an empty heading: %s", name, m)
 		}
 	}
 }

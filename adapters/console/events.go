@@ -84,6 +84,7 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, si *signI
 	lang := c.catalog.Match(r.Header.Get("Accept-Language"))
 	updates, cancel := c.subscribe(consoleBuffer)
 	defer func() { cancel() }()
+	gone := si.ended()
 	out := web.StartEvents(w)
 	ping := time.NewTicker(c.keepalive)
 	defer ping.Stop()
@@ -94,7 +95,7 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, si *signI
 			return
 		case <-c.done:
 			return
-		case <-si.gone:
+		case <-gone:
 			_ = out.Send("signout", map[string]string{"signin": "/console/login"})
 			return
 		case <-ping.C:

@@ -15,6 +15,9 @@ import (
 // page, and in the remote-session dialog of its conversation.
 type cardView struct {
 	remote.Card
+	// Buttons are the card's buttons as the console shows them; they
+	// stand in for the card's own.
+	Buttons        []button
 	ConversationID string
 	// Dialog is set when the card is the remote-session dialog's body:
 	// it then has a button that only hides the dialog.
@@ -23,6 +26,11 @@ type cardView struct {
 	// (the builtin provider); Technician is who may watch it.
 	Viewable   bool
 	Technician string
+	// TechnicianURL, shown to the technician who started the session
+	// alone, is the provider's link to the customer's computer, with its
+	// label ("Open remote control").
+	TechnicianURL   string
+	TechnicianLabel string
 }
 
 // eventLine is one entry of a session's event log.
@@ -83,17 +91,19 @@ func (c *Console) handleConversation(w http.ResponseWriter, r *http.Request, si 
 		return
 	}
 	v.Title, v.Return = v.Conv.Heading, "/console/conversations/"+v.Conv.ID
+	v.ListSessions = true
 	c.render(w, r, http.StatusOK, "console_conversation", v)
 }
 
 // handleTranscript renders a conversation's transcript and sessions
-// alone.
+// alone; ?sessions=0 leaves the sessions out (a session's page).
 func (c *Console) handleTranscript(w http.ResponseWriter, r *http.Request, si *signIn) {
 	v := c.view(r, si)
 	if err := c.loadConversation(r.Context(), v, r.PathValue("id")); err != nil {
 		c.engineError(w, r, v, err)
 		return
 	}
+	v.ListSessions = r.URL.Query().Get("sessions") != "0"
 	v.Return = "/console/conversations/" + v.Conv.ID
 	c.render(w, r, http.StatusOK, "console_transcript", v)
 }
@@ -221,8 +231,10 @@ func (c *Console) loadCard(ctx context.Context, v *view, id string, dialog bool)
 	if err != nil {
 		return err
 	}
-	v.Card = &cardView{Card: c.bot.Card(ctx, s, conv, v.Lang), ConversationID: conv.ID, Dialog: dialog,
+	card := c.bot.Card(ctx, s, conv, v.Lang)
+	v.Card = &cardView{Card: card, Buttons: c.buttons(v, s, card.Buttons), ConversationID: conv.ID, Dialog: dialog,
 		Viewable: c.viewable(s), Technician: s.Technician}
+	v.Card.TechnicianURL, v.Card.TechnicianLabel = technicianLink(v, s)
 	return nil
 }
 

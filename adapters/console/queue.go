@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -40,7 +39,11 @@ type queueRow struct {
 	Mode           string
 	Since          time.Time
 	Notes          []string
-	Buttons        []remote.Button
+	Buttons        []button
+	// TechnicianURL and TechnicianLabel: the provider's link to the
+	// customer's computer, for the technician who started the session.
+	TechnicianURL   string
+	TechnicianLabel string
 }
 
 // queue builds the queue: customers waiting (newest first, since they
@@ -127,7 +130,8 @@ func (c *Console) queueRow(ctx context.Context, v *view, s *core.Session, convs 
 	}
 	if s.State == core.StateWaiting || s.State == core.StateActive {
 		card := c.bot.Card(ctx, s, conv, v.Lang)
-		row.Notes, row.Buttons = card.Notes, card.Buttons
+		row.Notes, row.Buttons = card.Notes, c.buttons(v, s, card.Buttons)
+		row.TechnicianURL, row.TechnicianLabel = technicianLink(v, s)
 	}
 	return row, nil
 }

@@ -39,12 +39,15 @@ type view struct {
 	Conv          *convView
 	Lines         []lineView
 	Sessions      []sessionLine
-	Card          *cardView
-	Viewer        *viewerConfig // session page: the shared screen's viewer
-	Log           []eventLine
-	Snippet       string // the web chat's embed code
-	catalog       *i18n.Catalog
-	now           time.Time
+	// ListSessions lists Sessions under the transcript: on the
+	// conversation's page, not on a session's, which is about one.
+	ListSessions bool
+	Card         *cardView
+	Viewer       *viewerConfig // session page: the shared screen's viewer
+	Log          []eventLine
+	Snippet      string // the web chat's embed code
+	catalog      *i18n.Catalog
+	now          time.Time
 }
 
 // T returns the catalog's text for key in the page's language.
@@ -97,6 +100,7 @@ func (c *Console) consoleStrings(lang string) map[string]string {
 		"age_minutes":   "console.age.minutes",
 		"age_hours":     "console.age.hours",
 		"age_days":      "console.age.days",
+		"expires_local": "console.card.expires_local",
 	} {
 		out[name] = c.catalog.T(lang, key)
 	}
@@ -107,10 +111,12 @@ func (c *Console) consoleStrings(lang string) map[string]string {
 // each page and fragment is a named template of it.
 func (c *Console) parsePages() (*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset":        c.assets.URL,
-		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"clock":        func(t time.Time) string { return t.UTC().Format("15:04") },
-		"clockSeconds": func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"asset": c.assets.URL,
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// Times are the agent's, in their zone, once the page's script
+		// runs; until then they say they are UTC.
+		"clock":        func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
+		"clockSeconds": func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"label":        func(state core.State) string { return "state-" + string(state) },
 		"style": func(s remote.Style) string {
 			if s == remote.StyleDefault {

@@ -66,13 +66,36 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 // them only before it runs.
 func newRigWith(t testing.TB, channels []core.Channel, edit ...func(*Options)) *rig {
 	t.Helper()
-	r := &rig{Rig: webtest.New(t, webtest.Options{})}
+	return newRigOn(t, webtest.New(t, webtest.Options{}), channels, edit...)
+}
+
+// agents are the console agents of the rigs, alice and bob, the same for
+// every console of a test: replicas share their configuration.
+var agents = sync.OnceValue(func() []Agent {
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			panic(err)
+		}
+		return string(h)
+	}
+	return []Agent{{Name: "alice", PasswordHash: hash(alicePW)}, {Name: "bob", PasswordHash: hash(bobPW)}}
+})
+
+// newRigOn mounts the console on w, whose engine may have been replaced,
+// with the rig's store keeping the sign-ins and the keys, as the
+// database does for every replica.
+func newRigOn(t testing.TB, w *webtest.Rig, channels []core.Channel, edit ...func(*Options)) *rig {
+	t.Helper()
+	r := &rig{Rig: w}
 	r.bot = remote.New(r.Engine, r.Catalog)
 	o := Options{
 		Engine:    r.Engine,
 		Bot:       r.bot,
 		Catalog:   r.Catalog,
-		Agents:    []Agent{{Name: "alice", PasswordHash: bcryptHash(t, alicePW)}, {Name: "bob", PasswordHash: bcryptHash(t, bobPW)}},
+		Agents:    agents(),
+		SignIns:   r.Store,
+		Keys:      r.Store,
 		PublicURL: r.URL(),
 		Clock:     r.Clock,
 		Logger:    r.Logger,

@@ -48,8 +48,13 @@ type consoleHandler func(w http.ResponseWriter, r *http.Request, si *signIn)
 // read.
 func (c *Console) signedIn(kind routeKind, h consoleHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		si, ok := c.current(r)
-		if !ok {
+		si, err := c.current(r)
+		if err != nil {
+			c.log.Error("console sign-in check", "route", r.Pattern, "err", err)
+			c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			return
+		}
+		if si == nil {
 			if kind == pageRoute && r.Method == http.MethodGet {
 				http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 				return
@@ -71,7 +76,13 @@ func (c *Console) signedIn(kind routeKind, h consoleHandler) http.Handler {
 				}
 				tok = r.PostForm.Get("csrf")
 			}
-			if !web.SameToken(tok, si.csrf) {
+			ok, err := c.signIns.validCSRF(r.Context(), si, tok)
+			if err != nil {
+				c.log.Error("console csrf check", "route", r.Pattern, "err", err)
+				c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+				return
+			}
+			if !ok {
 				c.fail(w, r, http.StatusForbidden, "console.error.csrf")
 				return
 			}
@@ -80,18 +91,20 @@ func (c *Console) signedIn(kind routeKind, h consoleHandler) http.Handler {
 	})
 }
 
-// current returns the sign-in of r's cookie, if it is live.
-func (c *Console) current(r *http.Request) (*signIn, bool) {
+// current returns the sign-in of r's cookie, or nil when it carries no
+// live one. An error means the store could not tell: nobody is signed in
+// on a guess.
+func (c *Console) current(r *http.Request) (*signIn, error) {
 	ck, err := r.Cookie(consoleCookie)
 	if err != nil {
-		return nil, false
+		return nil, nil
 	}
-	return c.signIns.find(ck.Value)
+	return c.signIns.find(r.Context(), ck.Value, c.agents)
 }
 
 // handleLoginPage shows the sign-in form.
 func (c *Console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.current(r); ok {
+	if si, _ := c.current(r); si != nil {
 		http.Redirect(w, r, "/console", http.StatusSeeOther)
 		return
 	}
@@ -107,8 +120,14 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode,
 	})
 	v := c.view(r, nil)
+	csrf, err := c.keys.make(r.Context(), "login", value)
+	if err != nil {
+		c.log.Error("console sign-in form", "err", err)
+		c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
 	v.Title = v.T("console.login.title")
-	v.CSRF = c.tokens.Make("login", value)
+	v.CSRF = csrf
 	v.Name = name
 	if errKey != "" {
 		v.Error = v.T(errKey)
@@ -130,8 +149,16 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if utf8.RuneCountInString(name) > maxNameRunes || !utf8.ValidString(name) {
 		name = ""
 	}
-	ck, _ := r.Cookie(loginCookie)
-	if ck == nil || c.cop.Check(r) != nil || !c.tokens.Valid("login", ck.Value, r.PostForm.Get("csrf")) {
+	valid := false
+	if ck, _ := r.Cookie(loginCookie); ck != nil && c.cop.Check(r) == nil {
+		var err error
+		if valid, err = c.keys.valid(r.Context(), "login", ck.Value, r.PostForm.Get("csrf")); err != nil {
+			c.log.Error("console sign-in", "err", err)
+			c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			return
+		}
+	}
+	if !valid {
 		c.loginForm(w, r, http.StatusForbidden, name, "console.login.expired")
 		return
 	}
@@ -157,7 +184,12 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// passwords, so that agents signing in from one address (an office
 	// behind one NAT) never lock each other out.
 	c.logins.Refund(key)
-	token, _ := c.signIns.create(name)
+	token, _, err := c.signIns.create(r.Context(), c.agents[name])
+	if err != nil {
+		c.log.Error("console sign-in", "agent", name, "err", err)
+		c.loginForm(w, r, http.StatusServiceUnavailable, name, "error.unavailable")
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/console/login", MaxAge: -1, HttpOnly: true, Secure: c.secure})
 	http.SetCookie(w, &http.Cookie{
 		Name: consoleCookie, Value: token, Path: "/console", MaxAge: int(c.signIns.ttl / time.Second),
@@ -167,11 +199,15 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
-// handleLogout ends the sign-in on the server, so the cookie is worthless
-// even if a copy of it survives, and clears it in the browser.
+// handleLogout ends the sign-in on the server, for every replica, so the
+// cookie is worthless even if a copy of it survives, and clears it in the
+// browser. When the store cannot end it, the browser keeps its cookie and
+// the agent is told, so that they can try again.
 func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request, si *signIn) {
-	if ck, err := r.Cookie(consoleCookie); err == nil {
-		c.signIns.end(ck.Value)
+	if err := c.signIns.end(r.Context(), si); err != nil {
+		c.log.Error("console sign-out", "agent", si.agent, "err", err)
+		c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 	c.log.Info("agent signed out", "agent", si.agent)

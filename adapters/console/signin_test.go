@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
+	"github.com/assistbot/assistbot/core"
 )
 
 // TestSignIn covers the sign-in form's answers: who gets in, who gets a
@@ -149,8 +150,16 @@ func TestSignInExpires(t *testing.T) {
 	resp, body := c.Get("/console/queue", "Accept", "application/json")
 	webtest.WantStatus(t, resp, body, http.StatusUnauthorized)
 	webtest.WantContains(t, body, `"signin":"/console/login"`, "You are signed out.")
-	if n := r.console.signIns.count(); n != 0 {
-		t.Errorf("%d sign-ins kept after expiry", n)
+	hash := core.SecretKey(strings.SplitN(c.Cookie("/console", consoleCookie), ".", 2)[0])
+	if _, err := r.Store.FindSignIn(ctx, hash, webtest.T0); err != nil {
+		t.Fatalf("the expired sign-in is gone before the sweep: %v", err)
+	}
+	r.Clock.Add(time.Second)
+	if err := r.console.signIns.sweep(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store.FindSignIn(ctx, hash, webtest.T0); core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("the sweep kept the expired sign-in in the store: %v", err)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package metrics holds assistbot's Prometheus metrics and serves them at
-// GET /metrics. It observes the engine (its Observe is
+// GET /metrics, to scrapes that send metrics.token as their bearer token
+// when one is set. It observes the engine (its Observe is
 // core.Options.Observe), and the web surfaces report to it through hooks
 // of their own that it satisfies: the server's request observation
 // (ObserveRequest), the portal's refused PINs (PINFailure) and the
@@ -9,9 +10,13 @@ package metrics
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +48,10 @@ type Options struct {
 	// Stats, when set, is read at every scrape for the assistbot_sessions
 	// and assistbot_outbox_queued gauges (the store's Stats).
 	Stats func(context.Context) (core.Stats, error)
+	// Token, when set, is the bearer token a scrape must send
+	// (Authorization: Bearer <token>); without it /metrics is open to
+	// whoever reaches it.
+	Token string
 	// Logger receives failed scrapes; default discards.
 	Logger *slog.Logger
 }
@@ -58,6 +67,7 @@ type Metrics struct {
 	shareConns  *prometheus.GaugeVec
 	signalDrops *prometheus.CounterVec
 	gatherer    prometheus.Gatherer
+	token       *[32]byte // SHA-256 of Options.Token, nil without one
 	log         *slog.Logger
 }
 
@@ -132,20 +142,49 @@ func New(o Options) (*Metrics, error) {
 	if g, ok := reg.(prometheus.Gatherer); ok && m.gatherer == nil {
 		m.gatherer = g
 	}
+	if t := strings.TrimSpace(o.Token); t != "" {
+		sum := sha256.Sum256([]byte(t))
+		m.token = &sum
+	}
 	return m, nil
 }
 
 // Mount serves the metrics at GET /metrics in the Prometheus exposition
-// format. A failing collector is logged and left out rather than failing
-// the whole scrape.
+// format, to scrapes with the bearer token when there is one. A failing
+// collector is logged and left out rather than failing the whole scrape.
 func (m *Metrics) Mount(mux web.Mux) {
 	if m == nil || m.gatherer == nil {
 		return
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{
+	h := promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{m.log},
 		ErrorHandling: promhttp.ContinueOnError,
+	})
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			web.WriteError(w, http.StatusUnauthorized, core.CodeUnauthorized,
+				"/metrics needs Authorization: Bearer with metrics.token")
+			return
+		}
+		h.ServeHTTP(w, r)
 	}))
+}
+
+// authorized reports whether r may read the metrics: any request without
+// a token configured, else one with the token as its bearer token. The
+// digests are compared in constant time, so timing tells nothing about
+// the token, not even its length.
+func (m *Metrics) authorized(r *http.Request) bool {
+	if m.token == nil {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], m.token[:]) == 1
 }
 
 // Observe counts what an engine update reports. It is meant for

@@ -144,3 +144,52 @@ func TestNoMetrics(t *testing.T) {
 		t.Error("registering twice succeeded")
 	}
 }
+
+// TestMetricsToken: with metrics.token set, /metrics answers only a
+// scrape that sends it as its bearer token; anything else gets 401 with
+// a JSON error, and no metric.
+func TestMetricsToken(t *testing.T) {
+	const token = "0123456789abcdef-metrics"
+	m, err := New(Options{Registerer: prometheus.NewRegistry(), Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.PINFailure("unknown")
+	s := web.New(web.Options{})
+	m.Mount(s)
+	for _, tt := range []struct {
+		name, authorization string
+		status              int
+	}{
+		{"no header", "", http.StatusUnauthorized},
+		{"wrong token", "Bearer 0123456789abcdef-metricz", http.StatusUnauthorized},
+		{"a prefix of the token", "Bearer 0123456789abcdef", http.StatusUnauthorized},
+		{"the token and more", "Bearer " + token + "x", http.StatusUnauthorized},
+		{"basic", "Basic " + token, http.StatusUnauthorized},
+		{"bare token", token, http.StatusUnauthorized},
+		{"empty bearer", "Bearer ", http.StatusUnauthorized},
+		{"the token", "Bearer " + token, http.StatusOK},
+		{"lower-case scheme", "bearer " + token, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var h http.Header
+			if tt.authorization != "" {
+				h = webtest.Headers("Authorization", tt.authorization)
+			}
+			resp, body := webtest.Serve(s, webtest.Request{Path: "/metrics", Header: h})
+			webtest.WantStatus(t, resp, body, tt.status)
+			if tt.status == http.StatusOK {
+				webtest.WantContains(t, body, `assistbot_pin_failures_total{reason="unknown"} 1`)
+				return
+			}
+			webtest.WantContains(t, body, `{"error":{"code":"unauthorized","message":"/metrics needs Authorization: Bearer with metrics.token"}}`)
+			webtest.WantNotContains(t, body, "assistbot_", token)
+			if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="metrics"` {
+				t.Errorf("WWW-Authenticate = %q", got)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}

@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -162,26 +164,82 @@ func tab(t *testing.T, ctx context.Context, who string, own bool) context.Contex
 }
 
 // do runs steps with a deadline, so that a page that never shows what a
-// step waits for fails the test instead of hanging it.
+// step waits for fails the test instead of hanging it. Each step is
+// steady: it runs on the page as its live regions settled.
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	for i := range steps {
+		steps[i] = steady(steps[i])
+	}
 	if err := chromedp.Do(tctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// value runs one action that returns a value, with a deadline.
+// value runs one action that returns a value, with a deadline, steady.
 func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(tctx, a)
+	v, err := chromedp.Run(tctx, steady(a))
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// steady runs a once the live regions of the page (console.js's) have
+// settled, and again, on the new nodes, when a region's reload replaced
+// the node a found before a could act on it ("Could not find node with
+// given id"). Such a failure happens before a's effect (the click, the
+// read), so running it again does it once.
+func steady[T any](a chromedp.Action[T]) chromedp.Action[T] {
+	return func(ctx context.Context, tg *chromedp.Target) (T, error) {
+		for try := 0; ; try++ {
+			settle(ctx, tg)
+			v, err := a(ctx, tg)
+			if err == nil || try == 10 || !replaced(err) || ctx.Err() != nil {
+				return v, err
+			}
+		}
+	}
+}
+
+// settle waits until no region of the page is reloading: console.js marks
+// a region aria-busy from the update that asks for its reload until its
+// new content is in (the dialog's body too). Reloads wait 100ms before
+// they start, and a swap waits for a press of the pointer to end, so a
+// step that starts on a settled page acts on what stays. Pages without
+// such regions are settled at once; a page that is navigating is left to
+// the step.
+func settle(ctx context.Context, tg *chromedp.Target) {
+	const busy = `!!document.querySelector('[aria-busy="true"]')`
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		reloading, err := chromedp.Evaluate[bool](busy)(ctx, tg)
+		if err != nil || !reloading {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// replaced reports whether err says that a node a step had found is gone
+// from the document: a region's content was replaced meanwhile.
+func replaced(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"could not find node with given id", "no node with given id", "node with given id does not belong to the document", "node is detached"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }
@@ -213,6 +271,8 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 	start := time.Now()
 	s := startConsole(t, "012345", "234567")
 	agent := newBrowser(t)
+	// The agent is in Seoul: the console shows times in their zone.
+	do(t, agent, "the agent's time zone", inZone(agentZone))
 
 	// A wrong password is refused with a message; the right one opens
 	// the queue.
@@ -258,15 +318,29 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 	}
 	dialog := value(t, agent, "dialog", chromedp.Text(css("#remote-dialog")))
 	for _, want := range []string{"Desktop link", s.url + "/?code=012345", "Mobile link", s.url + "/m/012345",
-		"Or enter the PIN at " + s.url + "/", "Send desktop link", "Send mobile link", "Generate another code", "Close", "Done"} {
+		"Or enter the PIN at " + s.url + "/", "Send desktop link", "Send mobile link", "Generate another code", "Revoke code", "Done"} {
 		if !strings.Contains(dialog, want) {
 			t.Errorf("the dialog lacks %q:\n%s", want, dialog)
 		}
+	}
+	wantOneZone(t, agent, s, "the conversation with its dialog")
+	// Revoke code, which ends the session, stands apart from Done, which
+	// only closes the dialog: below a rule, a row lower.
+	apart := value(t, agent, "revoke and done", chromedp.Evaluate[map[string]float64](`(() => {
+		const revoke = document.querySelector('#remote-dialog button[value="remote.close"]').getBoundingClientRect();
+		const foot = document.querySelector("#remote-dialog .dialog-foot"), done = document.getElementById("dialog-done").getBoundingClientRect();
+		return {gap: done.top - revoke.bottom, rule: parseFloat(getComputedStyle(foot).borderTopWidth)};
+	})()`))
+	if apart["gap"] < 16 || apart["rule"] < 1 {
+		t.Errorf("Revoke code and Done are not apart: %v", apart)
 	}
 	do(t, agent, "send the desktop link",
 		chromedp.Click(css(`#remote-dialog button[value="remote.send_desktop"]`)),
 		chromedp.WaitVisible(css(`#remote-dialog .card-view[data-state="sent"]`)),
 	)
+	// The chat is open: the link ends delivered, the dialog's stable
+	// state, which the next step finds as it stays.
+	wantText(t, agent, "the link's delivery", `#remote-dialog .card-view[data-state="sent"] .delivery`, "Delivered")
 	do(t, agent, "close the dialog",
 		chromedp.Click(css("#dialog-done")),
 		chromedp.WaitNotVisible(css("#remote-dialog")),
@@ -275,7 +349,7 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 	// The link arrives in the chat as a button.
 	do(t, customer, "link in the chat", chromedp.WaitVisible(css("#transcript a[data-link]")))
 	href := value(t, customer, "link", chromedp.AttributeValue(css("#transcript a[data-link]"), "href"))
-	if href.Value != s.url+"/?code=012345" {
+	if href.Value != sessionLink(t, s, "012345", core.LinkDesktop) {
 		t.Fatalf("the chat's button leads to %q", href.Value)
 	}
 
@@ -311,6 +385,7 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 		t.Errorf("after Start the customer's tab is at %s", loc)
 	}
 	do(t, agent, "waiting in the queue", chromedp.WaitVisible(css("#queue li.row.state-waiting")))
+	wantApart(t, agent, "the queue's panels and the snippet's", ".board", ".embed")
 	// The notification comes from the same event as the sound would.
 	if notes := value(t, agent, "notification", chromedp.Poll[[]string]("window.notes.length ? window.notes : null", chromedp.WithPollingTimeout(5*time.Second))); len(notes) != 1 || notes[0] != "Remote support: Customer is waiting (computer)." {
 		t.Errorf("notifications: %q", notes)
@@ -350,13 +425,14 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 		t.Fatalf("after the refused POST the session is %s", sess.State)
 	}
 
-	// The agent starts view only; the customer's chat says so.
+	// The agent starts view only; the customer's chat says so, and that
+	// the technician sees nothing until the customer shares.
 	do(t, agent, "start view only",
 		chromedp.Click(css(`#queue li.row.state-waiting button[value="remote.start_view"]`)),
 		chromedp.WaitVisible(css("#queue li.row.state-active")),
 	)
 	do(t, customer, "chat status", chromedp.WaitVisible(css("#chat-status")))
-	if got := value(t, customer, "chat status", chromedp.Text(css("#chat-status"))); got != "The technician is connected and can see your screen but cannot control it." {
+	if got := value(t, customer, "chat status", chromedp.Text(css("#chat-status"))); got != s.catalog.T("en", "share.ready_screen") {
 		t.Errorf("the chat says %q", got)
 	}
 
@@ -371,7 +447,7 @@ func TestConsoleAndChatInBrowser(t *testing.T) {
 	}
 	do(t, agent, "reset the count", chromedp.Evaluate[chromedp.Void]("window.chimes = 0"))
 	var mobile apiSession
-	s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123"},"agent":"alice"}`, &mobile)
+	s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"web","address":"chat-phone"},"agent":"alice"}`, &mobile)
 	joinFrom(t, s, mobile.PIN, uaIPhone)
 	sel := `#queue li.row.state-waiting[data-session="` + mobile.ID + `"]`
 	do(t, agent, "mobile session waiting", chromedp.WaitVisible(css(sel)))
@@ -601,6 +677,8 @@ func phoneAndKeyboard(t *testing.T, s *server, browser context.Context) {
 	wantFits(t, keys, "the queue")
 	wantTouchable(t, keys, "a waiting row's buttons", "#queue li.row.state-waiting .actions .btn")
 	wantTouchable(t, keys, "the header's sound and sign-out buttons", ".tools .tool:not([hidden])")
+	wantApart(t, keys, "the queue and the conversations", "#queue", "#conversations")
+	wantApart(t, keys, "the conversations and the snippet", "#conversations", ".embed")
 	do(t, keys, "the conversation on a phone",
 		chromedp.Navigate(s.url+"/console/conversations/"+conv.ID),
 		chromedp.WaitVisible(css("#remote-support")),
@@ -759,5 +837,199 @@ func joinFrom(t *testing.T, s *server, pin, ua string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("join %s: %d", pin, resp.StatusCode)
+	}
+}
+
+// agentZone is the time zone of the agent's browser in the tests: not
+// UTC, so that a time the console shows in UTC shows as what it is.
+const agentZone = "Asia/Seoul"
+
+// inZone makes the tab's clock run in the time zone zone.
+func inZone(zone string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+		return err
+	})
+}
+
+// wantOneZone checks that the console page of ctx shows its times in
+// one zone, the agent's (agentZone): nothing says UTC, and each expiry
+// says it is the agent's time, converted from the ISO time it carries.
+func wantOneZone(t *testing.T, ctx context.Context, s *server, what string) {
+	t.Helper()
+	type shown struct {
+		Text    string
+		Expires [][2]string
+	}
+	got := value(t, ctx, what, chromedp.Evaluate[shown](`({
+		text: document.getElementById("main").innerText,
+		expires: Array.from(document.querySelectorAll("time[data-expires]"), (e) => [e.getAttribute("datetime"), e.textContent]),
+	})`))
+	if strings.Contains(got.Text, "UTC") {
+		t.Errorf("%s shows a time in UTC:\n%s", what, got.Text)
+	}
+	zone, err := time.LoadLocation(agentZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range got.Expires {
+		at, err := time.Parse(time.RFC3339, e[0])
+		if err != nil {
+			t.Fatalf("%s: expiry %q: %v", what, e[0], err)
+		}
+		// Chromium writes "06:20 PM" with a narrow no-break space.
+		text := strings.ReplaceAll(e[1], "\u202f", " ")
+		if want := s.catalog.T("en", "console.card.expires_local", "time", at.In(zone).Format("03:04 PM")); text != want {
+			t.Errorf("%s: the expiry says %q, want %q", what, text, want)
+		}
+	}
+	if len(got.Expires) == 0 {
+		t.Errorf("%s shows no expiry", what)
+	}
+}
+
+// wantApart checks that the first element upper selects in the page of
+// ctx ends at least half a line (8px) above where the first lower
+// selects starts: two cards do not touch.
+func wantApart(t *testing.T, ctx context.Context, what, upper, lower string) {
+	t.Helper()
+	gap := value(t, ctx, what, chromedp.Evaluate[float64](`((a, b) => {
+		const up = document.querySelector(a), low = document.querySelector(b);
+		if (!up || !low) return -1000;
+		return low.getBoundingClientRect().top - up.getBoundingClientRect().bottom;
+	})(`+strconv.Quote(upper)+`, `+strconv.Quote(lower)+`)`))
+	if gap == -1000 {
+		t.Fatalf("%s: nothing matches %s or %s", what, upper, lower)
+	}
+	if gap < 8 {
+		t.Errorf("%s touch: %s ends %.0fpx from where %s starts", what, upper, gap, lower)
+	}
+}
+
+// shareProvider is a provider whose technician works through a link of
+// its own, made when they start, as MeshCentral's share: its links lead
+// to share, a stand-in for MeshCentral's page. While refusing is set it
+// cannot start yet, as MeshCentral while the customer's agent connects.
+type shareProvider struct {
+	*coretest.Provider
+	share    string
+	refusing atomic.Bool
+}
+
+func (p *shareProvider) Start(ctx context.Context, s *core.Session, mode core.Mode, technician string) (string, error) {
+	if p.refusing.Load() {
+		return "", &core.Error{Code: core.CodeUnavailable, Retry: 2 * time.Second, Message: "the customer's device is still connecting; try again in a moment"}
+	}
+	return p.share + "/share?c=" + string(mode) + "-" + s.ID, nil
+}
+
+// TestConsoleTechnicianLinkInBrowser starts sessions of a provider that
+// hands the technician a link (MeshCentral) from the console in
+// Chromium: Start (remote control) opens the link in a new tab, from the
+// click, without a way back to the console; the queue and the session's
+// page then offer "Open remote control" to that technician, and to no one
+// else. A start the provider refuses says why, and leaves no tab open.
+func TestConsoleTechnicianLinkInBrowser(t *testing.T) {
+	share := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><title>MeshCentral</title><h1 id="share">Desktop `+r.URL.Query().Get("c")+`</h1>
+<p id="opener"></p><script>document.getElementById("opener").textContent = window.opener === null ? "none" : "some";</script>`)
+	}))
+	t.Cleanup(share.Close)
+	p := &shareProvider{Provider: &coretest.Provider{ProviderName: "meshcentral"}, share: share.URL}
+	s := startMain(t, func(c *config.Config) { c.Console.Agents = consoleAgents(t) }, &Main{Provider: p})
+	waiting := func() string {
+		t.Helper()
+		var sess apiSession
+		if code := s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess); code != http.StatusCreated {
+			t.Fatalf("create: %d %+v", code, sess)
+		}
+		if _, _, err := s.Engine().Join(context.Background(), sess.PIN, core.DeviceDesktop); err != nil {
+			t.Fatal(err)
+		}
+		return sess.ID
+	}
+
+	agent := newBrowser(t)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "alice's queue", chromedp.WaitVisible(css("#queue")), chromedp.WaitVisible(css("body[data-live=on]")))
+	id := waiting()
+	row := `#queue li.row.state-waiting[data-session="` + id + `"]`
+	do(t, agent, "waiting", chromedp.WaitVisible(css(row)))
+	if n := value(t, agent, "start buttons that open a tab", chromedp.Evaluate[int](`document.querySelectorAll('`+row+` button[data-opens]').length`)); n != 2 {
+		t.Errorf("%d start buttons open the technician's link, want both", n)
+	}
+	if text := value(t, agent, "the row", chromedp.Text(css(row))); strings.Contains(text, "offers view only") {
+		t.Errorf("the row says the provider offers view only:\n%s", text)
+	}
+	tech := clickNewTab(t, agent, "the technician's link", row+` button[value="remote.start_control"]`)
+	want := share.URL + "/share?c=control-" + id
+	do(t, tech, "the share's page", chromedp.WaitVisible(css("#share")))
+	if loc := value(t, tech, "the tab's address", chromedp.Location()); loc != want {
+		t.Errorf("the tab opened %s, want %s", loc, want)
+	}
+	wantText(t, tech, "the tab's opener", "#opener", "none")
+
+	var sess struct {
+		apiSession
+		TechnicianURL string `json:"technician_url"`
+	}
+	s.api("GET", "/api/v1/sessions/"+id, "", &sess)
+	if sess.State != "active" || sess.Mode != "control" || sess.TechnicianURL != want {
+		t.Errorf("after the start: %+v", sess)
+	}
+	active := `#queue li.row.state-active[data-session="` + id + `"] a[data-technician-link]`
+	do(t, agent, "the queue's link", chromedp.WaitVisible(css(active)))
+	if got := value(t, agent, "the queue's link", chromedp.AttributeValue(css(active), "href")); got.Value != want {
+		t.Errorf("the queue links to %q", got.Value)
+	}
+	do(t, agent, "the session's page", chromedp.Navigate(s.url+"/console/sessions/"+id), chromedp.WaitVisible(css("#technician-link")))
+	wantText(t, agent, "the session's link", "#technician-link", "Open remote control")
+	wantText(t, agent, "the log's time column", "#log th[data-zone]", "Time (your time)")
+	if got := value(t, agent, "the session's link", chromedp.AttributeValue(css("#technician-link"), "href")); got.Value != want {
+		t.Errorf("the session's page links to %q", got.Value)
+	}
+
+	// Bob, another agent, sees the session but never the link.
+	bob := tab(t, agent, "bob", true)
+	signIn(t, bob, s.url, "bob", bobPassword)
+	do(t, bob, "bob's queue", chromedp.WaitVisible(css("#queue")))
+	for _, path := range []string{"/console", "/console/sessions/" + id} {
+		do(t, bob, "bob at "+path, chromedp.Navigate(s.url+path), chromedp.WaitVisible(css("main")))
+		if html := value(t, bob, "bob's page", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, share.URL) || strings.Contains(html, "Open remote control") {
+			t.Errorf("bob sees the technician's link at %s", path)
+		}
+	}
+
+	// The provider cannot start yet: the console says so in its words,
+	// and the tab opened for the link closes.
+	p.refusing.Store(true)
+	next := waiting()
+	row = `#queue li.row.state-waiting[data-session="` + next + `"]`
+	do(t, agent, "the second session", chromedp.Navigate(s.url+"/console"), chromedp.WaitVisible(css(row)))
+	pages := func() int {
+		infos, err := chromedp.Targets(agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, info := range infos {
+			if info.Type == "page" {
+				n++
+			}
+		}
+		return n
+	}
+	before := pages()
+	do(t, agent, "start, refused", chromedp.Click(css(row+` button[value="remote.start_view"]`)), chromedp.WaitVisible(css("#flash")))
+	wantText(t, agent, "the refusal", "#flash", "The session did not start: the customer's device is still connecting; try again in a moment")
+	for deadline := time.Now().Add(5 * time.Second); pages() != before && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	}
+	if n := pages(); n != before {
+		t.Errorf("%d tabs after a refused start, %d before", n, before)
+	}
+	s.api("GET", "/api/v1/sessions/"+next, "", &sess)
+	if sess.State != "waiting" {
+		t.Errorf("after the refusal the session is %s", sess.State)
 	}
 }

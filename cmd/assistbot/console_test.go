@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/adapters/twilio/twiliotest"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
@@ -217,10 +218,10 @@ func TestChatSurvivesRestart(t *testing.T) {
 	if len(msgs) != 3 {
 		t.Errorf("the conversation has %d messages, want 3 in one conversation", len(msgs))
 	}
-	// The agent's sign-in did not survive: sign-ins live in memory.
+	// The agent's sign-in survived too: sign-ins live in the store.
 	agent.base = m.URL()
-	if code, _ := agent.send("GET", "/console", nil); code != http.StatusSeeOther {
-		t.Errorf("the agent is still signed in after a restart: %d", code)
+	if code, _ := agent.send("GET", "/console", nil); code != http.StatusOK {
+		t.Errorf("the agent was signed out by the restart: %d", code)
 	}
 }
 
@@ -271,7 +272,7 @@ func TestSMSInConsole(t *testing.T) {
 		t.Fatalf("send mobile link: %d %s", code, body)
 	}
 	link := fake.WaitSent(t, 2, 5*time.Second)[1].Form
-	if want := s.catalog.T("en", "customer.link", "link", smsPublicURL+"/m/345678", "pin", "345678"); link.Get("Body") != want {
+	if want := s.catalog.T("en", "customer.link", "link", sessionLink(t, s, "345678", core.LinkMobile), "pin", "345678"); link.Get("Body") != want {
 		t.Errorf("link sms %q, want %q", link.Get("Body"), want)
 	}
 	// The customer presses Start on the phone: the desk's notice goes to
@@ -343,5 +344,59 @@ func TestWebChatOff(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "/chat") {
 		t.Errorf("the banner names the chat:\n%s", out.String())
+	}
+}
+
+// TestConsoleOnTwoReplicas runs two Mains on one PostgreSQL database, as
+// two replicas behind a load balancer without sticky sessions: an agent
+// signed in on one works on the other, with the first one's CSRF token;
+// signing out on the other ends the sign-in on both.
+func TestConsoleOnTwoReplicas(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	agents := consoleAgents(t)
+	replica := func() *server {
+		return startMain(t, func(c *config.Config) {
+			c.Store = config.Store{Driver: "postgres", DSN: dsn}
+			c.Console.Agents = agents
+		}, &Main{})
+	}
+	a, b := replica(), replica()
+	customer := newPerson(t, a.url)
+	customer.send("GET", "/chat", nil)
+	if code, body := customer.send("POST", "/chat/messages", url.Values{"csrf": {customer.csrf}, "text": {"Hello?"}}); code != http.StatusSeeOther {
+		t.Fatalf("write: %d %s", code, body)
+	}
+	convs, err := a.Engine().Conversations(context.Background(), core.ConversationFilter{State: core.ConversationOpen})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %v %v", convs, err)
+	}
+
+	agent := newPerson(t, a.url)
+	if !agent.signIn("alice", alicePassword) {
+		t.Fatal("sign in on the first replica")
+	}
+	agent.base = b.url
+	if code, _ := agent.send("GET", "/console/conversations/"+convs[0].ID, nil); code != http.StatusOK {
+		t.Fatalf("the second replica: %d", code)
+	}
+	agent.base = a.url
+	if code, _ := agent.send("GET", "/console", nil); code != http.StatusOK {
+		t.Fatalf("back on the first: %d", code)
+	}
+	token := agent.csrf // the first replica's page's
+	agent.base = b.url
+	if code, body := agent.send("POST", "/console/conversations/"+convs[0].ID+"/reply", url.Values{"csrf": {token}, "text": {"Yes, here."}}); code != http.StatusSeeOther {
+		t.Fatalf("reply on the second replica with the first one's token: %d %s", code, body)
+	}
+	cookie := agent.cookies["assistbot_console"]
+	if code, _ := agent.send("POST", "/console/logout", url.Values{"csrf": {agent.csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("sign out on the second replica: %d", code)
+	}
+	for _, s := range []*server{a, b} {
+		replay := newPerson(t, s.url)
+		replay.cookies["assistbot_console"] = cookie
+		if code, _ := replay.send("GET", "/console", nil); code != http.StatusSeeOther {
+			t.Errorf("the cookie replayed at %s after the sign-out: %d", s.url, code)
+		}
 	}
 }

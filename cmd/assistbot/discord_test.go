@@ -150,7 +150,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Fatalf("card %+v", card)
 	}
 	fields := card.Data.Embeds[0].Fields
-	if len(fields) != 3 || fields[0].Value != "`012345`" || fields[1].Value != "https://support.example.com/?code=012345" {
+	if len(fields) != 3 || fields[0].Value != "`012345`" || fields[1].Value != sessionLink(t, d.server, "012345", "desktop") {
 		t.Fatalf("card fields %+v", fields)
 	}
 	send := card.button("remote.send_desktop")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
 )
 
@@ -127,11 +128,11 @@ func TestEndToEnd(t *testing.T) {
 		&Main{PINs: coretest.NewPINs("012345", "123456")})
 
 	var sess apiSession
-	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"(201) 555-0123"},"agent":"alice","locale":"ko"}`, &sess); code != http.StatusCreated {
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"web","address":"chat-pat"},"agent":"alice","locale":"ko"}`, &sess); code != http.StatusCreated {
 		t.Fatalf("create: %d %+v", code, sess)
 	}
-	if sess.PIN != "012345" || sess.State != "issued" || sess.DesktopURL != "https://support.example.com/?code=012345" ||
-		sess.MobileURL != "https://support.example.com/m/012345" || sess.ManualURL != "https://support.example.com/" {
+	if sess.PIN != "012345" || sess.State != "issued" || !strings.HasPrefix(sess.DesktopURL, "https://support.example.com/?code=012345&k=") ||
+		!strings.HasPrefix(sess.MobileURL, "https://support.example.com/m/012345/") || sess.ManualURL != "https://support.example.com/" {
 		t.Fatalf("created %+v", sess)
 	}
 
@@ -217,20 +218,85 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestSendWithoutChannel asks for an SMS with Twilio disabled: the agent
-// is told why, and nothing changes.
+// TestSendWithoutChannel asks for a session for an SMS customer with
+// Twilio disabled: it is refused when it is made, naming the setting, and
+// nothing is made; so for Discord, which is not enabled either.
 func TestSendWithoutChannel(t *testing.T) {
 	s := startMain(t, nil, &Main{})
-	var sess, res apiSession
-	s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123"}}`, &sess)
-	if code := s.api("POST", "/api/v1/sessions/"+sess.ID+"/send", `{"link":"mobile"}`, &res); code != http.StatusServiceUnavailable || !strings.Contains(res.Error.Message, "sms delivery is not enabled") {
-		t.Errorf("send: %d %+v", code, res.Error)
+	var res apiSession
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123"}}`, &res); code != http.StatusBadRequest ||
+		res.Error.Code != "invalid" || res.Error.Message != "sms customers cannot be reached from this server: set twilio.enabled: true" {
+		t.Errorf("create for sms: %d %+v", code, res.Error)
+	}
+	var list struct{ Sessions []apiSession }
+	if s.api("GET", "/api/v1/sessions", "", &list); len(list.Sessions) != 0 {
+		t.Errorf("refused creations made %d sessions", len(list.Sessions))
 	}
 	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+1 555 123 4567"}}`, &res); code != http.StatusBadRequest || res.Error.Code != "invalid" {
 		t.Errorf("invalid number: %d %+v", code, res.Error)
 	}
 	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"discord","address":"pat"}}`, &res); code != http.StatusBadRequest || res.Error.Code != "invalid" {
 		t.Errorf("invalid discord user: %d %+v", code, res.Error)
+	}
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"discord","address":"123456789012345678"}}`, &res); code != http.StatusBadRequest ||
+		!strings.Contains(res.Error.Message, "set discord.enabled: true") {
+		t.Errorf("create for discord: %d %+v", code, res.Error)
+	}
+}
+
+// TestAPIForWebChatCustomer: a script issues a session for the web-chat
+// customer whose conversation id the console shows, and sends them the
+// link, which their chat shows.
+func TestAPIForWebChatCustomer(t *testing.T) {
+	s := startMain(t, nil, &Main{PINs: coretest.NewPINs("246810")})
+	customer := newPerson(t, s.url)
+	customer.send("GET", "/chat", nil)
+	if code, body := customer.send("POST", "/chat/messages", url.Values{"csrf": {customer.csrf}, "text": {"Can someone look at my screen?"}}); code != http.StatusSeeOther {
+		t.Fatalf("write: %d %s", code, body)
+	}
+	convs, err := s.Engine().Conversations(context.Background(), core.ConversationFilter{State: core.ConversationOpen})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %v %v", convs, err)
+	}
+	var sess apiSession
+	if code := s.api("POST", "/api/v1/sessions", `{"conversation_id":"`+convs[0].ID+`","agent":"script"}`, &sess); code != http.StatusCreated || sess.PIN != "246810" {
+		t.Fatalf("create for the conversation: %d %+v", code, sess)
+	}
+	if code := s.api("POST", "/api/v1/sessions/"+sess.ID+"/send", `{"link":"desktop"}`, &sess); code != http.StatusOK || sess.State != "sent" {
+		t.Fatalf("send: %d %+v", code, sess)
+	}
+	if _, page := customer.send("GET", "/chat", nil); !strings.Contains(page, "data-link") {
+		t.Errorf("the chat does not show the link:\n%s", page)
+	}
+	var res apiSession
+	if code := s.api("POST", "/api/v1/sessions", `{"locale":"xx"}`, &res); code != http.StatusBadRequest || !strings.Contains(res.Error.Message, "use one of en, ko, ja, es, de, fr") {
+		t.Errorf("unknown locale: %d %+v", code, res.Error)
+	}
+}
+
+// TestMetricsToken: with metrics.token set, /metrics answers only the
+// scrape that sends it as its bearer token.
+func TestMetricsToken(t *testing.T) {
+	const token = "metrics-token-0123456789"
+	s := startMain(t, func(c *config.Config) { c.Metrics.Token = token }, &Main{})
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	for auth, want := range map[string]int{"": http.StatusUnauthorized, "Bearer nope": http.StatusUnauthorized, "Bearer " + token: http.StatusOK} {
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: %d %s", auth, resp.StatusCode, body)
+		}
+		if want == http.StatusOK && !strings.Contains(string(body), "assistbot_sessions") {
+			t.Errorf("the scrape lacks the metrics:\n%.300s", body)
+		}
+		if want != http.StatusOK && !strings.Contains(string(body), `"code":"unauthorized"`) {
+			t.Errorf("refusal %q: %s", auth, body)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func TestLogMeInEndToEnd(t *testing.T) {
 	}, &Main{})
 
 	var sess apiSession
-	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123","name":"Pat"},"agent":"alice"}`, &sess); code != http.StatusCreated {
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"web","address":"chat-pat","name":"Pat"},"agent":"alice"}`, &sess); code != http.StatusCreated {
 		t.Fatalf("create: %d %+v", code, sess)
 	}
 	if sess.PIN != "012345" || sess.State != "issued" ||

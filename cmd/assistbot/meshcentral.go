@@ -10,10 +10,11 @@ import (
 )
 
 // newMeshCentral builds the MeshCentral provider from the meshcentral
-// section. It makes no request: the server is first reached by the first
+// section; its links carry proofs under linkKey, as the builtin
+// provider's do. It makes no request: the server is first reached by the first
 // PIN or by the watch that Run starts, and an unreachable server or a
 // refused account shows there, with a message for the agent.
-func newMeshCentral(cfg *config.Config, pins core.PINSource, log *slog.Logger) (*meshcentral.Provider, error) {
+func newMeshCentral(cfg *config.Config, pins core.PINSource, linkKey []byte, log *slog.Logger) (*meshcentral.Provider, error) {
 	m := cfg.MeshCentral
 	o := meshcentral.Options{
 		URL:           m.URL,
@@ -26,6 +27,7 @@ func newMeshCentral(cfg *config.Config, pins core.PINSource, log *slog.Logger) (
 		PublicURL:     cfg.Server.PublicURL,
 		Digits:        cfg.PIN.Digits,
 		PINs:          pins,
+		LinkKey:       linkKey,
 		Logger:        log.With("provider", meshcentral.Name),
 	}
 	// A login token replaces the user and password; config check refuses

@@ -24,7 +24,7 @@ func TestPostgresEndToEnd(t *testing.T) {
 	}, &Main{PINs: coretest.NewPINs("012345")})
 
 	var created apiSession
-	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"sms","address":"(201) 555-0123"},"agent":"alice"}`, &created); code != http.StatusCreated {
+	if code := s.api("POST", "/api/v1/sessions", `{"customer":{"channel":"web","address":"chat-pat"},"agent":"alice"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: %d %+v", code, created)
 	}
 	if created.PIN != "012345" || created.State != "issued" {

@@ -93,6 +93,9 @@ type Main struct {
 	// Clock and PINs replace the real clock and crypto/rand PINs when set.
 	Clock core.Clock
 	PINs  core.PINSource
+	// Provider, when set, replaces the configured provider (tests: a
+	// fake with remote control and a page of its own for the customer).
+	Provider core.Provider
 
 	store   core.Store
 	engine  *core.Engine
@@ -101,6 +104,9 @@ type Main struct {
 	// web is the server every web surface and platform mounts its
 	// routes on.
 	web *web.Server
+	// technicianLinks: the provider hands technicians a link of its own
+	// when they start (a core.Starter), which the console opens.
+	technicianLinks bool
 	// loops are the web surfaces' background work, run while the server
 	// serves.
 	loops []runner
@@ -115,6 +121,11 @@ type Main struct {
 	signInNote string
 	ln         net.Listener
 	http       *http.Server
+
+	// linkKeys are the store's "link-proof" keys, current then previous:
+	// the provider signs its links with the first, the portal checks
+	// them with either.
+	linkKeys [2][]byte
 }
 
 // Open builds everything and starts listening; Run then serves.
@@ -134,13 +145,17 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.store, err = openStore(ctx, cfg.Store); err != nil {
 		return err
 	}
+	if m.linkKeys[0], m.linkKeys[1], err = m.store.Key(ctx, linkProofKey, sharedKeySize); err != nil {
+		return fmt.Errorf("store: link key: %w", err)
+	}
 	provider, err := m.provider()
 	if err != nil {
 		return err
 	}
+	_, m.technicianLinks = provider.(core.Starter)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mx, err := metrics.New(metrics.Options{Registerer: reg, Stats: m.store.Stats, Logger: m.Logger})
+	mx, err := metrics.New(metrics.Options{Registerer: reg, Stats: m.store.Stats, Token: cfg.Metrics.Token, Logger: m.Logger})
 	if err != nil {
 		return err
 	}
@@ -323,9 +338,12 @@ func openStore(ctx context.Context, cfg config.Store) (core.Store, error) {
 // provider builds the configured remote-support provider.
 func (m *Main) provider() (core.Provider, error) {
 	cfg := m.Config
+	if m.Provider != nil {
+		return m.Provider, nil
+	}
 	switch cfg.Provider.Kind {
 	case builtin.Name:
-		p, err := builtin.New(cfg.Server.PublicURL, m.PINs, cfg.PIN.Digits)
+		p, err := builtin.New(builtin.Options{PublicURL: cfg.Server.PublicURL, PINs: m.PINs, Digits: cfg.PIN.Digits, LinkKey: m.linkKeys[0]})
 		if err != nil {
 			return nil, fmt.Errorf("provider: %w", err)
 		}
@@ -333,7 +351,7 @@ func (m *Main) provider() (core.Provider, error) {
 	case "logmein":
 		return newLogMeIn(cfg, m.Logger)
 	case meshcentral.Name:
-		p, err := newMeshCentral(cfg, m.PINs, m.Logger)
+		p, err := newMeshCentral(cfg, m.PINs, m.linkKeys[0], m.Logger)
 		if err != nil {
 			return nil, err
 		}
@@ -342,6 +360,15 @@ func (m *Main) provider() (core.Provider, error) {
 	}
 	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin, meshcentral or logmein", cfg.Provider.Kind)
 }
+
+// The names and size of the keys the web surfaces share with every
+// replica through the store: the proofs of the links the provider builds
+// and the portal checks, and the web chat's signed ids and tokens.
+const (
+	linkProofKey  = "link-proof"
+	webChatKey    = "web-chat"
+	sharedKeySize = 32
+)
 
 // parseProxies reads server.trusted_proxies: addresses and CIDR ranges.
 func parseProxies(list []string) ([]netip.Prefix, error) {

@@ -81,7 +81,7 @@ func TestSMSWithSlackDesk(t *testing.T) {
 	}
 	e.clickCard("remote.send_mobile", values["remote.send_mobile"], "click")
 	link := twilio.WaitSent(t, 2, 5*time.Second)[1]
-	if want := s.catalog.T("en", "customer.link", "link", smsPublicURL+"/m/012345", "pin", "012345"); link.Form.Get("To") != customer || link.Form.Get("Body") != want {
+	if want := s.catalog.T("en", "customer.link", "link", sessionLink(t, s, "012345", core.LinkMobile), "pin", "012345"); link.Form.Get("To") != customer || link.Form.Get("Body") != want {
 		t.Errorf("link sms to %s: %q\nwant %q", link.Form.Get("To"), link.Form.Get("Body"), want)
 	}
 

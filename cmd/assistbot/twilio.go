@@ -77,7 +77,9 @@ func smsDesk(cfg *config.Config) core.Endpoint {
 // and Japanese always do).
 func longLinkTexts(cfg *config.Config, bot *remote.Bot) []string {
 	pin := strings.Repeat("0", cfg.PIN.Digits)
-	link := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/m/" + pin
+	// assistbot's own mobile link carries the proof that it was issued
+	// after the PIN (core.LinkProof).
+	link := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/m/" + pin + "/" + strings.Repeat("A", core.LinkProofLen)
 	if cfg.Provider.Kind == "logmein" {
 		link = strings.ReplaceAll(cmp.Or(cfg.LogMeIn.MobileLink, logmein.DefaultMobileLink), "{pin}", pin)
 	}

@@ -110,7 +110,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 	}
 	msgs := fake.WaitSent(t, 2, 5*time.Second)
 	link := msgs[1]
-	if want := s.catalog.T("ko", "customer.link", "link", smsPublicURL+"/m/012345", "pin", "012345"); link.Form.Get("Body") != want {
+	if want := s.catalog.T("ko", "customer.link", "link", sessionLink(t, s, "012345", core.LinkMobile), "pin", "012345"); link.Form.Get("Body") != want {
 		t.Errorf("link sms %q\nwant %q", link.Form.Get("Body"), want)
 	}
 	if link.Form.Get("ValidityPeriod") != "1200" || link.Form.Get("StatusCallback") != smsPublicURL+"/twilio/status" {
@@ -183,7 +183,7 @@ func TestLongLinkTexts(t *testing.T) {
 		{"ten digits", func(c *config.Config) { c.Server.PublicURL = "https://support.example.com/help"; c.PIN.Digits = 10 }, "ja,ko"},
 		{"very long url", func(c *config.Config) {
 			c.Server.PublicURL = "https://customer-remote-assistance.support-department.example-company.example.com/help/desk/"
-		}, "de,es,fr,ja,ko"},
+		}, "de,en,es,fr,ja,ko"}, // with the link's proof after the PIN, English too
 		{"logmein defaults", func(c *config.Config) { c.Provider.Kind = "logmein" }, ""},
 		{"logmein long mobile link", func(c *config.Config) {
 			c.Provider.Kind = "logmein"

@@ -54,6 +54,8 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		TrustedProxies:         proxies,
 		ClientGuessesPerMinute: cfg.PIN.ClientGuessesPerMinute,
 		GlobalGuessesPerMinute: cfg.PIN.GlobalGuessesPerMinute,
+		LinkKey:                m.linkKeys[0],
+		PreviousLinkKey:        m.linkKeys[1],
 		Clock:                  m.Clock,
 		Observer:               mx,
 		Logger:                 m.Logger,
@@ -97,11 +99,17 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 	surfaces := []surface{mx, a, p, hub}
 	snippet := ""
 	if cfg.Console.WebChat {
+		key, previous, err := m.store.Key(ctx, webChatKey, sharedKeySize)
+		if err != nil {
+			return fmt.Errorf("store: web chat key: %w", err)
+		}
 		chat, err := webchat.New(webchat.Options{
 			Engine:         m.engine,
 			Catalog:        m.catalog,
 			PublicURL:      cfg.Server.PublicURL,
 			TrustedProxies: proxies,
+			Key:            key,
+			PreviousKey:    previous,
 			Clock:          m.Clock,
 			SharePage: func(s *core.Session) string {
 				if !hub.Shareable(s) {
@@ -121,19 +129,22 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		return err
 	}
 	con, err = console.New(console.Options{
-		Engine:         m.engine,
-		Bot:            m.bot,
-		Catalog:        m.catalog,
-		Agents:         agents,
-		SessionTTL:     cfg.Console.SessionTTL,
-		PublicURL:      cfg.Server.PublicURL,
-		TrustedProxies: proxies,
-		Clock:          m.Clock,
-		ChatSnippet:    snippet,
-		Screen:         hub,
-		ICEServers:     consoleICE(ice),
-		RelayOnly:      cfg.WebRTC.RelayOnly,
-		Logger:         m.Logger,
+		Engine:          m.engine,
+		Bot:             m.bot,
+		Catalog:         m.catalog,
+		Agents:          agents,
+		SessionTTL:      cfg.Console.SessionTTL,
+		SignIns:         m.store,
+		Keys:            m.store,
+		PublicURL:       cfg.Server.PublicURL,
+		TrustedProxies:  proxies,
+		Clock:           m.Clock,
+		ChatSnippet:     snippet,
+		Screen:          hub,
+		ICEServers:      consoleICE(ice),
+		RelayOnly:       cfg.WebRTC.RelayOnly,
+		TechnicianLinks: m.technicianLinks,
+		Logger:          m.Logger,
 	})
 	if err != nil {
 		return err

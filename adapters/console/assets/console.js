@@ -52,15 +52,28 @@
     return S.age_days.replace("{n}", Math.floor(ms / 86400000));
   }
 
+  // The server writes times in UTC and says so ("09:00 UTC"); shown
+  // here, every time on the screen is in the agent's own zone: one zone
+  // per screen, and the expiry says it is theirs.
+  function clockOf(t, seconds) {
+    var d = new Date(t.getAttribute("datetime"));
+    if (isNaN(d)) return "";
+    var o = { hour: "2-digit", minute: "2-digit" };
+    if (seconds) o.second = "2-digit";
+    t.title = d.toLocaleString(lang, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    return d.toLocaleTimeString(lang, o);
+  }
   function decorate(root) {
     $$("time[data-age]", root).forEach(function (t) { t.textContent = age(t.getAttribute("datetime")); });
     $$("time[data-clock]", root).forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (isNaN(d)) return;
-      var o = { hour: "2-digit", minute: "2-digit" };
-      if (t.dataset.clock === "seconds") o.second = "2-digit";
-      t.textContent = d.toLocaleTimeString(lang, o);
+      var text = clockOf(t, t.dataset.clock === "seconds");
+      if (text) t.textContent = text;
     });
+    $$("time[data-expires]", root).forEach(function (t) {
+      var text = clockOf(t, false);
+      if (text && S.expires_local) t.textContent = S.expires_local.replace("{time}", text);
+    });
+    $$("th[data-zone]", root).forEach(function (th) { th.textContent = th.dataset.zone; });
     $$("[data-conversation]", root).forEach(function (li) {
       if (li.tagName === "LI") li.classList.toggle("fresh", fresh().indexOf(li.dataset.conversation) >= 0);
     });
@@ -78,10 +91,26 @@
 
   // ---- Regions: parts of the page that reload from their data-region URL.
 
+  // A region about to reload, or reloading, is aria-busy until its new
+  // content is in: assistive technology waits for it, and so can a test.
   var pending = [];
   var pendingTimer = 0;
+  var loading = new Map(); // section → reloads under way
+  function busy(el, delta) {
+    var n = (loading.get(el) || 0) + delta;
+    if (n > 0) {
+      loading.set(el, n);
+      el.setAttribute("aria-busy", "true");
+    } else {
+      loading.delete(el);
+      el.removeAttribute("aria-busy");
+    }
+  }
   function schedule(section) {
-    if (pending.indexOf(section) < 0) pending.push(section);
+    if (pending.indexOf(section) < 0) {
+      pending.push(section);
+      busy(section, 1);
+    }
     if (!pendingTimer) pendingTimer = setTimeout(flushRegions, 100);
   }
   function flushRegions() {
@@ -93,19 +122,53 @@
         if (!r.ok) throw new Error(String(r.status));
         return r.text();
       }).then(function (html) {
-        swap($(".region", section), html);
-      }).catch(function () { /* the next event or resync tries again */ });
+        return swap($(".region", section), html);
+      }).catch(function () { /* the next event or resync tries again */ }).then(function () {
+        busy(section, -1);
+      });
     });
   }
 
   var shown = new WeakMap(); // region → the HTML it shows
+
+  // A press of the pointer goes on until its click: content under it is
+  // replaced only after, so that the click lands on the control that was
+  // pressed, not on nothing.
+  var pressed = null;
+  var afterPress = [];
+  document.addEventListener("pointerdown", function (e) { pressed = e.target; }, true);
+  function released() {
+    if (!pressed) return;
+    pressed = null;
+    // The click follows pointerup in the same task: swap after it.
+    setTimeout(function () {
+      var list = afterPress;
+      afterPress = [];
+      list.forEach(function (f) { f(); });
+    }, 0);
+  }
+  document.addEventListener("pointerup", released, true);
+  document.addEventListener("pointercancel", released, true);
+  function whenReleased(region) {
+    if (!pressed || !region.contains(pressed)) return Promise.resolve();
+    // A press that never ends (the pointer left the window) holds the
+    // region back for a moment at most.
+    return new Promise(function (resolve) {
+      afterPress.push(resolve);
+      setTimeout(resolve, 2000);
+    });
+  }
 
   // swap replaces a region's content, keeping the keyboard focus on the
   // same control when it is still there.
   function swap(region, html) {
     // An unchanged answer leaves the region alone: nothing flickers and
     // no control under the pointer or the keyboard is replaced.
-    if (!region || shown.get(region) === html) return;
+    if (!region || shown.get(region) === html) return Promise.resolve();
+    return whenReleased(region).then(function () { replace(region, html); });
+  }
+  function replace(region, html) {
+    if (shown.get(region) === html) return;
     shown.set(region, html);
     var active = document.activeElement;
     var key = null;
@@ -280,12 +343,28 @@
     data.delete("csrf");
     if (form.hasAttribute("data-reset")) data.set("id", randomID());
     var buttons = $$("button", form);
+    // A start whose answer carries the technician's link (MeshCentral)
+    // opens it in a tab of its own. The tab is opened now, in the
+    // click, which popup blockers allow, and sent to the link once the
+    // answer comes; it cannot reach back to the console.
+    var tab = null;
+    if (e.submitter && e.submitter.hasAttribute("data-opens")) {
+      tab = window.open("", "_blank");
+      if (tab) tab.opener = null;
+    }
+    function openLink(link) {
+      if (!tab) return;
+      if (link) tab.location.replace(link);
+      else tab.close();
+      tab = null;
+    }
     // Disabling the focused button takes the keyboard focus away; it
     // comes back once the buttons are enabled again.
     var focused = document.activeElement;
     buttons.forEach(function (b) { b.disabled = true; });
     request(form.getAttribute("action"), { method: "POST", body: data, json: true }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
+        openLink(r.ok && j.open);
         if (!r.ok) {
           flash(j.error || S.error);
           return;
@@ -300,6 +379,7 @@
         refreshAll();
       });
     }).catch(function (err) {
+      openLink("");
       if (err.message !== "signed out") flash(S.error);
     }).then(function () {
       buttons.forEach(function (b) { b.disabled = false; });
@@ -331,11 +411,15 @@
   var dialogSession = "";
   function loadDialog(id) {
     var url = "/console/sessions/" + encodeURIComponent(id) + "/card?dialog=1&return=" + encodeURIComponent(location.pathname);
+    var body = $("#dialog-body");
+    busy(body, 1);
     return request(url).then(function (r) {
       if (!r.ok) throw new Error(String(r.status));
       return r.text();
     }).then(function (html) {
-      swap($("#dialog-body"), html);
+      return swap(body, html);
+    }).finally(function () {
+      busy(body, -1);
     });
   }
   function openDialog(id) {
