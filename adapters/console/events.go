@@ -1,8 +1,6 @@
 package console
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -27,52 +25,6 @@ type consoleEvent struct {
 	// Alert, set when a customer starts waiting, is the sentence of the
 	// sound's notification: "Customer is waiting (computer)."
 	Alert string `json:"alert,omitempty"`
-}
-
-// sse writes a text/event-stream answer.
-type sse struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
-}
-
-// startSSE answers with an event stream. Streams last for hours under a
-// server with a ReadTimeout: for a request without a body net/http clears
-// the read deadline when it starts watching the connection for the
-// client's going away (TestEventsOutliveReadTimeout keeps that so), and
-// the server sets no WriteTimeout.
-func startSSE(w http.ResponseWriter) *sse {
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not hold events back
-	w.WriteHeader(http.StatusOK)
-	s := &sse{w: w, rc: rc}
-	// Browsers reconnect after this many milliseconds when the stream
-	// drops.
-	_, _ = fmt.Fprint(w, "retry: 3000\n\n")
-	_ = rc.Flush()
-	return s
-}
-
-// send writes one event; an error means the browser is gone.
-func (s *sse) send(event string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, b); err != nil {
-		return err
-	}
-	return s.rc.Flush()
-}
-
-// ping writes a comment, which keeps proxies from closing an idle stream.
-func (s *sse) ping() error {
-	if _, err := fmt.Fprint(s.w, ": ping\n\n"); err != nil {
-		return err
-	}
-	return s.rc.Flush()
 }
 
 // handleEvents streams the engine's updates to a signed-in console page.
