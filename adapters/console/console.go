@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -258,11 +257,7 @@ func New(o Options) (*Console, error) {
 	if c.cop, err = web.CrossOrigin(o.PublicURL); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	sub, err := fs.Sub(assetFiles, "assets")
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
-	}
-	if c.assets, err = web.NewAssets(sub); err != nil {
+	if c.assets, err = web.NewAssets(assetFiles, "assets"); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	if c.pages, err = c.parsePages(); err != nil {

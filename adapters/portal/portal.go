@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -209,11 +208,7 @@ func New(o Options) (*Portal, error) {
 	if p.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
-	sub, err := fs.Sub(assetFiles, "assets")
-	if err != nil {
-		return nil, fmt.Errorf("portal: %w", err)
-	}
-	if p.assets, err = web.NewAssets(sub); err != nil {
+	if p.assets, err = web.NewAssets(assetFiles, "assets"); err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
 	return p, nil

@@ -18,9 +18,13 @@ type Assets struct {
 	urls  map[string]string // file name → URL with a content version
 }
 
-// NewAssets returns the files at the top of files (a surface passes
-// fs.Sub of its embedded assets directory).
-func NewAssets(files fs.FS) (*Assets, error) {
+// NewAssets returns the files at the top of directory dir of fsys (a
+// surface's embedded assets directory).
+func NewAssets(fsys fs.FS, dir string) (*Assets, error) {
+	files, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("assets: %w", err)
+	}
 	a := &Assets{files: files, urls: map[string]string{}}
 	entries, err := fs.ReadDir(files, ".")
 	if err != nil {

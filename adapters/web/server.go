@@ -7,7 +7,7 @@
 // robots.txt and the favicon — and what more than one surface needs: the
 // headers of private pages, the JSON error body and core.Code's HTTP
 // statuses, the client behind trusted proxies, the per-client Limiter,
-// signed Tokens for CSRF, versioned embedded Assets and EventStream. It
+// versioned embedded Assets and EventStream. It
 // knows no surface, no engine and no metrics library.
 package web
 

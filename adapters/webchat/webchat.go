@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -152,11 +151,7 @@ func New(o Options) (*Chat, error) {
 	if c.cop, err = web.CrossOrigin(o.PublicURL); err != nil {
 		return nil, fmt.Errorf("webchat: %w", err)
 	}
-	sub, err := fs.Sub(assetFiles, "assets")
-	if err != nil {
-		return nil, fmt.Errorf("webchat: %w", err)
-	}
-	if c.assets, err = web.NewAssets(sub); err != nil {
+	if c.assets, err = web.NewAssets(assetFiles, "assets"); err != nil {
 		return nil, fmt.Errorf("webchat: %w", err)
 	}
 	if c.pages, err = c.parsePages(); err != nil {

@@ -9,29 +9,9 @@ import (
 	"testing/fstest"
 )
 
-func TestTokens(t *testing.T) {
-	a, b := NewTokens(), NewTokens()
-	tok := a.Make("chat", "value")
-	switch {
-	case !a.Valid("chat", "value", tok):
-		t.Error("a token does not verify")
-	case a.Valid("login", "value", tok):
-		t.Error("a token verifies for another purpose")
-	case a.Valid("chat", "other", tok):
-		t.Error("a token verifies for another value")
-	case b.Valid("chat", "value", tok):
-		t.Error("a token verifies under another key")
-	case a.Valid("chat", "", a.Make("chat", "")):
-		t.Error("an empty value verifies")
-	}
-	if !SameToken("x", "x") || SameToken("", "") || SameToken("x", "y") {
-		t.Error("SameToken")
-	}
-}
-
 func TestAssets(t *testing.T) {
 	files := fstest.MapFS{"app.js": {Data: []byte("alert(1)")}, "app.css": {Data: []byte("a{}")}, "dir/x": {Data: []byte("x")}}
-	a, err := NewAssets(fs.FS(files))
+	a, err := NewAssets(fs.FS(files), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
