@@ -421,6 +421,12 @@ func (e *Engine) Watch(ctx context.Context, id string, actor Actor) (*Session, e
 		if s.Technician == actor.Name {
 			return nil, errUnchanged
 		}
+		if s.TechnicianURL != "" {
+			// The provider's link was made for the technician who started
+			// (a MeshCentral share in their name): taking the session over
+			// would hand it to someone else.
+			return nil, Errorf(CodeInvalid, "this session is worked through a link made for %s, who started it; it cannot be taken over", s.Technician)
+		}
 		ev := Event{SessionID: s.ID, At: now, Actor: actor.String(), Action: ActionWatch, From: cur, To: cur,
 			Detail: "instead of " + s.Technician}
 		s.Technician, s.UpdatedAt = actor.Name, now

@@ -148,3 +148,23 @@ func TestReleaseOnCloseAndExpiry(t *testing.T) {
 	}
 	waitReleased(t, p, second.ID)
 }
+
+// The provider's link is the technician's who started: nobody takes the
+// session over, which would show them the link.
+func TestWatchRefusesSessionWithTechnicianLink(t *testing.T) {
+	e, _, _ := newAgentRig(t)
+	s, _, _ := e.Issue(ctx, core.Request{Agent: "alice"})
+	if _, _, err := e.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Start(ctx, s.ID, tech, core.ModeControl); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Watch(ctx, s.ID, core.Actor{Kind: core.ActorTechnician, Name: "bob"})
+	if core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("Watch by bob = %v, want a refusal", err)
+	}
+	if got, _ := e.Session(ctx, s.ID); got.Technician != "tom" {
+		t.Errorf("the technician became %q", got.Technician)
+	}
+}
