@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -204,5 +205,25 @@ func TestOptOutRecorded(t *testing.T) {
 	}
 	if out, _ := r.store.OptedOut(ctx, pat); !out {
 		t.Error("opt-out not recorded")
+	}
+}
+
+// A transcript shows the newest messages, oldest first, across pages.
+func TestTranscriptNewest(t *testing.T) {
+	r := newRig(t)
+	var conv *core.Conversation
+	for i := range core.TranscriptLength + 10 {
+		c, _, err := r.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: fmt.Sprint("line ", i), Desk: smsDesk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv = c
+	}
+	got, err := r.Transcript(ctx, conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != core.TranscriptLength || got[0].Text != "line 10" || got[len(got)-1].Text != fmt.Sprint("line ", core.TranscriptLength+9) {
+		t.Errorf("%d messages, from %q to %q", len(got), got[0].Text, got[len(got)-1].Text)
 	}
 }

@@ -161,3 +161,9 @@ type Event struct {
 	// It never holds a PIN or a full phone number.
 	Detail string
 }
+
+// Opens reports whether the link that delivery d carried still opens
+// session s: it went out, and its PIN is the session's live one.
+func (s *Session) Opens(d *Delivery) bool {
+	return s.State.PINLive() && s.PIN == d.Notice.PIN && (d.Status == DeliverySent || d.Status == DeliveryDelivered)
+}

@@ -68,7 +68,7 @@ type Engine interface {
 	Deliveries(ctx context.Context, id string) ([]*core.Delivery, error)
 	Conversation(ctx context.Context, id string) (*core.Conversation, error)
 	Conversations(ctx context.Context, f core.ConversationFilter) ([]*core.Conversation, error)
-	Messages(ctx context.Context, f core.MessageFilter) ([]*core.Message, error)
+	Transcript(ctx context.Context, convID string) ([]*core.Message, error)
 	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
 	CloseConversation(ctx context.Context, id string, actor core.Actor) (*core.Conversation, error)
 	Subscribe(buf int) (<-chan core.Update, func())

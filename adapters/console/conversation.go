@@ -11,12 +11,6 @@ import (
 const (
 	// listConversations caps the open conversations the console lists.
 	listConversations = 100
-	// maxTranscript caps the messages a transcript shows (the newest);
-	// transcriptPage is how many are read from the store at a time.
-	maxTranscript  = 500
-	transcriptPage = 500
-	// maxTranscriptRead bounds the messages read to find the newest.
-	maxTranscriptRead = 20000
 	// conversationSessions caps the sessions of one conversation read
 	// for its transcript and its list of sessions.
 	conversationSessions = 100
@@ -111,7 +105,7 @@ func (c *Console) convHeader(v *view, conv *core.Conversation) *convView {
 // transcript returns a conversation's lines, oldest first: its messages
 // and the links sent to its customer, with their sessions newest first.
 func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversation) ([]lineView, []*core.Session, error) {
-	msgs, err := c.messages(ctx, conv.ID)
+	msgs, err := c.engine.Transcript(ctx, conv.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -143,7 +137,7 @@ func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversati
 				LinkLabel: v.T("card." + string(d.Notice.LinkKind) + "_link"),
 				PIN:       d.Notice.PIN,
 				Status:    c.bot.DeliveryStatus(d, v.Lang),
-				Valid:     s.State.PINLive() && s.PIN == d.Notice.PIN && (d.Status == core.DeliverySent || d.Status == core.DeliveryDelivered),
+				Valid:     s.Opens(d),
 				SessionID: s.ID,
 				delivery:  d,
 			})
@@ -151,28 +145,6 @@ func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversati
 	}
 	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil
-}
-
-// messages returns the newest maxTranscript messages of a conversation,
-// oldest first.
-func (c *Console) messages(ctx context.Context, convID string) ([]*core.Message, error) {
-	var out []*core.Message
-	var after int64
-	for len(out) < maxTranscriptRead {
-		batch, err := c.engine.Messages(ctx, core.MessageFilter{ConversationID: convID, AfterID: after, Limit: transcriptPage})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch...)
-		if len(batch) < transcriptPage {
-			break
-		}
-		after = batch[len(batch)-1].ID
-	}
-	if len(out) > maxTranscript {
-		out = out[len(out)-maxTranscript:]
-	}
-	return out, nil
 }
 
 // sessionLines lists a conversation's sessions for its page.

@@ -10,12 +10,6 @@ import (
 )
 
 const (
-	// maxTranscript caps the messages a transcript shows (the newest);
-	// transcriptPage is how many are read from the store at a time.
-	maxTranscript  = 500
-	transcriptPage = 500
-	// maxTranscriptRead bounds the messages read to find the newest.
-	maxTranscriptRead = 20000
 	// conversationSessions caps the sessions of one conversation read
 	// for its transcript.
 	conversationSessions = 100
@@ -172,7 +166,7 @@ func (c *Chat) shareKey(ctx context.Context, s *core.Session) string {
 // transcript returns a conversation's lines, oldest first: its messages
 // and the links sent to its customer, with its sessions newest first.
 func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineView, []*core.Session, error) {
-	msgs, err := c.messages(ctx, conv.ID)
+	msgs, err := c.engine.Transcript(ctx, conv.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +196,7 @@ func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineV
 				At:        d.CreatedAt,
 				Link:      d.Notice.Link,
 				PIN:       d.Notice.PIN,
-				Valid:     s.State.PINLive() && s.PIN == d.Notice.PIN && (d.Status == core.DeliverySent || d.Status == core.DeliveryDelivered),
+				Valid:     s.Opens(d),
 				SessionID: s.ID,
 				delivery:  d,
 			})
@@ -210,26 +204,4 @@ func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineV
 	}
 	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil
-}
-
-// messages returns the newest maxTranscript messages of a conversation,
-// oldest first.
-func (c *Chat) messages(ctx context.Context, convID string) ([]*core.Message, error) {
-	var out []*core.Message
-	var after int64
-	for len(out) < maxTranscriptRead {
-		batch, err := c.engine.Messages(ctx, core.MessageFilter{ConversationID: convID, AfterID: after, Limit: transcriptPage})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch...)
-		if len(batch) < transcriptPage {
-			break
-		}
-		after = batch[len(batch)-1].ID
-	}
-	if len(out) > maxTranscript {
-		out = out[len(out)-maxTranscript:]
-	}
-	return out, nil
 }

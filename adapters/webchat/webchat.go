@@ -48,7 +48,7 @@ const (
 type Engine interface {
 	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
 	Conversation(ctx context.Context, id string) (*core.Conversation, error)
-	Messages(ctx context.Context, f core.MessageFilter) ([]*core.Message, error)
+	Transcript(ctx context.Context, convID string) ([]*core.Message, error)
 	Sessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error)
 	Deliveries(ctx context.Context, id string) ([]*core.Delivery, error)
 	ReportDelivery(ctx context.Context, channel, externalID string, status core.DeliveryStatus, reason string) (*core.Delivery, error)
