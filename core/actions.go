@@ -152,7 +152,7 @@ func (e *Engine) Send(ctx context.Context, id string, actor Actor, kind LinkKind
 		if c.Customer.IsZero() {
 			return nil, ErrNoCustomer
 		}
-		if _, ok := e.outbox.channel(c.Customer.Channel); !ok {
+		if _, ok := e.channels.find(c.Customer.Channel); !ok {
 			return nil, Errorf(CodeUnavailable, "%s delivery is not enabled", c.Customer.Channel)
 		}
 		events, err := transition(s, ActionSend, actor, now, fmt.Sprintf("%s link to %s", kind, c.Customer))

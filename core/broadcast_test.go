@@ -8,6 +8,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // bus is a shared store's announcement channel between replicas, in
@@ -58,7 +59,7 @@ func TestUpdatesReachOtherReplicas(t *testing.T) {
 	mem, b := coretest.NewMemStore(), &bus{heard: map[string]chan core.Announcement{}}
 	clock := coretest.NewClock(t0)
 	newReplica := func(id string) *core.Engine {
-		return core.NewEngine(core.Options{
+		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 			Store: &replicaStore{MemStore: mem, bus: b, id: id}, Clock: clock,
 			Provider: &coretest.Provider{Pins: coretest.NewPINs("123456", "234567")},
 			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelWeb}, &coretest.Channel{ChannelName: core.ChannelConsole}},

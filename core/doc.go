@@ -1,7 +1,9 @@
 // Package core is assistbot's domain: conversations, remote-support
-// sessions and their state machine, PIN rules, the outbox, and the
-// interfaces the rest of the program plugs into (Store, Provider, Channel,
-// Clock, PINSource). It imports only the standard library.
+// sessions and their state machine, PIN rules, the outbox's entries, and
+// the interfaces the rest of the program plugs into (Store, Provider,
+// Channel, Courier, Clock, PINSource). It imports only the standard
+// library. The outbox worker, which delivers those entries, is package
+// core/outbox.
 //
 // A session moves through these states; any other move is refused with a
 // *TransitionError (code invalid_transition):

@@ -25,10 +25,13 @@ type Options struct {
 	// Channels deliver the outbox; a customer endpoint on a channel not
 	// listed here cannot be sent a link.
 	Channels []Channel
-	Clock    Clock         // default SystemClock
-	PINTTL   time.Duration // default 20 minutes
-	Locale   string        // the default locale of new conversations; default "en"
-	Logger   *slog.Logger  // default discards
+	// Courier delivers the outbox through Channels while Run runs
+	// (outbox.New()); without one, deliveries stay queued.
+	Courier Courier
+	Clock   Clock         // default SystemClock
+	PINTTL  time.Duration // default 20 minutes
+	Locale  string        // the default locale of new conversations; default "en"
+	Logger  *slog.Logger  // default discards
 	// Addresses normalise and validate customer addresses per channel
 	// (an E.164 number for sms). A channel absent here accepts any
 	// non-empty address.
@@ -52,7 +55,8 @@ type Engine struct {
 	addresses map[string]func(string) (string, error)
 	observe   func(Update)
 	hub       *Hub
-	outbox    *outbox
+	channels  *channels
+	courier   Courier
 	// broadcast carries updates to the other replicas, when the store is
 	// shared by several; announcements wait for it.
 	broadcast     Broadcaster
@@ -90,7 +94,7 @@ func NewEngine(o Options) *Engine {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.outbox = newOutbox(e, o.Channels)
+	e.channels, e.courier = newChannels(o.Channels), o.Courier
 	if b, ok := o.Store.(Broadcaster); ok {
 		e.broadcast, e.announcements = b, make(chan Announcement, broadcastQueue)
 	}
@@ -101,7 +105,7 @@ func NewEngine(o Options) *Engine {
 // built after the engine (it needs the engine to take requests). The set
 // of channels is fixed once Run starts: adding one then is refused with an
 // error, and every reader sees one consistent set.
-func (e *Engine) AddChannel(c Channel) error { return e.outbox.add(c) }
+func (e *Engine) AddChannel(c Channel) error { return e.channels.add(c) }
 
 // Subscribe follows the engine's updates: see Hub.Subscribe.
 func (e *Engine) Subscribe(buf int) (<-chan Update, func()) { return e.hub.Subscribe(buf) }
@@ -109,7 +113,7 @@ func (e *Engine) Subscribe(buf int) (<-chan Update, func()) { return e.hub.Subsc
 // Delivers reports whether the engine has a channel called name, that is,
 // whether customers on it can be sent links and replies at all.
 func (e *Engine) Delivers(name string) bool {
-	_, ok := e.outbox.channel(name)
+	_, ok := e.channels.find(name)
 	return ok
 }
 

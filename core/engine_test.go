@@ -10,6 +10,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 var (
@@ -43,7 +44,7 @@ func newRig(t *testing.T, pins ...string) *rig {
 		sms:      &coretest.Channel{ChannelName: core.ChannelSMS},
 		slack:    &coretest.Channel{ChannelName: core.ChannelSlack},
 	}
-	r.Engine = core.NewEngine(core.Options{
+	r.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store: r.store, Provider: r.provider, Clock: r.clock,
 		Channels: []core.Channel{r.sms, r.slack},
 		Addresses: map[string]func(string) (string, error){
@@ -319,7 +320,7 @@ func (o *optOut) Check(ctx context.Context, to core.Endpoint) error {
 
 func TestSendCheckedEndpoint(t *testing.T) {
 	ch := &optOut{coretest.Channel{ChannelName: core.ChannelSMS}}
-	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: &coretest.Provider{}, Channels: []core.Channel{ch}})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: &coretest.Provider{}, Channels: []core.Channel{ch}})
 	s, _, err := e.Issue(ctx, core.Request{Customer: pat})
 	if err != nil {
 		t.Fatal(err)
@@ -667,7 +668,7 @@ func (w *watcher) Watch(ctx context.Context, live func(context.Context) ([]*core
 
 func TestRunDrivesWatcher(t *testing.T) {
 	w := &watcher{Provider: coretest.Provider{ProviderName: "rescue"}, reports: make(chan core.StatusReport)}
-	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: w})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: w})
 	s, _, err := e.Issue(ctx, core.Request{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // agentProvider is a provider with an agent on the customer's computer,
@@ -42,7 +43,7 @@ func newAgentRig(t *testing.T) (*core.Engine, *agentProvider, *coretest.Clock) {
 	p := &agentProvider{Provider: &coretest.Provider{ProviderName: "mesh", Pins: coretest.NewPINs("123456", "123456", "234567", "345678")},
 		released: make(chan string, 8)}
 	clock := coretest.NewClock(t0)
-	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: p, Clock: clock,
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: p, Clock: clock,
 		Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelWeb}}})
 	return e, p, clock
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // sent issues a session and queues its mobile link.
@@ -250,23 +251,6 @@ func TestRunDrains(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	prev := time.Duration(0)
-	for attempt := 1; attempt <= 12; attempt++ {
-		b := core.Backoff(attempt)
-		if b <= 0 || b > 5*time.Minute {
-			t.Errorf("backoff(%d) = %v", attempt, b)
-		}
-		if attempt <= 8 && b < prev/2 {
-			t.Errorf("backoff(%d) = %v shrank from %v", attempt, b, prev)
-		}
-		prev = b
-	}
-	if b := core.Backoff(20); b < 4*time.Minute {
-		t.Errorf("backoff(20) = %v, want near the 5m cap", b)
-	}
-}
-
 // TestOutboxNeverSendsRevokedLink queues a link that fails once, then
 // revokes its PIN in each way an agent or customer can: the retry must not
 // hand the customer a code that no longer opens.
@@ -350,7 +334,7 @@ func (r *rig) replica(t *testing.T, log io.Writer) (*core.Engine, *coretest.Chan
 // returns, and a Slack one.
 func newEngine(store core.Store, clock core.Clock, p core.Provider, log io.Writer) (*core.Engine, *coretest.Channel) {
 	sms := &coretest.Channel{ChannelName: core.ChannelSMS}
-	o := core.Options{Store: store, Provider: p, Clock: clock,
+	o := core.Options{Courier: outbox.New(outbox.Options{}), Store: store, Provider: p, Clock: clock,
 		Channels: []core.Channel{sms, &coretest.Channel{ChannelName: core.ChannelSlack}}}
 	if log != nil {
 		o.Logger = slog.New(slog.NewTextHandler(log, nil))
@@ -727,7 +711,9 @@ func TestOutboxClaimsAgainAfterProgress(t *testing.T) {
 		}
 		return core.Receipt{Status: core.DeliverySent, ExternalID: fmt.Sprintf("SM%d", d.ID)}, nil
 	}
-	r.SetOutboxPoll(time.Hour)
+	// The rig's engine again, with a courier that polls once an hour.
+	r.Engine = core.NewEngine(core.Options{Store: r.store, Provider: r.provider, Clock: r.clock,
+		Channels: []core.Channel{r.sms, r.slack}, Courier: outbox.New(outbox.Options{Poll: time.Hour})})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -13,7 +13,7 @@ func (e *Engine) publish(ch *Change) {
 		e.emit(u)
 	}
 	if len(ch.Deliveries) > 0 {
-		e.outbox.wake()
+		e.wake()
 	}
 }
 
@@ -44,6 +44,6 @@ func (e *Engine) emit(u Update) {
 func (e *Engine) publishMessage(c *Conversation, m *Message, queued bool) {
 	e.emit(Update{Conversation: c, Message: m})
 	if queued {
-		e.outbox.wake()
+		e.wake()
 	}
 }

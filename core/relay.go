@@ -116,7 +116,7 @@ func (e *Engine) reachable(ctx context.Context, to Endpoint) error {
 	if to.IsZero() {
 		return ErrNoCustomer
 	}
-	out, ok := e.outbox.channel(to.Channel)
+	out, ok := e.channels.find(to.Channel)
 	if !ok {
 		return Errorf(CodeUnavailable, "%s delivery is not enabled", to.Channel)
 	}

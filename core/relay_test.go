@@ -9,6 +9,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 var smsDesk = core.Endpoint{Channel: core.ChannelSlack, Address: "C0DESK"}
@@ -118,7 +119,7 @@ func TestAgentMessage(t *testing.T) {
 		t.Errorf("unknown conversation: %v", err)
 	}
 	t.Run("channel not enabled", func(t *testing.T) {
-		e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: &coretest.Provider{}})
+		e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: &coretest.Provider{}})
 		c, _, err := e.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "help"})
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +130,7 @@ func TestAgentMessage(t *testing.T) {
 	})
 	t.Run("opted out", func(t *testing.T) {
 		ch := &optOut{coretest.Channel{ChannelName: core.ChannelSMS}}
-		e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: &coretest.Provider{}, Channels: []core.Channel{ch}})
+		e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: &coretest.Provider{}, Channels: []core.Channel{ch}})
 		c, _, _ := e.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "STOP"})
 		if _, _, err := e.AgentMessage(ctx, c.ID, alice, "hi", ""); core.ErrorMessage(err) != "the customer opted out" {
 			t.Errorf("err = %v", err)

@@ -14,7 +14,7 @@ import (
 // Run announces this replica's updates to the others and publishes
 // theirs here.
 func (e *Engine) Run(ctx context.Context) error {
-	e.outbox.freeze()
+	e.channels.freeze()
 	var wg sync.WaitGroup
 	wg.Go(func() { e.sweep(ctx) })
 	if e.broadcast != nil {
@@ -27,7 +27,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		})
 	}
-	e.outbox.run(ctx)
+	if e.courier != nil {
+		e.courier.Run(ctx, e.dispatch())
+	} else {
+		<-ctx.Done()
+	}
 	wg.Wait()
 	e.stopOnce.Do(func() { close(e.stopped) })
 	e.releasing.Wait()

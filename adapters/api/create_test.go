@@ -11,6 +11,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // TestAPICreateRefusesUndeliverable: a session for a customer this server
@@ -60,7 +61,7 @@ func TestAPICreateRefusesUndeliverable(t *testing.T) {
 // TestAPICreateSMSWithoutTwilio names twilio.enabled, the sms setting.
 func TestAPICreateSMSWithoutTwilio(t *testing.T) {
 	r := newRig(t)
-	r.Engine = core.NewEngine(core.Options{Store: r.Store, Provider: r.Provider, Clock: r.Clock})
+	r.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: r.Store, Provider: r.Provider, Clock: r.Clock})
 	r.api.engine = r.Engine
 	resp, got := r.call(http.MethodPost, "/api/v1/sessions", `{"customer":{"channel":"sms","address":"+12015550123"}}`)
 	webtest.WantStatus(t, resp, "", http.StatusBadRequest)
@@ -154,7 +155,7 @@ func (starter) Start(ctx context.Context, s *core.Session, mode core.Mode, techn
 // session that is over.
 func TestAPITechnicianURL(t *testing.T) {
 	r := newRig(t)
-	r.Engine = core.NewEngine(core.Options{Store: r.Store, Provider: starter{r.Provider}, Clock: r.Clock,
+	r.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: r.Store, Provider: starter{r.Provider}, Clock: r.Clock,
 		Channels: []core.Channel{r.SMS}})
 	r.api.engine = r.Engine
 	s := r.Issue("en")

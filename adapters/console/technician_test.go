@@ -13,6 +13,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // starter is a provider that hands the technician a link of its own when
@@ -52,7 +53,7 @@ func newMeshRig(t *testing.T) *meshRig {
 	w := webtest.New(t, webtest.Options{})
 	p := &starter{Provider: w.Provider}
 	p.ProviderName = "meshcentral"
-	w.Engine = core.NewEngine(core.Options{
+	w.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store: w.Store, Provider: p, Clock: w.Clock, Logger: w.Logger,
 		Channels: []core.Channel{w.SMS, &coretest.Channel{ChannelName: core.ChannelWeb}},
 	})

@@ -28,6 +28,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -74,7 +75,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 		priv:     ed25519.NewKeyFromSeed(seed), logs: &coretest.Buffer{}}
 	r.fake = discordtest.New(t, token)
 	r.store = coretest.NewMemStore()
-	r.engine = core.NewEngine(core.Options{Store: r.store, Provider: r.provider, Clock: r.clock})
+	r.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: r.store, Provider: r.provider, Clock: r.clock})
 	o := Options{
 		Token: token, ApplicationID: appID, PublicKey: hex.EncodeToString(r.priv.Public().(ed25519.PublicKey)),
 		GuildID: guildID, DeskChannel: deskID, AgentRoles: []string{roleID}, APIURL: r.fake.APIURL(),

@@ -13,6 +13,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 func TestStatusPage(t *testing.T) {
@@ -153,7 +154,7 @@ func TestPortalFailure(t *testing.T) {
 		} {
 			t.Run(tt.name+" "+req.Method+req.Path, func(t *testing.T) {
 				r := newRig(t)
-				engine := core.NewEngine(core.Options{Store: brokenStore{r.Store, tt.err}, Provider: r.Provider, Clock: r.Clock})
+				engine := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: brokenStore{r.Store, tt.err}, Provider: r.Provider, Clock: r.Clock})
 				p, err := New(Options{Engine: engine, Catalog: r.Catalog, Clock: r.Clock, Logger: slog.New(slog.NewTextHandler(r.Logs, nil))})
 				if err != nil {
 					t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // BenchmarkVerify is the signature check of one slash command.
@@ -72,7 +73,7 @@ func BenchmarkCommand(b *testing.B) {
 		return core.Ticket{PIN: pin, DesktopURL: "https://support.example.com/?code=" + pin,
 			MobileURL: "https://support.example.com/m/" + pin, ManualURL: "https://support.example.com/"}, nil
 	}}
-	e := core.NewEngine(core.Options{Store: forgetful{coretest.NewMemStore()}, Provider: p})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: forgetful{coretest.NewMemStore()}, Provider: p})
 	a, err := New(Options{Engine: e, Bot: remote.New(e, cat), BotToken: "xoxb-bench", SigningSecret: testSecret,
 		APIURL: "http://127.0.0.1:1/api/"})
 	if err != nil {

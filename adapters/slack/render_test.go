@@ -16,6 +16,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -139,7 +140,7 @@ func newCardRig(t testing.TB, p *coretest.Provider) *cardRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := core.NewEngine(core.Options{Store: coretest.NewMemStore(), Provider: p})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: coretest.NewMemStore(), Provider: p})
 	bot := remote.New(e, cat)
 	a, err := New(Options{Engine: e, Bot: bot, BotToken: "xoxb-golden", SigningSecret: "s", APIURL: "http://127.0.0.1:1/api/"})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // The workspace the tests run in.
@@ -61,7 +62,7 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	r.fake.SetGroup("S0AGENTS", "U0GROUPIE") // for tests that set Options.AgentGroup
 	r.fake.SetUser(customerID, User("Pat", "ko-KR"))
 	r.fake.SetUser(testAgent, User("alice", "en-US"))
-	r.engine = core.NewEngine(core.Options{Store: r.store, Provider: r.provider, Channels: []core.Channel{r.sms}, Clock: r.clock,
+	r.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: r.store, Provider: r.provider, Channels: []core.Channel{r.sms}, Clock: r.clock,
 		Addresses: map[string]func(string) (string, error){core.ChannelSMS: northAmerican}})
 	o := Options{
 		Engine: r.engine, Bot: remote.New(r.engine, cat), BotToken: r.fake.BotToken, SigningSecret: testSecret,

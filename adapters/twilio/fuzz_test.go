@@ -14,6 +14,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // FuzzWebhooks posts arbitrary bodies, signed as Twilio would sign them,
@@ -38,7 +39,7 @@ func FuzzWebhooks(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		engine := core.NewEngine(core.Options{
+		engine := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 			Store:     coretest.NewMemStore(),
 			Provider:  &coretest.Provider{},
 			Addresses: map[string]func(string) (string, error){core.ChannelSMS: twilio.NumberParser("US")},

@@ -17,6 +17,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // The numbers of the tests: reserved for fiction, and valid for
@@ -69,7 +70,7 @@ func newHarness(t *testing.T, edit func(*twilio.Options)) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.engine = core.NewEngine(core.Options{
+	h.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Logger:    log,
 		Store:     h.store,
 		Provider:  &coretest.Provider{Pins: coretest.NewPINs("012345", "123456", "234567")},

@@ -10,6 +10,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 var (
@@ -32,7 +33,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{clock: coretest.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)), provider: &coretest.Provider{}}
-	r.engine = core.NewEngine(core.Options{
+	r.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store: coretest.NewMemStore(), Provider: r.provider, Clock: r.clock,
 		Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelSMS}, &coretest.Channel{ChannelName: core.ChannelWeb}},
 	})

@@ -31,6 +31,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // serveCommand is "serve", also what "assistbot" alone runs.
@@ -159,7 +160,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.engine = core.NewEngine(core.Options{
+	m.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store:    m.store,
 		Provider: provider,
 		Clock:    m.Clock,

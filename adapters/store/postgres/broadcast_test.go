@@ -12,6 +12,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -251,7 +252,7 @@ func TestUpdatesReachOtherReplicas(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.Schema(t)
 	newReplica := func() *core.Engine {
-		return core.NewEngine(core.Options{Store: openDSN(t, dsn), Provider: &coretest.Provider{},
+		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: openDSN(t, dsn), Provider: &coretest.Provider{},
 			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelWeb}, &coretest.Channel{ChannelName: core.ChannelConsole}}})
 	}
 	a, b := newReplica(), newReplica()

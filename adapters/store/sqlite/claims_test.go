@@ -9,6 +9,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // TestRestartSendsClaimedAtOnce stops a run while it holds deliveries it
@@ -57,7 +58,7 @@ func TestRestartSendsClaimedAtOnce(t *testing.T) {
 	}
 	defer s.Close()
 	sms := &coretest.Channel{ChannelName: core.ChannelSMS}
-	e := core.NewEngine(core.Options{Store: s, Provider: &coretest.Provider{}, Clock: clock, Channels: []core.Channel{sms}})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: s, Provider: &coretest.Provider{}, Clock: clock, Channels: []core.Channel{sms}})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

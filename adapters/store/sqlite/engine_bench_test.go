@@ -10,6 +10,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/store/sqlite"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // BenchmarkIssueJoin runs the engine's two busiest writes on SQLite, as
@@ -29,7 +30,7 @@ func BenchmarkIssueJoin(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
-			e := core.NewEngine(core.Options{Store: st, Provider: &coretest.Provider{Pins: core.RandomPINs{}}})
+			e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: st, Provider: &coretest.Provider{Pins: core.RandomPINs{}}})
 			ctx := context.Background()
 			var n atomic.Int64
 			op := func() error {

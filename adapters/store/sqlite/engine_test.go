@@ -10,6 +10,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // tinyPINs draws from a space of size PINs at random, so that concurrent
@@ -40,7 +41,7 @@ func TestConcurrentIssueUniquePINs(t *testing.T) {
 	ctx := context.Background()
 	st := openTemp(t)
 	pins := &tinyPINs{size: space}
-	e := core.NewEngine(core.Options{Store: st, Provider: &coretest.Provider{Pins: pins}})
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: st, Provider: &coretest.Provider{Pins: pins}})
 	agent := core.Actor{Kind: core.ActorAgent, Name: "alice"}
 
 	// live holds the PIN of every session between the commit that made

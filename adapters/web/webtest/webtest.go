@@ -20,6 +20,7 @@ import (
 	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/outbox"
 )
 
 // T0 is when every rig's clock starts.
@@ -79,7 +80,7 @@ func New(t testing.TB, o Options) *Rig {
 	}
 	r.Catalog = cat
 	r.Logger = slog.New(slog.NewTextHandler(r.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r.Engine = core.NewEngine(core.Options{
+	r.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store: r.Store, Provider: r.Provider, Clock: r.Clock,
 		Channels: []core.Channel{r.SMS, &coretest.Channel{ChannelName: core.ChannelWeb}},
 		Observe:  o.Observe,

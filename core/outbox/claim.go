@@ -1,4 +1,4 @@
-package core
+package outbox
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/assistbot/assistbot/core"
 )
 
 // claim is a batch of deliveries that one worker claimed and holds while
@@ -13,7 +15,7 @@ import (
 // token, and tells the worker when the claim can no longer be trusted, so
 // that it starts no more of the batch.
 type claim struct {
-	o     *outbox
+	w     *worker
 	token string
 	stop  context.Context // ends when the outbox stops
 
@@ -31,8 +33,8 @@ type claim struct {
 
 // hold starts holding due, claimed at now, until end; the worker starts
 // none of them once stop ends.
-func (o *outbox) hold(ctx, stop context.Context, now time.Time, due []*Delivery) *claim {
-	c := &claim{o: o, token: due[0].ClaimToken, stop: stop, renewedAt: now, done: make(chan struct{})}
+func (w *worker) hold(ctx, stop context.Context, now time.Time, due []*core.Delivery) *claim {
+	c := &claim{w: w, token: due[0].ClaimToken, stop: stop, renewedAt: now, done: make(chan struct{})}
 	c.held.Store(int64(len(due)))
 	c.wg.Go(func() {
 		// A delivery may take longer than the lease (deliverTimeout):
@@ -68,7 +70,7 @@ func (c *claim) live(ctx context.Context) bool {
 		return false
 	}
 	c.mu.RLock()
-	due := !c.o.e.clock.Now().Before(c.renewedAt.Add(outboxRenew))
+	due := !c.w.Clock.Now().Before(c.renewedAt.Add(outboxRenew))
 	c.mu.RUnlock()
 	if due {
 		c.renew(ctx)
@@ -85,7 +87,7 @@ func (c *claim) renew(ctx context.Context) {
 	if c.lost.Load() {
 		return
 	}
-	now := c.o.e.clock.Now()
+	now := c.w.Clock.Now()
 	held := c.held.Load()
 	if held == 0 {
 		c.renewedAt = now
@@ -94,16 +96,16 @@ func (c *claim) renew(ctx context.Context) {
 	// A renewal that cannot finish within the interval would come too
 	// late to count on anyway.
 	rctx, cancel := context.WithTimeout(ctx, outboxRenew)
-	n, err := c.o.e.store.RenewClaim(rctx, c.token, now.Add(outboxLease))
+	n, err := c.w.Store.RenewClaim(rctx, c.token, now.Add(outboxLease))
 	cancel()
 	switch {
 	case err != nil:
 		c.lost.Store(true)
-		c.o.e.log.Error("outbox claim not renewed: none of its other deliveries will be started",
+		c.w.Logger.Error("outbox claim not renewed: none of its other deliveries will be started",
 			"held", held, "err", err)
 	case int64(n) < held:
 		c.lost.Store(true)
-		c.o.e.log.Error("outbox claim lost to another worker after its lease ran out: none of its other deliveries will be started",
+		c.w.Logger.Error("outbox claim lost to another worker after its lease ran out: none of its other deliveries will be started",
 			"held", held, "renewed", n)
 	default:
 		c.renewedAt = now
@@ -111,19 +113,19 @@ func (c *claim) renew(ctx context.Context) {
 }
 
 // save saves the outcome of d under the claim.
-func (c *claim) save(ctx context.Context, d *Delivery) error {
+func (c *claim) save(ctx context.Context, d *core.Delivery) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	err := c.o.e.store.UpdateDelivery(ctx, d)
+	err := c.w.Store.UpdateDelivery(ctx, d)
 	switch {
 	case err == nil:
 		c.held.Add(-1)
-	case errors.Is(err, ErrClaimLost):
+	case errors.Is(err, core.ErrClaimLost):
 		// The lease ran out and another worker claimed d: it will not
 		// have stopped at d alone.
 		c.held.Add(-1)
 		c.lost.Store(true)
-	case errors.Is(err, ErrDeliveryFinal):
+	case errors.Is(err, core.ErrDeliveryFinal):
 		// A platform's report made d final meanwhile; the claim is
 		// still the worker's.
 	default:
@@ -137,13 +139,13 @@ func (c *claim) save(ctx context.Context, d *Delivery) error {
 // release gives back deliveries of the claim that were not tried, without
 // counting an attempt: they are claimable again once their key's earlier
 // deliveries are.
-func (c *claim) release(ctx context.Context, list []*Delivery) {
-	now := c.o.e.clock.Now()
+func (c *claim) release(ctx context.Context, list []*core.Delivery) {
+	now := c.w.Clock.Now()
 	for _, d := range list {
 		d.Attempts--
 		d.NextAttemptAt = now
 		if err := c.save(ctx, d); err != nil {
-			c.o.saveFailed(c.o.logger(d), d, err)
+			c.w.saveFailed(c.w.logger(d), d, err)
 		}
 	}
 }

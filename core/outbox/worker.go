@@ -1,4 +1,4 @@
-package core
+package outbox
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/assistbot/assistbot/core"
 )
 
 // Outbox tuning. A delivery is tried up to maxAttempts times, waiting
@@ -31,88 +33,83 @@ const (
 	maxAttempts    = 10
 	backoffBase    = time.Second
 	backoffMax     = 5 * time.Minute
+
+	// maxTries bounds the retries of a conversation update that met a
+	// concurrent change.
+	maxTries = 8
 )
 
-// outbox delivers queued notices through the channels.
-type outbox struct {
-	e    *Engine
+// Worker delivers the outbox through the engine's channels: it claims due
+// deliveries, sends those to one recipient in order and several
+// recipients at once, and saves each outcome under its claim. It is the
+// core.Courier that assistbot gives its engine.
+type Worker struct {
 	kick chan struct{}
-	poll time.Duration // outboxPoll, but for tests
-
-	// channels is replaced whole, never changed in place, so that
-	// readers need no lock; mu orders the writers, and started refuses
-	// them once Run has begun.
-	channels atomic.Pointer[map[string]Channel]
-	mu       sync.Mutex
-	started  bool
+	poll time.Duration
 }
 
-func newOutbox(e *Engine, channels []Channel) *outbox {
-	o := &outbox{e: e, kick: make(chan struct{}, 1), poll: outboxPoll}
-	m := make(map[string]Channel, len(channels))
-	for _, c := range channels {
-		m[c.Name()] = c
+// Options tune a Worker; the zero value is what assistbot runs with.
+type Options struct {
+	// Poll is how long the worker waits between looks at the outbox when
+	// nothing wakes it; one second when zero.
+	Poll time.Duration
+}
+
+// New returns a Worker.
+func New(o Options) *Worker {
+	if o.Poll <= 0 {
+		o.Poll = outboxPoll
 	}
-	o.channels.Store(&m)
-	return o
+	return &Worker{kick: make(chan struct{}, 1), poll: o.Poll}
 }
 
-// channel returns the channel called name, if the engine has it.
-func (o *outbox) channel(name string) (Channel, bool) {
-	c, ok := (*o.channels.Load())[name]
-	return c, ok
-}
-
-// add registers c, unless the engine already runs.
-func (o *outbox) add(c Channel) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.started {
-		return fmt.Errorf("core: channel %q added after the engine started", c.Name())
-	}
-	old := *o.channels.Load()
-	m := make(map[string]Channel, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	m[c.Name()] = c
-	o.channels.Store(&m)
-	return nil
-}
-
-// freeze refuses every later add: the engine runs from now on.
-func (o *outbox) freeze() {
-	o.mu.Lock()
-	o.started = true
-	o.mu.Unlock()
-}
-
-// wake makes the worker look at the outbox now rather than at its next poll.
-func (o *outbox) wake() {
+// Wake makes the worker look at the outbox now rather than at its next
+// poll.
+func (w *Worker) Wake() {
 	select {
-	case o.kick <- struct{}{}:
+	case w.kick <- struct{}{}:
 	default:
 	}
 }
 
-// run delivers until ctx ends. Deliveries in flight when it ends run to
-// completion: their context is detached from ctx and has its own timeout.
-// The deliveries of their batch that have not started are given back.
-func (o *outbox) run(ctx context.Context) {
-	o.releaseOrphans(ctx)
+// Run delivers through d until ctx ends. Deliveries in flight when it ends
+// run to completion: their context is detached from ctx and has its own
+// timeout. The deliveries of their batch that have not started are given
+// back.
+func (w *Worker) Run(ctx context.Context, d core.Dispatch) {
+	(&worker{Dispatch: d, poll: w.poll, kick: w.kick}).run(ctx)
+}
+
+// Once claims one batch of due deliveries and delivers it through d, and
+// returns how many it claimed: what Run does each time it looks.
+func (w *Worker) Once(ctx context.Context, d core.Dispatch) (int, error) {
+	p, err := (&worker{Dispatch: d, poll: w.poll, kick: w.kick}).once(ctx)
+	return p.claimed, err
+}
+
+// worker is a Worker at work for one engine.
+type worker struct {
+	core.Dispatch
+	kick chan struct{}
+	poll time.Duration
+}
+
+// run delivers until ctx ends.
+func (w *worker) run(ctx context.Context) {
+	w.releaseOrphans(ctx)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-o.kick:
+		case <-w.kick:
 		case <-poll.C:
 		}
 		for {
-			p, err := o.once(ctx)
+			p, err := w.once(ctx)
 			if err != nil {
-				o.e.log.Error("outbox", "err", err)
+				w.Logger.Error("outbox", "err", err)
 				break
 			}
 			// Claim again at once after a full batch, or one that got
@@ -122,23 +119,23 @@ func (o *outbox) run(ctx context.Context) {
 				break
 			}
 		}
-		poll.Reset(o.poll)
+		poll.Reset(w.poll)
 	}
 }
 
 // releaseOrphans ends the claims an earlier run of this process left,
-// when the store is one that no other process uses (see OrphanReleaser).
-func (o *outbox) releaseOrphans(ctx context.Context) {
-	r, ok := o.e.store.(OrphanReleaser)
+// when the store is one that no other process uses (see core.OrphanReleaser).
+func (w *worker) releaseOrphans(ctx context.Context) {
+	r, ok := w.Store.(core.OrphanReleaser)
 	if !ok {
 		return
 	}
-	n, err := r.ReleaseOrphanedClaims(ctx, o.e.clock.Now())
+	n, err := r.ReleaseOrphanedClaims(ctx, w.Clock.Now())
 	switch {
 	case err != nil:
-		o.e.log.Error("release the deliveries claimed before a restart", "err", err)
+		w.Logger.Error("release the deliveries claimed before a restart", "err", err)
 	case n > 0:
-		o.e.log.Warn("deliveries claimed before a restart are due again; any of them may have been sent already", "count", n)
+		w.Logger.Warn("deliveries claimed before a restart are due again; any of them may have been sent already", "count", n)
 	}
 }
 
@@ -151,7 +148,7 @@ type pass struct {
 // orderKey is what deliveries go out in order by: a recipient, and on a
 // desk, one conversation's thread.
 type orderKey struct {
-	to             Endpoint
+	to             core.Endpoint
 	conversationID string
 }
 
@@ -159,22 +156,22 @@ type orderKey struct {
 // of one ordering key one after another, at most outboxWorkers keys at a
 // time. When ctx ends, the deliveries in flight finish and are saved, under
 // a context that outlives it, and those not started are given back.
-func (o *outbox) once(stop context.Context) (pass, error) {
+func (w *worker) once(stop context.Context) (pass, error) {
 	if stop.Err() != nil {
 		return pass{}, nil
 	}
 	ctx := context.WithoutCancel(stop)
-	now := o.e.clock.Now()
-	due, err := o.e.store.ClaimDeliveries(ctx, now, outboxBatch, outboxLease)
+	now := w.Clock.Now()
+	due, err := w.Store.ClaimDeliveries(ctx, now, outboxBatch, outboxLease)
 	if err != nil {
 		return pass{}, fmt.Errorf("claim deliveries: %w", err)
 	}
 	if len(due) == 0 {
 		return pass{}, nil
 	}
-	c := o.hold(ctx, stop, now, due)
+	c := w.hold(ctx, stop, now, due)
 	defer c.end()
-	byKey := map[orderKey][]*Delivery{}
+	byKey := map[orderKey][]*core.Delivery{}
 	var order []orderKey
 	for _, d := range due {
 		k := orderKey{d.To, d.ConversationID}
@@ -189,9 +186,9 @@ func (o *outbox) once(stop context.Context) (pass, error) {
 	for _, k := range order {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(list []*Delivery) {
+		go func(list []*core.Delivery) {
 			defer func() { <-sem; wg.Done() }()
-			handed.Add(int64(o.deliverKey(ctx, c, list)))
+			handed.Add(int64(w.deliverKey(ctx, c, list)))
 		}(byKey[k])
 	}
 	wg.Wait()
@@ -202,13 +199,13 @@ func (o *outbox) once(stop context.Context) (pass, error) {
 // and returns how many a platform accepted. The rest of the key wait, and
 // are released unsent, once one is to be tried again later (its retry
 // holds them back), once the claim is lost, and once the outbox stops.
-func (o *outbox) deliverKey(ctx context.Context, c *claim, list []*Delivery) (handed int) {
+func (w *worker) deliverKey(ctx context.Context, c *claim, list []*core.Delivery) (handed int) {
 	for i, d := range list {
 		if !c.live(ctx) {
 			c.release(ctx, list[i:])
 			return handed
 		}
-		accepted, later := o.deliver(ctx, c, d)
+		accepted, later := w.deliver(ctx, c, d)
 		if accepted {
 			handed++
 		}
@@ -221,87 +218,87 @@ func (o *outbox) deliverKey(ctx context.Context, c *claim, list []*Delivery) (ha
 }
 
 // logger returns the engine's logger with the fields that name d.
-func (o *outbox) logger(d *Delivery) *slog.Logger {
-	return o.e.log.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
+func (w *worker) logger(d *core.Delivery) *slog.Logger {
+	return w.Logger.With("delivery_id", d.ID, "session_id", d.SessionID, "channel", d.To.Channel)
 }
 
 // deliver makes one attempt at d and saves the outcome under c. It
 // reports whether the platform accepted d, and whether d stays queued
 // for a later attempt.
-func (o *outbox) deliver(ctx context.Context, c *claim, d *Delivery) (accepted, later bool) {
-	log := o.logger(d)
-	now := o.e.clock.Now()
-	ch, ok := o.channel(d.To.Channel)
+func (w *worker) deliver(ctx context.Context, c *claim, d *core.Delivery) (accepted, later bool) {
+	log := w.logger(d)
+	now := w.Clock.Now()
+	ch, ok := w.Channel(d.To.Channel)
 	var stale string
-	if ok && d.Notice.Kind == NoticeLink {
-		stale = o.stale(ctx, d)
+	if ok && d.Notice.Kind == core.NoticeLink {
+		stale = w.stale(ctx, d)
 	}
 	switch {
 	case !ok:
-		o.fail(d, now, fmt.Sprintf("%s delivery is not enabled", d.To.Channel))
-	case d.Notice.Kind == NoticeLink && !d.Notice.ExpiresAt.IsZero() && !now.Before(d.Notice.ExpiresAt):
-		o.fail(d, now, "the pin expired before the link could be delivered")
+		w.fail(d, now, fmt.Sprintf("%s delivery is not enabled", d.To.Channel))
+	case d.Notice.Kind == core.NoticeLink && !d.Notice.ExpiresAt.IsZero() && !now.Before(d.Notice.ExpiresAt):
+		w.fail(d, now, "the pin expired before the link could be delivered")
 	case stale != "":
-		o.fail(d, now, stale)
+		w.fail(d, now, stale)
 	default:
-		conv := o.enrich(ctx, d)
+		conv := w.enrich(ctx, d)
 		dctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 		r, err := ch.Deliver(dctx, d)
 		cancel()
-		now = o.e.clock.Now()
+		now = w.Clock.Now()
 		switch {
 		case err == nil:
 			accepted = true
 			d.Status, d.ExternalID, d.Reason = r.Status, r.ExternalID, ""
-			if d.Status != DeliveryDelivered {
-				d.Status = DeliverySent
+			if d.Status != core.DeliveryDelivered {
+				d.Status = core.DeliverySent
 			}
 			d.UpdatedAt = now
 			if r.Thread != "" && conv != nil && d.To == conv.Desk && conv.DeskThread == "" {
-				o.recordThread(ctx, conv.ID, r.Thread)
+				w.recordThread(ctx, conv.ID, r.Thread)
 			}
-		case ErrorCode(err) == CodeRateLimited:
+		case core.ErrorCode(err) == core.CodeRateLimited:
 			// The channel held the message back to keep within a rate
 			// (a sending number's messages per second): nothing was
 			// sent, so this is no attempt, however long the queue.
-			wait, ok := RetryAfter(err)
+			wait, ok := core.RetryAfter(err)
 			if !ok {
 				wait = backoffBase
 			}
 			d.Attempts--
-			d.Reason, d.NextAttemptAt, d.UpdatedAt = ErrorMessage(err), now.Add(wait), now
+			d.Reason, d.NextAttemptAt, d.UpdatedAt = core.ErrorMessage(err), now.Add(wait), now
 		case retryable(err) && d.Attempts < maxAttempts:
-			wait, ok := RetryAfter(err)
+			wait, ok := core.RetryAfter(err)
 			if !ok {
 				wait = backoff(d.Attempts)
 			}
-			d.Reason, d.NextAttemptAt, d.UpdatedAt = ErrorMessage(err), now.Add(wait), now
+			d.Reason, d.NextAttemptAt, d.UpdatedAt = core.ErrorMessage(err), now.Add(wait), now
 			log.Warn("delivery will be retried", "attempt", d.Attempts, "wait", wait, "err", err)
 		case retryable(err):
 			log.Error("delivery failed", "attempts", d.Attempts, "err", err)
-			o.fail(d, now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, ErrorMessage(err)))
+			w.fail(d, now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, core.ErrorMessage(err)))
 		default:
 			log.Error("delivery failed", "err", err)
-			o.fail(d, now, ErrorMessage(err))
+			w.fail(d, now, core.ErrorMessage(err))
 		}
 	}
-	later = d.Status == DeliveryQueued
+	later = d.Status == core.DeliveryQueued
 	if err := c.save(ctx, d); err != nil {
-		o.saveFailed(log, d, err)
+		w.saveFailed(log, d, err)
 		return accepted, later
 	}
-	if d.Status != DeliveryQueued {
-		o.e.publishDelivery(ctx, d)
+	if d.Status != core.DeliveryQueued {
+		w.Delivered(ctx, d)
 	}
 	return accepted, later
 }
 
 // saveFailed logs why the outcome of d was not saved. A delivery that a
 // platform's report made final meanwhile is no news.
-func (o *outbox) saveFailed(log *slog.Logger, d *Delivery, err error) {
+func (w *worker) saveFailed(log *slog.Logger, d *core.Delivery, err error) {
 	switch {
-	case errors.Is(err, ErrDeliveryFinal):
-	case errors.Is(err, ErrClaimLost):
+	case errors.Is(err, core.ErrDeliveryFinal):
+	case errors.Is(err, core.ErrClaimLost):
 		log.Error("delivery outcome refused: another worker claimed the delivery after this one's lease ran out",
 			"status", d.Status, "err", err)
 	default:
@@ -313,17 +310,17 @@ func (o *outbox) saveFailed(log *slog.Logger, d *Delivery, err error) {
 // still works: a link waiting for a retry may outlive its PIN, which
 // "generate another code", close and the customer's joining revoke at
 // once. A customer must never receive a code that no longer opens.
-func (o *outbox) stale(ctx context.Context, d *Delivery) string {
+func (w *worker) stale(ctx context.Context, d *core.Delivery) string {
 	if d.SessionID == "" || d.Notice.PIN == "" {
 		return ""
 	}
-	s, err := o.e.store.FindSession(ctx, d.SessionID)
+	s, err := w.Store.FindSession(ctx, d.SessionID)
 	switch {
 	case err != nil:
 		return "" // the channel's own attempt will tell
 	case s.PIN != d.Notice.PIN && s.State.PINLive():
 		return "not sent: another code replaced this one before the link could be delivered"
-	case s.State == StateWaiting || s.State == StateActive || s.State == StateEnded:
+	case s.State == core.StateWaiting || s.State == core.StateActive || s.State == core.StateEnded:
 		return "not sent: the customer had already joined"
 	case !s.State.PINLive():
 		return fmt.Sprintf("not sent: the session was %s before the link could be delivered", s.State)
@@ -336,20 +333,20 @@ func (o *outbox) stale(ctx context.Context, d *Delivery) string {
 // started, and the message of the session's previous desk notice, which a
 // channel that edits messages updates instead of posting anew. It returns
 // the conversation of a desk-bound delivery.
-func (o *outbox) enrich(ctx context.Context, d *Delivery) *Conversation {
+func (w *worker) enrich(ctx context.Context, d *core.Delivery) *core.Conversation {
 	if d.ConversationID == "" {
 		return nil
 	}
-	conv, err := o.e.store.FindConversation(ctx, d.ConversationID)
+	conv, err := w.Store.FindConversation(ctx, d.ConversationID)
 	if err != nil || d.To != conv.Desk {
 		return nil
 	}
 	d.Notice.Thread = conv.DeskThread
-	if d.Notice.Kind == NoticeSession && d.SessionID != "" {
-		earlier, err := o.e.store.FindDeliveries(ctx, DeliveryFilter{SessionID: d.SessionID})
+	if d.Notice.Kind == core.NoticeSession && d.SessionID != "" {
+		earlier, err := w.Store.FindDeliveries(ctx, core.DeliveryFilter{SessionID: d.SessionID})
 		if err == nil {
 			for _, p := range earlier { // newest first
-				if p.ID < d.ID && p.To == d.To && p.Notice.Kind == NoticeSession && p.ExternalID != "" {
+				if p.ID < d.ID && p.To == d.To && p.Notice.Kind == core.NoticeSession && p.ExternalID != "" {
 					d.Notice.Replace = p.ExternalID
 					break
 				}
@@ -361,33 +358,33 @@ func (o *outbox) enrich(ctx context.Context, d *Delivery) *Conversation {
 
 // recordThread saves the desk thread a channel started for a
 // conversation, unless another delivery recorded one first.
-func (o *outbox) recordThread(ctx context.Context, convID, thread string) {
+func (w *worker) recordThread(ctx context.Context, convID, thread string) {
 	for try := 0; try < maxTries; try++ {
-		c, err := o.e.store.FindConversation(ctx, convID)
+		c, err := w.Store.FindConversation(ctx, convID)
 		if err != nil || c.DeskThread != "" {
 			return
 		}
-		c.DeskThread, c.UpdatedAt = thread, o.e.clock.Now()
-		err = o.e.store.UpdateConversation(ctx, c)
-		if !errors.Is(err, ErrVersion) {
+		c.DeskThread, c.UpdatedAt = thread, w.Clock.Now()
+		err = w.Store.UpdateConversation(ctx, c)
+		if !errors.Is(err, core.ErrVersion) {
 			if err != nil {
-				o.e.log.Error("record desk thread", "conversation_id", convID, "err", err)
+				w.Logger.Error("record desk thread", "conversation_id", convID, "err", err)
 			}
 			return
 		}
 	}
 }
 
-func (o *outbox) fail(d *Delivery, now time.Time, reason string) {
-	d.Status, d.Reason, d.UpdatedAt = DeliveryFailed, reason, now
+func (w *worker) fail(d *core.Delivery, now time.Time, reason string) {
+	d.Status, d.Reason, d.UpdatedAt = core.DeliveryFailed, reason, now
 }
 
 // retryable reports whether a failed delivery is worth another try: the
 // platform is unavailable, or the error is not classified (a network
 // failure a channel did not wrap).
 func retryable(err error) bool {
-	c := ErrorCode(err)
-	return c == CodeUnavailable || c == CodeInternal
+	c := core.ErrorCode(err)
+	return c == core.CodeUnavailable || c == core.CodeInternal
 }
 
 // backoff returns the wait after the attempts-th failure: exponential from
