@@ -111,9 +111,29 @@ func (s *Session) Link(kind LinkKind) string {
 }
 
 // SessionFilter selects sessions. Zero fields match everything.
+//
+// The bounds on the creation time (Since, Until, AfterCreatedAt) take a
+// session without one (CreatedAt zero) as created before any other: it
+// comes last newest first, as it does in every store.
 type SessionFilter struct {
 	States         []State
 	ConversationID string
+	// Agent selects the sessions of the agent of that name (Session.Agent),
+	// exactly as stored.
+	Agent string
+	// Channel selects the sessions whose conversation's customer is on
+	// that channel ("sms"); sessions without a customer have none.
+	Channel string
+	// Since selects the sessions created at or after it; Until, those
+	// created before it.
+	Since, Until time.Time
+	// AfterID, when set, continues a listing newest first after the
+	// session with that id created at AfterCreatedAt: it selects the
+	// sessions created before AfterCreatedAt, and those created at that
+	// time whose id sorts before AfterID. That session need not exist
+	// any more.
+	AfterCreatedAt time.Time
+	AfterID        string
 	// ExpiresBefore selects sessions whose live PIN expires before it.
 	ExpiresBefore time.Time
 	// Limit caps the result (the store applies a default of 100 when zero

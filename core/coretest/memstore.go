@@ -321,6 +321,18 @@ func (m *MemStore) FindSessions(ctx context.Context, f core.SessionFilter) ([]*c
 		if !f.ExpiresBefore.IsZero() && (!s.State.PINLive() || !s.PINExpiresAt.Before(f.ExpiresBefore)) {
 			continue
 		}
+		if f.Agent != "" && s.Agent != f.Agent {
+			continue
+		}
+		if f.Channel != "" && m.conversations[s.ConversationID].Customer.Channel != f.Channel {
+			continue
+		}
+		if !f.Since.IsZero() && s.CreatedAt.Before(f.Since) || !f.Until.IsZero() && !s.CreatedAt.Before(f.Until) {
+			continue
+		}
+		if f.AfterID != "" && cmp.Or(s.CreatedAt.Compare(f.AfterCreatedAt), cmp.Compare(s.ID, f.AfterID)) >= 0 {
+			continue
+		}
 		s := s
 		out = append(out, &s)
 	}

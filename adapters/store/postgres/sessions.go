@@ -130,8 +130,16 @@ func (s *Store) findSession(ctx context.Context, q, arg string) (*core.Session, 
 	return sess, noRows(err, "session")
 }
 
-// FindSessions returns the sessions matching f, newest first.
-func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error) {
+// listedAt is the time sessions are listed by: their creation, with a
+// session that has none (NULL) taken as created before any other, as the
+// zero time is in core. Spelt as in the indexes sessions_listed and
+// sessions_agent, the order and the bounds on it (Since, Until and the
+// cursor) are all ranges of one index.
+const listedAt = "COALESCE(created_at, '-infinity'::timestamptz)"
+
+// findSessionsSQL returns the query of FindSessions for f, and its
+// arguments.
+func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -156,11 +164,32 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 		where = append(where, "state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at < "+
 			arg(f.ExpiresBefore)+")")
 	}
+	if f.Agent != "" {
+		where = append(where, "agent = "+arg(f.Agent))
+	}
+	if f.Channel != "" {
+		where = append(where, "conversation_id IN (SELECT id FROM conversations WHERE customer_channel = "+arg(f.Channel)+")")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, listedAt+" >= "+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, listedAt+" < "+arg(f.Until))
+	}
+	if f.AfterID != "" {
+		where = append(where, "("+listedAt+", id) < (COALESCE("+arg(ts(f.AfterCreatedAt))+"::timestamptz, '-infinity'), "+arg(f.AfterID)+")")
+	}
 	q := "SELECT " + sessionCols + " FROM sessions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at DESC NULLS LAST, id DESC LIMIT " + arg(clampLimit(f.Limit))
+	q += " ORDER BY " + listedAt + " DESC, id DESC LIMIT " + arg(clampLimit(f.Limit))
+	return q, args
+}
+
+// FindSessions returns the sessions matching f, newest first.
+func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error) {
+	q, args := findSessionsSQL(f)
 	var out []*core.Session
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
 		rows, err := c.Query(ctx, q, args...)

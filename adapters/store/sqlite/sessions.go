@@ -223,6 +223,30 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 	if s.closed.Load() {
 		return nil, fmt.Errorf("sqlite: find sessions: %w", errClosed())
 	}
+	q, args := findSessionsSQL(f)
+	rows, err := s.r.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*core.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
+	}
+	return out, nil
+}
+
+// findSessionsSQL returns the query of FindSessions for f, and its
+// arguments. A time is stored in microseconds and the zero time as 0, so
+// a session without a creation time comes last, as in core.
+func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
 	if len(f.States) > 0 {
@@ -248,29 +272,33 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 		where = append(where, "s.live_pin IS NOT NULL AND s.pin_expires_at < ?")
 		args = append(args, micros(f.ExpiresBefore))
 	}
+	if f.Agent != "" {
+		where = append(where, "s.agent = ?")
+		args = append(args, f.Agent)
+	}
+	if f.Channel != "" {
+		where = append(where, "c.customer_channel = ?")
+		args = append(args, f.Channel)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "s.created_at >= ?")
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "s.created_at < ?")
+		args = append(args, micros(f.Until))
+	}
+	if f.AfterID != "" {
+		// A row value: the index (created_at, id) serves it as a range.
+		where = append(where, "(s.created_at, s.id) < (?, ?)")
+		args = append(args, micros(f.AfterCreatedAt), f.AfterID)
+	}
 	q := "SELECT " + sessionCols + sessionFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
-	args = append(args, clampLimit(f.Limit))
-	rows, err := s.r.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []*core.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find sessions: %w", err)
-		}
-		out = append(out, sess)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
-	}
-	return out, nil
+	return q, append(args, clampLimit(f.Limit))
 }
 
 func scanSession(sc scanner) (*core.Session, error) {

@@ -64,6 +64,8 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"FindSessionByPIN", testFindSessionByPIN},
 		{"FindSessions", testFindSessions},
 		{"FindSessionsLimit", testFindSessionsLimit},
+		{"FindSessionsFilters", testFindSessionsFilters},
+		{"FindSessionsPages", testFindSessionsPages},
 		{"Events", testEvents},
 		{"EventsAppendOnly", testEventsAppendOnly},
 		{"DeliveryRoundTrip", testDeliveryRoundTrip},

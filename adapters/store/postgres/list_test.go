@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// TestListQueriesUseIndexes asks PostgreSQL how it runs the listings the
+// API pages through, once sessions number in the tens of thousands and
+// the planner has statistics: none may read the whole table, and those
+// that an index holds in order (all, an agent's, between two times, after
+// a cursor) must come out of it in order, reading only their page.
+func TestListQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	c, err := st.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	now := core.SystemClock{}.Now()
+	// 2000 conversations, nine in ten by SMS, one in a hundred by
+	// Discord; 30000 sessions over a month, by 40 agents.
+	for _, q := range []string{
+		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
+			desk_address, desk_thread, locale, state, created_at, updated_at, version)
+			SELECT 'c' || i, CASE WHEN i % 100 = 0 THEN 'discord' WHEN i % 10 = 0 THEN 'web' ELSE 'sms' END,
+				'+1555' || i, '', '', '', '', 'en', 'closed', $1::timestamptz, $1::timestamptz, 1
+			FROM generate_series(1, 2000) i`,
+		`INSERT INTO sessions (id, conversation_id, provider, provider_ref, pin, pin_expires_at, desktop_url,
+			mobile_url, manual_url, state, device, mode, agent, technician, locale, customer_key,
+			created_at, updated_at, version)
+			SELECT md5(i::text), 'c' || (i % 2000 + 1), 'builtin', '', lpad(i::text, 6, '0'), NULL, '', '', '',
+				'ended', 'desktop', 'view', 'agent' || (i % 40), '', 'en', '',
+				$1::timestamptz - i * interval '90 seconds', $1::timestamptz, 1
+			FROM generate_series(1, 30000) i`,
+		`ANALYZE conversations, sessions`,
+	} {
+		args := []any{now}
+		if strings.HasPrefix(q, "ANALYZE") {
+			args = nil
+		}
+		if _, err := c.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	week := now.Add(-7 * 24 * time.Hour)
+	cursor := func(f core.SessionFilter) core.SessionFilter {
+		f.AfterCreatedAt, f.AfterID = now.Add(-3*24*time.Hour), "8f14e45fceea167a5a36dedd4bea2543"
+		return f
+	}
+	for _, q := range []struct {
+		name   string
+		filter core.SessionFilter
+		index  string // the index the page must come out of, in order; "" when a sort may follow
+	}{
+		{"all", core.SessionFilter{Limit: 100}, "sessions_listed"},
+		{"after a cursor", cursor(core.SessionFilter{Limit: 100}), "sessions_listed"},
+		{"since and until", core.SessionFilter{Since: week, Until: now, Limit: 100}, "sessions_listed"},
+		{"agent", core.SessionFilter{Agent: "agent7", Limit: 100}, "sessions_agent"},
+		{"agent after a cursor", cursor(core.SessionFilter{Agent: "agent7", Since: week, Limit: 100}), "sessions_agent"},
+		{"a common channel", cursor(core.SessionFilter{Channel: "sms", Limit: 100}), ""},
+		{"a rare channel", cursor(core.SessionFilter{Channel: "discord", Limit: 100}), ""},
+		{"states", cursor(core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent}, Limit: 100}), ""},
+	} {
+		sql, args := findSessionsSQL(q.filter)
+		rows, err := c.Query(ctx, "EXPLAIN "+sql, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		text := strings.Join(plan, "\n")
+		t.Logf("%s:\n%s", q.name, text)
+		if strings.Contains(text, "Seq Scan on sessions") {
+			t.Errorf("%s reads every session:\n%s", q.name, text)
+		}
+		if q.index != "" && (!strings.Contains(text, "Index Scan using "+q.index) || strings.Contains(text, "Sort")) {
+			t.Errorf("%s does not read its page in order from %s:\n%s", q.name, q.index, text)
+		}
+	}
+}

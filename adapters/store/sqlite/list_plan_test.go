@@ -1,0 +1,39 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// TestListQueriesUseIndexes asks SQLite how it runs the listings the API
+// pages through: none may scan a whole table.
+func TestListQueriesUseIndexes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "plan.db")
+	s, err := Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := rawDB(t, p)
+	now := core.SystemClock{}.Now()
+	after := func(f core.SessionFilter) core.SessionFilter {
+		f.AfterCreatedAt, f.AfterID = now, "coudqvtw23gercrujm3kcxaip2"
+		return f
+	}
+	for name, f := range map[string]core.SessionFilter{
+		"all":                  {},
+		"after a cursor":       after(core.SessionFilter{}),
+		"since and until":      {Since: now.Add(-time.Hour), Until: now},
+		"agent":                after(core.SessionFilter{Agent: "alice"}),
+		"channel":              after(core.SessionFilter{Channel: "sms"}),
+		"states after":         after(core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent}}),
+		"agent, channel, time": after(core.SessionFilter{Agent: "alice", Channel: "web", Since: now.Add(-time.Hour)}),
+	} {
+		q, _ := findSessionsSQL(f)
+		wantIndexed(t, db, "find sessions: "+name, q)
+	}
+}
