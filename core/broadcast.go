@@ -136,6 +136,7 @@ func (e *Engine) broadcastLoop(ctx context.Context) {
 				e.log.Warn("an announced update could not be read", "session_id", a.SessionID, "conversation_id", a.ConversationID, "err", err)
 				return
 			}
+			u.Heard = true
 			e.hub.Publish(u)
 		}, func(err error) {
 			e.log.Warn("skipped an announcement from another replica that could not be read", "err", err)

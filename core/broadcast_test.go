@@ -111,6 +111,9 @@ func TestUpdatesReachOtherReplicas(t *testing.T) {
 	if u.Message.ID != m.ID || u.Message.Text != "help" || u.Conversation == nil || u.Conversation.ID != conv.ID {
 		t.Errorf("b heard message %+v of %+v, want %d of %s", u.Message, u.Conversation, m.ID, conv.ID)
 	}
+	if !u.Heard {
+		t.Error("an update from replica a is not marked heard on b: b would post a's notes again")
+	}
 
 	s, _, err := a.Issue(ctx, core.Request{ConversationID: conv.ID, Agent: "alice"})
 	if err != nil {

@@ -20,6 +20,10 @@ type Update struct {
 	Closer string
 	// Message is a message added to a transcript.
 	Message *Message
+	// Heard marks an update another replica made, heard through the
+	// store (Broadcaster): what is done once per change, such as a
+	// note posted to a desk, is left to the replica that made it.
+	Heard bool
 }
 
 // Hub fans updates out to subscribers in the process: the console's live

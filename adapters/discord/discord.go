@@ -79,6 +79,10 @@ type Options struct {
 	// LockRetry is how often a replica without the gateway asks for it
 	// again; default DefaultLockRetry.
 	LockRetry time.Duration
+	// Memo, when set, keeps the interaction tokens that edit agents'
+	// cards in the store the replicas share, so that any replica can
+	// edit a card, not only the one that answered the agent.
+	Memo core.MemoStore
 	// APIURL is the REST base URL, ending with "/"
 	// ("https://discord.com/api/v10/").
 	APIURL string
@@ -196,7 +200,8 @@ func New(o Options) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: cardTTL, Now: a.now, Logger: a.log})
+	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: cardTTL, Now: a.now, Logger: a.log,
+		Shared: o.Memo, Name: core.ChannelDiscord, Encode: cardRef.encode, Decode: decodeCardRef})
 	if a.lockRetry <= 0 {
 		a.lockRetry = DefaultLockRetry
 	}

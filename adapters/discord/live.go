@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -20,6 +21,29 @@ type cardRef struct {
 	appID, token, locale string
 	// expires is when the token stops editing the card, by a.now.
 	expires time.Time
+}
+
+// keptRef is a cardRef as the replicas keep it.
+type keptRef struct {
+	AppID   string    `json:"a"`
+	Token   string    `json:"t"`
+	Locale  string    `json:"l"`
+	Expires time.Time `json:"e"`
+}
+
+// encode writes ref for the store the replicas share.
+func (ref cardRef) encode() string {
+	b, _ := json.Marshal(keptRef{ref.appID, ref.token, ref.locale, ref.expires}) // cannot fail: strings and a time
+	return string(b)
+}
+
+// decodeCardRef reads what encode wrote.
+func decodeCardRef(s string) (cardRef, bool) {
+	var k keptRef
+	if err := json.Unmarshal([]byte(s), &k); err != nil || k.Token == "" {
+		return cardRef{}, false
+	}
+	return cardRef{appID: k.AppID, token: k.Token, locale: k.Locale, expires: k.Expires}, true
 }
 
 // trackCard notes that interaction i now shows card, in locale, so that
@@ -70,13 +94,17 @@ func (a *Adapter) watch(ctx context.Context) {
 	}.Run(ctx, a.engine)
 }
 
-// update handles one engine update.
+// update handles one engine update. The notes and headers a change
+// calls for are written by the replica that made it, once; every replica
+// follows the cards it shows.
 func (a *Adapter) update(ctx context.Context, u core.Update) {
-	if d := u.Delivery; d != nil && d.Status == core.DeliveryFailed && d.ConversationID != "" {
+	if d := u.Delivery; d != nil && d.Status == core.DeliveryFailed && d.ConversationID != "" && !u.Heard {
 		a.deliveryFailed(ctx, d)
 	}
 	if c, closer, ok := remote.Closed(u); ok && c.Desk == a.desk {
-		a.closeHeader(ctx, c, closer)
+		if !u.Heard {
+			a.closeHeader(ctx, c, closer)
+		}
 		return
 	}
 	a.cards.Update(ctx, u)

@@ -36,11 +36,13 @@ func (a *Adapter) drawCard(ctx context.Context, card *remote.Card, conv *core.Co
 }
 
 // update handles one of the engine's updates: a conversation closed
-// anywhere loses its thread header's buttons, and a card on screen
-// follows its session.
+// anywhere loses its thread header's buttons (rewritten once, by the
+// replica that closed it), and a card on screen follows its session.
 func (a *Adapter) update(ctx context.Context, u core.Update) {
 	if c, closer, ok := remote.Closed(u); ok && c.Desk.Channel == core.ChannelSlack && validID(c.Desk.Address, "CG") {
-		a.later(ctx, func(ctx context.Context) { a.closeHeader(ctx, c, closer) })
+		if !u.Heard {
+			a.later(ctx, func(ctx context.Context) { a.closeHeader(ctx, c, closer) })
+		}
 		return
 	}
 	a.cards.Update(ctx, u)

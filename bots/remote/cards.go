@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,14 @@ type CardsOptions[R any] struct {
 	// Max bounds the cards followed (default DefaultMaxCards).
 	Max    int
 	Logger *slog.Logger
+	// Shared, when set, keeps every handle in the store the replicas
+	// share, under Name, so that a change made on any replica draws the
+	// card even when the replica that showed it has gone or restarted
+	// since. Encode and Decode turn a handle into the text kept and back.
+	Shared core.MemoStore
+	Name   string
+	Encode func(R) string
+	Decode func(string) (R, bool)
 }
 
 // Cards keeps the cards agents have on screen up to date. R is the
@@ -81,7 +90,9 @@ type CardsOptions[R any] struct {
 // after the agent's last command or press. The cards are followed in
 // memory: a card follows the changes the engine of this process
 // publishes (its presses, its outbox, its portal), and after a restart it
-// comes back to life with its next press. It is safe for concurrent use.
+// comes back to life with its next press, unless CardsOptions.Shared
+// keeps the handles where every replica finds them. It is safe for
+// concurrent use.
 type Cards[R any] struct {
 	bot  *Bot
 	o    CardsOptions[R]
@@ -129,6 +140,7 @@ func (c *Cards[R]) Track(card *Card, locale string, ref R) {
 	e.ref, e.locale, e.shown = ref, locale, card.shown
 	e.until.Store(c.o.Now().Add(c.o.Life).UnixNano())
 	e.mu.Unlock()
+	c.share(card.SessionID, locale, ref)
 }
 
 // Show notes that the card of session s, in locale, is on screen at ref,
@@ -140,6 +152,7 @@ func (c *Cards[R]) Show(ctx context.Context, s *core.Session, locale string, ref
 	defer e.mu.Unlock()
 	e.ref, e.locale = ref, locale
 	e.until.Store(c.o.Now().Add(c.o.Life).UnixNano())
+	c.share(s.ID, locale, ref)
 	if CardChanged(core.Update{Session: s}, e.shown) {
 		c.draw(ctx, s.ID, e)
 	}
@@ -178,6 +191,7 @@ func (h *Held[R]) Track(card *Card, locale string, ref R) {
 	e.until.Store(h.c.o.Now().Add(h.c.o.Life).UnixNano())
 	h.c.on.Add(card.SessionID, e) // the handle's life starts over
 	h.Release()
+	h.c.share(card.SessionID, locale, ref)
 }
 
 // Release lets the card be drawn again; it may be called more than once.
@@ -189,13 +203,19 @@ func (h *Held[R]) Release() {
 }
 
 // Update draws again, in the background, the card of u's session when u
-// changed it (CardChanged).
+// changed it (CardChanged). A card this replica does not follow is drawn
+// from the shared handle, when there is one and this replica made the
+// change: the replica that showed the card, if it still runs, draws it
+// too when it hears of the change.
 func (c *Cards[R]) Update(ctx context.Context, u core.Update) {
 	if u.Session == nil {
 		return
 	}
 	e, ok := c.on.Get(u.Session.ID)
 	if !ok || !e.live(c.o.Now()) {
+		if c.o.Shared != nil && !u.Heard && CardChanged(u, Shown{}) {
+			c.later(ctx, func(ctx context.Context) { c.drawShared(ctx, u.Session.ID) })
+		}
 		return
 	}
 	c.later(ctx, func(ctx context.Context) {
@@ -270,6 +290,48 @@ func (c *Cards[R]) draw(ctx context.Context, id string, e *onScreen[R]) {
 	default:
 		e.shown = card.shown
 	}
+}
+
+// sharedKey is where session id's handle is kept for every replica.
+func (c *Cards[R]) sharedKey(id string) string { return "card:" + c.o.Name + ":" + id }
+
+// share keeps ref, in locale, for every replica, in the background.
+func (c *Cards[R]) share(id, locale string, ref R) {
+	if c.o.Shared == nil {
+		return
+	}
+	until := c.o.Now().Add(c.o.Life)
+	c.later(context.Background(), func(ctx context.Context) {
+		if err := c.o.Shared.PutMemo(ctx, c.sharedKey(id), locale+"\n"+c.o.Encode(ref), until); err != nil {
+			c.o.Logger.Warn("keep a card's handle for the other replicas", "session_id", id, "err", err)
+		}
+	})
+}
+
+// drawShared draws session id's card at the handle the replicas share,
+// if one still draws it.
+func (c *Cards[R]) drawShared(ctx context.Context, id string) {
+	v, err := c.o.Shared.FindMemo(ctx, c.sharedKey(id), c.o.Now())
+	if err != nil {
+		if core.ErrorCode(err) != core.CodeNotFound {
+			c.o.Logger.Warn("read a card's shared handle", "session_id", id, "err", err)
+		}
+		return
+	}
+	locale, enc, ok := strings.Cut(v, "\n")
+	if !ok {
+		return
+	}
+	ref, ok := c.o.Decode(enc)
+	if !ok {
+		c.o.Logger.Warn("a card's shared handle could not be read", "session_id", id)
+		return
+	}
+	e := &onScreen[R]{ref: ref, locale: locale}
+	e.until.Store(c.o.Now().Add(c.o.Life).UnixNano()) // the memo's expiry bounds it
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.draw(ctx, id, e)
 }
 
 // later runs fn beyond whatever asked for it, with its own deadline; Wait

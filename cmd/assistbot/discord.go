@@ -32,6 +32,7 @@ func newDiscordPlatform(cfg *config.Config) platform {
 			AgentRoles:    c.AgentRoles,
 			Gateway:       c.Gateway,
 			Locker:        m.store,
+			Memo:          m.store,
 			APIURL:        c.APIURL,
 			Engine:        m.engine,
 			Bot:           m.bot,

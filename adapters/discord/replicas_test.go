@@ -1,0 +1,79 @@
+package discord
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// TestCardEditedByAnyReplica: the interaction token of an agent's card is
+// kept in the store the replicas share, so a change made on a replica
+// that never saw the command edits the card, even when the replica that
+// answered the agent is gone. Without the shared store, nothing does.
+func TestCardEditedByAnyReplica(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		r := newRig(t)
+		o := r.opts
+		if shared {
+			o.Memo = r.store
+		}
+		first, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := r.remoteCommand(agent(), supportC, customerOption(patID))
+		r.decodeResponse(r.postTo(first, in.json()))
+		first.work.Wait()
+		first.cards.Wait() // the token is kept; this replica then goes away
+		s := r.sessions()[0]
+
+		second, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.run(second)
+		if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkMobile); err != nil {
+			t.Fatal(err)
+		}
+		r.delivery(s.ID, core.NoticeLink)
+		second.cards.Wait()
+		m, edited := r.fake.Webhook(in["token"].(string))
+		switch {
+		case shared && !edited:
+			t.Error("the card was not edited by the replica that made the change")
+		case shared && !strings.Contains(string(m.Embeds)+m.Content, "Sent"):
+			t.Errorf("the card reads %s %s, want the link sent", m.Content, m.Embeds)
+		case !shared && edited:
+			t.Error("the card was edited without the shared store")
+		}
+	}
+}
+
+// TestNoteWrittenOnce: a failed delivery heard from another replica is
+// left to that replica to report: the desk gets one note, not one per
+// replica.
+func TestNoteWrittenOnce(t *testing.T) {
+	r := newRig(t)
+	r.fake.RefuseDMs(patID)
+	s, _, err := r.engine.Issue(context.Background(), core.Request{Customer: core.Endpoint{Channel: core.ChannelDiscord, Address: patID},
+		CustomerName: "Pat", Desk: r.a.Desk(), Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.run()
+	if _, _, err := r.engine.Send(context.Background(), s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.LinkDesktop); err != nil {
+		t.Fatal(err)
+	}
+	d := r.delivery(s.ID, core.NoticeLink)
+	r.waitMessage(deskID, "**Pat**: Link to the customer: Not delivered")
+	r.a.update(context.Background(), core.Update{Delivery: d, Heard: true})
+	if n := len(r.fake.Messages(deskID)); n != 1 {
+		t.Errorf("%d notes in the desk after the same failure was heard from another replica, want 1", n)
+	}
+	r.a.update(context.Background(), core.Update{Delivery: d})
+	if n := len(r.fake.Messages(deskID)); n != 2 {
+		t.Errorf("%d notes in the desk after this replica's own report, want 2 (the test's control)", n)
+	}
+}
