@@ -166,7 +166,7 @@ type Console struct {
 	log     *slog.Logger
 	agents  map[string]Agent
 	signIns *signIns
-	keys    *keyring
+	keys    *web.Keyring
 	logins  *web.Limiter // sign-in attempts per client
 	proxies []netip.Prefix
 	secure  bool
@@ -213,7 +213,7 @@ func New(o Options) (*Console, error) {
 	if clock == nil {
 		clock = core.SystemClock{}
 	}
-	keys := newKeyring(o.Keys, clock.Now)
+	keys := web.NewKeyring(o.Keys, KeyName, KeySize, clock.Now)
 	c := &Console{
 		engine:  o.Engine,
 		bot:     o.Bot,

@@ -338,10 +338,10 @@ func TestCSRFKeyRotation(t *testing.T) {
 		return resp.StatusCode
 	}
 	old := alice.CSRF
-	if err := r.Store.RotateKey(ctx, csrfKey, csrfKeySize); err != nil {
+	if err := r.Store.RotateKey(ctx, KeyName, KeySize); err != nil {
 		t.Fatal(err)
 	}
-	r.Clock.Add(keyRefresh)
+	r.Clock.Add(web.KeyRefresh)
 	alice.Get("/console")
 	if alice.CSRF == old {
 		t.Fatal("a page after the rotation has the old token")
@@ -352,10 +352,10 @@ func TestCSRFKeyRotation(t *testing.T) {
 	if got := reply(alice.CSRF); got != http.StatusOK {
 		t.Errorf("the new key's token: %d", got)
 	}
-	if err := r.Store.RotateKey(ctx, csrfKey, csrfKeySize); err != nil {
+	if err := r.Store.RotateKey(ctx, KeyName, KeySize); err != nil {
 		t.Fatal(err)
 	}
-	r.Clock.Add(keyRefresh)
+	r.Clock.Add(web.KeyRefresh)
 	if got := reply(old); got != http.StatusForbidden {
 		t.Errorf("a token two rotations old: %d", got)
 	}

@@ -120,7 +120,7 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, status int, 
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode,
 	})
 	v := c.view(r, nil)
-	csrf, err := c.keys.make(r.Context(), "login", value)
+	csrf, err := c.keys.Sign(r.Context(), "login", value)
 	if err != nil {
 		c.log.Error("console sign-in form", "err", err)
 		c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
@@ -152,7 +152,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	valid := false
 	if ck, _ := r.Cookie(loginCookie); ck != nil && c.cop.Check(r) == nil {
 		var err error
-		if valid, err = c.keys.valid(r.Context(), "login", ck.Value, r.PostForm.Get("csrf")); err != nil {
+		if valid, err = c.keys.Valid(r.Context(), "login", ck.Value, r.PostForm.Get("csrf")); err != nil {
 			c.log.Error("console sign-in", "err", err)
 			c.fail(w, r, http.StatusServiceUnavailable, "error.unavailable")
 			return

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -41,7 +42,7 @@ func (si *signIn) ended() <-chan struct{} { return si.list.watch(si) }
 // what this replica keeps open for them.
 type signIns struct {
 	store core.SignInStore
-	keys  *keyring
+	keys  *web.Keyring
 	now   func() time.Time
 	ttl   time.Duration
 
@@ -56,7 +57,7 @@ type watch struct {
 	expires time.Time
 }
 
-func newSignIns(store core.SignInStore, keys *keyring, now func() time.Time, ttl time.Duration) *signIns {
+func newSignIns(store core.SignInStore, keys *web.Keyring, now func() time.Time, ttl time.Duration) *signIns {
 	if store == nil {
 		store = newMemSignIns()
 	}
@@ -112,7 +113,7 @@ func (s *signIns) find(ctx context.Context, cookie string, agents map[string]Age
 }
 
 func (s *signIns) signIn(ctx context.Context, rec *core.SignIn) (*signIn, error) {
-	csrf, err := s.keys.make(ctx, "signin", rec.TokenHash)
+	csrf, err := s.keys.Sign(ctx, "signin", rec.TokenHash)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +123,7 @@ func (s *signIns) signIn(ctx context.Context, rec *core.SignIn) (*signIn, error)
 // validCSRF reports whether token is si's CSRF token (under the current
 // key or the one before a rotation).
 func (s *signIns) validCSRF(ctx context.Context, si *signIn, token string) (bool, error) {
-	return s.keys.valid(ctx, "signin", si.hash, token)
+	return s.keys.Valid(ctx, "signin", si.hash, token)
 }
 
 // end signs the browser with the cookie's value out, on every replica.

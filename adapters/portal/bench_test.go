@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
@@ -38,12 +39,12 @@ func BenchmarkLimiterTakeNewClient(b *testing.B) {
 }
 
 func BenchmarkLinkProofCheck(b *testing.B) {
-	p := &Portal{linkKeys: [][]byte{testLinkKey}}
+	p := &Portal{links: web.NewKeyring(fixedKeys{testLinkKey, nil}, LinkKeyName, LinkKeySize, nil)}
 	s := &core.Session{ID: core.NewID(), PIN: "012345"}
 	proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
 	b.ReportAllocs()
 	for b.Loop() {
-		if !p.proven(s, proof) {
+		if !p.proven(context.Background(), s, proof) {
 			b.Fatal("refused")
 		}
 	}

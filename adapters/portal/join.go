@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,10 +147,10 @@ func (p *Portal) handleJoin(w http.ResponseWriter, r *http.Request) {
 // answers the request itself and reports ok false when it refuses it
 // (429), the PIN is not live (404) or the lookup failed.
 func (p *Portal) admit(w http.ResponseWriter, r *http.Request, pin, proof string) (sess *core.Session, linked, ok bool) {
-	if proof != "" && len(p.linkKeys) > 0 {
+	if proof != "" && p.links != nil {
 		sess, err := p.engine.SessionByPIN(r.Context(), pin)
 		switch {
-		case err == nil && p.proven(sess, proof):
+		case err == nil && p.proven(r.Context(), sess, proof):
 			return sess, true, true
 		case err != nil && core.ErrorCode(err) != core.CodeNotFound:
 			p.failure(w, r, err)
@@ -186,7 +187,7 @@ func (p *Portal) admit(w http.ResponseWriter, r *http.Request, pin, proof string
 // than the PIN, so it keeps working once the PIN is used. Without a link
 // key there is no such address, and the page is shown in place.
 func (p *Portal) toProgram(w http.ResponseWriter, r *http.Request, sess *core.Session) {
-	if len(p.linkKeys) == 0 {
+	if p.links == nil {
 		if r.Method == http.MethodPost {
 			http.Redirect(w, r, "/?code="+url.QueryEscape(sess.PIN), http.StatusSeeOther)
 			return
@@ -194,13 +195,13 @@ func (p *Portal) toProgram(w http.ResponseWriter, r *http.Request, sess *core.Se
 		p.render(w, r, http.StatusOK, p.pages.program, p.statusView(r, sess, ""))
 		return
 	}
-	http.Redirect(w, r, p.linkStatusPath(sess), http.StatusSeeOther)
+	http.Redirect(w, r, p.linkStatusPath(r.Context(), sess), http.StatusSeeOther)
 }
 
 // linkStatusPath is the address of the page of a session without a
 // customer cookie: its status path with the links' proof.
-func (p *Portal) linkStatusPath(s *core.Session) string {
-	return p.StatusPath(s.ID) + "?k=" + url.QueryEscape(p.proofOf(s))
+func (p *Portal) linkStatusPath(ctx context.Context, s *core.Session) string {
+	return p.StatusPath(s.ID) + "?k=" + url.QueryEscape(p.proofOf(ctx, s))
 }
 
 // takeGuess takes a guess from r's client's allowance, and from

@@ -110,13 +110,12 @@ type Options struct {
 	// defaults above.
 	ClientGuessesPerMinute int
 	GlobalGuessesPerMinute int
-	// LinkKey is the key the links' proofs are made with (the store's
-	// "link-proof" key, the same on every replica and in the provider
-	// that builds the links), and PreviousLinkKey the one before its last
-	// rotation, still accepted. Without LinkKey every code counts as
-	// typed.
-	LinkKey         []byte
-	PreviousLinkKey []byte
+	// LinkKeys keep the key the links' proofs are made with: the
+	// store's LinkKeyName key, the same on every replica and in the
+	// provider that builds the links, followed through its rotations
+	// (the one before the last rotation is still accepted). Without
+	// LinkKeys every code counts as typed.
+	LinkKeys core.KeyStore
 	// Clock tells the time for the guessing limits and handoff links; it
 	// is the engine's clock. Default core.SystemClock.
 	Clock core.Clock
@@ -146,8 +145,8 @@ type Portal struct {
 	secure    bool
 	proxies   []netip.Prefix
 	guesses   *web.Limiter // PIN guesses, per client and globally
-	// linkKeys verify the links' proofs: the current key first.
-	linkKeys [][]byte
+	// links verify the links' proofs; nil without LinkKeys.
+	links *web.Keyring
 	// cop refuses cross-site POSTs: a page elsewhere must not join a
 	// session or take one over in a visitor's browser.
 	cop        *http.CrossOriginProtection
@@ -189,10 +188,8 @@ func New(o Options) (*Portal, error) {
 	if p.clock == nil {
 		p.clock = core.SystemClock{}
 	}
-	for _, k := range [][]byte{o.LinkKey, o.PreviousLinkKey} {
-		if len(k) > 0 {
-			p.linkKeys = append(p.linkKeys, k)
-		}
+	if o.LinkKeys != nil {
+		p.links = web.NewKeyring(o.LinkKeys, LinkKeyName, LinkKeySize, p.clock.Now)
 	}
 	// The limits read the engine's clock: one notion of time for PIN
 	// lifetimes and guessing windows, and tests move both together.

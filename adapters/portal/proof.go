@@ -1,9 +1,17 @@
 package portal
 
 import (
+	"context"
 	"crypto/subtle"
 
 	"github.com/assistbot/assistbot/core"
+)
+
+// LinkKeyName names the key of the links' proofs in the key store, and
+// LinkKeySize is its size.
+const (
+	LinkKeyName = "link-proof"
+	LinkKeySize = 32
 )
 
 // A link the support team sent carries, beside its PIN, a proof that it
@@ -15,23 +23,25 @@ import (
 
 // proven reports whether proof is the proof of s's current PIN under the
 // link key, or the one before its last rotation.
-func (p *Portal) proven(s *core.Session, proof string) bool {
-	if len(proof) != core.LinkProofLen || s == nil {
+func (p *Portal) proven(ctx context.Context, s *core.Session, proof string) bool {
+	if len(proof) != core.LinkProofLen || s == nil || p.links == nil {
 		return false
 	}
-	ok := false
-	for _, key := range p.linkKeys {
-		want := core.LinkProof(key, s.ID, s.PIN)
-		ok = subtle.ConstantTimeCompare([]byte(want), []byte(proof)) == 1 || ok
-	}
+	ok, _ := p.links.Check(ctx, func(key []byte) bool {
+		return subtle.ConstantTimeCompare([]byte(core.LinkProof(key, s.ID, s.PIN)), []byte(proof)) == 1
+	})
 	return ok
 }
 
 // proofOf returns the proof of s's links under the current link key, or
 // "" when the portal has none.
-func (p *Portal) proofOf(s *core.Session) string {
-	if len(p.linkKeys) == 0 {
+func (p *Portal) proofOf(ctx context.Context, s *core.Session) string {
+	if p.links == nil {
 		return ""
 	}
-	return core.LinkProof(p.linkKeys[0], s.ID, s.PIN)
+	key, _, err := p.links.Keys(ctx)
+	if err != nil {
+		return ""
+	}
+	return core.LinkProof(key, s.ID, s.PIN)
 }

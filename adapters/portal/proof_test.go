@@ -141,7 +141,7 @@ func TestLinkBypassesClientLimit(t *testing.T) {
 func TestLinkProofRotation(t *testing.T) {
 	newKey := []byte("fedcba9876543210fedcba9876543210")
 	r := newKeyedRig(t, "", func(o *Options) {
-		o.LinkKey, o.PreviousLinkKey = newKey, testLinkKey
+		o.LinkKeys = fixedKeys{newKey, testLinkKey}
 		o.ClientGuessesPerMinute = 1
 	})
 	s := r.Issue("en") // its links carry the old key's proof

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"sync"
@@ -149,6 +150,17 @@ func newShareRig(t *testing.T) *shareRig {
 // testLinkKey is the link-proof key of keyed rigs.
 var testLinkKey = []byte("0123456789abcdef0123456789abcdef")
 
+// fixedKeys is a key store whose every key is current, after previous.
+type fixedKeys struct{ current, previous []byte }
+
+func (k fixedKeys) Key(context.Context, string, int) ([]byte, []byte, error) {
+	return k.current, k.previous, nil
+}
+
+func (k fixedKeys) RotateKey(context.Context, string, int) error {
+	return errors.New("fixed keys do not rotate")
+}
+
 // newKeyedRig is a rig whose provider issues links with their proof, as
 // the builtin provider does with the store's key, and whose portal
 // checks them; customerURL, when set, makes the provider one that
@@ -156,7 +168,7 @@ var testLinkKey = []byte("0123456789abcdef0123456789abcdef")
 // customerURL+"?c="+PIN. edit adjusts the portal's options.
 func newKeyedRig(t testing.TB, customerURL string, edit ...func(*Options)) *rig {
 	t.Helper()
-	r := newRig(t, append([]func(*Options){func(o *Options) { o.LinkKey = testLinkKey }}, edit...)...)
+	r := newRig(t, append([]func(*Options){func(o *Options) { o.LinkKeys = fixedKeys{testLinkKey, nil} }}, edit...)...)
 	r.Provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
 		pin, err := core.RandomPINs{}.PIN(6)
 		if err != nil {

@@ -193,7 +193,7 @@ func (p *Portal) visitor(r *http.Request) (*core.Session, string, error) {
 		return sess, "", err
 	}
 	proof := r.URL.Query().Get("k")
-	if proof == "" || len(p.linkKeys) == 0 {
+	if proof == "" || p.links == nil {
 		return nil, "", err
 	}
 	s, serr := p.engine.Session(r.Context(), r.PathValue("id"))
@@ -203,7 +203,7 @@ func (p *Portal) visitor(r *http.Request) (*core.Session, string, error) {
 	if serr != nil {
 		return nil, "", serr
 	}
-	if s.CustomerURL == "" || !p.proven(s, proof) {
+	if s.CustomerURL == "" || !p.proven(r.Context(), s, proof) {
 		return nil, "", err
 	}
 	return s, proof, nil

@@ -1,12 +1,14 @@
 package webchat
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
 )
@@ -24,7 +26,7 @@ func TestChatCookie(t *testing.T) {
 		t.Fatalf("chat cookie = %+v", ck)
 	}
 	id, sig, _ := strings.Cut(ck.Value, ".")
-	if len(id) != 26 || sig != r.chat.tokens.Make("chat-id", id) {
+	if len(id) != 26 || sig != r.chat.tokens.Make(context.Background(), "chat-id", id) {
 		t.Fatalf("chat cookie %q is not an id and its signature", ck.Value)
 	}
 	webtest.WantContains(t, body, "Chat with support", `id="chat-name"`, `name="csrf"`)
@@ -42,9 +44,9 @@ func TestChatCookie(t *testing.T) {
 	}
 	for name, forged := range map[string]string{
 		"unsigned":              id,
-		"another signature":     id + "." + r.chat.tokens.Make("chat", id),
+		"another signature":     id + "." + r.chat.tokens.Make(context.Background(), "chat", id),
 		"another id":            "AAAAAAAAAAAAAAAAAAAAAAAAAA." + sig,
-		"signed by another key": id + "." + newSigner(nil, nil).Make("chat-id", id),
+		"signed by another key": id + "." + (signer{web.NewKeyring(nil, KeyName, keySize, nil)}).Make(context.Background(), "chat-id", id),
 	} {
 		t.Run(name, func(t *testing.T) {
 			v := r.Visitor()

@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,8 +36,8 @@ func FuzzChatMessage(f *testing.F) {
 	r.chat.limit = web.NewLimiter(web.LimiterOptions{PerClient: 1 << 30, Period: time.Second, Clock: r.Clock})
 	r.chat.clientLimit = web.NewLimiter(web.LimiterOptions{PerClient: 1 << 30, Period: time.Second, Clock: r.Clock})
 	chat := "CHATCHATCHATCHATCHATCHATCH"
-	token := r.chat.tokens.Make("chat", chat)
-	signed := r.chat.signedID(chat)
+	token := r.chat.tokens.Make(context.Background(), "chat", chat)
+	signed := r.chat.signedID(context.Background(), chat)
 	f.Fuzz(func(t *testing.T, body, contentType, cookie string) {
 		body = strings.ReplaceAll(body, "TOKEN", token)
 		conv := strings.ReplaceAll(cookie, "CHAT", chat)

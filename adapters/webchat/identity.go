@@ -1,12 +1,11 @@
 package webchat
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
+	"context"
 	"net/http"
 	"strings"
+
+	"github.com/assistbot/assistbot/adapters/web"
 )
 
 // A chat identity is a random id that assistbot issued, in a cookie that
@@ -19,51 +18,35 @@ import (
 // idLen is the length of a chat id: rand.Text's 26 base32 characters.
 const idLen = 26
 
+// KeyName names the chat's key in the key store; keySize is its size.
+const (
+	KeyName = "web-chat"
+	keySize = 32
+)
+
 // signer signs chat ids and tokens with the current key, and checks them
-// with it or the one before its last rotation.
-type signer struct{ keys [][]byte }
-
-// newSigner returns a signer for current and previous (either may be
-// nil); without a current key it makes a random one, which lives as long
-// as the process (tests, or a store that keeps no keys).
-func newSigner(current, previous []byte) signer {
-	if len(current) == 0 {
-		current = make([]byte, 32)
-		rand.Read(current)
-	}
-	s := signer{keys: [][]byte{current}}
-	if len(previous) > 0 {
-		s.keys = append(s.keys, previous)
-	}
-	return s
-}
-
-func mac(key []byte, purpose, value string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(purpose))
-	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+// with it or the one before its last rotation. The keyring is read when
+// the chat starts, so its later reads never fail: a store that cannot be
+// read leaves the keys already read in use.
+type signer struct{ k *web.Keyring }
 
 // Make returns the token of value for purpose ("chat-id", "chat").
-func (s signer) Make(purpose, value string) string { return mac(s.keys[0], purpose, value) }
+func (s signer) Make(ctx context.Context, purpose, value string) string {
+	tok, _ := s.k.Sign(ctx, purpose, value)
+	return tok
+}
 
 // Valid reports whether token is the token of value for purpose under
 // either key.
-func (s signer) Valid(purpose, value, token string) bool {
-	if value == "" || token == "" {
-		return false
-	}
-	ok := false
-	for _, k := range s.keys {
-		ok = hmac.Equal([]byte(token), []byte(mac(k, purpose, value))) || ok
-	}
+func (s signer) Valid(ctx context.Context, purpose, value, token string) bool {
+	ok, _ := s.k.Valid(ctx, purpose, value, token)
 	return ok
 }
 
 // signedID is the value of the chat cookie for chat id.
-func (c *Chat) signedID(id string) string { return id + "." + c.tokens.Make("chat-id", id) }
+func (c *Chat) signedID(ctx context.Context, id string) string {
+	return id + "." + c.tokens.Make(ctx, "chat-id", id)
+}
 
 // chatID returns the chat id of r's cookie if assistbot signed it.
 func (c *Chat) chatID(r *http.Request) (string, bool) {
@@ -72,7 +55,7 @@ func (c *Chat) chatID(r *http.Request) (string, bool) {
 		return "", false
 	}
 	id, sig, ok := strings.Cut(ck.Value, ".")
-	if !ok || !wellFormedID(id) || !c.tokens.Valid("chat-id", id, sig) {
+	if !ok || !wellFormedID(id) || !c.tokens.Valid(r.Context(), "chat-id", id, sig) {
 		return "", false
 	}
 	return id, true

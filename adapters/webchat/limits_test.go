@@ -119,7 +119,7 @@ func TestChatStreamCaps(t *testing.T) {
 		for name, value := range map[string]string{
 			"unsigned":    "AAAAAAAAAAAAAAAAAAAAAAAAAA",
 			"forged":      "AAAAAAAAAAAAAAAAAAAAAAAAAA.bm90IGEgc2lnbmF0dXJl",
-			"other's sig": "AAAAAAAAAAAAAAAAAAAAAAAAAA." + strings.SplitN(r.chat.signedID("BBBBBBBBBBBBBBBBBBBBBBBBBB"), ".", 2)[1],
+			"other's sig": "AAAAAAAAAAAAAAAAAAAAAAAAAA." + strings.SplitN(r.chat.signedID(context.Background(), "BBBBBBBBBBBBBBBBBBBBBBBBBB"), ".", 2)[1],
 		} {
 			t.Run(name, func(t *testing.T) {
 				v := r.Visitor()

@@ -43,7 +43,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		id = rand.Text()
 	}
-	c.setChatCookie(w, chatCookie, c.signedID(id))
+	c.setChatCookie(w, chatCookie, c.signedID(r.Context(), id))
 	v, err := c.chatView(r, id)
 	if err != nil {
 		c.chatError(w, r, err)
@@ -94,7 +94,7 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 	if tok == "" {
 		tok = r.PostForm.Get("csrf")
 	}
-	if !c.tokens.Valid("chat", id, tok) {
+	if !c.tokens.Valid(r.Context(), "chat", id, tok) {
 		c.fail(w, r, http.StatusForbidden, "console.chat.expired")
 		return
 	}

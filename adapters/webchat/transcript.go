@@ -37,7 +37,7 @@ type lineView struct {
 // that reach the page are reported delivered.
 func (c *Chat) chatView(r *http.Request, id string) (*view, error) {
 	v := c.view(r)
-	v.CSRF = c.tokens.Make("chat", id)
+	v.CSRF = c.tokens.Make(r.Context(), "chat", id)
 	v.Strings = map[string]string{
 		"error":        v.T("error.internal"),
 		"reconnecting": v.T("console.live.reconnecting"),

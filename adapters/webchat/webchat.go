@@ -74,13 +74,12 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For header is
 	// believed when finding a client for the limits.
 	TrustedProxies []netip.Prefix
-	// Key signs the chat ids in the customers' cookies and the CSRF
-	// tokens of their pages: the store's "web-chat" key, the same on every
-	// replica. PreviousKey, the one before its last rotation, still
-	// verifies. Without Key a random one is made, which lives as long as
-	// the process.
-	Key         []byte
-	PreviousKey []byte
+	// Keys keep the key that signs the chat ids in the customers'
+	// cookies and the CSRF tokens of their pages: the store's KeyName
+	// key, the same on every replica, followed through its rotations.
+	// Without Keys a random key is made, which lives as long as the
+	// process.
+	Keys core.KeyStore
 	// Clock tells the time of the message limit; it is the engine's
 	// clock. Default core.SystemClock.
 	Clock core.Clock
@@ -137,7 +136,7 @@ func New(o Options) (*Chat, error) {
 		publicURL:   strings.TrimRight(o.PublicURL, "/"),
 		secure:      web.SecureCookies(o.PublicURL),
 		proxies:     o.TrustedProxies,
-		tokens:      newSigner(o.Key, o.PreviousKey),
+		tokens:      signer{web.NewKeyring(o.Keys, KeyName, keySize, clock.Now)},
 		limit:       web.NewLimiter(web.LimiterOptions{PerClient: messagesPerMinute, Period: time.Minute, Clock: clock}),
 		clientLimit: web.NewLimiter(web.LimiterOptions{PerClient: clientMessagesPerMinute, Period: time.Minute, Clock: clock}),
 		sharePage:   o.SharePage,
@@ -146,6 +145,11 @@ func New(o Options) (*Chat, error) {
 		subscribe:   o.Engine.Subscribe,
 		keepalive:   keepaliveEvery,
 		done:        make(chan struct{}),
+	}
+	// Read once now: a store that cannot give the key fails the start,
+	// not a customer's request; later reads fall back on this one.
+	if _, _, err := c.tokens.k.Keys(context.Background()); err != nil {
+		return nil, fmt.Errorf("webchat: %w", err)
 	}
 	var err error
 	if c.cop, err = web.CrossOrigin(o.PublicURL); err != nil {

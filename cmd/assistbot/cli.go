@@ -126,7 +126,7 @@ either, the defaults and the ASSISTBOT_* environment variables apply.`,
 	root.Flags().StringVar(&c.listen, "listen", "", "the address to serve on, overriding server.listen (serve is the default command)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &exit{code: exitUsage, err: err} })
 	root.AddCommand(c.serveCommand(), c.configCommand(), c.agentCommand(), c.healthcheckCommand(),
-		c.versionCommand(), c.slackCommand(), c.discordCommand())
+		c.versionCommand(), c.slackCommand(), c.discordCommand(), c.keysCommand())
 	root.SetUsageFunc(usage)
 	return root
 }

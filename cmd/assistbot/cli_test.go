@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite"
 	"github.com/assistbot/assistbot/config"
 )
 
@@ -170,7 +171,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of the help te
 // print the same. go test -run TestHelp -update rewrites them.
 func TestHelp(t *testing.T) {
 	for _, path := range []string{"", "serve", "config check", "agent add", "healthcheck", "version",
-		"slack manifest", "discord sync-commands"} {
+		"slack manifest", "discord sync-commands", "keys rotate"} {
 		name := strings.ReplaceAll(path, " ", "_")
 		if name == "" {
 			name = "assistbot"
@@ -240,5 +241,52 @@ func TestDiscordSyncNamesTheVariable(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "discord", "sync-commands")
 	if code != exitFailed || !strings.Contains(errOut, "discord.token: is required to register commands (it comes from ${DISCORD_BOT_TOKEN}, which is not set)") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestKeysRotate: "keys rotate" makes a new current key and keeps the old
+// one as the previous, for every key or the ones named; a name it does
+// not know is a usage error that lists the keys.
+func TestKeysRotate(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "assistbot.db")
+	cfg := writeFile(t, "store:\n  driver: sqlite\n  dsn: "+dsn+"\n")
+	keys := func() map[string][2][]byte {
+		t.Helper()
+		st, err := sqlite.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		out := map[string][2][]byte{}
+		for _, k := range sharedKeys {
+			cur, prev, err := st.Key(context.Background(), k.name, k.size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[k.name] = [2][]byte{cur, prev}
+		}
+		return out
+	}
+	before := keys()
+	code, out, errOut := runCLI(t, nil, "--config", cfg, "keys", "rotate", "web-chat")
+	if code != exitOK || !strings.Contains(out, "rotated web-chat") || errOut != "" {
+		t.Fatalf("keys rotate web-chat: exit %d, %q, %q", code, out, errOut)
+	}
+	after := keys()
+	for name, k := range after {
+		rotated := !bytes.Equal(k[0], before[name][0])
+		switch {
+		case name == "web-chat" && (!rotated || !bytes.Equal(k[1], before[name][0])):
+			t.Errorf("web-chat: current changed %v, previous is the old current %v", rotated, bytes.Equal(k[1], before[name][0]))
+		case name != "web-chat" && rotated:
+			t.Errorf("%s rotated, though not named", name)
+		}
+	}
+	if code, out, _ := runCLI(t, nil, "--config", cfg, "keys", "rotate"); code != exitOK || strings.Count(out, "rotated ") != len(sharedKeys) {
+		t.Errorf("keys rotate: exit %d, %q", code, out)
+	}
+	code, _, errOut = runCLI(t, nil, "--config", cfg, "keys", "rotate", "cookies")
+	if code != exitUsage || !strings.Contains(errOut, `no key is called "cookies"; the keys are console.csrf, web-chat, link-proof`) {
+		t.Errorf("unknown key: exit %d, %q", code, errOut)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
+	"github.com/assistbot/assistbot/adapters/portal"
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
@@ -218,7 +219,7 @@ func startProgramServer(t *testing.T, meshURL string, pins ...string) *server {
 	ln.Close()
 	var s *server
 	links := func(req core.IssueRequest, pin string) (core.Ticket, error) {
-		key, _, err := s.store.Key(context.Background(), linkProofKey, sharedKeySize)
+		key, _, err := s.store.Key(context.Background(), portal.LinkKeyName, portal.LinkKeySize)
 		if err != nil {
 			return core.Ticket{}, err
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/discord"
 	"github.com/assistbot/assistbot/adapters/metrics"
+	"github.com/assistbot/assistbot/adapters/portal"
 	"github.com/assistbot/assistbot/adapters/provider/builtin"
 	"github.com/assistbot/assistbot/adapters/provider/meshcentral"
 	"github.com/assistbot/assistbot/adapters/store/postgres"
@@ -123,9 +124,11 @@ type Main struct {
 	ln         net.Listener
 	http       *http.Server
 
-	// linkKeys are the store's "link-proof" keys, current then previous:
-	// the provider signs its links with the first, the portal checks
-	// them with either.
+	// linkKeys are the store's "link-proof" keys, current then previous,
+	// as this process started: the provider signs its links with the
+	// first. The portal follows the key through rotations by itself,
+	// and accepts the previous one, so a rotation needs a restart of
+	// every replica before the next one.
 	linkKeys [2][]byte
 }
 
@@ -146,7 +149,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.store, err = openStore(ctx, cfg.Store); err != nil {
 		return err
 	}
-	if m.linkKeys[0], m.linkKeys[1], err = m.store.Key(ctx, linkProofKey, sharedKeySize); err != nil {
+	if m.linkKeys[0], m.linkKeys[1], err = m.store.Key(ctx, portal.LinkKeyName, portal.LinkKeySize); err != nil {
 		return fmt.Errorf("store: link key: %w", err)
 	}
 	provider, err := m.provider()
@@ -361,15 +364,6 @@ func (m *Main) provider() (core.Provider, error) {
 	}
 	return nil, fmt.Errorf("provider.kind: %q is not available in this build; use builtin, meshcentral or logmein", cfg.Provider.Kind)
 }
-
-// The names and size of the keys the web surfaces share with every
-// replica through the store: the proofs of the links the provider builds
-// and the portal checks, and the web chat's signed ids and tokens.
-const (
-	linkProofKey  = "link-proof"
-	webChatKey    = "web-chat"
-	sharedKeySize = 32
-)
 
 // parseProxies reads server.trusted_proxies: addresses and CIDR ranges.
 func parseProxies(list []string) ([]netip.Prefix, error) {

@@ -54,8 +54,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		TrustedProxies:         proxies,
 		ClientGuessesPerMinute: cfg.PIN.ClientGuessesPerMinute,
 		GlobalGuessesPerMinute: cfg.PIN.GlobalGuessesPerMinute,
-		LinkKey:                m.linkKeys[0],
-		PreviousLinkKey:        m.linkKeys[1],
+		LinkKeys:               m.store,
 		Clock:                  m.Clock,
 		Observer:               mx,
 		Logger:                 m.Logger,
@@ -99,17 +98,12 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 	surfaces := []surface{mx, a, p, hub}
 	snippet := ""
 	if cfg.Console.WebChat {
-		key, previous, err := m.store.Key(ctx, webChatKey, sharedKeySize)
-		if err != nil {
-			return fmt.Errorf("store: web chat key: %w", err)
-		}
 		chat, err := webchat.New(webchat.Options{
 			Engine:         m.engine,
 			Catalog:        m.catalog,
 			PublicURL:      cfg.Server.PublicURL,
 			TrustedProxies: proxies,
-			Key:            key,
-			PreviousKey:    previous,
+			Keys:           m.store,
 			Clock:          m.Clock,
 			SharePage: func(s *core.Session) string {
 				if !hub.Shareable(s) {
