@@ -48,6 +48,8 @@ const (
 	// NoticeText relays a line of conversation, to the desk or to the
 	// customer.
 	NoticeText NoticeKind = "text"
+	// NoticeWebhook carries an event to a webhook endpoint, in Body.
+	NoticeWebhook NoticeKind = "webhook"
 )
 
 // Notice is a platform-neutral message: what to say, not how to say it.
@@ -74,6 +76,8 @@ type Notice struct {
 	CustomerChannel string `json:"customer_channel,omitempty"`
 	Author          string `json:"author,omitempty"`
 	Text            string `json:"text,omitempty"`
+	// Body is a webhook's JSON payload, fixed when its event is recorded.
+	Body string `json:"body,omitempty"`
 
 	// Thread and Replace are filled in by the outbox just before delivery,
 	// from what earlier deliveries recorded: the conversation's desk

@@ -10,6 +10,9 @@ const (
 	ChannelDiscord = "discord"
 	ChannelWeb     = "web"
 	ChannelConsole = "console"
+	// ChannelWebhook deliveries go to a webhook endpoint (Address is its
+	// id); ClaimDeliveries leaves them to their own claims, by endpoint.
+	ChannelWebhook = "webhook"
 )
 
 // Endpoint is somewhere a message can go: a channel and an address on it

@@ -113,7 +113,8 @@ type OutboxStore interface {
 	// knows nothing of claims (an older replica during an upgrade) leaves
 	// them alone too. A limit below 1 claims nothing. It never hands one
 	// delivery to two claims whose leases overlap, however many workers
-	// claim at once.
+	// claim at once. It leaves the deliveries to ChannelWebhook alone:
+	// each webhook endpoint's are claimed apart (core/webhook).
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
 	// RenewClaim extends the lease of the deliveries that still carry
 	// token to until (ClaimUntil, and NextAttemptAt of the queued ones),

@@ -383,7 +383,7 @@ func (m *MemStore) ClaimDeliveries(ctx context.Context, now time.Time, n int, le
 			break
 		}
 		k := orderKey{d.To, d.ConversationID}
-		if d.Status != core.DeliveryQueued || blocked[k] {
+		if d.Status != core.DeliveryQueued || blocked[k] || d.To.Channel == core.ChannelWebhook {
 			continue
 		}
 		if d.NextAttemptAt.After(now) || d.ClaimUntil.After(now) {

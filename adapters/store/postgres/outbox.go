@@ -29,7 +29,8 @@ const insertDeliverySQL = `INSERT INTO outbox (session_id, conversation_id, to_c
 //
 // cand takes the first $2 deliveries that are queued, due, not held, and
 // have no earlier queued delivery of the same recipient and conversation
-// (ordering key) that is not due or held, locking them. FOR UPDATE SKIP
+// (ordering key) that is not due or held, locking them; webhook
+// deliveries are claimed by endpoint apart (ClaimWebhookDeliveries). FOR UPDATE SKIP
 // LOCKED passes over rows that another replica is claiming at this
 // moment instead of waiting for them; a row that replica has already
 // claimed is re-read after its commit, no longer claimable, and left out:
@@ -51,6 +52,7 @@ const claimDeliveriesSQL = `WITH cand AS MATERIALIZED (
 		WHERE o.status = 'queued'
 		AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
 		AND (o.claim_until IS NULL OR o.claim_until <= $1)
+		AND o.to_channel <> 'webhook'
 		AND NOT EXISTS (SELECT 1 FROM outbox e
 			WHERE e.status = 'queued' AND e.to_channel = o.to_channel
 			AND e.to_address = o.to_address

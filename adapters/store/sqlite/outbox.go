@@ -50,13 +50,15 @@ const deliveryStateSQL = `SELECT status, claim_token FROM outbox WHERE id = ?`
 // claimDeliveriesSQL claims the claimable deliveries (see
 // core.OutboxStore) in one statement: queued, due, not held, and with no
 // earlier queued delivery of the same recipient and conversation that is
-// not due or held. SQLite's one writer runs one claim at a time, so the
+// not due or held; webhook deliveries are claimed by endpoint apart
+// (ClaimWebhookDeliveries). SQLite's one writer runs one claim at a time, so the
 // rows a claim reads cannot change before it writes them. The order of
 // RETURNING is unspecified, so ClaimDeliveries sorts.
 const claimDeliveriesSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
 	claim_until = ?, claim_token = ?
 	WHERE id IN (SELECT o.id FROM outbox o
 		WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND o.claim_until <= ?
+		AND o.to_channel <> 'webhook'
 		AND NOT EXISTS (SELECT 1 FROM outbox e
 			WHERE e.status = 'queued' AND e.to_channel = o.to_channel
 			AND e.to_address = o.to_address AND e.conversation_seq IS o.conversation_seq
