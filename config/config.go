@@ -56,6 +56,10 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// WebRTC configures the built-in provider's WebRTC connectivity.
 	WebRTC WebRTC `yaml:"webrtc"`
+	// Webhooks are endpoints that receive every session and conversation event as signed JSON.
+	Webhooks []Webhook `yaml:"webhooks"`
+	// WebhooksAllowPrivate lets webhooks go to loopback, link-local and private addresses.
+	WebhooksAllowPrivate bool `yaml:"webhooks_allow_private"`
 
 	// refs remembers, per key path, the value loaded and the ${VAR}
 	// references in it whose expansion was empty, so that validation can say
@@ -370,4 +374,18 @@ func Default() *Config {
 	c.normalize(l.refs)
 	c.refs = l.origins(c)
 	return c
+}
+
+// Webhook is one configured webhook endpoint (docs/webhooks.md).
+type Webhook struct {
+	// ID names the endpoint in the API and in the Assistbot-Delivery header.
+	ID string `yaml:"id"`
+	// URL is the http:// or https:// address events are POSTed to.
+	URL string `yaml:"url"`
+	// Secret signs every request (at least 16 characters).
+	Secret string `yaml:"secret" secret:"true"`
+	// Events lists the event types to send, or patterns such as session.*; empty sends all.
+	Events []string `yaml:"events"`
+	// Description says what the endpoint is for.
+	Description string `yaml:"description"`
 }

@@ -98,6 +98,7 @@ func TestSecretKeys(t *testing.T) {
 		"metrics.token",
 		"webrtc.ice_servers[].credential",
 		"webrtc.turn.secret",
+		"webhooks[].secret",
 	}
 	if d := cmp.Diff(want, SecretKeys()); d != "" {
 		t.Errorf("SecretKeys() (-want +got):\n%s", d)

@@ -37,6 +37,7 @@ func sampleEnvs() map[string]map[string]string {
 			"TWILIO_AUTH_TOKEN":    "twilio",
 			"LOGMEIN_AUTHCODE":     "logmein",
 			"TURN_PASSWORD":        "turn",
+			"CRM_WEBHOOK_SECRET":   "0123456789abcdef0123456789abcdef",
 		},
 	}
 }
@@ -101,8 +102,8 @@ func uncommentExamples(src string) (string, int) {
 // switched on.
 func TestSampleExamplesAreValid(t *testing.T) {
 	variant, n := uncommentExamples(readSample(t))
-	if n != 2 {
-		t.Fatalf("found %d examples; want 2 (console.agents, webrtc.ice_servers)", n)
+	if n != 3 {
+		t.Fatalf("found %d examples; want 3 (console.agents, webrtc.ice_servers, webhooks)", n)
 	}
 	c, err := Load(strings.NewReader(variant), env(sampleEnvs()["referenced variables set"]))
 	if err != nil {
@@ -111,7 +112,7 @@ func TestSampleExamplesAreValid(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("sample examples do not validate:\n%v", err)
 	}
-	if len(c.Console.Agents) == 0 || len(c.WebRTC.ICEServers) == 0 {
+	if len(c.Console.Agents) == 0 || len(c.WebRTC.ICEServers) == 0 || len(c.Webhooks) == 0 {
 		t.Errorf("examples not loaded: agents %v, ice servers %v", c.Console.Agents, c.WebRTC.ICEServers)
 	}
 }

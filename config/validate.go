@@ -61,6 +61,7 @@ func (c *Config) Validate() error {
 	k.oneOf("log.format", c.Log.Format, "text", "json")
 	k.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	k.webrtc(&c.WebRTC)
+	k.webhooks(c)
 	if len(k.ps) == 0 {
 		return nil
 	}
