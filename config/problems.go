@@ -135,7 +135,7 @@ func (k *checker) hostPort(key, v string) {
 // the expected URL in messages; show tells whether v may be quoted.
 func (k *checker) httpURL(key, v, what string, show bool) *url.URL {
 	u, err := url.Parse(v)
-	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" {
 		return u
 	}
 	switch {

@@ -58,6 +58,7 @@ func TestValidateRules(t *testing.T) {
 		{"listen port by name", func(c *Config) { c.Server.Listen = ":http" }, "server.listen"},
 		{"public_url without scheme", func(c *Config) { c.Server.PublicURL = "localhost:8080" }, "server.public_url"},
 		{"public_url ftp", func(c *Config) { c.Server.PublicURL = "ftp://example.com" }, "server.public_url"},
+		{"public_url without a host", func(c *Config) { c.Server.PublicURL = "https://:8443" }, "server.public_url"},
 		{"public_url query", func(c *Config) { c.Server.PublicURL = "https://example.com/?a=1" }, "server.public_url"},
 		{"public_url fragment", func(c *Config) { c.Server.PublicURL = "https://example.com/#x" }, "server.public_url"},
 		{"public_url empty", func(c *Config) { c.Server.PublicURL = "" }, "server.public_url"},

@@ -11,6 +11,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/portal"
 	"github.com/assistbot/assistbot/adapters/turn"
 	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core"
 )
 
 // firstAgent is the name of the agent serve makes when none is configured.
@@ -56,6 +57,11 @@ func (m *Main) announceConsole(password string) {
 	}
 	if password != "" {
 		m.Logger.Info("console.agents is empty: a one-time agent was made and its password printed on standard output", "agent", firstAgent)
+		if _, shared := m.store.(core.Broadcaster); shared {
+			// Each replica makes its own: behind a load balancer, the
+			// others refuse what this one signed in.
+			m.Logger.Warn("the one-time agent signs in on this replica only; several replicas need console.agents")
+		}
 		m.signInNote = fmt.Sprintf("\nNo console agents are configured, so this run has a one-time sign-in:\n"+
 			"  name:     %s\n  password: %s\n"+
 			"It lasts until assistbot stops. To keep an agent, run `assistbot agent add NAME`\n"+
