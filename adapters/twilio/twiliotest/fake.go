@@ -64,12 +64,19 @@ type Message struct {
 	// Path is the request path.
 	Path string
 	At   time.Time
+	// Cut is set when the sender went away before the answer (it
+	// crashed while the message was in flight): Twilio sends such a
+	// message all the same.
+	Cut bool
 }
 
 // Fake is a running fake Twilio REST API.
 type Fake struct {
 	// URL is the base URL to configure as twilio.api_url.
 	URL string
+	// Delay, when set before the first call, is how long the fake takes
+	// to answer an accepted message, as a slow API does.
+	Delay time.Duration
 
 	mu     sync.Mutex
 	queue  []Answer
@@ -160,10 +167,21 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		m.SID = newSID()
 	}
 	f.calls = append(f.calls, m)
+	at := len(f.calls) - 1
 	f.mu.Unlock()
 	select {
 	case f.notify <- struct{}{}:
 	default:
+	}
+	if answer == nil && f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			f.mu.Lock()
+			f.calls[at].Cut = true
+			f.mu.Unlock()
+			return
+		}
 	}
 	if answer != nil {
 		writeError(w, *answer)
