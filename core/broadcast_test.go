@@ -9,6 +9,7 @@ import (
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
 	"github.com/assistbot/assistbot/core/outbox"
+	"github.com/assistbot/assistbot/core/replicas"
 )
 
 // bus is a shared store's announcement channel between replicas, in
@@ -59,8 +60,9 @@ func TestUpdatesReachOtherReplicas(t *testing.T) {
 	mem, b := coretest.NewMemStore(), &bus{heard: map[string]chan core.Announcement{}}
 	clock := coretest.NewClock(t0)
 	newReplica := func(id string) *core.Engine {
-		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
-			Store: &replicaStore{MemStore: mem, bus: b, id: id}, Clock: clock,
+		st := &replicaStore{MemStore: mem, bus: b, id: id}
+		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: replicas.New(st, st, clock, nil),
+			Store: st, Clock: clock,
 			Provider: &coretest.Provider{Pins: coretest.NewPINs("123456", "234567")},
 			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelWeb}, &coretest.Channel{ChannelName: core.ChannelConsole}},
 		})

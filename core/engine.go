@@ -28,10 +28,14 @@ type Options struct {
 	// Courier delivers the outbox through Channels while Run runs
 	// (outbox.New()); without one, deliveries stay queued.
 	Courier Courier
-	Clock   Clock         // default SystemClock
-	PINTTL  time.Duration // default 20 minutes
-	Locale  string        // the default locale of new conversations; default "en"
-	Logger  *slog.Logger  // default discards
+	// Replicas, when several replicas share Store, carries each one's
+	// updates to the others (replicas.New); nil for a store one process
+	// owns.
+	Replicas Replicas
+	Clock    Clock         // default SystemClock
+	PINTTL   time.Duration // default 20 minutes
+	Locale   string        // the default locale of new conversations; default "en"
+	Logger   *slog.Logger  // default discards
 	// Addresses normalise and validate customer addresses per channel
 	// (an E.164 number for sms). A channel absent here accepts any
 	// non-empty address.
@@ -57,10 +61,9 @@ type Engine struct {
 	hub       *Hub
 	channels  *channels
 	courier   Courier
-	// broadcast carries updates to the other replicas, when the store is
-	// shared by several; announcements wait for it.
-	broadcast     Broadcaster
-	announcements chan Announcement
+	// replicas carries updates to the other replicas, when the store is
+	// shared by several.
+	replicas Replicas
 	// releasing counts the provider releases under way; stopped is
 	// closed when Run ends, which stops their retries.
 	releasing sync.WaitGroup
@@ -94,10 +97,7 @@ func NewEngine(o Options) *Engine {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.channels, e.courier = newChannels(o.Channels), o.Courier
-	if b, ok := o.Store.(Broadcaster); ok {
-		e.broadcast, e.announcements = b, make(chan Announcement, broadcastQueue)
-	}
+	e.channels, e.courier, e.replicas = newChannels(o.Channels), o.Courier, o.Replicas
 	return e
 }
 

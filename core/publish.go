@@ -37,7 +37,9 @@ func (e *Engine) emit(u Update) {
 		e.observe(u)
 	}
 	e.hub.Publish(u)
-	e.announce(u)
+	if e.replicas != nil {
+		e.replicas.Announce(u)
+	}
 }
 
 // publishMessage announces a committed message.

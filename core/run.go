@@ -10,15 +10,19 @@ import (
 // the deliveries in flight finish (each within its own timeout) and
 // returns nil.
 // When the provider is a Watcher, Run also lets it watch the sessions it
-// issued and applies what it reports; when the store is a Broadcaster,
-// Run announces this replica's updates to the others and publishes
-// theirs here.
+// issued and applies what it reports; with Replicas, Run announces this
+// replica's updates to the others and publishes theirs here.
 func (e *Engine) Run(ctx context.Context) error {
 	e.channels.freeze()
 	var wg sync.WaitGroup
 	wg.Go(func() { e.sweep(ctx) })
-	if e.broadcast != nil {
-		wg.Go(func() { e.broadcastLoop(ctx) })
+	if e.replicas != nil {
+		wg.Go(func() {
+			e.replicas.Run(ctx, func(u Update) {
+				u.Heard = true
+				e.hub.Publish(u)
+			})
+		})
 	}
 	if w, ok := e.provider.(Watcher); ok {
 		wg.Go(func() {

@@ -33,6 +33,7 @@ import (
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/outbox"
+	"github.com/assistbot/assistbot/core/replicas"
 )
 
 // serveCommand is "serve", also what "assistbot" alone runs.
@@ -163,7 +164,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
+	var shared core.Replicas
+	if b, ok := m.store.(core.Broadcaster); ok {
+		shared = replicas.New(b, m.store, m.Clock, m.Logger)
+	}
+	m.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: shared,
 		Store:    m.store,
 		Provider: provider,
 		Clock:    m.Clock,

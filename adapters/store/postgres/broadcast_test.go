@@ -13,6 +13,7 @@ import (
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
 	"github.com/assistbot/assistbot/core/outbox"
+	"github.com/assistbot/assistbot/core/replicas"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -252,7 +253,8 @@ func TestUpdatesReachOtherReplicas(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.Schema(t)
 	newReplica := func() *core.Engine {
-		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: openDSN(t, dsn), Provider: &coretest.Provider{},
+		st := openDSN(t, dsn)
+		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: replicas.New(st, st, nil, nil), Store: st, Provider: &coretest.Provider{},
 			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelWeb}, &coretest.Channel{ChannelName: core.ChannelConsole}}})
 	}
 	a, b := newReplica(), newReplica()
