@@ -23,6 +23,9 @@ const (
 	CodeRateLimited       Code = "rate_limited"
 	CodeUnavailable       Code = "unavailable"
 	CodeInternal          Code = "internal"
+	// CodeIdempotencyMismatch refuses a request whose idempotency key
+	// was used before for another request.
+	CodeIdempotencyMismatch Code = "idempotency_mismatch"
 )
 
 // Error is an error with a code and a message fit to show a user. Err, when

@@ -1,7 +1,8 @@
 // Package api is assistbot's JSON API under /api/v1, for operators and
 // scripts: issuing, listing and acting on remote-support sessions and
-// closing conversations. Every request needs a bearer token; every answer,
-// errors and unknown routes included, is JSON.
+// closing conversations. Every request but the OpenAPI document's needs a
+// bearer token; every answer, errors and unknown routes included, is
+// JSON. openapi.json describes it all, and its test holds the code to it.
 package api
 
 import (
@@ -13,8 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/text/language"
 
@@ -55,6 +56,14 @@ type Options struct {
 	// Tokens are the bearer tokens; empty entries are ignored. With none,
 	// every request is refused.
 	Tokens []string
+	// Idempotency keeps the answers to requests sent with an
+	// Idempotency-Key, and locks a key while its first request runs. Give
+	// the store that every replica shares, so that a retry that reaches
+	// another replica is answered alike; the default keeps them in this
+	// process's memory, which suits a single replica only.
+	Idempotency IdempotencyStore
+	// Clock tells the time keys expire by; default core.SystemClock.
+	Clock  core.Clock
 	Logger *slog.Logger // default discards
 }
 
@@ -63,7 +72,14 @@ type API struct {
 	engine  Engine
 	catalog *i18n.Catalog
 	tokens  [][32]byte // SHA-256 of each token
-	log     *slog.Logger
+	keys    IdempotencyStore
+	clock   core.Clock
+	// claiming lets one request at a time of this process hold a key's
+	// lock (see lockKey).
+	claiming chan struct{}
+	// pruned is when this process last deleted expired memos (UnixNano).
+	pruned atomic.Int64
+	log    *slog.Logger
 }
 
 // handler is an API endpoint. A returned error becomes the JSON error
@@ -79,39 +95,84 @@ func New(o Options) (*API, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{engine: o.Engine, catalog: o.Catalog, tokens: hashTokens(o.Tokens), log: log.With("component", "api")}, nil
+	a := &API{engine: o.Engine, catalog: o.Catalog, tokens: hashTokens(o.Tokens), keys: o.Idempotency,
+		clock: o.Clock, claiming: make(chan struct{}, 1), log: log.With("component", "api")}
+	if a.keys == nil {
+		a.keys = newLocalKeys()
+	}
+	if a.clock == nil {
+		a.clock = core.SystemClock{}
+	}
+	return a, nil
+}
+
+// route is one endpoint of the API.
+type route struct {
+	method string
+	// path is as the mux pattern and the OpenAPI document both write it.
+	path   string
+	handle func(a *API, w http.ResponseWriter, r *http.Request) error
+	// body is the type of the JSON body the endpoint reads, nil for none.
+	body any
+	// query lists the query parameters the endpoint reads.
+	query []string
+	// public endpoints need no token.
+	public bool
+}
+
+// routes is every endpoint of the API, the one list of them: Mount
+// registers it, and the OpenAPI document's test checks that the document
+// describes exactly these, their bodies and their query parameters.
+var routes = []route{
+	{method: http.MethodPost, path: "/api/v1/sessions", handle: (*API).handleCreate, body: createRequest{}},
+	{method: http.MethodGet, path: "/api/v1/sessions", handle: (*API).handleList, query: listParams},
+	{method: http.MethodGet, path: "/api/v1/sessions/{id}", handle: (*API).handleGet},
+	{method: http.MethodGet, path: "/api/v1/sessions/{id}/events", handle: (*API).handleEvents},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/regenerate", handle: (*API).handleRegenerate, body: actionRequest{}},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/send", handle: (*API).handleSend, body: sendRequest{}},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/close", handle: (*API).handleClose, body: actionRequest{}},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/start", handle: (*API).handleStart, body: startRequest{}},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/end", handle: (*API).handleEnd, body: actionRequest{}},
+	{method: http.MethodPost, path: "/api/v1/conversations/{id}/close", handle: (*API).handleCloseConversation, body: actionRequest{}},
+	{method: http.MethodGet, path: "/api/v1/openapi.json", handle: (*API).handleOpenAPI, public: true},
 }
 
 // Mount mounts the API's routes on mux. When mux is a web.FallbackMux,
 // requests under /api/v1 that match no route, and panics, are answered in
 // JSON too.
 func (a *API) Mount(mux web.Mux) {
-	mux.Handle("POST /api/v1/sessions", a.serve(a.handleCreate))
-	mux.Handle("GET /api/v1/sessions", a.serve(a.handleList))
-	mux.Handle("GET /api/v1/sessions/{id}", a.serve(a.handleGet))
-	mux.Handle("GET /api/v1/sessions/{id}/events", a.serve(a.handleEvents))
-	mux.Handle("POST /api/v1/sessions/{id}/regenerate", a.serve(a.handleRegenerate))
-	mux.Handle("POST /api/v1/sessions/{id}/send", a.serve(a.handleSend))
-	mux.Handle("POST /api/v1/sessions/{id}/close", a.serve(a.handleClose))
-	mux.Handle("POST /api/v1/sessions/{id}/start", a.serve(a.handleStart))
-	mux.Handle("POST /api/v1/sessions/{id}/end", a.serve(a.handleEnd))
-	mux.Handle("POST /api/v1/conversations/{id}/close", a.serve(a.handleCloseConversation))
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, a.serve(rt))
+	}
 	if f, ok := mux.(web.FallbackMux); ok {
 		f.HandleFallback(Prefix, fallback)
 	}
 }
 
-// serve authenticates the request and turns h's error into the answer.
-func (a *API) serve(h handler) http.Handler {
+// serve answers the requests to rt, turning an error into the answer.
+func (a *API) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.authenticate(r); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := h(w, r); err != nil {
+		if err := a.run(rt, w, r); err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// run authenticates a request to rt, unless rt is public, and runs it,
+// with its Idempotency-Key when it is a POST.
+func (a *API) run(rt route, w http.ResponseWriter, r *http.Request) error {
+	if rt.public {
+		return rt.handle(a, w, r)
+	}
+	who, err := a.authenticate(r)
+	if err != nil {
+		return err
+	}
+	h := func(w http.ResponseWriter, r *http.Request) error { return rt.handle(a, w, r) }
+	if rt.method == http.MethodPost {
+		return a.idempotent(w, r, who, h)
+	}
+	return h(w, r)
 }
 
 // fallback answers, in JSON, what the server answers for the API: 405
@@ -134,17 +195,27 @@ func fallback(w http.ResponseWriter, r *http.Request, status int, allow string) 
 // reaches the client.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
-	status := web.StatusOf(code)
+	status := statusOf(code)
 	web.LogFailure(a.log, r, status, err)
 	switch code {
 	case core.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", "Bearer")
-	case core.CodeRateLimited, core.CodeUnavailable:
+	case core.CodeRateLimited, core.CodeUnavailable, core.CodeConflict:
 		if d, ok := core.RetryAfter(err); ok {
 			w.Header().Set("Retry-After", web.RetryAfter(d))
 		}
 	}
 	web.WriteError(w, status, code, core.ErrorMessage(err))
+}
+
+// statusOf is the HTTP status of an error code: the web server's, and 422
+// for an Idempotency-Key used before for another request, which only the
+// API answers.
+func statusOf(code core.Code) int {
+	if code == core.CodeIdempotencyMismatch {
+		return http.StatusUnprocessableEntity
+	}
+	return web.StatusOf(code)
 }
 
 // hashTokens keeps the SHA-256 of each non-empty token: comparing
@@ -161,13 +232,15 @@ func hashTokens(tokens []string) [][32]byte {
 
 // authenticate checks the bearer token against every configured token,
 // without stopping at a match, so timing says nothing about which matched.
-func (a *API) authenticate(r *http.Request) error {
+// It returns the token's SHA-256, which tells its holder's idempotency
+// keys from another's.
+func (a *API) authenticate(r *http.Request) ([32]byte, error) {
 	if len(a.tokens) == 0 {
-		return core.Errorf(core.CodeUnauthorized, "the API is disabled: set api.tokens")
+		return [32]byte{}, core.Errorf(core.CodeUnauthorized, "the API is disabled: set api.tokens")
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return core.Errorf(core.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+		return [32]byte{}, core.Errorf(core.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match := 0
@@ -175,9 +248,9 @@ func (a *API) authenticate(r *http.Request) error {
 		match |= subtle.ConstantTimeCompare(sum[:], a.tokens[i][:])
 	}
 	if match != 1 {
-		return core.Errorf(core.CodeUnauthorized, "invalid bearer token")
+		return [32]byte{}, core.Errorf(core.CodeUnauthorized, "invalid bearer token")
 	}
-	return nil
+	return sum, nil
 }
 
 // handleCreate issues a session: for a customer (found or new), for an
@@ -261,74 +334,6 @@ func (a *API) locale(tag string) (string, error) {
 		}
 	}
 	return "", core.Errorf(core.CodeInvalid, "unknown locale %q; use one of %s (a region may follow, as in ko-KR)", tag, strings.Join(supported, ", "))
-}
-
-// handleList lists sessions, newest first.
-func (a *API) handleList(w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilter(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	list, err := a.engine.Sessions(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	convs := map[string]*core.Conversation{}
-	out := make([]sessionJSON, 0, len(list))
-	for _, sess := range list {
-		j, err := a.toSession(r.Context(), sess, convs)
-		if err != nil {
-			return err
-		}
-		out = append(out, j)
-	}
-	web.WriteJSON(w, http.StatusOK, struct {
-		Sessions []sessionJSON `json:"sessions"`
-	}{out})
-	return nil
-}
-
-// parseFilter reads the list query: state (repeated or comma-separated),
-// conversation_id and limit. Unknown parameters are refused rather than
-// ignored, so a misspelt filter does not silently list everything.
-func parseFilter(q url.Values) (core.SessionFilter, error) {
-	var f core.SessionFilter
-	for name, values := range q {
-		switch name {
-		case "state":
-			for _, v := range values {
-				for st := range strings.SplitSeq(v, ",") {
-					st = strings.TrimSpace(st)
-					if st == "" {
-						continue
-					}
-					if !core.State(st).Valid() {
-						return f, core.Errorf(core.CodeInvalid, "unknown state %q; use %s", st, stateList())
-					}
-					f.States = append(f.States, core.State(st))
-				}
-			}
-		case "conversation_id":
-			f.ConversationID = values[len(values)-1]
-		case "limit":
-			n, err := strconv.Atoi(values[len(values)-1])
-			if err != nil || n < 1 || n > 1000 {
-				return f, core.Errorf(core.CodeInvalid, "limit must be a whole number from 1 to 1000")
-			}
-			f.Limit = n
-		default:
-			return f, core.Errorf(core.CodeInvalid, "unknown query parameter %q; use state, conversation_id or limit", name)
-		}
-	}
-	return f, nil
-}
-
-func stateList() string {
-	names := make([]string, len(core.States))
-	for i, s := range core.States {
-		names[i] = string(s)
-	}
-	return strings.Join(names, ", ")
 }
 
 // handleGet returns a session with its deliveries.

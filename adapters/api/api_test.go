@@ -27,7 +27,8 @@ type rig struct {
 func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	t.Helper()
 	r := &rig{Rig: webtest.New(t, webtest.Options{})}
-	o := Options{Engine: r.Engine, Catalog: r.Catalog, Tokens: []string{"", "other-token", token}, Logger: r.Logger}
+	o := Options{Engine: r.Engine, Catalog: r.Catalog, Tokens: []string{"", "other-token", token},
+		Idempotency: r.Store, Clock: r.Clock, Logger: r.Logger}
 	for _, e := range edit {
 		e(&o)
 	}

@@ -46,6 +46,13 @@ type sessionJSON struct {
 	TechnicianURL string `json:"technician_url,omitempty"`
 }
 
+// sessionListJSON is a page of sessions, with the cursor of the next
+// page when one follows.
+type sessionListJSON struct {
+	Sessions   []sessionJSON `json:"sessions"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
 // customerJSON is whom a session is for, in requests and responses.
 type customerJSON struct {
 	Channel string `json:"channel"`
