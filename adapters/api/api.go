@@ -65,6 +65,8 @@ type Options struct {
 	// Clock tells the time keys expire by; default core.SystemClock.
 	Clock  core.Clock
 	Logger *slog.Logger // default discards
+	// Webhooks manages the webhook endpoints; nil answers 503 there.
+	Webhooks *Webhooks
 }
 
 // API serves the JSON API.
@@ -80,6 +82,8 @@ type API struct {
 	// pruned is when this process last deleted expired memos (UnixNano).
 	pruned atomic.Int64
 	log    *slog.Logger
+	// webhooks manages the webhook endpoints, when set.
+	webhooks *Webhooks
 }
 
 // handler is an API endpoint. A returned error becomes the JSON error
@@ -96,7 +100,7 @@ func New(o Options) (*API, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{engine: o.Engine, catalog: o.Catalog, tokens: hashTokens(o.Tokens), keys: o.Idempotency,
-		clock: o.Clock, claiming: make(chan struct{}, 1), log: log.With("component", "api")}
+		clock: o.Clock, claiming: make(chan struct{}, 1), log: log.With("component", "api"), webhooks: o.Webhooks}
 	if a.keys == nil {
 		a.keys = newLocalKeys()
 	}

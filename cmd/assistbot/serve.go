@@ -34,6 +34,7 @@ import (
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/outbox"
 	"github.com/assistbot/assistbot/core/replicas"
+	hooks "github.com/assistbot/assistbot/core/webhook"
 )
 
 // serveCommand is "serve", also what "assistbot" alone runs.
@@ -102,6 +103,7 @@ type Main struct {
 
 	store   core.Store
 	engine  *core.Engine
+	hooks   *hooks.Dispatcher // delivers the webhooks; the engine writes through it
 	bot     *remote.Bot
 	catalog *i18n.Catalog
 	// web is the server every web surface and platform mounts its
@@ -164,12 +166,15 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.hooks, err = m.newWebhooks(); err != nil {
+		return err
+	}
 	var shared core.Replicas
 	if b, ok := m.store.(core.Broadcaster); ok {
 		shared = replicas.New(b, m.store, m.Clock, m.Logger)
 	}
 	m.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: shared,
-		Store:    m.store,
+		Store:    hooks.Wrap(m.store, m.hooks),
 		Provider: provider,
 		Clock:    m.Clock,
 		PINTTL:   cfg.PIN.TTL,
@@ -181,6 +186,9 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 		Observe: mx.Observe,
 	})
+	if err := m.hooks.Open(ctx); err != nil {
+		return err
+	}
 	m.bot = remote.New(m.engine, catalog)
 	if cfg.Console.Enabled && cfg.Provider.Kind == "builtin" {
 		// Slack and Discord cards link to the console's view of a screen.
@@ -249,6 +257,8 @@ func (m *Main) Run(ctx context.Context) error {
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- m.engine.Run(engineCtx) }()
+	hooksDone := make(chan struct{})
+	go func() { m.hooks.Run(engineCtx); close(hooksDone) }()
 	// Platforms' own loops (a gateway, Socket Mode) and the web
 	// surfaces' (event streams, signaling sockets) stop with the server:
 	// once requests stop, so do events, and the shutdown waits for no
@@ -288,6 +298,7 @@ func (m *Main) Run(ctx context.Context) error {
 	platformsDone.Wait()
 	stopEngine()
 	<-engineDone
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

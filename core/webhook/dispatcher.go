@@ -89,12 +89,16 @@ type Dispatcher struct {
 	// release ends the claims an earlier run of this process left (see
 	// Wrap), once.
 	release func() (int, error)
-	eps     atomic.Pointer[[]*Endpoint]
-	mu      sync.Mutex
-	loops   map[string]*loop
-	run     context.Context // the loops' context, once Run started
-	wg      sync.WaitGroup
-	kick    chan struct{}
+	once    sync.Once
+	// reloading runs one Reload at a time, so that an older read of the
+	// endpoints never replaces a newer one.
+	reloading sync.Mutex
+	eps       atomic.Pointer[[]*Endpoint]
+	mu        sync.Mutex
+	loops     map[string]*loop
+	run       context.Context // the loops' context, once Run started
+	wg        sync.WaitGroup
+	kick      chan struct{}
 }
 
 // loop is one endpoint's delivery loop.
@@ -104,7 +108,9 @@ type loop struct {
 	cancel context.CancelFunc
 }
 
-func (d *Dispatcher) defaults() {
+func (d *Dispatcher) defaults() { d.once.Do(d.setDefaults) }
+
+func (d *Dispatcher) setDefaults() {
 	if d.Clock == nil {
 		d.Clock = core.SystemClock{}
 	}
@@ -115,10 +121,8 @@ func (d *Dispatcher) defaults() {
 	d.Refresh = cmpOr(d.Refresh, defaultRefresh)
 	d.DisableAfter = cmpOr(d.DisableAfter, DefaultDisable)
 	d.Timeout = cmpOr(d.Timeout, defaultTimeout)
-	if d.loops == nil {
-		d.loops = map[string]*loop{}
-		d.kick = make(chan struct{}, 1)
-	}
+	d.loops = map[string]*loop{}
+	d.kick = make(chan struct{}, 1)
 }
 
 func cmpOr(v, def time.Duration) time.Duration {
@@ -150,6 +154,8 @@ func (d *Dispatcher) Endpoints() []*Endpoint {
 // Reload reads the endpoints again now: the API calls it after a change,
 // so that this replica follows at once (others within Refresh).
 func (d *Dispatcher) Reload(ctx context.Context) error {
+	d.reloading.Lock()
+	defer d.reloading.Unlock()
 	d.defaults()
 	list, err := d.Store.FindWebhooks(ctx)
 	if err != nil {
@@ -420,7 +426,7 @@ func (d *Dispatcher) pass(stop context.Context, l *loop) bool {
 			return false
 		}
 		queued, ok := d.attempt(ctx, h, l, dl)
-		if !ok {
+		if !ok || !l.ep.Load().Enabled() {
 			return false
 		}
 		if queued {
@@ -510,6 +516,9 @@ func (d *Dispatcher) attempt(ctx context.Context, h *hold, l *loop, dl *core.Del
 	}
 	ok = h.save(ctx, dl)
 	if disabled {
+		off := *ep
+		off.DisabledAt = now
+		l.ep.Store(&off) // the rest of the batch is not sent
 		d.disabled(ctx, ep, a)
 	}
 	return dl.Status == core.DeliveryQueued, ok

@@ -34,6 +34,7 @@ func Wrap(s core.Store, d *Dispatcher) core.Store {
 	b, broadcasts := s.(core.Broadcaster)
 	if r, ok := s.(core.OrphanReleaser); ok {
 		d.release = sync.OnceValues(func() (int, error) {
+			d.defaults()
 			return r.ReleaseOrphanedClaims(context.Background(), d.Clock.Now())
 		})
 		o := orphaned{recording: rec}
