@@ -78,6 +78,8 @@ type Notice struct {
 	Text            string `json:"text,omitempty"`
 	// Body is a webhook's JSON payload, fixed when its event is recorded.
 	Body string `json:"body,omitempty"`
+	// Assignee is whom a NoticeHandoff names, "" for the queue.
+	Assignee string `json:"assignee,omitempty"`
 
 	// Thread and Replace are filled in by the outbox just before delivery,
 	// from what earlier deliveries recorded: the conversation's desk

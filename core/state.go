@@ -98,6 +98,8 @@ func (a Action) verb() string {
 		return "move to another device"
 	case ActionWatch:
 		return "take over the session"
+	case ActionHandoff:
+		return "hand the session over"
 	}
 	return string(a)
 }

@@ -45,6 +45,7 @@ type Engine interface {
 	Start(ctx context.Context, id string, actor core.Actor, mode core.Mode) (*core.Session, error)
 	End(ctx context.Context, id string, actor core.Actor) (*core.Session, error)
 	CloseConversation(ctx context.Context, id string, actor core.Actor) (*core.Conversation, error)
+	HandOver(ctx context.Context, id string, h core.Handover) (*core.Session, error)
 }
 
 // Options configure the API. Engine and Catalog are required.
@@ -82,6 +83,8 @@ type API struct {
 	// pruned is when this process last deleted expired memos (UnixNano).
 	pruned atomic.Int64
 	log    *slog.Logger
+	// directory knows the colleagues of hand-offs (HandoffTo).
+	directory Directory
 	// webhooks manages the webhook endpoints, when set.
 	webhooks *Webhooks
 }
@@ -138,6 +141,8 @@ var routes = []route{
 	{method: http.MethodPost, path: "/api/v1/sessions/{id}/start", handle: (*API).handleStart, body: startRequest{}},
 	{method: http.MethodPost, path: "/api/v1/sessions/{id}/end", handle: (*API).handleEnd, body: actionRequest{}},
 	{method: http.MethodPost, path: "/api/v1/conversations/{id}/close", handle: (*API).handleCloseConversation, body: actionRequest{}},
+	{method: http.MethodPost, path: "/api/v1/sessions/{id}/handoff", handle: (*API).handleHandoff, body: handoffRequest{}},
+	{method: http.MethodPost, path: "/api/v1/conversations/{id}/handoff", handle: (*API).handleHandoffConversation, body: handoffRequest{}},
 	{method: http.MethodGet, path: "/api/v1/openapi.json", handle: (*API).handleOpenAPI, public: true},
 }
 

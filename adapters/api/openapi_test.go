@@ -453,6 +453,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		cf.do(t, r, get("/api/v1/sessions?state=expired&limit=1"), 200, true)
 	})
 
+	t.Run("hand-offs", func(t *testing.T) { handoffConformance(t, cf) })
+
 	t.Run("a failed delivery", func(t *testing.T) {
 		r := newRig(t)
 		r.SMS.DeliverFunc = func(context.Context, *core.Delivery) (core.Receipt, error) {
@@ -601,6 +603,8 @@ func TestOpenAPIConformance(t *testing.T) {
 			post("/api/v1/sessions/"+s.ID+"/start", `{"mode":"view"}`),
 			post("/api/v1/sessions/"+s.ID+"/end", `{}`),
 			post("/api/v1/conversations/"+s.ConversationID+"/close", `{}`),
+			post("/api/v1/sessions/"+s.ID+"/handoff", `{"to":""}`),
+			post("/api/v1/conversations/"+s.ConversationID+"/handoff", `{"to":""}`),
 		}
 		for _, c := range calls {
 			c.noToken = true
@@ -647,6 +651,8 @@ func TestOpenAPIConformance(t *testing.T) {
 			{func() string { return "/api/v1/sessions/" + waiting().ID + "/start" }, `{"mode":"view"}`, `{"mode":"control"}`, 200},
 			{func() string { return "/api/v1/sessions/" + active().ID + "/end" }, `{"agent":"alice"}`, ``, 200},
 			{func() string { return "/api/v1/conversations/" + issued().ConversationID + "/close" }, `{}`, `{"agent":"bob"}`, 200},
+			{func() string { return "/api/v1/sessions/" + issued().ID + "/handoff" }, `{"to":""}`, `{"to":null}`, 200},
+			{func() string { return "/api/v1/conversations/" + issued().ConversationID + "/handoff" }, `{"to":""}`, `{"to":"","note":"x"}`, 200},
 		} {
 			key := fmt.Sprintf("key-%d", i)
 			path := c.path()
@@ -811,7 +817,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	for name, v := range map[string]any{
 		"Session": sessionJSON{}, "SessionDetail": sessionDetailJSON{}, "SentSession": sentJSON{},
 		"SessionList": sessionListJSON{}, "Delivery": deliveryJSON{}, "Event": eventJSON{},
-		"Conversation": conversationJSON{}, "Customer": customerJSON{},
+		"Conversation": conversationJSON{}, "Customer": customerJSON{}, "HandedConversation": handedConversationJSON{},
+		"HandoffRequest": handoffRequest{},
 	} {
 		code := goFields(reflect.TypeOf(v))
 		if name == "SentSession" {

@@ -22,6 +22,8 @@ func StatusOf(code core.Code) int {
 		return http.StatusConflict
 	case core.CodeUnauthorized:
 		return http.StatusUnauthorized
+	case core.CodeForbidden:
+		return http.StatusForbidden
 	case core.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case core.CodeUnavailable:

@@ -114,8 +114,9 @@ func closeable(err error) bool {
 // message stay what the engine said for every other reader (logs, the
 // JSON API).
 type refusal struct {
-	key string
-	err error
+	key  string
+	args []string // the key's placeholders and values
+	err  error
 }
 
 func (r *refusal) Error() string { return r.err.Error() }
@@ -157,7 +158,7 @@ func (b *Bot) ErrorText(err error, locale string) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &r):
-		return t(r.key)
+		return t(r.key, r.args...)
 	case errors.Is(err, core.ErrNoCustomer):
 		return t("error.no_customer")
 	case errors.As(err, &te):
