@@ -56,6 +56,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// WebRTC configures the built-in provider's WebRTC connectivity.
 	WebRTC WebRTC `yaml:"webrtc"`
+	// Escalation tells the desk about customers left waiting.
+	Escalation Escalation `yaml:"escalation"`
 	// Webhooks are endpoints that receive every session and conversation event as signed JSON.
 	Webhooks []Webhook `yaml:"webhooks"`
 	// WebhooksAllowPrivate lets webhooks go to loopback, link-local and private addresses.
@@ -232,6 +234,23 @@ type MeshCentral struct {
 	InviteMinutes int `yaml:"invite_minutes"`
 }
 
+// Escalation says when the desk hears about a customer left waiting.
+type Escalation struct {
+	// After are the waiting times, each longer than the one before, at
+	// which a customer waiting for a technician escalates; empty turns
+	// escalation off.
+	After []time.Duration `yaml:"after"`
+	// UnopenedAfter reminds the agent that the customer has not opened a
+	// link sent this long ago; 0 turns the reminder off.
+	UnopenedAfter time.Duration `yaml:"unopened_after"`
+	// SlackGroup is the Slack user group (an id starting with S) that the
+	// last escalation mentions; without it, the channel (@here).
+	SlackGroup string `yaml:"slack_group"`
+	// DiscordRole is the Discord role id that the last escalation
+	// mentions; without it, the channel (@here).
+	DiscordRole string `yaml:"discord_role"`
+}
+
 // Metrics configures the Prometheus endpoint at /metrics.
 type Metrics struct {
 	// Token, when set, is the bearer token /metrics requires.
@@ -317,6 +336,10 @@ func template() *Config {
 		Provider: Provider{Kind: "builtin"},
 		API:      API{Tokens: []string{"${ASSISTBOT_API_TOKEN}"}},
 		Locale:   "en",
+		Escalation: Escalation{
+			After:         []time.Duration{time.Minute, 3 * time.Minute},
+			UnopenedAfter: 5 * time.Minute,
+		},
 		Slack: Slack{
 			BotToken:      "${SLACK_BOT_TOKEN}",
 			SigningSecret: "${SLACK_SIGNING_SECRET}",

@@ -87,6 +87,16 @@ func setFromEnv(v reflect.Value, raw string, secret bool) string {
 		v.SetFloat(f)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		v.Set(reflect.ValueOf(splitList(raw)))
+	case v.Kind() == reflect.Slice && v.Type().Elem() == durationType:
+		var list []time.Duration
+		for _, e := range splitList(raw) {
+			d, err := time.ParseDuration(e)
+			if err != nil {
+				return strconv.Quote(e) + " in " + quoted + " is not a duration such as 30s, 5m or 1h30m"
+			}
+			list = append(list, d)
+		}
+		v.Set(reflect.ValueOf(list))
 	default:
 		return "cannot be set from the environment"
 	}

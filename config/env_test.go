@@ -140,3 +140,19 @@ func TestSetFromEnvNeverQuotesSecrets(t *testing.T) {
 		t.Errorf("setFromEnv message %q leaks the secret", msg)
 	}
 }
+
+// TestEnvDurationList: a list of waiting times comes from a
+// comma-separated variable; a number without a unit is named.
+func TestEnvDurationList(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"ASSISTBOT_ESCALATION_AFTER": "30s, 2m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Escalation.After; len(got) != 2 || got[0] != 30*time.Second || got[1] != 2*time.Minute {
+		t.Errorf("escalation.after = %v, want [30s 2m0s]", got)
+	}
+	_, err = Load(nil, env(map[string]string{"ASSISTBOT_ESCALATION_AFTER": "30s,2"}))
+	if err == nil || !strings.Contains(err.Error(), "ASSISTBOT_ESCALATION_AFTER") || !strings.Contains(err.Error(), `"2"`) {
+		t.Errorf("a unitless waiting time: %v", err)
+	}
+}

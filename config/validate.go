@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 		k.meshcentral(&c.MeshCentral)
 	}
 	k.metrics(&c.Metrics)
+	k.escalation(&c.Escalation)
 	k.console(c)
 	k.oneOf("log.format", c.Log.Format, "text", "json")
 	k.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -190,6 +191,33 @@ func fileError(err error) string {
 	}
 	return err.Error()
 }
+
+func (k *checker) escalation(x *Escalation) {
+	for i, d := range x.After {
+		switch {
+		case d <= 0 || d > 24*time.Hour:
+			k.add("escalation.after", "%v is not a waiting time from 1s to 24h", d)
+		case i > 0 && d <= x.After[i-1]:
+			k.add("escalation.after", "%v does not come after %v: list the waiting times in increasing order, such as [1m, 3m]", d, x.After[i-1])
+		}
+	}
+	if x.UnopenedAfter != 0 {
+		k.duration("escalation.unopened_after", x.UnopenedAfter, time.Minute, 24*time.Hour)
+	}
+	if x.SlackGroup != "" && !slackGroupID.MatchString(x.SlackGroup) {
+		k.add("escalation.slack_group", "%q is not a Slack user group id such as S0123ABCD (Slack shows it in the group's menu: Copy group ID)", x.SlackGroup)
+	}
+	if x.DiscordRole != "" && !snowflake.MatchString(x.DiscordRole) {
+		k.add("escalation.discord_role", "%q is not a Discord role id (17 to 20 digits; turn on Developer Mode and Copy Role ID)", x.DiscordRole)
+	}
+}
+
+// slackGroupID and snowflake are the shapes of a Slack user group id and
+// a Discord id.
+var (
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{6,20}$`)
+	snowflake    = regexp.MustCompile(`^[0-9]{17,20}$`)
+)
 
 func (k *checker) metrics(m *Metrics) {
 	if t := strings.TrimSpace(m.Token); t != "" && utf8.RuneCountInString(t) < 16 {

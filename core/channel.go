@@ -80,6 +80,12 @@ type Notice struct {
 	Body string `json:"body,omitempty"`
 	// Assignee is whom a NoticeHandoff names, "" for the queue.
 	Assignee string `json:"assignee,omitempty"`
+	// Level, Final and Waited describe a NoticeReminder: the escalation
+	// threshold passed (0 for an unopened link), whether it was the
+	// last, and how long the customer has waited.
+	Level  int           `json:"level,omitempty"`
+	Final  bool          `json:"final,omitempty"`
+	Waited time.Duration `json:"waited,omitempty"`
 
 	// Thread and Replace are filled in by the outbox just before delivery,
 	// from what earlier deliveries recorded: the conversation's desk

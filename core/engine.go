@@ -28,6 +28,9 @@ type Options struct {
 	// Courier delivers the outbox through Channels while Run runs
 	// (outbox.New()); without one, deliveries stay queued.
 	Courier Courier
+	// Escalation says when to tell the desk about a customer left
+	// waiting; the zero value tells it nothing.
+	Escalation Escalation
 	// Replicas, when several replicas share Store, carries each one's
 	// updates to the others (replicas.New); nil for a store one process
 	// owns.
@@ -50,17 +53,18 @@ type Options struct {
 // and outbox entries to the store in one transaction, and publishes the
 // result to the Hub.
 type Engine struct {
-	store     Store
-	provider  Provider
-	clock     Clock
-	ttl       time.Duration
-	locale    string
-	log       *slog.Logger
-	addresses map[string]func(string) (string, error)
-	observe   func(Update)
-	hub       *Hub
-	channels  *channels
-	courier   Courier
+	store      Store
+	provider   Provider
+	clock      Clock
+	ttl        time.Duration
+	locale     string
+	log        *slog.Logger
+	addresses  map[string]func(string) (string, error)
+	observe    func(Update)
+	hub        *Hub
+	channels   *channels
+	escalation Escalation
+	courier    Courier
 	// replicas carries updates to the other replicas, when the store is
 	// shared by several.
 	replicas Replicas
@@ -98,6 +102,7 @@ func NewEngine(o Options) *Engine {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.channels, e.courier, e.replicas = newChannels(o.Channels), o.Courier, o.Replicas
+	e.escalation = o.Escalation
 	return e
 }
 

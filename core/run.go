@@ -74,8 +74,9 @@ func (e *Engine) report(ctx context.Context, r StatusReport) error {
 	return err
 }
 
-// sweep records expiries every few seconds; readers already see expired
-// sessions as such, so this only writes the log entry and the alert.
+// sweep records expiries, escalations and reminders every few seconds;
+// readers already see expired sessions as such, so for them this only
+// writes the log entry and the alert.
 func (e *Engine) sweep(ctx context.Context) {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
@@ -84,6 +85,11 @@ func (e *Engine) sweep(ctx context.Context) {
 			e.log.Error("expire sessions", "err", err)
 		} else if n > 0 {
 			e.log.Info("sessions expired", "count", n)
+		}
+		if n, err := e.EscalateDue(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("escalate sessions", "err", err)
+		} else if n > 0 {
+			e.log.Info("desk reminded of waiting customers", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -82,6 +82,7 @@ type Bot interface {
 	Act(ctx context.Context, actor core.Actor, actionID, id string) (remote.Result, error)
 	ErrorText(err error, locale string) string
 	DeliveryStatus(d *core.Delivery, locale string) string
+	Reminder(n core.Notice, locale string) string
 }
 
 // Screen is the customer's shared screen that a session's page shows
@@ -142,6 +143,9 @@ type Options struct {
 	// Clock tells the time of sign-ins and their limit; it is the
 	// engine's clock. Default core.SystemClock.
 	Clock core.Clock
+	// Escalation lists the waiting times (escalation.after) past which a
+	// waiting customer's queue entry stands out; the last, more so.
+	Escalation []time.Duration
 	// ChatSnippet is the line that puts the web chat on a website, shown
 	// on the queue page; empty when the web chat is not served.
 	ChatSnippet string
@@ -163,19 +167,21 @@ type Console struct {
 	bot     Bot
 	catalog *i18n.Catalog
 	clock   core.Clock
-	log     *slog.Logger
-	agents  map[string]Agent
-	signIns *signIns
-	keys    *web.Keyring
-	logins  *web.Limiter // sign-in attempts per client
-	proxies []netip.Prefix
-	secure  bool
-	cop     *http.CrossOriginProtection
-	pages   *template.Template
-	assets  *web.Assets
-	snippet string
-	desk    *deskChannel
-	checks  chan struct{} // semaphore of password checks
+	// escalation is Options.Escalation.
+	escalation []time.Duration
+	log        *slog.Logger
+	agents     map[string]Agent
+	signIns    *signIns
+	keys       *web.Keyring
+	logins     *web.Limiter // sign-in attempts per client
+	proxies    []netip.Prefix
+	secure     bool
+	cop        *http.CrossOriginProtection
+	pages      *template.Template
+	assets     *web.Assets
+	snippet    string
+	desk       *deskChannel
+	checks     chan struct{} // semaphore of password checks
 	// verify checks a password against a hash; tests count its calls.
 	verify func(hash, password string) (bool, error)
 
@@ -215,14 +221,15 @@ func New(o Options) (*Console, error) {
 	}
 	keys := web.NewKeyring(o.Keys, KeyName, KeySize, clock.Now)
 	c := &Console{
-		engine:  o.Engine,
-		bot:     o.Bot,
-		catalog: o.Catalog,
-		clock:   clock,
-		log:     log.With("component", "console"),
-		agents:  make(map[string]Agent, len(o.Agents)),
-		signIns: newSignIns(o.SignIns, keys, clock.Now, ttl),
-		keys:    keys,
+		engine:     o.Engine,
+		bot:        o.Bot,
+		catalog:    o.Catalog,
+		clock:      clock,
+		escalation: o.Escalation,
+		log:        log.With("component", "console"),
+		agents:     make(map[string]Agent, len(o.Agents)),
+		signIns:    newSignIns(o.SignIns, keys, clock.Now, ttl),
+		keys:       keys,
 		// The limit reads the engine's clock, like the PIN limit, so
 		// tests move one clock.
 		logins:     web.NewLimiter(web.LimiterOptions{PerClient: wrongPasswords, Period: time.Minute, Clock: clock}),

@@ -83,6 +83,11 @@ func (c *Console) consoleEvent(u core.Update, lang string) (consoleEvent, bool) 
 			}
 			ev.Alert = c.catalog.T(lang, "alert.waiting", "device", c.catalog.T(lang, "device."+device))
 		}
+		// A customer left waiting chimes again; so does a link nobody
+		// opened, for the agent who sent it.
+		if d := u.Delivery; d != nil && d.Notice.Kind == core.NoticeReminder {
+			ev.Alert = c.bot.Reminder(d.Notice, lang)
+		}
 		return ev, true
 	case u.Delivery != nil:
 		return consoleEvent{Kind: "delivery", SessionID: u.Delivery.SessionID, ConversationID: u.Delivery.ConversationID}, true

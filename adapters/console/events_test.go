@@ -159,3 +159,57 @@ func TestConsoleRunEnds(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 }
+
+// TestEscalationInQueue: a customer waiting past the first threshold
+// stands out in the queue and chimes again, with the reminder as the
+// notification; past the last, more so.
+func TestEscalationInQueue(t *testing.T) {
+	after := []time.Duration{time.Minute, 3 * time.Minute}
+	w := webtest.New(t, webtest.Options{Escalation: core.Escalation{After: after}})
+	r := newRigOn(t, w, nil, func(o *Options) { o.Escalation = after })
+	c := r.Visitor()
+	signInAs(c, "alice", alicePW)
+	req := issueFor(pat)
+	req.Desk = core.Endpoint{Channel: core.ChannelConsole}
+	s, _, err := r.Engine.Issue(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Join(s, core.DeviceDesktop)
+	if s, err = r.Engine.Session(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Events("/console/events")
+	row := func() string {
+		t.Helper()
+		_, body := c.Get("/console/queue")
+		i := strings.Index(body, `data-session="`+s.ID+`"`)
+		if i < 0 {
+			t.Fatalf("the session is not in the queue:\n%s", body)
+		}
+		end := strings.Index(body[i:], "</li>")
+		return body[strings.LastIndex(body[:i], "<li") : i+end]
+	}
+	if got := row(); strings.Contains(got, "escalated") {
+		t.Errorf("a customer who just joined is escalated: %s", got)
+	}
+	for i, want := range []struct{ class, alert string }{
+		{`class="row state-waiting escalated"`, "Pat has waited 1 min for a technician."},
+		{`class="row state-waiting escalated escalated-final"`, "Pat has waited 3 min for a technician."},
+	} {
+		r.Clock.Add(after[i] - r.Clock.Now().Sub(s.JoinedAt))
+		if n, err := r.Engine.EscalateDue(ctx); err != nil || n != 1 {
+			t.Fatalf("EscalateDue = %d, %v", n, err)
+		}
+		ev := nextUpdate(t, st)
+		for ev.Action != core.ActionEscalate {
+			ev = nextUpdate(t, st)
+		}
+		if ev.Alert != want.alert {
+			t.Errorf("escalation %d: alert %q, want %q", i+1, ev.Alert, want.alert)
+		}
+		if got := row(); !strings.Contains(got, want.class) || !strings.Contains(got, "Waiting long") {
+			t.Errorf("escalation %d: row %s, want %s", i+1, got, want.class)
+		}
+	}
+}

@@ -38,8 +38,12 @@ type queueRow struct {
 	Technician     string
 	Mode           string
 	Since          time.Time
-	Notes          []string
-	Buttons        []button
+	// Escalated is how many escalation thresholds a waiting customer
+	// has passed, and Final whether that is all of them.
+	Escalated int
+	Final     bool
+	Notes     []string
+	Buttons   []button
 	// TechnicianURL and TechnicianLabel: the provider's link to the
 	// customer's computer, for the technician who started the session.
 	TechnicianURL   string
@@ -121,6 +125,11 @@ func (c *Console) queueRow(ctx context.Context, v *view, s *core.Session, convs 
 	switch s.State {
 	case core.StateWaiting:
 		row.Since = s.JoinedAt
+		waited := c.clock.Now().Sub(s.JoinedAt)
+		for row.Escalated < len(c.escalation) && waited >= c.escalation[row.Escalated] {
+			row.Escalated++
+		}
+		row.Final = row.Escalated > 0 && row.Escalated == len(c.escalation)
 	case core.StateActive:
 		row.Since = s.StartedAt
 		row.Mode = v.T("mode." + string(cmp.Or(s.Mode, core.ModeView)))

@@ -47,7 +47,7 @@ func (a *Adapter) deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 // toDesk reports whether d is for its conversation's desk rather than
 // its customer.
 func (a *Adapter) toDesk(ctx context.Context, d *core.Delivery) bool {
-	if d.Notice.Kind == core.NoticeSession {
+	if d.Notice.Kind == core.NoticeSession || d.Notice.Kind == core.NoticeReminder {
 		return true
 	}
 	if d.Notice.Kind == core.NoticeLink || d.ConversationID == "" {
@@ -178,6 +178,29 @@ func (a *Adapter) deskMessage(n core.Notice) message {
 		return alertMessage(a.bot.DeskAlert(n))
 	case core.NoticeText:
 		return relayedMessage(n.Author, n.Text)
+	case core.NoticeReminder:
+		return a.reminderMessage(n)
 	}
 	return message{Content: truncate(a.bot.CustomerText(n), maxContent)}
+}
+
+// reminderMessage is a reminder for the desk: the agent's name, what
+// waits, and at the last escalation a ping for the escalation role, or
+// the channel (@here) without one.
+func (a *Adapter) reminderMessage(n core.Notice) message {
+	text := escapeMarkdown(a.bot.Reminder(n, a.catalog.Default()))
+	if n.Actor != "" {
+		text = "**" + escapeMarkdown(n.Actor) + "** · " + text
+	}
+	m := message{}
+	switch {
+	case n.Final && a.escalationRole != "":
+		text += " <@&" + a.escalationRole + ">"
+		m.Role = a.escalationRole
+	case n.Final:
+		text += " @here"
+		m.Here = true
+	}
+	m.Content = truncate(text, maxContent)
+	return m
 }

@@ -79,6 +79,9 @@ type Options struct {
 	// LockRetry is how often a replica without the gateway asks for it
 	// again; default DefaultLockRetry.
 	LockRetry time.Duration
+	// EscalationRole is the role ID the last escalation of a waiting
+	// customer mentions; without it, the channel (@here).
+	EscalationRole string
 	// Memo, when set, keeps the interaction tokens that edit agents'
 	// cards in the store the replicas share, so that any replica can
 	// edit a card, not only the one that answered the agent.
@@ -131,6 +134,8 @@ type Adapter struct {
 	locker  core.Locker
 	// lockRetry is how often this replica asks for the gateway lock.
 	lockRetry time.Duration
+	// escalationRole is Options.EscalationRole.
+	escalationRole string
 	// gatewayLogs adds the gateway's log handlers once, however often
 	// the gateway is taken over.
 	gatewayLogs sync.Once
@@ -174,24 +179,25 @@ func New(o Options) (*Adapter, error) {
 		return nil, errors.New("discord: the desk channel is required")
 	}
 	a := &Adapter{
-		engine:     o.Engine,
-		bot:        o.Bot,
-		catalog:    o.Bot.Catalog(),
-		log:        o.Logger,
-		appID:      o.ApplicationID,
-		guild:      o.GuildID,
-		desk:       core.Endpoint{Channel: core.ChannelDiscord, Address: o.DeskChannel},
-		roles:      map[string]bool{},
-		gateway:    o.Gateway,
-		locker:     o.Locker,
-		lockRetry:  o.LockRetry,
-		now:        o.Now,
-		deferAfter: o.DeferAfter,
-		halted:     make(chan struct{}),
-		watching:   make(chan struct{}),
-		origins:    expirable.NewLRU[string, string](maxCached, nil, originTTL),
-		dms:        expirable.NewLRU[string, string](maxCached, nil, dmTTL),
-		threads:    expirable.NewLRU[string, string](maxCached, nil, threadTTL),
+		engine:         o.Engine,
+		bot:            o.Bot,
+		catalog:        o.Bot.Catalog(),
+		log:            o.Logger,
+		appID:          o.ApplicationID,
+		guild:          o.GuildID,
+		desk:           core.Endpoint{Channel: core.ChannelDiscord, Address: o.DeskChannel},
+		roles:          map[string]bool{},
+		gateway:        o.Gateway,
+		locker:         o.Locker,
+		lockRetry:      o.LockRetry,
+		escalationRole: o.EscalationRole,
+		now:            o.Now,
+		deferAfter:     o.DeferAfter,
+		halted:         make(chan struct{}),
+		watching:       make(chan struct{}),
+		origins:        expirable.NewLRU[string, string](maxCached, nil, originTTL),
+		dms:            expirable.NewLRU[string, string](maxCached, nil, dmTTL),
+		threads:        expirable.NewLRU[string, string](maxCached, nil, threadTTL),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

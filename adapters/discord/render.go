@@ -35,14 +35,24 @@ type message struct {
 	Components []discordgo.MessageComponent
 	// Mention is the one user the message may ping; nobody otherwise.
 	Mention string
+	// Role is the one role the message may ping, and Here lets it ping
+	// the channel (@here): an escalation's last reminder.
+	Role string
+	Here bool
 }
 
 // allowed says whom a message may ping: nobody (relayed text can hold
-// "@everyone"), or the one customer being mentioned.
+// "@everyone"), or the one customer, role or channel being mentioned.
 func (m message) allowed() *discordgo.MessageAllowedMentions {
 	a := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 	if m.Mention != "" {
 		a.Users = []string{m.Mention}
+	}
+	if m.Role != "" {
+		a.Roles = []string{m.Role}
+	}
+	if m.Here {
+		a.Parse = append(a.Parse, discordgo.AllowedMentionTypeEveryone)
 	}
 	return a
 }

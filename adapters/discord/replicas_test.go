@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assistbot/assistbot/core"
 )
@@ -75,5 +76,36 @@ func TestNoteWrittenOnce(t *testing.T) {
 	r.a.update(context.Background(), core.Update{Delivery: d})
 	if n := len(r.fake.Messages(deskID)); n != 2 {
 		t.Errorf("%d notes in the desk after this replica's own report, want 2 (the test's control)", n)
+	}
+}
+
+// TestEscalationReminder: a reminder about a waiting customer is a new
+// message in the desk thread naming the agent; the last escalation pings
+// the escalation role, or the channel without one, and nobody else.
+func TestEscalationReminder(t *testing.T) {
+	for _, tc := range []struct {
+		role    string
+		final   bool
+		want    string
+		mention string
+	}{
+		{"", false, "**alice** · Pat has waited 1 min for a technician.", `{"parse":[],"replied_user":false}`},
+		{"", true, "**alice** · Pat has waited 3 min for a technician. @here", `{"parse":["everyone"],"replied_user":false}`},
+		{roleID, true, "**alice** · Pat has waited 3 min for a technician. <@&" + roleID + ">", `{"parse":[],"roles":["` + roleID + `"],"replied_user":false}`},
+	} {
+		r := newRig(t, func(o *Options) { o.EscalationRole = tc.role })
+		waited, level := time.Minute, 1
+		if tc.final {
+			waited, level = 3*time.Minute, 2
+		}
+		d := &core.Delivery{To: r.a.Desk(), Notice: core.Notice{Kind: core.NoticeReminder, Action: core.ActionEscalate,
+			Level: level, Final: tc.final, Actor: "alice", Customer: "Pat", Waited: waited, Thread: "390000000000000039"}}
+		if _, err := r.a.deliver(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		got := r.waitMessage("390000000000000039", "**alice**")
+		if got.Content != tc.want || string(got.AllowedMentions) != tc.mention {
+			t.Errorf("role %q, final %v: %q mentioning %s, want %q mentioning %s", tc.role, tc.final, got.Content, got.AllowedMentions, tc.want, tc.mention)
+		}
 	}
 }

@@ -32,7 +32,7 @@ func (c *channel) Deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 			return core.Receipt{}, err
 		}
 	}
-	if d.Notice.Kind == core.NoticeSession || (conv != nil && d.To == conv.Desk && d.To != conv.Customer) {
+	if d.Notice.Kind == core.NoticeSession || d.Notice.Kind == core.NoticeReminder || (conv != nil && d.To == conv.Desk && d.To != conv.Customer) {
 		return a.deliverDesk(ctx, d, conv)
 	}
 	return a.deliverCustomer(ctx, d)
@@ -82,6 +82,10 @@ func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery, conv *core.
 		// A waiting customer is news for the whole desk, not only for
 		// whoever follows the thread.
 		broadcast = n.Action == core.ActionJoin && n.Replace == ""
+	} else if n.Kind == core.NoticeReminder {
+		msg = view{text: a.reminderText(n)}.message()
+	} else if n.Kind == core.NoticeHandoff {
+		msg = view{text: a.handoffText(n)}.message()
 	} else {
 		msg = textView(a.t("slack.desk_message", "author", n.Author, "text", n.Text)).message()
 	}
@@ -130,4 +134,21 @@ func (a *Adapter) deskThread(ctx context.Context, d *core.Delivery, conv *core.C
 		a.threads.Store(d.ConversationID, ts)
 	}
 	return ts, ts, nil
+}
+
+// reminderText is a reminder for the desk in mrkdwn: the agent's name,
+// what waits, and at the last escalation a mention that notifies the
+// escalation group, or the channel (@here) without one.
+func (a *Adapter) reminderText(n core.Notice) string {
+	text := escape(a.bot.Reminder(n, a.locale))
+	if n.Actor != "" {
+		text = "*" + escape(n.Actor) + "* · " + text
+	}
+	if n.Final {
+		if a.escalationGroup != "" {
+			return text + " <!subteam^" + a.escalationGroup + ">"
+		}
+		return text + " <!here>"
+	}
+	return text
 }

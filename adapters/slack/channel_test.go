@@ -288,3 +288,39 @@ func TestTechnicianLinkIsPrivate(t *testing.T) {
 		t.Errorf("the desk alert every agent sees carries the link: %v", edit.Form)
 	}
 }
+
+// TestEscalationReminder: a reminder about a waiting customer is a new
+// message in the conversation's desk thread (Slack notifies about posts,
+// not edits), naming the agent; the last escalation mentions the
+// escalation group, or the channel without one.
+func TestEscalationReminder(t *testing.T) {
+	for _, tc := range []struct {
+		group string
+		final bool
+		want  string
+	}{
+		{"", false, "*alice* · Pat has waited 1 min for a technician."},
+		{"", true, "*alice* · Pat has waited 3 min for a technician. <!here>"},
+		{"S0ESCALATE", true, "*alice* · Pat has waited 3 min for a technician. <!subteam^S0ESCALATE>"},
+	} {
+		r := newRig(t, func(o *Options) { o.EscalationGroup = tc.group })
+		s, header := r.waitingThread()
+		conv, _ := r.engine.Conversation(ctx, s.ConversationID)
+		waited, level := time.Minute, 1
+		if tc.final {
+			waited, level = 3*time.Minute, 2
+		}
+		d := &core.Delivery{ID: 99, To: conv.Desk, SessionID: s.ID, ConversationID: conv.ID, Notice: core.Notice{
+			Kind: core.NoticeReminder, Action: core.ActionEscalate, SessionID: s.ID, Level: level, Final: tc.final,
+			Actor: "alice", Customer: "Pat", Waited: waited, Thread: header.TS}}
+		if _, err := r.a.Channels()[0].Deliver(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		got := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+			return c.Field("thread_ts") == header.TS && strings.Contains(c.Field("text"), "waited")
+		})
+		if got.Field("text") != tc.want {
+			t.Errorf("group %q, final %v: reminder %q, want %q", tc.group, tc.final, got.Field("text"), tc.want)
+		}
+	}
+}

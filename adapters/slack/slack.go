@@ -91,6 +91,9 @@ type Options struct {
 	DeskChannel string
 	// AgentGroup is a user group ID whose members are agents too.
 	AgentGroup string
+	// EscalationGroup is the user group ID the last escalation of a
+	// waiting customer mentions; without it, the channel (@here).
+	EscalationGroup string
 	// AllowedTeams lists the workspace IDs that may use the app; empty
 	// allows every workspace it is installed in.
 	AllowedTeams []string
@@ -107,31 +110,33 @@ type Options struct {
 
 // Adapter is the Slack platform. It is safe for concurrent use.
 type Adapter struct {
-	engine   Engine
-	bot      *remote.Bot
-	api      *slackapi.Client
-	apiURL   *url.URL
-	log      *slog.Logger
-	render   renderer
-	locale   string
-	cmdName  string
-	desk     string
-	sms      bool
-	verify   *verifier // nil without a signing secret
-	appToken string
-	botToken string
-	client   *http.Client
-	agents   *agents
-	seen     *seen
-	cards    *remote.Cards[cardRef]
-	people   *people
-	rooms    *rooms
-	bodies   bufferPool // request bodies
-	answers  bufferPool // slash commands' answers
-	jsonType []string   // the Content-Type header of JSON answers, shared
-	budget   time.Duration
-	threads  sync.Map // conversation ID -> root ts of a desk thread being started
-	bg       sync.WaitGroup
+	engine Engine
+	// escalationGroup is Options.EscalationGroup.
+	escalationGroup string
+	bot             *remote.Bot
+	api             *slackapi.Client
+	apiURL          *url.URL
+	log             *slog.Logger
+	render          renderer
+	locale          string
+	cmdName         string
+	desk            string
+	sms             bool
+	verify          *verifier // nil without a signing secret
+	appToken        string
+	botToken        string
+	client          *http.Client
+	agents          *agents
+	seen            *seen
+	cards           *remote.Cards[cardRef]
+	people          *people
+	rooms           *rooms
+	bodies          bufferPool // request bodies
+	answers         bufferPool // slash commands' answers
+	jsonType        []string   // the Content-Type header of JSON answers, shared
+	budget          time.Duration
+	threads         sync.Map // conversation ID -> root ts of a desk thread being started
+	bg              sync.WaitGroup
 }
 
 // New returns an Adapter for o.
@@ -189,6 +194,7 @@ func New(o Options) (*Adapter, error) {
 		a.verify = newVerifier(o.SigningSecret)
 	}
 	a.agents = newAgents(a.api, o.AllowedTeams, o.DeskChannel, o.AgentGroup, a.log)
+	a.escalationGroup = o.EscalationGroup
 	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: responseURLLife, Logger: a.log})
 	a.people = newPeople(a.api)
 	a.rooms = newRooms(a.api)

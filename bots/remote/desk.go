@@ -1,6 +1,9 @@
 package remote
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -122,4 +125,22 @@ func (b *Bot) PressedAlert(s *core.Session, actionID string) Alert {
 		n.Action = core.ActionJoin
 	}
 	return b.DeskAlert(n)
+}
+
+// Reminder renders a reminder for the desk (core.NoticeReminder): "Pat has
+// waited 3 min for a technician." or "Pat has not opened the link sent
+// 5 min ago." Whom it names (the agent, at the last threshold a group) is
+// the platform's to add, in its own markup.
+func (b *Bot) Reminder(n core.Notice, locale string) string {
+	t := func(key string, kv ...string) string { return b.catalog.T(locale, key, kv...) }
+	minutes := int(n.Waited / time.Minute)
+	waited := t("duration.minutes", "n", strconv.Itoa(max(minutes, 1)))
+	customer := n.Customer
+	if customer == "" {
+		customer = "—" // a session issued for nobody in particular
+	}
+	if n.Action == core.ActionRemind {
+		return t("alert.unopened", "customer", customer, "waited", waited)
+	}
+	return t("alert.escalated", "customer", customer, "waited", waited)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
@@ -213,6 +214,26 @@ func TestClosed(t *testing.T) {
 	} {
 		if _, _, ok := remote.Closed(u); ok {
 			t.Errorf("%s: closed", name)
+		}
+	}
+}
+
+// TestReminder: the desk's reminders say who waits and for how long, in
+// the desk's language, rounded down to whole minutes and never "0 min".
+func TestReminder(t *testing.T) {
+	b := newRig(t).bot
+	for _, tc := range []struct {
+		n      core.Notice
+		locale string
+		want   string
+	}{
+		{core.Notice{Action: core.ActionEscalate, Level: 1, Customer: "Pat", Waited: 61 * time.Second}, "en", "Pat has waited 1 min for a technician."},
+		{core.Notice{Action: core.ActionEscalate, Level: 2, Final: true, Customer: "Pat", Waited: 3 * time.Minute}, "de", "Pat wartet seit 3 Min. auf einen Techniker."},
+		{core.Notice{Action: core.ActionRemind, Customer: "…0123", Waited: 5 * time.Minute}, "en", "…0123 has not opened the link sent 5 min ago."},
+		{core.Notice{Action: core.ActionEscalate, Level: 1, Customer: "Pat", Waited: 30 * time.Second}, "ko", "Pat 고객이 기술자를 1분 기다렸습니다."},
+	} {
+		if got := b.Reminder(tc.n, tc.locale); got != tc.want {
+			t.Errorf("Reminder(%+v, %s) = %q, want %q", tc.n, tc.locale, got, tc.want)
 		}
 	}
 }

@@ -24,19 +24,20 @@ func newDiscordPlatform(cfg *config.Config) platform {
 	c := cfg.Discord
 	return &adapterPlatform{label: "discord", build: func(ctx context.Context, m *Main) (adapter, error) {
 		a, err := discord.New(discord.Options{
-			Token:         c.Token,
-			ApplicationID: c.ApplicationID,
-			PublicKey:     c.PublicKey,
-			GuildID:       c.GuildID,
-			DeskChannel:   c.DeskChannel,
-			AgentRoles:    c.AgentRoles,
-			Gateway:       c.Gateway,
-			Locker:        m.store,
-			Memo:          m.store,
-			APIURL:        c.APIURL,
-			Engine:        m.engine,
-			Bot:           m.bot,
-			Logger:        m.Logger,
+			Token:          c.Token,
+			ApplicationID:  c.ApplicationID,
+			PublicKey:      c.PublicKey,
+			GuildID:        c.GuildID,
+			DeskChannel:    c.DeskChannel,
+			AgentRoles:     c.AgentRoles,
+			EscalationRole: m.Config.Escalation.DiscordRole,
+			Gateway:        c.Gateway,
+			Locker:         m.store,
+			Memo:           m.store,
+			APIURL:         c.APIURL,
+			Engine:         m.engine,
+			Bot:            m.bot,
+			Logger:         m.Logger,
 		})
 		if err != nil {
 			return nil, err

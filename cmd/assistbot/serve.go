@@ -184,7 +184,8 @@ func (m *Main) Open(ctx context.Context) error {
 			core.ChannelSMS:     twilio.NumberParser(cfg.Twilio.DefaultRegion),
 			core.ChannelDiscord: discord.ParseUserID,
 		},
-		Observe: mx.Observe,
+		Observe:    mx.Observe,
+		Escalation: core.Escalation{After: cfg.Escalation.After, Unopened: cfg.Escalation.UnopenedAfter},
 	})
 	if err := m.hooks.Open(ctx); err != nil {
 		return err

@@ -19,19 +19,20 @@ func newSlackPlatform(cfg *config.Config) platform {
 	c, sms := cfg.Slack, cfg.Twilio.Enabled
 	return &adapterPlatform{label: "slack", build: func(_ context.Context, m *Main) (adapter, error) {
 		return slack.New(slack.Options{
-			Engine:        m.engine,
-			Bot:           m.bot,
-			BotToken:      c.BotToken,
-			SigningSecret: c.SigningSecret,
-			AppToken:      c.AppToken,
-			Command:       c.Command,
-			DeskChannel:   c.DeskChannel,
-			AgentGroup:    c.AgentGroup,
-			AllowedTeams:  c.AllowedTeams,
-			APIURL:        c.APIURL,
-			SMS:           sms,
-			Locale:        m.Config.Locale,
-			Logger:        m.Logger,
+			Engine:          m.engine,
+			Bot:             m.bot,
+			BotToken:        c.BotToken,
+			SigningSecret:   c.SigningSecret,
+			AppToken:        c.AppToken,
+			Command:         c.Command,
+			DeskChannel:     c.DeskChannel,
+			AgentGroup:      c.AgentGroup,
+			EscalationGroup: m.Config.Escalation.SlackGroup,
+			AllowedTeams:    c.AllowedTeams,
+			APIURL:          c.APIURL,
+			SMS:             sms,
+			Locale:          m.Config.Locale,
+			Logger:          m.Logger,
 		})
 	}}
 }

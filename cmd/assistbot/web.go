@@ -134,6 +134,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		TrustedProxies:  proxies,
 		Clock:           m.Clock,
 		ChatSnippet:     snippet,
+		Escalation:      cfg.Escalation.After,
 		Screen:          hub,
 		ICEServers:      consoleICE(ice),
 		RelayOnly:       cfg.WebRTC.RelayOnly,

@@ -37,6 +37,8 @@ var sessionTypes = map[core.Action]string{
 	core.ActionShareDecline: "session.share_declined",
 	core.ActionDevice:       "session.device_changed",
 	core.ActionWatch:        "session.taken_over",
+	core.ActionEscalate:     "session.escalated",
+	core.ActionRemind:       "session.link_unopened",
 }
 
 // SessionType returns the event type of a session action.
@@ -51,7 +53,7 @@ func SessionType(a core.Action) string {
 func Types() []string {
 	out := []string{TypeConversationOpened, TypeConversationClosed, TypeMessageReceived, TypeMessageSent}
 	for _, a := range append(append([]core.Action{}, core.Actions...), core.ActionShareStart, core.ActionShareStop,
-		core.ActionShareDecline, core.ActionDevice, core.ActionWatch) {
+		core.ActionShareDecline, core.ActionDevice, core.ActionWatch, core.ActionEscalate, core.ActionRemind) {
 		out = append(out, SessionType(a))
 	}
 	return out
