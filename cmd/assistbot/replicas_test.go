@@ -136,9 +136,15 @@ func TestReplicasBehindRoundRobin(t *testing.T) {
 		t.Fatalf("reply through the proxy: %d %s", code, body)
 	}
 
-	var issued apiSession
-	if code := api.api("POST", "/api/v1/sessions", `{"conversation_id":"`+conv.ID+`","agent":"alice"}`, &issued); code != http.StatusCreated {
+	// A script retries its request with the same Idempotency-Key; the
+	// retry reaches another replica and gets the same session.
+	var issued, retried apiSession
+	body := `{"conversation_id":"` + conv.ID + `","agent":"alice"}`
+	if code := api.apiWithKey("POST", "/api/v1/sessions", body, "retry-1", &issued); code != http.StatusCreated {
 		t.Fatalf("issue through the proxy: %d", code)
+	}
+	if code := api.apiWithKey("POST", "/api/v1/sessions", body, "retry-1", &retried); code != http.StatusCreated || retried.ID != issued.ID {
+		t.Fatalf("the retry through the proxy: %d, session %s, want the first answer, %s", code, retried.ID, issued.ID)
 	}
 	joined := time.Now()
 	if code, body := customer.send("POST", "/join", url.Values{"code": {issued.PIN}}); code != http.StatusSeeOther {
@@ -172,6 +178,27 @@ func TestReplicasBehindRoundRobin(t *testing.T) {
 			t.Errorf("replica %d took %d requests: the proxy did not spread them", i+1, n)
 		}
 	}
+}
+
+// apiWithKey is api with an Idempotency-Key.
+func (s *server) apiWithKey(method, path, body, key string, out any) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode
 }
 
 // consoleEventJSON is what the console's event stream says of a change.

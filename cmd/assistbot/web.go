@@ -43,7 +43,8 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		return err
 	}
 	m.web = web.New(web.Options{Ready: m.store.Ping, Observe: mx.ObserveRequest, Logger: m.Logger})
-	a, err := api.New(api.Options{Engine: m.engine, Catalog: m.catalog, Tokens: cfg.API.Tokens, Logger: m.Logger, Webhooks: m.apiWebhooks()})
+	a, err := api.New(api.Options{Engine: m.engine, Catalog: m.catalog, Tokens: cfg.API.Tokens, Logger: m.Logger, Webhooks: m.apiWebhooks(),
+		Idempotency: m.store, Clock: m.Clock})
 	if err != nil {
 		return err
 	}
