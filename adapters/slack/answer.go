@@ -43,6 +43,9 @@ func appendAnswerJSON(dst []byte, v *view) []byte {
 	if len(v.buttons) > 0 {
 		w.actions(blockCard, v.buttons)
 	}
+	if v.picker != nil {
+		w.picker(v.picker)
+	}
 	return append(w.b, "}]}"...)
 }
 

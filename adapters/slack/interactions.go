@@ -45,6 +45,10 @@ func (a *Adapter) interaction(ctx context.Context, ic *slackapi.InteractionCallb
 	switch {
 	case ic.Type == slackapi.InteractionTypeBlockActions && len(ic.ActionCallback.BlockActions) > 0:
 		act := ic.ActionCallback.BlockActions[0]
+		if act.ActionID == remote.ActionHandoff {
+			work = func(ctx context.Context) { a.handoff(ctx, ic, act) }
+			break
+		}
 		if !strings.HasPrefix(act.ActionID, "remote.") {
 			ack()
 			return

@@ -77,6 +77,7 @@ type view struct {
 	delivery string   // mrkdwn: what became of the link sent
 	notes    []string // mrkdwn
 	buttons  []button
+	picker   *picker // the colleague picker of a card
 }
 
 // button is a button of an actions block, its value sealed.
@@ -123,6 +124,7 @@ func (a *Adapter) cardView(card *remote.Card, conv *core.Conversation, channel s
 	}
 	v.notes = notes(card.Notes)
 	v.buttons = r.buttons(card.Buttons, channel)
+	v.picker = a.pickerOf(card, channel)
 	return v
 }
 
@@ -153,6 +155,9 @@ func (v view) message() message {
 	}
 	if len(v.buttons) > 0 {
 		bs = append(bs, actionsBlock(blockCard, v.buttons))
+	}
+	if v.picker != nil {
+		bs = append(bs, v.picker.block())
 	}
 	return message{text: v.text, blocks: bs}
 }
