@@ -265,8 +265,16 @@ func TestAPIForWebChatCustomer(t *testing.T) {
 	if code := s.api("POST", "/api/v1/sessions/"+sess.ID+"/send", `{"link":"desktop"}`, &sess); code != http.StatusOK || sess.State != "sent" {
 		t.Fatalf("send: %d %+v", code, sess)
 	}
-	if _, page := customer.send("GET", "/chat", nil); !strings.Contains(page, "data-link") {
-		t.Errorf("the chat does not show the link:\n%s", page)
+	// The outbox hands the link to the chat in the background: the page
+	// shows it once it went out (a hang guard, not a measurement).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, page := customer.send("GET", "/chat", nil)
+		if strings.Contains(page, "data-link") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chat does not show the link:\n%s", page)
+		}
 	}
 	var res apiSession
 	if code := s.api("POST", "/api/v1/sessions", `{"locale":"xx"}`, &res); code != http.StatusBadRequest || !strings.Contains(res.Error.Message, "use one of en, ko, ja, es, de, fr") {
