@@ -28,6 +28,9 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	if !ok {
 		return refuse("error.not_agent")
 	}
+	if data := i.MessageComponentData(); data.ComponentType == discordgo.UserSelectMenuComponent {
+		return a.handoff(ctx, i, agent, data)
+	}
 	actionID, key, ok := parseCustomID(i.MessageComponentData().CustomID)
 	if !ok {
 		return refuse("discord.error.unknown_button")

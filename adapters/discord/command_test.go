@@ -28,7 +28,8 @@ func TestRemoteCustomer(t *testing.T) {
 		t.Errorf("type %d flags %d, want an ephemeral message (4, 64)", resp.Type, resp.Data.Flags)
 	}
 	ids := customIDs(resp.Data.Components)
-	want := []string{remote.ActionSendDesktop + ":" + s.ID, remote.ActionSendMobile + ":" + s.ID, remote.ActionRegenerate + ":" + s.ID, remote.ActionClose + ":" + s.ID}
+	want := []string{remote.ActionSendDesktop + ":" + s.ID, remote.ActionSendMobile + ":" + s.ID, remote.ActionRegenerate + ":" + s.ID, remote.ActionClose + ":" + s.ID,
+		remote.ActionHandoff + ":" + s.ID}
 	if strings.Join(ids, " ") != strings.Join(want, " ") {
 		t.Errorf("buttons %v, want %v", ids, want)
 	}

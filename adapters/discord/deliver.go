@@ -180,6 +180,8 @@ func (a *Adapter) deskMessage(n core.Notice) message {
 		return relayedMessage(n.Author, n.Text)
 	case core.NoticeReminder:
 		return a.reminderMessage(n)
+	case core.NoticeHandoff:
+		return a.handoffMessage(n)
 	}
 	return message{Content: truncate(a.bot.CustomerText(n), maxContent)}
 }

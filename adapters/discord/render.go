@@ -137,7 +137,11 @@ func (a *Adapter) cardMessage(c remote.Card, locale string) message {
 	for _, l := range c.Links {
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: l.Label, Value: l.URL})
 	}
-	return message{Embeds: []*discordgo.MessageEmbed{e}, Components: buttonRow(c.Buttons)}
+	m := message{Embeds: []*discordgo.MessageEmbed{e}, Components: buttonRow(c.Buttons)}
+	if row := a.pickerRow(&c, locale); row != nil {
+		m.Components = append(m.Components, row)
+	}
+	return m
 }
 
 // alertMessage renders a desk alert or a thread header: its sentence, its
