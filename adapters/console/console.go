@@ -189,6 +189,9 @@ type Console struct {
 	iceServers func() []ICEServer
 	relayOnly  bool
 	links      bool // the provider hands technicians a link (TechnicianLinks)
+	// roleOf returns an agent's console role (see role); nil until
+	// roles are configured.
+	roleOf func(name string) string
 
 	// subscribe is the engine's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
@@ -324,6 +327,8 @@ func (c *Console) Mount(mux web.Mux) {
 	h("GET /console/sessions/{id}/log", c.signedIn(api, c.handleLog))
 	h("POST /console/sessions/{id}/act", c.signedIn(page, c.handleAct))
 	h("POST /console/sessions/{id}/watch", c.signedIn(page, c.handleWatch))
+	h("POST /console/sessions/{id}/handoff", c.signedIn(page, c.handleHandoff))
+	h("POST /console/conversations/{id}/handoff", c.signedIn(page, c.handleHandoffConversation))
 	c.assets.Mount(mux)
 }
 

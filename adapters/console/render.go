@@ -48,6 +48,8 @@ type view struct {
 	Snippet      string // the web chat's embed code
 	catalog      *i18n.Catalog
 	now          time.Time
+	// Colleagues are the console's agents, whom the hand-off form lists.
+	Colleagues []string
 }
 
 // T returns the catalog's text for key in the page's language.
@@ -80,6 +82,7 @@ func (c *Console) view(r *http.Request, si *signIn) *view {
 	}
 	if si != nil {
 		v.Agent, v.CSRF = si.agent, si.csrf
+		v.Colleagues = c.colleagues()
 		v.Strings = c.consoleStrings(v.Lang)
 	}
 	return v
