@@ -22,6 +22,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/report"
 )
 
 // Prefix is where the API lives.
@@ -68,6 +69,8 @@ type Options struct {
 	Logger *slog.Logger // default discards
 	// Webhooks manages the webhook endpoints; nil answers 503 there.
 	Webhooks *Webhooks
+	// Reports computes /api/v1/reports (the store); nil answers 503 there.
+	Reports report.Store
 }
 
 // API serves the JSON API.
@@ -87,6 +90,7 @@ type API struct {
 	directory Directory
 	// webhooks manages the webhook endpoints, when set.
 	webhooks *Webhooks
+	reports  report.Store
 }
 
 // handler is an API endpoint. A returned error becomes the JSON error
@@ -103,7 +107,8 @@ func New(o Options) (*API, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{engine: o.Engine, catalog: o.Catalog, tokens: hashTokens(o.Tokens), keys: o.Idempotency,
-		clock: o.Clock, claiming: make(chan struct{}, 1), log: log.With("component", "api"), webhooks: o.Webhooks}
+		clock: o.Clock, claiming: make(chan struct{}, 1), log: log.With("component", "api"), webhooks: o.Webhooks,
+		reports: o.Reports}
 	if a.keys == nil {
 		a.keys = newLocalKeys()
 	}
@@ -143,6 +148,7 @@ var routes = []route{
 	{method: http.MethodPost, path: "/api/v1/conversations/{id}/close", handle: (*API).handleCloseConversation, body: actionRequest{}},
 	{method: http.MethodPost, path: "/api/v1/sessions/{id}/handoff", handle: (*API).handleHandoff, body: handoffRequest{}},
 	{method: http.MethodPost, path: "/api/v1/conversations/{id}/handoff", handle: (*API).handleHandoffConversation, body: handoffRequest{}},
+	{method: http.MethodGet, path: "/api/v1/reports", handle: (*API).handleReports, query: reportParams},
 	{method: http.MethodGet, path: "/api/v1/openapi.json", handle: (*API).handleOpenAPI, public: true},
 }
 

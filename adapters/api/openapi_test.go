@@ -696,6 +696,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 	})
 
+	t.Run("reports", func(t *testing.T) { reportConformance(t, cf) })
+
 	// Every status of every operation was answered.
 	for key, op := range operations(doc) {
 		for code := range op.Responses.Map() {

@@ -293,6 +293,16 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
+// FileName is the name the report's CSV is downloaded as:
+// assistbot-report-2025-03-01-2025-03-31-day-agent.csv.
+func (r *Report) FileName() string {
+	name := "assistbot-report-" + Date(r.From) + "-" + Date(r.To) + "-" + string(r.Period)
+	if r.Group != GroupNone {
+		name += "-" + string(r.Group)
+	}
+	return name + ".csv"
+}
+
 // safeCell keeps a name that a spreadsheet would take for a formula
 // ("=HYPERLINK(...)") from being one, by quoting it with an apostrophe.
 func safeCell(s string) string {
