@@ -177,7 +177,9 @@ func TestReportRefusals(t *testing.T) {
 // failingReports is a report store that cannot answer.
 type failingReports struct{ err error }
 
-func (f failingReports) Report(context.Context, report.Query) ([]report.Row, error) { return nil, f.err }
+func (f failingReports) Report(context.Context, report.Query) ([]report.Row, error) {
+	return nil, f.err
+}
 
 // reportConformance drives GET /api/v1/reports to every status the
 // document gives it, for TestOpenAPIConformance.
