@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 )
 
 // Courier delivers the outbox: the deliveries that every change queues
@@ -35,30 +34,26 @@ type Dispatch struct {
 	Delivered func(ctx context.Context, d *Delivery)
 }
 
-// channels is the engine's set of channels: fixed once Run starts, and
-// read without a lock.
+// channels is the engine's set of channels, fixed once Run starts.
 type channels struct {
-	// set is replaced whole, never changed in place, so that readers
-	// need no lock; mu orders the writers, and frozen refuses them once
-	// Run has begun.
-	set    atomic.Pointer[map[string]Channel]
-	mu     sync.Mutex
-	frozen bool
+	mu     sync.RWMutex
+	set    map[string]Channel
+	frozen bool // Run has begun: add refuses
 }
 
 func newChannels(list []Channel) *channels {
-	m := make(map[string]Channel, len(list))
+	cs := &channels{set: make(map[string]Channel, len(list))}
 	for _, c := range list {
-		m[c.Name()] = c
+		cs.set[c.Name()] = c
 	}
-	cs := &channels{}
-	cs.set.Store(&m)
 	return cs
 }
 
 // find returns the channel called name.
 func (cs *channels) find(name string) (Channel, bool) {
-	c, ok := (*cs.set.Load())[name]
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	c, ok := cs.set[name]
 	return c, ok
 }
 
@@ -69,13 +64,7 @@ func (cs *channels) add(c Channel) error {
 	if cs.frozen {
 		return fmt.Errorf("core: channel %q added after the engine started", c.Name())
 	}
-	old := *cs.set.Load()
-	m := make(map[string]Channel, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	m[c.Name()] = c
-	cs.set.Store(&m)
+	cs.set[c.Name()] = c
 	return nil
 }
 

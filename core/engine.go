@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -152,7 +153,7 @@ func (e *Engine) Issue(ctx context.Context, req Request) (*Session, *Conversatio
 	if err != nil {
 		return nil, nil, err
 	}
-	locale := firstNonEmpty(req.Locale, conv.Locale, e.locale)
+	locale := cmp.Or(req.Locale, conv.Locale, e.locale)
 	actor := Actor{Kind: ActorAgent, Name: req.Agent}
 	id := NewID()
 	for try := 0; try < maxTries; try++ {
@@ -237,7 +238,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, now time.Time) (
 		Customer:     customer,
 		CustomerName: strings.TrimSpace(req.CustomerName),
 		Desk:         req.Desk,
-		Locale:       firstNonEmpty(req.Locale, e.locale),
+		Locale:       cmp.Or(req.Locale, e.locale),
 		State:        ConversationOpen,
 		CreatedAt:    now,
 		UpdatedAt:    now,
@@ -297,13 +298,4 @@ func (e *Engine) setTicket(s *Session, t Ticket, now time.Time) {
 	if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(s.PINExpiresAt) {
 		s.PINExpiresAt = t.ExpiresAt
 	}
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func (e *Engine) HandOver(ctx context.Context, id string, h Handover) (*Session,
 		if !cur.Open() {
 			return nil, &TransitionError{From: cur, Action: ActionHandoff}
 		}
-		detail := "to " + firstNonEmpty(h.To, "the queue")
+		detail := "to " + cmp.Or(h.To, "the queue")
 		if s.Agent != "" {
 			detail += ", from " + s.Agent
 		}

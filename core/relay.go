@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,12 +54,12 @@ func (e *Engine) CustomerMessage(ctx context.Context, in Inbound) (*Conversation
 		case isNew:
 			conv = &Conversation{
 				ID: NewID(), Customer: customer, CustomerName: strings.TrimSpace(in.Name), Desk: in.Desk,
-				Locale: firstNonEmpty(in.Locale, e.locale), State: ConversationOpen, CreatedAt: now, UpdatedAt: now,
+				Locale: cmp.Or(in.Locale, e.locale), State: ConversationOpen, CreatedAt: now, UpdatedAt: now,
 			}
 		case err != nil:
 			return nil, nil, fmt.Errorf("customer message: %w", err)
 		}
-		m := &Message{ConversationID: conv.ID, Direction: FromCustomer, Author: firstNonEmpty(conv.CustomerName, in.Name), Text: text, At: now, Source: in.Source}
+		m := &Message{ConversationID: conv.ID, Direction: FromCustomer, Author: cmp.Or(conv.CustomerName, in.Name), Text: text, At: now, Source: in.Source}
 		ch := &MessageChange{Message: m}
 		if isNew {
 			ch.Conversation = conv

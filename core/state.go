@@ -100,6 +100,8 @@ func (a Action) verb() string {
 		return "take over the session"
 	case ActionHandoff:
 		return "hand the session over"
+	case ActionEscalate, ActionRemind:
+		return "remind the desk"
 	}
 	return string(a)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // The cost of the guessing limits per request: a guess taken from the
@@ -41,7 +42,7 @@ func BenchmarkLimiterTakeNewClient(b *testing.B) {
 func BenchmarkLinkProofCheck(b *testing.B) {
 	p := &Portal{links: web.NewKeyring(fixedKeys{testLinkKey, nil}, LinkKeyName, LinkKeySize, nil)}
 	s := &core.Session{ID: core.NewID(), PIN: "012345"}
-	proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
+	proof := linkproof.Make(testLinkKey, s.ID, s.PIN)
 	b.ReportAllocs()
 	for b.Loop() {
 		if !p.proven(context.Background(), s, proof) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // meshInvite stands for MeshCentral's page for a code.
@@ -25,7 +26,7 @@ const uaAndroid = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (
 func TestProgramLanding(t *testing.T) {
 	r := newKeyedRig(t, meshInvite)
 	s := r.Issue("en")
-	proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
+	proof := linkproof.Make(testLinkKey, s.ID, s.PIN)
 	page := "/s/" + s.ID + "?k=" + proof
 	invite := esc(s.CustomerURL)
 	tests := []struct {
@@ -96,7 +97,7 @@ func TestProgramLanding(t *testing.T) {
 
 	t.Run("only with the proof", func(t *testing.T) {
 		_, unknown := r.get("/?code=000000")
-		for _, p := range []string{"/s/" + s.ID, "/s/" + s.ID + "?k=AAAAAAA", "/s/" + s.ID + "?k=" + core.LinkProof(testLinkKey, s.ID, "000000"), "/s/" + s.ID + "/state?k=AAAAAAA"} {
+		for _, p := range []string{"/s/" + s.ID, "/s/" + s.ID + "?k=AAAAAAA", "/s/" + s.ID + "?k=" + linkproof.Make(testLinkKey, s.ID, "000000"), "/s/" + s.ID + "/state?k=AAAAAAA"} {
 			resp, body := r.get(p)
 			webtest.WantStatus(t, resp, body, http.StatusNotFound)
 			if !strings.HasSuffix(strings.SplitN(p, "?", 2)[0], "/state") && body != unknown {
@@ -125,7 +126,7 @@ func phaseOf(t *testing.T, r *rig, statePath string, header ...string) string {
 func TestProgramPageFollows(t *testing.T) {
 	r := newKeyedRig(t, meshInvite)
 	s := r.Issue("en")
-	proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
+	proof := linkproof.Make(testLinkKey, s.ID, s.PIN)
 	page, state := "/s/"+s.ID+"?k="+proof, "/s/"+s.ID+"/state?k="+proof
 	tech := core.Actor{Kind: core.ActorTechnician, Name: "tom"}
 	steps := []struct {
@@ -170,7 +171,7 @@ func TestProgramPageFollows(t *testing.T) {
 
 	t.Run("a new code ends the old link", func(t *testing.T) {
 		s2 := r.Issue("en")
-		old := "/s/" + s2.ID + "?k=" + core.LinkProof(testLinkKey, s2.ID, s2.PIN)
+		old := "/s/" + s2.ID + "?k=" + linkproof.Make(testLinkKey, s2.ID, s2.PIN)
 		if resp, body := r.get(old); resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
@@ -188,7 +189,7 @@ func TestProgramPageFollows(t *testing.T) {
 func TestNoProofAccessWithoutCustomerURL(t *testing.T) {
 	r := newKeyedRig(t, "")
 	s := r.Issue("en")
-	proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
+	proof := linkproof.Make(testLinkKey, s.ID, s.PIN)
 	for _, p := range []string{"/s/" + s.ID + "?k=" + proof, "/s/" + s.ID + "/state?k=" + proof} {
 		if resp, body := r.get(p); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d %s", p, resp.StatusCode, body)

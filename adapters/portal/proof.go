@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // LinkKeyName names the key of the links' proofs in the key store, and
@@ -24,11 +25,11 @@ const (
 // proven reports whether proof is the proof of s's current PIN under the
 // link key, or the one before its last rotation.
 func (p *Portal) proven(ctx context.Context, s *core.Session, proof string) bool {
-	if len(proof) != core.LinkProofLen || s == nil || p.links == nil {
+	if len(proof) != linkproof.Len || s == nil || p.links == nil {
 		return false
 	}
 	ok, _ := p.links.Check(ctx, func(key []byte) bool {
-		return subtle.ConstantTimeCompare([]byte(core.LinkProof(key, s.ID, s.PIN)), []byte(proof)) == 1
+		return subtle.ConstantTimeCompare([]byte(linkproof.Make(key, s.ID, s.PIN)), []byte(proof)) == 1
 	})
 	return ok
 }
@@ -43,5 +44,5 @@ func (p *Portal) proofOf(ctx context.Context, s *core.Session) string {
 	if err != nil {
 		return ""
 	}
-	return core.LinkProof(key, s.ID, s.PIN)
+	return linkproof.Make(key, s.ID, s.PIN)
 }

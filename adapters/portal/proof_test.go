@@ -10,23 +10,24 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // TestLinkProof pins the proof's form: seven base64url characters, a
 // function of the key, the session and the PIN.
 func TestLinkProof(t *testing.T) {
-	p := core.LinkProof(testLinkKey, "s1", "012345")
-	if len(p) != core.LinkProofLen || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+	p := linkproof.Make(testLinkKey, "s1", "012345")
+	if len(p) != linkproof.Len || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
 		t.Fatalf("proof %q", p)
 	}
-	if core.LinkProof(testLinkKey, "s1", "012345") != p {
+	if linkproof.Make(testLinkKey, "s1", "012345") != p {
 		t.Error("the proof changes")
 	}
 	for name, other := range map[string]string{
-		"session": core.LinkProof(testLinkKey, "s2", "012345"),
-		"pin":     core.LinkProof(testLinkKey, "s1", "012346"),
-		"key":     core.LinkProof([]byte("another key, another key, another"), "s1", "012345"),
-		"shifted": core.LinkProof(testLinkKey, "s10", "12345"),
+		"session": linkproof.Make(testLinkKey, "s2", "012345"),
+		"pin":     linkproof.Make(testLinkKey, "s1", "012346"),
+		"key":     linkproof.Make([]byte("another key, another key, another"), "s1", "012345"),
+		"shifted": linkproof.Make(testLinkKey, "s10", "12345"),
 	} {
 		if other == p {
 			t.Errorf("another %s gives the same proof", name)
@@ -65,8 +66,8 @@ func TestGlobalLimitSpentLinkStillJoins(t *testing.T) {
 			{Path: "/m/" + s.PIN, Remote: customer},
 			// A link whose proof is wrong is a guess.
 			{Path: "/?code=" + s.PIN + "&k=AAAAAAA", Remote: customer},
-			{Path: "/m/" + s.PIN + "/" + core.LinkProof(testLinkKey, other.ID, s.PIN), Remote: customer},
-			{Path: path(other.MobileURL)[:len(path(other.MobileURL))-7] + core.LinkProof(testLinkKey, s.ID, s.PIN), Remote: customer},
+			{Path: "/m/" + s.PIN + "/" + linkproof.Make(testLinkKey, other.ID, s.PIN), Remote: customer},
+			{Path: path(other.MobileURL)[:len(path(other.MobileURL))-7] + linkproof.Make(testLinkKey, s.ID, s.PIN), Remote: customer},
 		} {
 			resp, body := r.Serve(req)
 			webtest.WantStatus(t, resp, body, http.StatusTooManyRequests)
@@ -88,7 +89,7 @@ func TestGlobalLimitSpentLinkStillJoins(t *testing.T) {
 		webtest.WantStatus(t, resp, body, http.StatusOK)
 		resp, body = r.Serve(webtest.Request{Path: path(s.DesktopURL), Remote: customer, Header: webtest.Headers("User-Agent", uaDesktop)})
 		webtest.WantStatus(t, resp, body, http.StatusOK)
-		proof := core.LinkProof(testLinkKey, s.ID, s.PIN)
+		proof := linkproof.Make(testLinkKey, s.ID, s.PIN)
 		webtest.WantContains(t, body, `<input type="hidden" name="code" value="`+s.PIN+`">`, `<input type="hidden" name="k" value="`+proof+`">`)
 		resp, body = r.Serve(webtest.Request{Method: http.MethodPost, Path: "/join", Form: url.Values{"code": {s.PIN}, "k": {proof}}, Remote: customer, Header: webtest.Headers("User-Agent", uaDesktop)})
 		webtest.WantStatus(t, resp, body, http.StatusSeeOther)
@@ -132,7 +133,7 @@ func TestLinkBypassesClientLimit(t *testing.T) {
 	}
 	resp, body = r.Serve(webtest.Request{Path: path(s.DesktopURL)})
 	webtest.WantStatus(t, resp, body, http.StatusOK)
-	resp, body = r.Serve(webtest.Request{Method: http.MethodPost, Path: "/join", Form: url.Values{"code": {s.PIN}, "k": {core.LinkProof(testLinkKey, s.ID, s.PIN)}}})
+	resp, body = r.Serve(webtest.Request{Method: http.MethodPost, Path: "/join", Form: url.Values{"code": {s.PIN}, "k": {linkproof.Make(testLinkKey, s.ID, s.PIN)}}})
 	webtest.WantStatus(t, resp, body, http.StatusSeeOther)
 }
 
@@ -148,7 +149,7 @@ func TestLinkProofRotation(t *testing.T) {
 	r.Serve(webtest.Request{Path: "/?code=000000"})
 	resp, body := r.Serve(webtest.Request{Path: path(s.MobileURL)})
 	webtest.WantStatus(t, resp, body, http.StatusOK)
-	resp, body = r.Serve(webtest.Request{Path: "/m/" + s.PIN + "/" + core.LinkProof([]byte("a key that was never the portal's"), s.ID, s.PIN)})
+	resp, body = r.Serve(webtest.Request{Path: "/m/" + s.PIN + "/" + linkproof.Make([]byte("a key that was never the portal's"), s.ID, s.PIN)})
 	webtest.WantStatus(t, resp, body, http.StatusTooManyRequests)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 var (
@@ -174,7 +175,7 @@ func newKeyedRig(t testing.TB, customerURL string, edit ...func(*Options)) *rig 
 		if err != nil {
 			return core.Ticket{}, err
 		}
-		proof := core.LinkProof(testLinkKey, req.SessionID, pin)
+		proof := linkproof.Make(testLinkKey, req.SessionID, pin)
 		t := core.Ticket{
 			PIN:        pin,
 			DesktopURL: r.URL() + "/?code=" + pin + "&k=" + proof,

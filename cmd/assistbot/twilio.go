@@ -12,6 +12,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // newTwilioPlatform returns Twilio SMS's part of the program, or nil when
@@ -79,7 +80,7 @@ func longLinkTexts(cfg *config.Config, bot *remote.Bot) []string {
 	pin := strings.Repeat("0", cfg.PIN.Digits)
 	// assistbot's own mobile link carries the proof that it was issued
 	// after the PIN (core.LinkProof).
-	link := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/m/" + pin + "/" + strings.Repeat("A", core.LinkProofLen)
+	link := strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/m/" + pin + "/" + strings.Repeat("A", linkproof.Len)
 	if cfg.Provider.Kind == "logmein" {
 		link = strings.ReplaceAll(cmp.Or(cfg.LogMeIn.MobileLink, logmein.DefaultMobileLink), "{pin}", pin)
 	}

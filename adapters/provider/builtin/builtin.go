@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // Name is the provider's name in config and in sessions.
@@ -91,7 +92,7 @@ func (p *Provider) Issue(ctx context.Context, req core.IssueRequest) (core.Ticke
 		ManualURL:  p.base + "/",
 	}
 	if len(p.key) > 0 && req.SessionID != "" {
-		proof := core.LinkProof(p.key, req.SessionID, pin)
+		proof := linkproof.Make(p.key, req.SessionID, pin)
 		t.DesktopURL += "&k=" + proof
 		t.MobileURL += "/" + proof
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/linkproof"
 )
 
 // Name is the provider's name in config and in sessions.
@@ -203,7 +204,7 @@ func (p *Provider) desktopProof(sessionID, pin string) string {
 	if len(p.opt.LinkKey) == 0 || sessionID == "" {
 		return ""
 	}
-	return "&k=" + core.LinkProof(p.opt.LinkKey, sessionID, pin)
+	return "&k=" + linkproof.Make(p.opt.LinkKey, sessionID, pin)
 }
 
 // mobileProof is desktopProof for the mobile link.
@@ -211,7 +212,7 @@ func (p *Provider) mobileProof(sessionID, pin string) string {
 	if len(p.opt.LinkKey) == 0 || sessionID == "" {
 		return ""
 	}
-	return "/" + core.LinkProof(p.opt.LinkKey, sessionID, pin)
+	return "/" + linkproof.Make(p.opt.LinkKey, sessionID, pin)
 }
 
 // Name implements core.Provider.
