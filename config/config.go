@@ -275,6 +275,8 @@ type Agent struct {
 	Name string `yaml:"name"`
 	// PasswordHash is an argon2id or bcrypt hash of the password.
 	PasswordHash string `yaml:"password_hash" secret:"true"`
+	// Role is technician, agent or supervisor; empty is supervisor.
+	Role string `yaml:"role"`
 }
 
 // Log configures logging.

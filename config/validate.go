@@ -379,6 +379,9 @@ func (k *checker) console(cfg *Config) {
 		default:
 			first[a.Name] = i
 		}
+		if !ValidRole(a.Role) {
+			k.add(key+".role", "%q is not a role; use technician, agent or supervisor (empty is supervisor)", a.Role)
+		}
 		if !k.required(key+".password_hash", a.PasswordHash, "") {
 			continue
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/assistbot/assistbot/bots/i18n"
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/report"
 )
 
 // The console's templates, script, stylesheet and screen viewer, compiled
@@ -157,7 +158,10 @@ type Options struct {
 	ICEServers func() []ICEServer
 	// RelayOnly makes the viewer connect through a TURN relay only.
 	RelayOnly bool
-	Logger    *slog.Logger // default discards
+	// Reports computes the Reports page's reports (the store); nil
+	// answers that page with 503.
+	Reports report.Store
+	Logger  *slog.Logger // default discards
 }
 
 // Console serves the technician console; its desk channel must be added
@@ -192,6 +196,8 @@ type Console struct {
 	// roleOf returns an agent's console role (see role); nil until
 	// roles are configured.
 	roleOf func(name string) string
+	// reports computes the Reports page (Options.Reports).
+	reports report.Store
 
 	// subscribe is the engine's Subscribe; tests replace it to drop a
 	// subscriber on purpose.
@@ -246,6 +252,7 @@ func New(o Options) (*Console, error) {
 		iceServers: o.ICEServers,
 		relayOnly:  o.RelayOnly,
 		links:      o.TechnicianLinks,
+		reports:    o.Reports,
 		subscribe:  o.Engine.Subscribe,
 		keepalive:  keepaliveEvery,
 		recheck:    recheckEvery,
@@ -263,6 +270,7 @@ func New(o Options) (*Console, error) {
 		}
 		c.agents[a.Name] = a
 	}
+	c.roleOf = c.configuredRole
 	var err error
 	if c.cop, err = web.CrossOrigin(o.PublicURL); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -329,6 +337,8 @@ func (c *Console) Mount(mux web.Mux) {
 	h("POST /console/sessions/{id}/watch", c.signedIn(page, c.handleWatch))
 	h("POST /console/sessions/{id}/handoff", c.signedIn(page, c.handleHandoff))
 	h("POST /console/conversations/{id}/handoff", c.signedIn(page, c.handleHandoffConversation))
+	h("GET /console/reports", c.signedIn(page, c.handleReports))
+	h("GET /console/reports.csv", c.signedIn(page, c.handleReportsCSV))
 	c.assets.Mount(mux)
 }
 

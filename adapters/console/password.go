@@ -20,6 +20,9 @@ import (
 type Agent struct {
 	Name         string
 	PasswordHash string
+	// Role is technician, agent or supervisor (see role); empty is
+	// supervisor.
+	Role string
 }
 
 // argonParams are the cost parameters of an argon2id hash.

@@ -50,6 +50,9 @@ type view struct {
 	now          time.Time
 	// Colleagues are the console's agents, whom the hand-off form lists.
 	Colleagues []string
+	// Supervisor: the signed-in agent is one, and sees the Reports link.
+	Supervisor bool
+	Report     *reportView // the reports page
 }
 
 // T returns the catalog's text for key in the page's language.
@@ -83,6 +86,7 @@ func (c *Console) view(r *http.Request, si *signIn) *view {
 	if si != nil {
 		v.Agent, v.CSRF = si.agent, si.csrf
 		v.Colleagues = c.colleagues()
+		v.Supervisor = c.role(si.agent) == Supervisor
 		v.Strings = c.consoleStrings(v.Lang)
 	}
 	return v
