@@ -61,6 +61,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		Logger:                 m.Logger,
 	}
 	if !cfg.Console.Enabled {
+		a.HandoffTo(m.colleagues(nil))
 		p, err := portal.New(po)
 		if err != nil {
 			return err
@@ -145,6 +146,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
+	a.HandoffTo(m.colleagues(con))
 	if err := m.mount(append(surfaces, con)...); err != nil {
 		return err
 	}
