@@ -42,6 +42,20 @@ func handoffConformance(t *testing.T, cf *conformance) {
 	if ss := got.json["sessions"].([]any); len(ss) != 1 || ss[0].(map[string]any)["agent"] != "U0BOB" {
 		t.Errorf("the conversation's sessions: %s", got.body)
 	}
+	// The log records each hand-off; the desk of a session that has one
+	// is told.
+	if evs := cf.do(t, r, call{method: http.MethodGet, path: "/api/v1/sessions/" + s.ID + "/events"}, 200, true); strings.Count(string(evs.body), `"action":"handoff"`) != 3 {
+		t.Errorf("the hand-offs in the log: %s", evs.body)
+	}
+	desked, _, err := r.Engine.Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelWeb, Address: "chat-9"},
+		Desk: core.Endpoint{Channel: core.ChannelConsole}, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.do(t, r, post("/api/v1/sessions/"+desked.ID+"/handoff", `{"to":"bob","note":"billing"}`), 200, true)
+	if got := cf.do(t, r, call{method: http.MethodGet, path: "/api/v1/sessions/" + desked.ID}, 200, true); !strings.Contains(string(got.body), `"kind":"handoff"`) {
+		t.Errorf("no hand-off for the desk in %s", got.body)
+	}
 	for _, bad := range []struct {
 		call     call
 		docValid bool

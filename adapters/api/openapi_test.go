@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,8 +161,7 @@ func (cf *conformance) do(t *testing.T, r *rig, c call, status int, docValid boo
 	case !docValid && verr == nil:
 		t.Errorf("%s %s %s: the document takes a request the API refuses", c.method, c.path, c.body)
 	}
-	rec := httptest.NewRecorder()
-	r.Server.ServeHTTP(rec, c.request())
+	rec := serve(t, r.Server, c.request())
 	a := answer{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 	if err := json.Unmarshal(a.body, &a.json); err != nil {
 		t.Fatalf("%s %s: the answer is not a JSON object: %v\n%s", c.method, c.path, err, a.body)
@@ -171,6 +171,38 @@ func (cf *conformance) do(t *testing.T, r *rig, c call, status int, docValid boo
 	}
 	cf.check(t, in, a)
 	return a
+}
+
+// serveTimeout bounds a request of the test, and the test's waits for a
+// held request: far more than any takes, far less than go test's
+// -timeout (10 minutes by default), which would end the whole run.
+const serveTimeout = 30 * time.Second
+
+// serve serves req with h, and fails the test with every goroutine's
+// stack when h does not answer within serveTimeout: a request that
+// blocks (on a lock, a store that waits, a hold never released) fails
+// its own test at once, saying where it is stuck.
+func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+		return rec
+	case <-time.After(serveTimeout):
+		t.Fatalf("%s %s: no answer after %s\n%s", req.Method, req.URL, serveTimeout, stacks())
+		return nil
+	}
+}
+
+// stacks returns every goroutine's stack.
+func stacks() []byte {
+	buf := make([]byte, 1<<20)
+	return buf[:runtime.Stack(buf, true)]
 }
 
 // check validates an answer against the document and records what it
@@ -292,14 +324,17 @@ func (f *faulty) fail(err error) {
 	f.err = err
 }
 
-// holdOn makes the next call named op wait until the returned function is
-// called; wait returns once it waits.
-func (f *faulty) holdOn(op string) (wait, release func()) {
+// holdOn makes the next call named op wait until release is called, at
+// the latest when t ends, so that a test that fails while it holds a
+// call leaves nothing waiting; wait returns once the call waits.
+func (f *faulty) holdOn(t *testing.T, op string) (wait, release func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := make(chan struct{})
 	f.hold[op] = c
-	return func() { <-f.held }, func() { close(c) }
+	release = sync.OnceFunc(func() { close(c) })
+	t.Cleanup(release)
+	return func() { <-f.held }, release
 }
 
 func (f *faulty) check(op string) error {
@@ -454,6 +489,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	})
 
 	t.Run("hand-offs", func(t *testing.T) { handoffConformance(t, cf) })
+
+	t.Run("webhooks", func(t *testing.T) { webhookConformance(t, cf) })
 
 	t.Run("a failed delivery", func(t *testing.T) {
 		r := newRig(t)
@@ -671,7 +708,7 @@ func TestOpenAPIConformance(t *testing.T) {
 			{"Issue", "/api/v1/sessions"},
 			{"CloseConversation", "/api/v1/conversations/" + issued().ConversationID + "/close"},
 		} {
-			wait, release := f.holdOn(c.op)
+			wait, release := f.holdOn(t, c.op)
 			done := make(chan answer, 1)
 			go func() {
 				rec := httptest.NewRecorder()
@@ -684,14 +721,21 @@ func TestOpenAPIConformance(t *testing.T) {
 			case <-waited:
 			case a := <-done:
 				t.Fatalf("%s: the first request was not held: %d %s", c.path, a.status, a.body)
+			case <-time.After(serveTimeout):
+				t.Fatalf("%s: the first request neither answered nor reached %s within %s\n%s", c.path, c.op, serveTimeout, stacks())
 			}
 			got := cf.do(t, r, keyed(post(c.path, `{}`), "at-once-"+c.op), 409, true)
 			if got.header.Get("Retry-After") != "1" {
 				t.Errorf("%s: Retry-After = %q", c.path, got.header.Get("Retry-After"))
 			}
 			release()
-			if first := <-done; first.status >= 300 {
-				t.Errorf("%s: the first request answered %d", c.path, first.status)
+			select {
+			case first := <-done:
+				if first.status >= 300 {
+					t.Errorf("%s: the first request answered %d", c.path, first.status)
+				}
+			case <-time.After(serveTimeout):
+				t.Fatalf("%s: the first request did not answer within %s of its release\n%s", c.path, serveTimeout, stacks())
 			}
 		}
 	})
@@ -739,6 +783,8 @@ func TestOpenAPIFallback(t *testing.T) {
 		{http.MethodGet, "/api/v1/nothing", 404},
 		{http.MethodDelete, "/api/v1/sessions", 405},
 		{http.MethodGet, "/api/v1/sessions/x/close", 405},
+		{http.MethodPut, "/api/v1/webhooks/x", 405},
+		{http.MethodPost, "/api/v1/webhooks/x/deliveries", 405},
 	} {
 		resp, body := r.Serve(webtest.Request{Method: c.method, Path: c.path, Header: webtest.Headers("Authorization", "Bearer "+token)})
 		webtest.WantStatus(t, resp, body, c.status)
@@ -821,6 +867,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 		"SessionList": sessionListJSON{}, "Delivery": deliveryJSON{}, "Event": eventJSON{},
 		"Conversation": conversationJSON{}, "Customer": customerJSON{}, "HandedConversation": handedConversationJSON{},
 		"HandoffRequest": handoffRequest{},
+		"Webhook":        webhookJSON{}, "WebhookList": webhookListJSON{}, "WebhookDelivery": webhookDeliveryJSON{},
+		"WebhookTry": tryJSON{}, "WebhookDeliveryList": webhookDeliveryListJSON{},
+		"WebhookCreateRequest": webhookRequest{}, "WebhookUpdateRequest": webhookRequest{},
 	} {
 		code := goFields(reflect.TypeOf(v))
 		if name == "SentSession" {
@@ -848,6 +897,15 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if !slices.Contains(actions, string(a)) {
 			t.Errorf("the document's actions %v lack %s", actions, a)
 		}
+	}
+	// Every action and notice kind core declares may reach a session's
+	// log and deliveries, those that change no state too (a hand-off, an
+	// escalation, a webhook's event).
+	if got, want := actions, coreConstants(t, "Action"); !slices.Equal(got, want) {
+		t.Errorf("the document's actions %v, core's %v", got, want)
+	}
+	if got, want := enum(doc.Components.Schemas["Delivery"].Value.Properties["kind"]), coreConstants(t, "NoticeKind"); !slices.Equal(got, want) {
+		t.Errorf("the document's delivery kinds %v, core's %v", got, want)
 	}
 	if got := enum(doc.Components.Parameters["Channel"].Value.Schema); !slices.Equal(got, slices.Sorted(slices.Values(customerChannels))) {
 		t.Errorf("the document's channels %v, the code's %v", got, customerChannels)
@@ -922,11 +980,25 @@ func sameFields(t *testing.T, what string, code, doc map[string]bool) {
 // Code in its sources.
 func coreCodes(t *testing.T) []core.Code {
 	t.Helper()
+	var codes []core.Code
+	for _, c := range coreConstants(t, "Code") {
+		codes = append(codes, core.Code(c))
+	}
+	if len(codes) < 9 {
+		t.Fatalf("found only the codes %v in core", codes)
+	}
+	return codes
+}
+
+// coreConstants reads the string constants of the type called typ that
+// core declares in its sources, sorted.
+func coreConstants(t *testing.T, typ string) []string {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "core", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var codes []core.Code
+	var consts []string
 	fset := gotoken.NewFileSet()
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
@@ -943,22 +1015,19 @@ func coreCodes(t *testing.T) []core.Code {
 			}
 			for _, spec := range gd.Specs {
 				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != typ {
 					continue
 				}
 				for _, v := range vs.Values {
 					if lit, ok := v.(*ast.BasicLit); ok {
 						s, _ := strconv.Unquote(lit.Value)
-						codes = append(codes, core.Code(s))
+						consts = append(consts, s)
 					}
 				}
 			}
 		}
 	}
-	if len(codes) < 9 {
-		t.Fatalf("found only the codes %v in core", codes)
-	}
-	return codes
+	return slices.Sorted(slices.Values(consts))
 }
 
 // TestOpenAPIErrorCodes: every error code of core, which the engine's
