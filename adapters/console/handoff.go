@@ -20,10 +20,10 @@ type handoffBot interface {
 // Supervisor is the console role that may hand any session to anyone.
 const Supervisor = "supervisor"
 
-// role returns the console role of the agent called name. Roles are not
-// configured yet (console.agents[].role): until they are, every agent is
-// a supervisor, which is how the console has always treated its agents
-// ("any signed-in agent may act on any session"). Tests set roleOf.
+// role returns the console role of the agent called name, as configured
+// (console.agents[].role, through roleOf); an agent without one, or
+// with one it does not know, is a supervisor, as the console has always
+// treated its agents ("any signed-in agent may act on any session").
 func (c *Console) role(name string) string {
 	if c.roleOf != nil {
 		if r := c.roleOf(name); r != "" {
