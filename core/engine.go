@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/assistbot/assistbot/core/internal/fanout"
 )
 
 // Defaults for Options.
@@ -29,9 +31,9 @@ type Options struct {
 	// Courier delivers the outbox through Channels while Run runs
 	// (outbox.New()); without one, deliveries stay queued.
 	Courier Courier
-	// Escalation says when to tell the desk about a customer left
-	// waiting; the zero value tells it nothing.
-	Escalation Escalation
+	// Policies find what is due for the desk about sessions left alone
+	// (escalation.Policy); none by default.
+	Policies []DuePolicy
 	// Replicas, when several replicas share Store, carries each one's
 	// updates to the others (replicas.New); nil for a store one process
 	// owns.
@@ -54,18 +56,18 @@ type Options struct {
 // and outbox entries to the store in one transaction, and publishes the
 // result to the Hub.
 type Engine struct {
-	store      Store
-	provider   Provider
-	clock      Clock
-	ttl        time.Duration
-	locale     string
-	log        *slog.Logger
-	addresses  map[string]func(string) (string, error)
-	observe    func(Update)
-	hub        *Hub
-	channels   *channels
-	escalation Escalation
-	courier    Courier
+	store     Store
+	provider  Provider
+	clock     Clock
+	ttl       time.Duration
+	locale    string
+	log       *slog.Logger
+	addresses map[string]func(string) (string, error)
+	observe   func(Update)
+	hub       *fanout.Hub[Update]
+	channels  *channels
+	policies  []DuePolicy
+	courier   Courier
 	// replicas carries updates to the other replicas, when the store is
 	// shared by several.
 	replicas Replicas
@@ -87,7 +89,7 @@ func NewEngine(o Options) *Engine {
 		log:       o.Logger,
 		addresses: o.Addresses,
 		observe:   o.Observe,
-		hub:       NewHub(),
+		hub:       fanout.New[Update](),
 		stopped:   make(chan struct{}),
 	}
 	if e.clock == nil {
@@ -103,7 +105,7 @@ func NewEngine(o Options) *Engine {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.channels, e.courier, e.replicas = newChannels(o.Channels), o.Courier, o.Replicas
-	e.escalation = o.Escalation
+	e.policies = o.Policies
 	return e
 }
 
@@ -113,7 +115,9 @@ func NewEngine(o Options) *Engine {
 // error, and every reader sees one consistent set.
 func (e *Engine) AddChannel(c Channel) error { return e.channels.add(c) }
 
-// Subscribe follows the engine's updates: see Hub.Subscribe.
+// Subscribe follows the engine's updates with room for buf of them: a
+// subscriber that falls behind is dropped (its channel is closed) and is
+// expected to subscribe again and reload what it shows.
 func (e *Engine) Subscribe(buf int) (<-chan Update, func()) { return e.hub.Subscribe(buf) }
 
 // Delivers reports whether the engine has a channel called name, that is,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/escalation"
 	"github.com/assistbot/assistbot/core/outbox"
 )
 
@@ -19,8 +20,8 @@ func escalationReplicas(t *testing.T) (a, b *core.Engine, store *coretest.MemSto
 	p := &coretest.Provider{Pins: coretest.NewPINs("123456", "234567")}
 	replica := func() *core.Engine {
 		return core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: store, Provider: p, Clock: clock,
-			Channels:   []core.Channel{&coretest.Channel{ChannelName: core.ChannelSMS}, &coretest.Channel{ChannelName: core.ChannelSlack}},
-			Escalation: core.Escalation{After: []time.Duration{time.Minute, 3 * time.Minute}, Unopened: 5 * time.Minute}})
+			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelSMS}, &coretest.Channel{ChannelName: core.ChannelSlack}},
+			Policies: []core.DuePolicy{escalation.Policy{After: []time.Duration{time.Minute, 3 * time.Minute}, Unopened: 5 * time.Minute}}})
 	}
 	return replica(), replica(), store, clock
 }
@@ -47,7 +48,7 @@ func sweepBoth(t *testing.T, a, b *core.Engine) {
 	var wg sync.WaitGroup
 	for _, e := range []*core.Engine{a, b} {
 		wg.Go(func() {
-			if _, err := e.EscalateDue(ctx); err != nil {
+			if _, err := e.RecordDue(ctx); err != nil {
 				t.Error(err)
 			}
 		})

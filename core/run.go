@@ -86,8 +86,8 @@ func (e *Engine) sweep(ctx context.Context) {
 		} else if n > 0 {
 			e.log.Info("sessions expired", "count", n)
 		}
-		if n, err := e.EscalateDue(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("escalate sessions", "err", err)
+		if n, err := e.RecordDue(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("record what is due", "err", err)
 		} else if n > 0 {
 			e.log.Info("desk reminded of waiting customers", "count", n)
 		}

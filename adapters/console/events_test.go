@@ -12,6 +12,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/escalation"
 )
 
 const eventWait = 5 * time.Second
@@ -165,7 +166,7 @@ func TestConsoleRunEnds(t *testing.T) {
 // notification; past the last, more so.
 func TestEscalationInQueue(t *testing.T) {
 	after := []time.Duration{time.Minute, 3 * time.Minute}
-	w := webtest.New(t, webtest.Options{Escalation: core.Escalation{After: after}})
+	w := webtest.New(t, webtest.Options{Policies: []core.DuePolicy{escalation.Policy{After: after}}})
 	r := newRigOn(t, w, nil, func(o *Options) { o.Escalation = after })
 	c := r.Visitor()
 	signInAs(c, "alice", alicePW)
@@ -198,8 +199,8 @@ func TestEscalationInQueue(t *testing.T) {
 		{`class="row state-waiting escalated escalated-final"`, "Pat has waited 3 min for a technician."},
 	} {
 		r.Clock.Add(after[i] - r.Clock.Now().Sub(s.JoinedAt))
-		if n, err := r.Engine.EscalateDue(ctx); err != nil || n != 1 {
-			t.Fatalf("EscalateDue = %d, %v", n, err)
+		if n, err := r.Engine.RecordDue(ctx); err != nil || n != 1 {
+			t.Fatalf("RecordDue = %d, %v", n, err)
 		}
 		ev := nextUpdate(t, st)
 		for ev.Action != core.ActionEscalate {

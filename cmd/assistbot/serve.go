@@ -32,6 +32,7 @@ import (
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/config"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/escalation"
 	"github.com/assistbot/assistbot/core/outbox"
 	"github.com/assistbot/assistbot/core/replicas"
 	hooks "github.com/assistbot/assistbot/core/webhook"
@@ -184,8 +185,8 @@ func (m *Main) Open(ctx context.Context) error {
 			core.ChannelSMS:     twilio.NumberParser(cfg.Twilio.DefaultRegion),
 			core.ChannelDiscord: discord.ParseUserID,
 		},
-		Observe:    mx.Observe,
-		Escalation: core.Escalation{After: cfg.Escalation.After, Unopened: cfg.Escalation.UnopenedAfter},
+		Observe:  mx.Observe,
+		Policies: []core.DuePolicy{escalation.Policy{After: cfg.Escalation.After, Unopened: cfg.Escalation.UnopenedAfter}},
 	})
 	if err := m.hooks.Open(ctx); err != nil {
 		return err

@@ -41,8 +41,8 @@ type Options struct {
 	Observe func(core.Update)
 	// Web adjusts the server's options before it is made.
 	Web func(*web.Options)
-	// Escalation is the engine's (core.Options.Escalation).
-	Escalation core.Escalation
+	// Policies are the engine's (core.Options.Policies).
+	Policies []core.DuePolicy
 }
 
 // Rig is an engine over fakes behind a web.Server, with a live test
@@ -84,10 +84,10 @@ func New(t testing.TB, o Options) *Rig {
 	r.Logger = slog.New(slog.NewTextHandler(r.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.Engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}),
 		Store: r.Store, Provider: r.Provider, Clock: r.Clock,
-		Channels:   []core.Channel{r.SMS, &coretest.Channel{ChannelName: core.ChannelWeb}},
-		Observe:    o.Observe,
-		Logger:     r.Logger,
-		Escalation: o.Escalation,
+		Channels: []core.Channel{r.SMS, &coretest.Channel{ChannelName: core.ChannelWeb}},
+		Observe:  o.Observe,
+		Logger:   r.Logger,
+		Policies: o.Policies,
 	})
 	wo := web.Options{Logger: r.Logger}
 	if o.Web != nil {

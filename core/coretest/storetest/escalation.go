@@ -8,6 +8,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/escalation"
 	"github.com/assistbot/assistbot/core/outbox"
 )
 
@@ -23,8 +24,8 @@ func RunEscalationOnce(t *testing.T, stores []core.Store) {
 	var engines []*core.Engine
 	for _, st := range stores {
 		engines = append(engines, core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: st, Provider: p, Clock: clock,
-			Channels:   []core.Channel{&coretest.Channel{ChannelName: core.ChannelSMS}, &coretest.Channel{ChannelName: core.ChannelConsole}},
-			Escalation: core.Escalation{After: []time.Duration{time.Minute, 3 * time.Minute}}}))
+			Channels: []core.Channel{&coretest.Channel{ChannelName: core.ChannelSMS}, &coretest.Channel{ChannelName: core.ChannelConsole}},
+			Policies: []core.DuePolicy{escalation.Policy{After: []time.Duration{time.Minute, 3 * time.Minute}}}}))
 	}
 	s, _, err := engines[0].Issue(ctx, core.Request{Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "+12015550123"},
 		Desk: core.Endpoint{Channel: core.ChannelConsole}, Agent: "alice"})
@@ -67,7 +68,7 @@ func RunEscalationOnce(t *testing.T, stores []core.Store) {
 			var wg sync.WaitGroup
 			for _, e := range engines {
 				wg.Go(func() {
-					if _, err := e.EscalateDue(ctx); err != nil {
+					if _, err := e.RecordDue(ctx); err != nil {
 						t.Error(err)
 					}
 				})
