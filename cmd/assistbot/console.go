@@ -27,7 +27,7 @@ func newConsolePlatform(cfg *config.Config) platform { return nil }
 func agentsOf(configured []config.Agent) ([]console.Agent, string, error) {
 	agents := make([]console.Agent, 0, len(configured))
 	for _, a := range configured {
-		agents = append(agents, console.Agent{Name: a.Name, PasswordHash: a.PasswordHash})
+		agents = append(agents, console.Agent{Name: a.Name, PasswordHash: a.PasswordHash, Role: a.Role})
 	}
 	if len(agents) > 0 {
 		return agents, "", nil

@@ -44,7 +44,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 	}
 	m.web = web.New(web.Options{Ready: m.store.Ping, Observe: mx.ObserveRequest, Logger: m.Logger})
 	a, err := api.New(api.Options{Engine: m.engine, Catalog: m.catalog, Tokens: cfg.API.Tokens, Logger: m.Logger, Webhooks: m.apiWebhooks(),
-		Idempotency: m.store, Clock: m.Clock})
+		Idempotency: m.store, Clock: m.Clock, Reports: m.reports()})
 	if err != nil {
 		return err
 	}
@@ -141,6 +141,7 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		ICEServers:      consoleICE(ice),
 		RelayOnly:       cfg.WebRTC.RelayOnly,
 		TechnicianLinks: m.technicianLinks,
+		Reports:         m.reports(),
 		Logger:          m.Logger,
 	})
 	if err != nil {
