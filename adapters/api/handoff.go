@@ -12,7 +12,7 @@ import (
 )
 
 // handoffRequest hands a session or a conversation to a colleague: to
-// names them (a console agent's name, a Slack user id); ""
+// names them (a console agent's name, a Slack or Discord user id); ""
 // or null is back to the queue.
 type handoffRequest struct {
 	To   colleague `json:"to"`
@@ -47,7 +47,7 @@ type handedConversationJSON struct {
 type Directory struct {
 	// Colleague reports whether to names a colleague at all (known),
 	// and one who may take sessions (allowed): a console agent, an agent
-	// of the Slack desk.
+	// of the Slack or Discord desk.
 	Colleague func(ctx context.Context, to string) (known, allowed bool)
 	// Role returns the console role of the agent called name, "" for
 	// someone who is not a console agent.

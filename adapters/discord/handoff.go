@@ -86,3 +86,20 @@ func (a *Adapter) handoffMessage(n core.Notice) message {
 	m.Content = truncate(line, maxContent)
 	return m
 }
+
+// Colleague reports whether id is a member of the desk's guild (known)
+// who is an agent there (allowed), for the API's hand-offs. Without
+// discord.guild_id there is no one guild to look in, and nobody is known.
+func (a *Adapter) Colleague(ctx context.Context, id string) (known, allowed bool) {
+	if _, err := ParseUserID(id); err != nil || a.guild == "" {
+		return false, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	m, err := a.session.GuildMember(a.guild, id, discordgo.WithContext(ctx))
+	if err != nil || m.User == nil {
+		return false, false
+	}
+	_, ok := a.member(a.guild, m.User, m.Roles)
+	return true, ok
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/assistbot/assistbot/adapters/discord/discordtest"
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
@@ -90,5 +91,27 @@ func TestHandoffFromCard(t *testing.T) {
 	resp = r.decodeResponse(r.post(r.pick(bob, s.ID, aliceID, []string{roleID}).json()))
 	if resp.Type != 4 || !strings.Contains(resp.Data.Content, "This session is Closed") {
 		t.Errorf("closed: %d %q", resp.Type, resp.Data.Content)
+	}
+}
+
+// TestColleague: the API hands sessions to members of the desk's guild
+// by user id; one without an agent role is known but not allowed, and
+// someone outside the guild, or not an id, is unknown.
+func TestColleague(t *testing.T) {
+	r := newRig(t)
+	r.fake.SetMember(guildID, "710000000000000071", discordtest.Member{Username: "bob", Roles: []string{roleID}})
+	r.fake.SetMember(guildID, "720000000000000072", discordtest.Member{Username: "sam"})
+	for _, tc := range []struct {
+		id             string
+		known, allowed bool
+	}{
+		{"710000000000000071", true, true},
+		{"720000000000000072", true, false},
+		{"730000000000000073", false, false},
+		{"bob", false, false},
+	} {
+		if known, allowed := r.a.Colleague(context.Background(), tc.id); known != tc.known || allowed != tc.allowed {
+			t.Errorf("Colleague(%s) = %v, %v; want %v, %v", tc.id, known, allowed, tc.known, tc.allowed)
+		}
 	}
 }

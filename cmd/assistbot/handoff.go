@@ -8,8 +8,8 @@ import (
 )
 
 // colleague is a surface that knows colleagues sessions are handed to:
-// the console (its agents, by name), Slack (the desk's agents, by user
-// id).
+// the console (its agents, by name), Slack and Discord (the desk's
+// agents, by user id).
 type colleague interface {
 	Colleague(ctx context.Context, to string) (known, allowed bool)
 }

@@ -74,6 +74,7 @@ type Fake struct {
 	threads  []Thread
 	dms      map[string]string // DM channel id -> user id
 	refused  map[string]bool   // users whose DMs are closed
+	members  map[string]Member // guild id + "/" + user id -> member
 	failures []*failure
 }
 
@@ -184,6 +185,7 @@ var (
 	reWebhookOriginal = regexp.MustCompile(`^webhooks/([^/]+)/([^/]+)/messages/@original$`)
 	reWebhook         = regexp.MustCompile(`^webhooks/([^/]+)/([^/]+)$`)
 	reCommands        = regexp.MustCompile(`^applications/(\d+)(/guilds/(\d+))?/commands$`)
+	reGuildMember     = regexp.MustCompile(`^guilds/(\d+)/members/(\d+)$`)
 )
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -216,6 +218,15 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == "GET" && path == "users/@me":
 		writeJSON(w, http.StatusOK, map[string]any{"id": f.BotID, "username": "assistbot", "bot": true})
+	case r.Method == "GET" && reGuildMember.MatchString(path):
+		sub := reGuildMember.FindStringSubmatch(path)
+		m, ok := f.members[sub[1]+"/"+sub[2]] // serve holds f.mu
+		if !ok {
+			writeError(w, http.StatusNotFound, 10007, "Unknown Member")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"id": sub[2], "username": m.Username, "bot": m.Bot},
+			"roles": m.Roles, "nick": m.Nick, "joined_at": "2026-01-01T00:00:00Z"})
 	case r.Method == "GET" && path == "gateway":
 		u := f.GatewayURL
 		if u == "" {
@@ -360,4 +371,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status, code int, msg string) {
 	writeJSON(w, status, map[string]any{"message": msg, "code": code})
+}
+
+// Member is a guild member the fake knows (GET /guilds/{id}/members/{id}).
+type Member struct {
+	Username string
+	Nick     string
+	Roles    []string
+	Bot      bool
+}
+
+// SetMember makes user a member of guild.
+func (f *Fake) SetMember(guild, user string, m Member) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.members == nil {
+		f.members = map[string]Member{}
+	}
+	f.members[guild+"/"+user] = m
 }
