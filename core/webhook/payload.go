@@ -39,6 +39,7 @@ var sessionTypes = map[core.Action]string{
 	core.ActionWatch:        "session.taken_over",
 	core.ActionEscalate:     "session.escalated",
 	core.ActionRemind:       "session.link_unopened",
+	core.ActionHandoff:      "session.handed_over",
 }
 
 // SessionType returns the event type of a session action.
@@ -53,7 +54,7 @@ func SessionType(a core.Action) string {
 func Types() []string {
 	out := []string{TypeConversationOpened, TypeConversationClosed, TypeMessageReceived, TypeMessageSent}
 	for _, a := range append(append([]core.Action{}, core.Actions...), core.ActionShareStart, core.ActionShareStop,
-		core.ActionShareDecline, core.ActionDevice, core.ActionWatch, core.ActionEscalate, core.ActionRemind) {
+		core.ActionShareDecline, core.ActionDevice, core.ActionWatch, core.ActionEscalate, core.ActionRemind, core.ActionHandoff) {
 		out = append(out, SessionType(a))
 	}
 	return out
