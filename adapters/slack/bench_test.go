@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/assistbot/assistbot/adapters/slack/slackfake"
 	"github.com/assistbot/assistbot/bots/i18n"
@@ -16,19 +15,6 @@ import (
 	"github.com/assistbot/assistbot/core/coretest"
 	"github.com/assistbot/assistbot/core/outbox"
 )
-
-// BenchmarkVerify is the signature check of one slash command.
-func BenchmarkVerify(b *testing.B) {
-	v := newVerifier(testSecret)
-	body := []byte(commandForm("<@U0CUSTOMER|pat>", "https://hooks.slack.com/commands/T0TEAM/1/x").Encode())
-	h := slackfake.Sign(testSecret, time.Now(), body)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := v.verify(h, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 // BenchmarkParseCommand reads one slash command's form.
 func BenchmarkParseCommand(b *testing.B) {

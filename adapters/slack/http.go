@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+
+	"github.com/assistbot/assistbot/adapters/slack/signature"
 )
 
 // The media types Slack sends: forms for commands and interactions, JSON
@@ -78,7 +80,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
 		answered := a.ackBy(func() {
 			w.WriteHeader(http.StatusOK)
 			_ = http.NewResponseController(w).Flush()
-		}, func() { err = a.event(ctx, ev, header(r.Header, "X-Slack-Retry-Num")) })
+		}, func() { err = a.event(ctx, ev, signature.Header(r.Header, "X-Slack-Retry-Num")) })
 		switch {
 		case answered:
 		case err != nil:
@@ -95,9 +97,9 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
 // Otherwise it answers itself: 413 too large, 401 unverified, 200 for
 // Slack's certificate check of a command URL.
 func (a *Adapter) withVerifiedBody(w http.ResponseWriter, r *http.Request, limit int64, media string, serve func(body []byte)) {
-	buf, err := a.bodies.readBody(r, limit)
+	buf, err := a.bodies.ReadBody(r, limit)
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, signature.ErrTooLarge):
 		a.log.Warn("refused a request", "route", r.Pattern, "reason", "body larger than "+strconv.FormatInt(limit, 10)+" bytes", "remote", r.RemoteAddr)
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
@@ -105,13 +107,13 @@ func (a *Adapter) withVerifiedBody(w http.ResponseWriter, r *http.Request, limit
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	defer a.bodies.put(buf)
+	defer a.bodies.Put(buf)
 	body := buf.Bytes()
 	if media == formType && isSSLCheck(body) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if err := a.verify.verify(r.Header, body); err != nil {
+	if err := a.verify.Verify(r.Header, body); err != nil {
 		a.log.Warn("refused an unverified request", "route", r.Pattern, "reason", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "the request is not signed by Slack with this app's signing secret", http.StatusUnauthorized)
 		return
@@ -135,8 +137,8 @@ func (a *Adapter) badRequest(w http.ResponseWriter, r *http.Request, err error) 
 // writeAnswer writes v as the JSON answer to a slash command, rendered
 // into a pooled buffer.
 func (a *Adapter) writeAnswer(w http.ResponseWriter, v *view) {
-	buf := a.answers.get()
-	defer a.answers.put(buf)
+	buf := a.answers.Get()
+	defer a.answers.Put(buf)
 	buf.Write(appendAnswerJSON(buf.AvailableBuffer(), v))
 	a.writeJSON(w, buf.Bytes())
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"strings"
 	"sync"
 )
@@ -17,6 +18,14 @@ import (
 // do is checked against the session.
 type keyring struct {
 	macs *sync.Pool // of *macBuf, keyed
+}
+
+// macBuf is a keyed hash with the buffers handed to it, pooled so that a
+// button's tag allocates nothing but its text.
+type macBuf struct {
+	h   hash.Hash
+	in  [160]byte
+	sum [sha256.Size]byte
 }
 
 // tagLen is the MAC length in bytes (96 bits, 16 base64 characters).

@@ -29,6 +29,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/assistbot/assistbot/adapters/slack/signature"
 	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
@@ -122,7 +123,7 @@ type Adapter struct {
 	cmdName         string
 	desk            string
 	sms             bool
-	verify          *verifier // nil without a signing secret
+	verify          *signature.Verifier // nil without a signing secret
 	appToken        string
 	botToken        string
 	client          *http.Client
@@ -131,9 +132,9 @@ type Adapter struct {
 	cards           *remote.Cards[cardRef]
 	people          *people
 	rooms           *rooms
-	bodies          bufferPool // request bodies
-	answers         bufferPool // slash commands' answers
-	jsonType        []string   // the Content-Type header of JSON answers, shared
+	bodies          signature.BufferPool // request bodies
+	answers         signature.BufferPool // slash commands' answers
+	jsonType        []string             // the Content-Type header of JSON answers, shared
 	budget          time.Duration
 	threads         sync.Map // conversation ID -> root ts of a desk thread being started
 	bg              sync.WaitGroup
@@ -191,7 +192,7 @@ func New(o Options) (*Adapter, error) {
 	}
 	a.api = slackapi.New(o.BotToken, slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(o.HTTPClient))
 	if o.SigningSecret != "" {
-		a.verify = newVerifier(o.SigningSecret)
+		a.verify = signature.NewVerifier(o.SigningSecret)
 	}
 	a.agents = newAgents(a.api, o.AllowedTeams, o.DeskChannel, o.AgentGroup, a.log)
 	a.escalationGroup = o.EscalationGroup
