@@ -4,10 +4,10 @@ import (
 	"testing"
 
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/webhook/webhooktest"
 )
 
 func TestWebhookStoreContract(t *testing.T) {
 	pgtest.Connect(t)
-	storetest.RunWebhookStoreTests(t, func(t *testing.T) storetest.WebhookStore { return openTest(t) })
+	webhooktest.RunStoreTests(t, func(t *testing.T) webhooktest.Store { return openTest(t) })
 }

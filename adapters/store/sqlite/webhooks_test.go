@@ -3,9 +3,9 @@ package sqlite
 import (
 	"testing"
 
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/webhook/webhooktest"
 )
 
 func TestWebhookStoreContract(t *testing.T) {
-	storetest.RunWebhookStoreTests(t, func(t *testing.T) storetest.WebhookStore { return openTemp(t) })
+	webhooktest.RunStoreTests(t, func(t *testing.T) webhooktest.Store { return openTemp(t) })
 }

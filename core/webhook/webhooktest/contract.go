@@ -1,4 +1,6 @@
-package storetest
+// Package webhooktest is the contract every store that keeps webhook
+// endpoints passes (webhook.Store), run by each store's tests.
+package webhooktest
 
 import (
 	"errors"
@@ -10,13 +12,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// WebhookStore is a store that also keeps webhook endpoints.
-type WebhookStore interface {
+// Store is a store that also keeps webhook endpoints.
+type Store interface {
 	core.Store
 	webhook.Store
 }
 
-// RunWebhookStoreTests is the contract of webhook.Store, for the stores
+// RunStoreTests is the contract of webhook.Store, for the stores
 // that implement it. open returns a new, empty store for each subtest.
 //
 // Besides what webhook.Store documents, it pins down: an endpoint's times
@@ -25,10 +27,10 @@ type WebhookStore interface {
 // ClaimWebhookDeliveries counts an attempt and holds its deliveries as
 // ClaimDeliveries does, and its deliveries are saved and renewed by
 // UpdateDelivery and RenewClaim.
-func RunWebhookStoreTests(t *testing.T, open func(t *testing.T) WebhookStore) {
+func RunStoreTests(t *testing.T, open func(t *testing.T) Store) {
 	for _, c := range []struct {
 		name string
-		run  func(*testing.T, WebhookStore)
+		run  func(*testing.T, Store)
 	}{
 		{"EndpointRoundTrip", testWebhookRoundTrip},
 		{"ClaimByEndpoint", testWebhookClaim},
@@ -45,7 +47,7 @@ func newHook(id string) *webhook.Endpoint {
 		Source: webhook.SourceAPI, CreatedAt: storeEpoch(), UpdatedAt: storeEpoch()}
 }
 
-func testWebhookRoundTrip(t *testing.T, st WebhookStore) {
+func testWebhookRoundTrip(t *testing.T, st Store) {
 	ctx := t.Context()
 	a := newHook("wh_a")
 	a.Events, a.Description = []string{"session.*", "message.received"}, "crm"
@@ -96,7 +98,7 @@ func testWebhookRoundTrip(t *testing.T, st WebhookStore) {
 }
 
 // hookConv creates an open conversation to hang deliveries on.
-func hookConv(t *testing.T, st WebhookStore, id string) *core.Conversation {
+func hookConv(t *testing.T, st Store, id string) *core.Conversation {
 	c := &core.Conversation{ID: id, Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "+15550001" + id[len(id)-3:]},
 		Locale: "en", State: core.ConversationOpen, CreatedAt: storeEpoch(), UpdatedAt: storeEpoch()}
 	if err := st.CreateConversation(t.Context(), c); err != nil {
@@ -107,7 +109,7 @@ func hookConv(t *testing.T, st WebhookStore, id string) *core.Conversation {
 
 // queueHooks queues one delivery per address (channel webhook unless it
 // has the form "sms:…") through UpdateConversationQueue, and returns them.
-func queueHooks(t *testing.T, st WebhookStore, c *core.Conversation, to ...core.Endpoint) []*core.Delivery {
+func queueHooks(t *testing.T, st Store, c *core.Conversation, to ...core.Endpoint) []*core.Delivery {
 	var ds []*core.Delivery
 	for _, ep := range to {
 		ds = append(ds, &core.Delivery{ConversationID: c.ID, To: ep,
@@ -131,7 +133,7 @@ func ids(ds []*core.Delivery) []int64 {
 	return out
 }
 
-func testWebhookClaim(t *testing.T, st WebhookStore) {
+func testWebhookClaim(t *testing.T, st Store) {
 	ctx := t.Context()
 	c := hookConv(t, st, "conv-001")
 	sms := core.Endpoint{Channel: core.ChannelSMS, Address: "+15550001001"}
@@ -194,7 +196,7 @@ func testWebhookClaim(t *testing.T, st WebhookStore) {
 	}
 }
 
-func testWebhookAttempts(t *testing.T, st WebhookStore) {
+func testWebhookAttempts(t *testing.T, st Store) {
 	ctx := t.Context()
 	if err := st.CreateWebhook(ctx, newHook("wh_a")); err != nil {
 		t.Fatal(err)
@@ -260,7 +262,7 @@ func testWebhookAttempts(t *testing.T, st WebhookStore) {
 	}
 }
 
-func testWebhookConversationQueue(t *testing.T, st WebhookStore) {
+func testWebhookConversationQueue(t *testing.T, st Store) {
 	ctx := t.Context()
 	c := hookConv(t, st, "conv-001")
 	stale := *c
@@ -282,7 +284,7 @@ func testWebhookConversationQueue(t *testing.T, st WebhookStore) {
 	}
 }
 
-func testWebhookDelete(t *testing.T, st WebhookStore) {
+func testWebhookDelete(t *testing.T, st Store) {
 	ctx := t.Context()
 	for _, id := range []string{"wh_a", "wh_b"} {
 		if err := st.CreateWebhook(ctx, newHook(id)); err != nil {
@@ -306,3 +308,10 @@ func testWebhookDelete(t *testing.T, st WebhookStore) {
 		t.Errorf("after delete: %s %q, %s", a.Status, a.Reason, b.Status)
 	}
 }
+
+// storeEpoch is the suite's reference time: UTC, to the microsecond, the
+// precision every store keeps.
+func storeEpoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
+
+// storeTime returns storeEpoch()+d.
+func storeTime(d time.Duration) time.Time { return storeEpoch().Add(d) }
