@@ -87,7 +87,9 @@ func (a *Adapter) issuedCard(ctx context.Context, is remote.Issued, channel, res
 		})
 	}
 	if responseURL != "" {
-		a.cards.Track(&card, a.locale, cardRef{channel: channel, url: responseURL})
+		// channel and responseURL are cut from the command's whole body:
+		// copied, the card followed keeps 100 bytes rather than the body.
+		a.cards.Track(&card, a.locale, cardRef{channel: strings.Clone(channel), url: strings.Clone(responseURL)})
 	}
 	return a.cardView(&card, is.Conversation, channel)
 }

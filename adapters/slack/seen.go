@@ -20,8 +20,12 @@ type seen struct {
 	now  func() time.Time
 }
 
+// newSeen returns an empty seen. Its map grows with the IDs it holds
+// rather than being sized for size at once: most installations see far
+// fewer events an hour than size, and a map made for 10,000 costs 1.6 MiB
+// from the start.
 func newSeen(size int, ttl time.Duration) *seen {
-	return &seen{at: make(map[string]time.Time, size), ring: make([]string, size), ttl: ttl, now: time.Now}
+	return &seen{at: make(map[string]time.Time), ring: make([]string, size), ttl: ttl, now: time.Now}
 }
 
 // first records id and reports whether it is new.
