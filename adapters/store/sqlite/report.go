@@ -16,29 +16,25 @@ import (
 
 var _ report.Store = (*Store)(nil)
 
-// reportGroups are the SQL of each grouping, over the session s and its
-// conversation c.
+// reportGroups are the SQL of each grouping, over the session's
+// summary r.
 var reportGroups = map[report.Group]string{
 	report.GroupNone:       "''",
-	report.GroupAgent:      "s.agent",
-	report.GroupTechnician: "s.technician",
-	report.GroupChannel:    "c.customer_channel",
-	report.GroupProvider:   "s.provider",
+	report.GroupAgent:      "r.agent",
+	report.GroupTechnician: "r.technician",
+	report.GroupChannel:    "r.channel",
+	report.GroupProvider:   "r.provider",
 }
 
-// reportSQL computes a report from the event log; its %s are the
-// periods' VALUES, the grouping, and the joins of the session and its
-// conversation that the grouping needs.
+// reportSQL computes a report from the sessions' summaries
+// (report_sessions, which the database keeps from the event log); its %s
+// are the periods' VALUES and the grouping.
 //
-// periods are the query's periods. issued finds the issue events of
-// each through events_issued, and each one's session and conversation:
-// the planner is told so (CROSS JOIN and INDEXED BY), for with the
-// periods' bounds in a table it cannot tell that a range of the index
-// holds a period's events, and would rather read them all per period.
-// per reads each session's log through events_report, which holds all
-// it needs (no table row is read):
-// what it counts, and its waits in microseconds. counts adds them up by
-// period and group.
+// periods are the query's periods. per finds the sessions issued in each
+// through report_sessions_issued (the planner is told so, CROSS JOIN
+// and INDEXED BY, for with the periods' bounds in a table it cannot tell
+// that a range of the index holds a period's sessions): what each counts,
+// and its waits in microseconds. counts adds them up by period and group.
 //
 // SQLite has no percentile function, so waits computes percentile_cont
 // itself: each wait's rank (from 0) among the n of its period, group and
@@ -48,26 +44,13 @@ var reportGroups = map[report.Group]string{
 // microsecond.
 const reportSQL = `
 WITH periods(idx, lo, hi) AS (VALUES %s),
-issued AS (
-    SELECT p.idx AS idx, %s AS grp, i.session_seq AS seq, i.at AS at
-    FROM periods p
-    CROSS JOIN events i INDEXED BY events_issued ON i.action = 'issue' AND i.at >= p.lo AND i.at < p.hi
-%s
-),
 per AS (
-    SELECT i.idx AS idx, i.grp AS grp,
-        SUM(e.action = 'send') AS sent,
-        MAX(e.action = 'join') AS joined,
-        MAX(e.action = 'start') AS started,
-        MAX(e.action = 'end') AS ended,
-        MAX(e.action = 'close') AS closed,
-        COALESCE(MAX(CASE WHEN e.action = 'expire' THEN e.id END), 0)
-            > COALESCE(MAX(CASE WHEN e.action = 'regenerate' THEN e.id END), 0) AS expired,
-        MIN(CASE WHEN e.action = 'join' THEN e.at END) - i.at AS to_join,
-        MIN(CASE WHEN e.action = 'start' THEN e.at END) - MIN(CASE WHEN e.action = 'join' THEN e.at END) AS to_start
-    FROM issued i
-    JOIN events e INDEXED BY events_report ON e.session_seq = i.seq
-    GROUP BY i.seq
+    SELECT p.idx AS idx, %s AS grp, r.sent AS sent,
+        r.join_at IS NOT NULL AS joined, r.start_at IS NOT NULL AS started,
+        r.ended AS ended, r.closed AS closed, r.expired > r.regenerated AS expired,
+        r.join_at - r.issued_at AS to_join, r.start_at - r.join_at AS to_start
+    FROM periods p
+    CROSS JOIN report_sessions r INDEXED BY report_sessions_issued ON r.issued_at >= p.lo AND r.issued_at < p.hi
 ),
 counts AS (
     SELECT idx, grp, COUNT(*) AS issued, SUM(sent) AS sent, SUM(joined) AS joined, SUM(started) AS started,
@@ -119,15 +102,7 @@ func reportQuery(q report.Query) (string, []any, error) {
 		values = append(values, "(?, ?, ?)")
 		args = append(args, i, micros(q.Periods[i]), micros(q.Periods[i+1]))
 	}
-	var joins string
-	switch q.Group {
-	case report.GroupNone:
-	case report.GroupChannel:
-		joins = "\n    JOIN sessions s ON s.seq = i.session_seq\n    JOIN conversations c ON c.seq = s.conversation_seq"
-	default:
-		joins = "\n    JOIN sessions s ON s.seq = i.session_seq"
-	}
-	return fmt.Sprintf(reportSQL, strings.Join(values, ", "), grp, joins), args, nil
+	return fmt.Sprintf(reportSQL, strings.Join(values, ", "), grp), args, nil
 }
 
 // Report implements report.Store.
@@ -139,9 +114,19 @@ func (s *Store) Report(ctx context.Context, q report.Query) ([]report.Row, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.db.QueryContext(ctx, query, args...)
+	out, err := s.scanReport(ctx, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: report: %w", err)
+	}
+	return out, nil
+}
+
+// scanReport runs a report's query and returns its rows, by period and
+// then group.
+func (s *Store) scanReport(ctx context.Context, query string, args []any) ([]report.Row, error) {
+	rows, err := s.r.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []report.Row
@@ -150,14 +135,14 @@ func (s *Store) Report(ctx context.Context, q report.Query) ([]report.Row, error
 		var jm, jp, tm, tp sql.NullFloat64
 		if err := rows.Scan(&r.Period, &r.Group, &r.Issued, &r.LinksSent, &r.Joined, &r.Started, &r.Ended,
 			&r.Closed, &r.Expired, &r.IssueToJoin.N, &jm, &jp, &r.JoinToStart.N, &tm, &tp); err != nil {
-			return nil, fmt.Errorf("sqlite: report: %w", err)
+			return nil, err
 		}
 		r.IssueToJoin.Median, r.IssueToJoin.P90 = microDuration(jm), microDuration(jp)
 		r.JoinToStart.Median, r.JoinToStart.P90 = microDuration(tm), microDuration(tp)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: report: %w", err)
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b report.Row) int {
 		return cmp.Or(cmp.Compare(a.Period, b.Period), strings.Compare(a.Group, b.Group))

@@ -10,3 +10,9 @@ import (
 func TestReportContract(t *testing.T) {
 	storetest.RunReportTests(t, func(t *testing.T) core.Store { return openTemp(t) })
 }
+
+// TestReportReplay checks report_sessions, which the triggers keep, against
+// the event log, over random histories.
+func TestReportReplay(t *testing.T) {
+	storetest.RunReportReplayTests(t, func(t *testing.T) core.Store { return openTemp(t) }, legacyReport)
+}
