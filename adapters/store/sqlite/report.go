@@ -26,65 +26,24 @@ var reportGroups = map[report.Group]string{
 	report.GroupProvider:   "r.provider",
 }
 
-// reportSQL computes a report from the sessions' summaries
-// (report_sessions, which the database keeps from the event log); its %s
-// are the periods' VALUES and the grouping.
+// reportSQL reads the summary of each session issued in one of the
+// periods (report_sessions, which the database keeps from the event log);
+// its %s are the periods' VALUES and the grouping. It finds the sessions
+// of each period through report_sessions_issued (the planner is told so,
+// CROSS JOIN and INDEXED BY: with the periods' bounds in a table it
+// cannot tell that a range of the index holds a period's sessions), and
+// returns what each counts and its waits in microseconds.
 //
-// periods are the query's periods. per finds the sessions issued in each
-// through report_sessions_issued (the planner is told so, CROSS JOIN
-// and INDEXED BY, for with the periods' bounds in a table it cannot tell
-// that a range of the index holds a period's sessions): what each counts,
-// and its waits in microseconds. counts adds them up by period and group.
-//
-// SQLite has no percentile function, so waits computes percentile_cont
-// itself: each wait's rank (from 0) among the n of its period, group and
-// kind (0 issue to join, 1 join to start), and for p the values at ranks
-// floor(p*(n-1)) and the one after, between which it interpolates by
-// the fraction p*(n-1) - floor(p*(n-1)); Go rounds the result to the
-// microsecond.
+// The sums and the percentiles are computed in Go (tally): SQLite has no
+// percentile function, and ranking every wait with window functions
+// costs a sort of all of them per query, five times what reading them
+// does on a year of a busy desk.
 const reportSQL = `
-WITH periods(idx, lo, hi) AS (VALUES %s),
-per AS (
-    SELECT p.idx AS idx, %s AS grp, r.sent AS sent,
-        r.join_at IS NOT NULL AS joined, r.start_at IS NOT NULL AS started,
-        r.ended AS ended, r.closed AS closed, r.expired > r.regenerated AS expired,
-        r.join_at - r.issued_at AS to_join, r.start_at - r.join_at AS to_start
-    FROM periods p
-    CROSS JOIN report_sessions r INDEXED BY report_sessions_issued ON r.issued_at >= p.lo AND r.issued_at < p.hi
-),
-counts AS (
-    SELECT idx, grp, COUNT(*) AS issued, SUM(sent) AS sent, SUM(joined) AS joined, SUM(started) AS started,
-        SUM(ended) AS ended, SUM(closed) AS closed, SUM(expired) AS expired
-    FROM per GROUP BY idx, grp
-),
-ranked AS (
-    SELECT idx, grp, k, v,
-        ROW_NUMBER() OVER (PARTITION BY idx, grp, k ORDER BY v) - 1 AS rn,
-        COUNT(*) OVER (PARTITION BY idx, grp, k) AS n
-    FROM (
-        SELECT idx, grp, 0 AS k, to_join AS v FROM per WHERE to_join IS NOT NULL
-        UNION ALL
-        SELECT idx, grp, 1 AS k, to_start AS v FROM per WHERE to_start IS NOT NULL
-    )
-),
-waits AS (
-    SELECT idx, grp, k, MAX(n) AS n,
-        MAX(CASE WHEN rn = CAST(0.5 * (n - 1) AS INTEGER) THEN v END) AS m0,
-        MAX(CASE WHEN rn = CAST(0.5 * (n - 1) AS INTEGER) + 1 THEN v END) AS m1,
-        MAX(0.5 * (n - 1) - CAST(0.5 * (n - 1) AS INTEGER)) AS mf,
-        MAX(CASE WHEN rn = CAST(0.9 * (n - 1) AS INTEGER) THEN v END) AS p0,
-        MAX(CASE WHEN rn = CAST(0.9 * (n - 1) AS INTEGER) + 1 THEN v END) AS p1,
-        MAX(0.9 * (n - 1) - CAST(0.9 * (n - 1) AS INTEGER)) AS pf
-    FROM ranked
-    WHERE rn BETWEEN CAST(0.5 * (n - 1) AS INTEGER) AND CAST(0.9 * (n - 1) AS INTEGER) + 1
-    GROUP BY idx, grp, k
-)
-SELECT c.idx, c.grp, c.issued, c.sent, c.joined, c.started, c.ended, c.closed, c.expired,
-    COALESCE(j.n, 0), j.m0 + j.mf * (COALESCE(j.m1, j.m0) - j.m0), j.p0 + j.pf * (COALESCE(j.p1, j.p0) - j.p0),
-    COALESCE(t.n, 0), t.m0 + t.mf * (COALESCE(t.m1, t.m0) - t.m0), t.p0 + t.pf * (COALESCE(t.p1, t.p0) - t.p0)
-FROM counts c
-LEFT JOIN waits j ON j.idx = c.idx AND j.grp = c.grp AND j.k = 0
-LEFT JOIN waits t ON t.idx = c.idx AND t.grp = c.grp AND t.k = 1
+WITH periods(idx, lo, hi) AS (VALUES %s)
+SELECT p.idx, %s, r.sent, r.join_at IS NOT NULL, r.start_at IS NOT NULL, r.ended, r.closed,
+    r.expired > r.regenerated, r.join_at - r.issued_at, r.start_at - r.join_at
+FROM periods p
+CROSS JOIN report_sessions r INDEXED BY report_sessions_issued ON r.issued_at >= p.lo AND r.issued_at < p.hi
 `
 
 // reportQuery returns the SQL and arguments of q.
@@ -121,28 +80,53 @@ func (s *Store) Report(ctx context.Context, q report.Query) ([]report.Row, error
 	return out, nil
 }
 
-// scanReport runs a report's query and returns its rows, by period and
-// then group.
+// scanReport runs a report's query and tallies its sessions into rows,
+// by period and then group.
 func (s *Store) scanReport(ctx context.Context, query string, args []any) ([]report.Row, error) {
 	rows, err := s.r.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []report.Row
+	type key struct {
+		period int
+		group  string
+	}
+	tallies := map[key]*tally{}
 	for rows.Next() {
-		var r report.Row
-		var jm, jp, tm, tp sql.NullFloat64
-		if err := rows.Scan(&r.Period, &r.Group, &r.Issued, &r.LinksSent, &r.Joined, &r.Started, &r.Ended,
-			&r.Closed, &r.Expired, &r.IssueToJoin.N, &jm, &jp, &r.JoinToStart.N, &tm, &tp); err != nil {
+		var k key
+		var sent, joined, started, ended, closed, expired int
+		var toJoin, toStart sql.NullInt64
+		if err := rows.Scan(&k.period, &k.group, &sent, &joined, &started, &ended, &closed, &expired, &toJoin, &toStart); err != nil {
 			return nil, err
 		}
-		r.IssueToJoin.Median, r.IssueToJoin.P90 = microDuration(jm), microDuration(jp)
-		r.JoinToStart.Median, r.JoinToStart.P90 = microDuration(tm), microDuration(tp)
-		out = append(out, r)
+		t := tallies[k]
+		if t == nil {
+			t = &tally{row: report.Row{Period: k.period, Group: k.group}}
+			tallies[k] = t
+		}
+		r := &t.row
+		r.Issued++
+		r.LinksSent += sent
+		r.Joined += joined
+		r.Started += started
+		r.Ended += ended
+		r.Closed += closed
+		r.Expired += expired
+		if toJoin.Valid {
+			t.toJoin = append(t.toJoin, toJoin.Int64)
+		}
+		if toStart.Valid {
+			t.toStart = append(t.toStart, toStart.Int64)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	out := make([]report.Row, 0, len(tallies))
+	for _, t := range tallies {
+		t.row.IssueToJoin, t.row.JoinToStart = waitsOf(t.toJoin), waitsOf(t.toStart)
+		out = append(out, t.row)
 	}
 	slices.SortFunc(out, func(a, b report.Row) int {
 		return cmp.Or(cmp.Compare(a.Period, b.Period), strings.Compare(a.Group, b.Group))
@@ -150,10 +134,33 @@ func (s *Store) scanReport(ctx context.Context, query string, args []any) ([]rep
 	return out, nil
 }
 
-// microDuration rounds microseconds to a time.Duration; NULL is 0.
-func microDuration(v sql.NullFloat64) time.Duration {
-	if !v.Valid {
-		return 0
+// tally is one period and group of a report as its sessions are read:
+// the counts, and the waits in microseconds.
+type tally struct {
+	row             report.Row
+	toJoin, toStart []int64
+}
+
+// waitsOf returns the median and p90 of waits (microseconds), each
+// interpolated between the two nearest as percentile_cont does, in the
+// same floating-point steps as PostgreSQL's, then rounded to the
+// microsecond. It sorts waits.
+func waitsOf(waits []int64) report.Waits {
+	w := report.Waits{N: len(waits)}
+	if w.N == 0 {
+		return w
 	}
-	return time.Duration(math.Round(v.Float64)) * time.Microsecond
+	slices.Sort(waits)
+	at := func(p float64) time.Duration {
+		pos := p * float64(w.N-1)
+		lo := int(pos)
+		v0, v1 := waits[lo], waits[lo]
+		if lo+1 < w.N {
+			v1 = waits[lo+1]
+		}
+		v := float64(v0) + (pos-float64(lo))*float64(v1-v0)
+		return time.Duration(math.Round(v)) * time.Microsecond
+	}
+	w.Median, w.P90 = at(0.5), at(0.9)
+	return w
 }

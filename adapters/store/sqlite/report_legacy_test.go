@@ -1,9 +1,15 @@
 package sqlite
 
 import (
+	"cmp"
+	"context"
+	"database/sql"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/report"
@@ -96,9 +102,46 @@ func legacyReport(t *testing.T, st core.Store, q report.Query) []report.Row {
 		joins = "\n    JOIN sessions s ON s.seq = i.session_seq"
 	}
 	query := fmt.Sprintf(legacyReportSQL, strings.Join(values, ", "), legacyReportGroups[q.Group], joins)
-	out, err := st.(*Store).scanReport(t.Context(), query, args)
+	out, err := st.(*Store).scanLegacyReport(t.Context(), query, args)
 	if err != nil {
 		t.Fatalf("legacy report: %v", err)
 	}
 	return out
+}
+
+// scanLegacyReport runs the event-log query and returns its rows, by
+// period and then group.
+func (s *Store) scanLegacyReport(ctx context.Context, query string, args []any) ([]report.Row, error) {
+	rows, err := s.r.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []report.Row
+	for rows.Next() {
+		var r report.Row
+		var jm, jp, tm, tp sql.NullFloat64
+		if err := rows.Scan(&r.Period, &r.Group, &r.Issued, &r.LinksSent, &r.Joined, &r.Started, &r.Ended,
+			&r.Closed, &r.Expired, &r.IssueToJoin.N, &jm, &jp, &r.JoinToStart.N, &tm, &tp); err != nil {
+			return nil, err
+		}
+		r.IssueToJoin.Median, r.IssueToJoin.P90 = microDuration(jm), microDuration(jp)
+		r.JoinToStart.Median, r.JoinToStart.P90 = microDuration(tm), microDuration(tp)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b report.Row) int {
+		return cmp.Or(cmp.Compare(a.Period, b.Period), strings.Compare(a.Group, b.Group))
+	})
+	return out, nil
+}
+
+// microDuration rounds microseconds to a time.Duration; NULL is 0.
+func microDuration(v sql.NullFloat64) time.Duration {
+	if !v.Valid {
+		return 0
+	}
+	return time.Duration(math.Round(v.Float64)) * time.Microsecond
 }
