@@ -5,11 +5,11 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/report/reporttest"
 )
 
 func TestMemStoreReport(t *testing.T) {
-	storetest.RunReportTests(t, func(t *testing.T) core.Store {
+	reporttest.RunStoreTests(t, func(t *testing.T) core.Store {
 		s := coretest.NewMemStore()
 		t.Cleanup(func() { s.Close() })
 		return s

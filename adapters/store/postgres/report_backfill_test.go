@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/report/reporttest"
 )
 
 // TestReportBackfill checks the backfill of report_sessions in its
@@ -19,7 +19,7 @@ func TestReportBackfill(t *testing.T) {
 	}
 	backfill, _, _ := strings.Cut(string(b)[strings.Index(string(b), "INSERT INTO report_sessions"):], ";\n")
 	st := openTest(t)
-	queries := storetest.SeedReplayHistory(t, st, 11)
+	queries := reporttest.SeedReplayHistory(t, st, 11)
 	for _, stmt := range []string{"DELETE FROM report_sessions", backfill} {
 		if _, err := st.pool.Exec(t.Context(), stmt); err != nil {
 			t.Fatalf("%v\n%s", err, stmt)

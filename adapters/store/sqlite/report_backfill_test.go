@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/report/reporttest"
 )
 
 // TestReportBackfill checks the backfill of report_sessions in its
@@ -25,7 +25,7 @@ func TestReportBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	queries := storetest.SeedReplayHistory(t, st, 11)
+	queries := reporttest.SeedReplayHistory(t, st, 11)
 	for _, stmt := range []string{"DELETE FROM report_sessions", backfill} {
 		if _, err := rawDB(t, path).ExecContext(t.Context(), stmt); err != nil {
 			t.Fatalf("%v\n%s", err, stmt)

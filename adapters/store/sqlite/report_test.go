@@ -4,15 +4,15 @@ import (
 	"testing"
 
 	"github.com/assistbot/assistbot/core"
-	"github.com/assistbot/assistbot/core/coretest/storetest"
+	"github.com/assistbot/assistbot/core/report/reporttest"
 )
 
 func TestReportContract(t *testing.T) {
-	storetest.RunReportTests(t, func(t *testing.T) core.Store { return openTemp(t) })
+	reporttest.RunStoreTests(t, func(t *testing.T) core.Store { return openTemp(t) })
 }
 
 // TestReportReplay checks report_sessions, which the triggers keep, against
 // the event log, over random histories.
 func TestReportReplay(t *testing.T) {
-	storetest.RunReportReplayTests(t, func(t *testing.T) core.Store { return openTemp(t) }, legacyReport)
+	reporttest.RunReplayTests(t, func(t *testing.T) core.Store { return openTemp(t) }, legacyReport)
 }

@@ -1,4 +1,7 @@
-package storetest
+// Package reporttest is the contract every store that computes reports
+// passes (report.Store): a fixed history whose figures are worked out by
+// hand, and random histories replayed against the event log.
+package reporttest
 
 import (
 	"fmt"
@@ -10,11 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// RunReportTests is the contract of report.Store: open returns a
+// RunStoreTests is the contract of report.Store: open returns a
 // new, empty store, which must be a report.Store, for each subtest.
 // Every store is run against one history, written below with what each
 // report of it must answer, computed by hand.
-func RunReportTests(t *testing.T, open func(t *testing.T) core.Store) {
+func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 	for _, c := range []struct {
 		name string
 		run  func(*testing.T, report.Store)
@@ -33,7 +36,7 @@ func RunReportTests(t *testing.T, open func(t *testing.T) core.Store) {
 			if !ok {
 				t.Fatalf("%T is not a report.Store", st)
 			}
-			seedReportHistory(t, &storeFixture{t: t, st: st, n: new(int)})
+			seedReportHistory(t, &fixture{t: t, st: st, n: new(int)})
 			c.run(t, rs)
 		})
 	}
@@ -107,7 +110,7 @@ var reportHistory = []struct {
 
 // seedReportHistory stores reportHistory, each session with a
 // conversation of its own.
-func seedReportHistory(t *testing.T, f *storeFixture) {
+func seedReportHistory(t *testing.T, f *fixture) {
 	for i, h := range reportHistory {
 		var ep core.Endpoint
 		if h.channel != "" {
@@ -276,4 +279,76 @@ func testReportEmpty(t *testing.T, rs report.Store) {
 			t.Errorf("Report(day 2, %q) = %v, %v; want no rows", g, got, err)
 		}
 	}
+}
+
+// fixture is one test's store and the means to fill it.
+type fixture struct {
+	t  *testing.T
+	st core.Store
+	n  *int // the last id suffix handed out
+}
+
+// id returns a new id with prefix; ids sort in the order handed out.
+func (f *fixture) id(prefix string) string {
+	*f.n++
+	return fmt.Sprintf("%s-%04d", prefix, *f.n)
+}
+
+// conversation returns an open conversation for customer with every field
+// set.
+func (f *fixture) conversation(customer core.Endpoint) *core.Conversation {
+	return &core.Conversation{
+		ID:           f.id("conv"),
+		Customer:     customer,
+		CustomerName: "Ada Lovelace",
+		Desk:         core.Endpoint{Channel: core.ChannelSlack, Address: "C0123"},
+		DeskThread:   "1710428966.000100",
+		Locale:       "en-GB",
+		State:        core.ConversationOpen,
+		CreatedAt:    storeTime(time.Second),
+		UpdatedAt:    storeTime(2 * time.Second),
+	}
+}
+
+// storeEpoch is the suite's reference time: UTC, to the microsecond, the
+// precision every store keeps.
+func storeEpoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
+
+// storeTime returns storeEpoch()+d.
+func storeTime(d time.Duration) time.Time { return storeEpoch().Add(d) }
+
+// newSession returns a session with every field set.
+func newSession(id, conversationID, pin string, state core.State, created time.Time) *core.Session {
+	return &core.Session{
+		ID:             id,
+		ConversationID: conversationID,
+		Provider:       "fake",
+		ProviderRef:    "ref-" + id,
+		PIN:            pin,
+		PINExpiresAt:   created.Add(20 * time.Minute),
+		DesktopURL:     "https://example.test/d/" + id,
+		MobileURL:      "https://example.test/m/" + id,
+		ManualURL:      "https://example.test/manual",
+		State:          state,
+		Device:         core.DeviceDesktop,
+		Mode:           core.ModeView,
+		Agent:          "agent@example.test",
+		Technician:     "tech@example.test",
+		Locale:         "de-CH",
+		CustomerKey:    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Origin:         "C0ORIGIN",
+		CustomerURL:    "https://mesh.example.test/invite?c=" + pin,
+		TechnicianURL:  "https://mesh.example.test/sharing?c=" + id,
+		CreatedAt:      created,
+		UpdatedAt:      created.Add(time.Second),
+		JoinedAt:       created.Add(2 * time.Second),
+		StartedAt:      created.Add(3 * time.Second),
+		EndedAt:        created.Add(4 * time.Second),
+	}
+}
+
+// newEvent returns an event of s from one state to another.
+func newEvent(s *core.Session, a core.Action, from, to core.State, when time.Time) core.Event {
+	return core.Event{SessionID: s.ID, At: when, Actor: "agent:ada", Action: a, From: from, To: to,
+		Detail: "customer sms:…0123"}
 }

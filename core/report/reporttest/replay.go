@@ -1,4 +1,4 @@
-package storetest
+package reporttest
 
 import (
 	"cmp"
@@ -16,7 +16,7 @@ import (
 	"github.com/assistbot/assistbot/core/report"
 )
 
-// RunReportReplayTests writes random histories through the store's
+// RunReplayTests writes random histories through the store's
 // write paths (CreateSession, UpdateSession with events of every kind in
 // any order, hand-offs that change the agent, starts that change the
 // technician, provider changes, conversations whose customer changes
@@ -31,7 +31,7 @@ import (
 // may compute them in floating point (PostgreSQL's seconds as float8).
 // legacy, when not nil, is another way the store computes a report,
 // from its event log, whose rows must be exactly the same.
-func RunReportReplayTests(t *testing.T, open func(t *testing.T) core.Store,
+func RunReplayTests(t *testing.T, open func(t *testing.T) core.Store,
 	legacy func(t *testing.T, st core.Store, q report.Query) []report.Row) {
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
@@ -40,7 +40,7 @@ func RunReportReplayTests(t *testing.T, open func(t *testing.T) core.Store,
 			if !ok {
 				t.Fatalf("%T is not a report.Store", st)
 			}
-			f := &storeFixture{t: t, st: st, n: new(int)}
+			f := &fixture{t: t, st: st, n: new(int)}
 			ids := replayHistory(t, f, rand.New(rand.NewPCG(seed, 7)))
 			for _, q := range replayQueries() {
 				want := replayReport(t, st, ids, q)
@@ -98,7 +98,7 @@ var replayActions = []core.Action{core.ActionSend, core.ActionJoin, core.ActionS
 
 // replayHistory writes random sessions and changes to f's store and
 // returns the sessions' ids.
-func replayHistory(t *testing.T, f *storeFixture, r *rand.Rand) []string {
+func replayHistory(t *testing.T, f *fixture, r *rand.Rand) []string {
 	ctx := t.Context()
 	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
 	when := func() time.Time {
@@ -301,9 +301,9 @@ func replayReport(t *testing.T, st core.Store, ids []string, q report.Query) []r
 }
 
 // SeedReplayHistory writes to st the random history of seed that
-// RunReportReplayTests replays, for a store's own checks (of a backfill,
+// RunReplayTests replays, for a store's own checks (of a backfill,
 // say), and returns the reports to check it with.
 func SeedReplayHistory(t *testing.T, st core.Store, seed uint64) []report.Query {
-	replayHistory(t, &storeFixture{t: t, st: st, n: new(int)}, rand.New(rand.NewPCG(seed, 7)))
+	replayHistory(t, &fixture{t: t, st: st, n: new(int)}, rand.New(rand.NewPCG(seed, 7)))
 	return replayQueries()
 }
