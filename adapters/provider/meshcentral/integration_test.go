@@ -120,10 +120,13 @@ func startReal() (env *realEnv, skip string, err error) {
 		}
 	}
 
-	env = &realEnv{dir: dir}
+	// started is what this start made, stopped if the start fails: env
+	// itself is nil by then.
+	started := &realEnv{dir: dir}
+	env = started
 	defer func() {
 		if err != nil {
-			env.stop()
+			started.stop()
 		}
 	}()
 	if env.data, err = os.MkdirTemp("", "assistbot-meshcentral-"); err != nil {
@@ -171,12 +174,15 @@ func startReal() (env *realEnv, skip string, err error) {
 		return nil, "", fmt.Errorf("start meshcentral: %w", err)
 	}
 	exited := make(chan struct{})
-	go func() { env.server.Wait(); close(exited) }()
+	server := env.server
+	go func() { server.Wait(); close(exited) }()
 
 	// The server makes its certificates on first start; its root signs
 	// the web certificate, so it is the CA file.
 	env.caFile = filepath.Join(env.data, "root-cert-public.crt")
-	deadline := time.Now().Add(90 * time.Second)
+	// Its first start makes keys and certificates, which takes long on a
+	// machine busy with the rest of the test suite.
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		select {
 		case <-exited:
@@ -187,7 +193,7 @@ func startReal() (env *realEnv, skip string, err error) {
 			return env, "", nil
 		}
 		if time.Now().After(deadline) {
-			return nil, "", fmt.Errorf("meshcentral did not answer on %s within 90s:\n%s", env.host, env.logTail())
+			return nil, "", fmt.Errorf("meshcentral did not answer on %s within 3 minutes:\n%s", env.host, env.logTail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
