@@ -126,12 +126,12 @@ type storeFixture struct {
 // sub returns the storeFixture for a subtest of f's test.
 func (f *storeFixture) sub(t *testing.T) *storeFixture { return &storeFixture{t: t, st: f.st, n: f.n} }
 
-// storeEpoch is the suite's reference time: UTC, to the microsecond, the
+// Epoch is the suite's reference time: UTC, to the microsecond, the
 // precision every store keeps.
-func storeEpoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
+func Epoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
 
-// storeTime returns storeEpoch()+d.
-func storeTime(d time.Duration) time.Time { return storeEpoch().Add(d) }
+// At returns Epoch()+d.
+func At(d time.Duration) time.Time { return Epoch().Add(d) }
 
 // id returns a new id with prefix; ids sort in the order handed out.
 func (f *storeFixture) id(prefix string) string {
@@ -150,13 +150,13 @@ func (f *storeFixture) conversation(customer core.Endpoint) *core.Conversation {
 		DeskThread:   "1710428966.000100",
 		Locale:       "en-GB",
 		State:        core.ConversationOpen,
-		CreatedAt:    storeTime(time.Second),
-		UpdatedAt:    storeTime(2 * time.Second),
+		CreatedAt:    At(time.Second),
+		UpdatedAt:    At(2 * time.Second),
 	}
 }
 
-// newSession returns a session with every field set.
-func newSession(id, conversationID, pin string, state core.State, created time.Time) *core.Session {
+// NewSession returns a session with every field set.
+func NewSession(id, conversationID, pin string, state core.State, created time.Time) *core.Session {
 	return &core.Session{
 		ID:             id,
 		ConversationID: conversationID,
@@ -187,11 +187,11 @@ func newSession(id, conversationID, pin string, state core.State, created time.T
 
 // session returns a session of conversation convID with every field set.
 func (f *storeFixture) session(convID, pin string, state core.State) *core.Session {
-	return newSession(f.id("sess"), convID, pin, state, storeTime(time.Minute))
+	return NewSession(f.id("sess"), convID, pin, state, At(time.Minute))
 }
 
-// newEvent returns an event of s from one state to another.
-func newEvent(s *core.Session, a core.Action, from, to core.State, when time.Time) core.Event {
+// NewEvent returns an event of s from one state to another.
+func NewEvent(s *core.Session, a core.Action, from, to core.State, when time.Time) core.Event {
 	return core.Event{SessionID: s.ID, At: when, Actor: "agent:ada", Action: a, From: from, To: to,
 		Detail: "customer sms:…0123"}
 }
@@ -204,7 +204,7 @@ func newDelivery(s *core.Session, next time.Time) *core.Delivery {
 		To:             core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100123"},
 		Notice: core.Notice{Kind: core.NoticeLink, Locale: "fr", SessionID: s.ID,
 			Action: core.ActionSend, State: core.StateSent, LinkKind: core.LinkMobile,
-			Link: "https://example.test/m/" + s.ID, PIN: s.PIN, ExpiresAt: storeTime(20 * time.Minute),
+			Link: "https://example.test/m/" + s.ID, PIN: s.PIN, ExpiresAt: At(20 * time.Minute),
 			Device: core.DeviceMobile, Mode: core.ModeControl, Actor: "ada", Thread: "1710428966.000100",
 			Replace: "1710428999.000200", ConversationID: s.ConversationID, Customer: "…0123",
 			CustomerChannel: core.ChannelSMS, Author: "Ada", Text: "Bonjour"},
@@ -213,8 +213,8 @@ func newDelivery(s *core.Session, next time.Time) *core.Delivery {
 		Attempts:      0,
 		NextAttemptAt: next,
 		ExternalID:    "",
-		CreatedAt:     storeTime(time.Minute),
-		UpdatedAt:     storeTime(time.Minute),
+		CreatedAt:     At(time.Minute),
+		UpdatedAt:     At(time.Minute),
 	}
 }
 
@@ -225,7 +225,7 @@ func (f *storeFixture) issue(pin string, state core.State) *core.Session {
 	c := f.conversation(core.Endpoint{})
 	s := f.session(c.ID, pin, state)
 	ch := &core.Change{Conversation: c, Session: s,
-		Events: []core.Event{newEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
+		Events: []core.Event{NewEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
 	if err := f.st.CreateSession(f.t.Context(), ch); err != nil {
 		f.t.Fatalf("CreateSession(pin %s, %s): %v", pin, state, err)
 	}

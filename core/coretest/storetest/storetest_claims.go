@@ -44,7 +44,7 @@ func (f *storeFixture) renew(token string, until time.Time) int {
 // testRenewClaim extends the lease of one claim's deliveries, and of
 // those alone.
 func testRenewClaim(t *testing.T, f *storeFixture) {
-	now, lease := storeTime(time.Hour), time.Minute
+	now, lease := At(time.Hour), time.Minute
 	s := f.issue("200010", core.StateIssued)
 	a1, a2, b1, idle := newDelivery(s, now), newDelivery(s, now), newDelivery(s, now), newDelivery(s, now.Add(time.Hour))
 	apart(a1, a2, b1, idle)
@@ -91,7 +91,7 @@ func testRenewClaim(t *testing.T, f *storeFixture) {
 // taken over: the save is refused and changes nothing.
 func testClaimLost(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now, lease := storeTime(time.Hour), time.Minute
+	now, lease := At(time.Hour), time.Minute
 	s := f.issue("200011", core.StateIssued)
 	d := newDelivery(s, now)
 	f.queue(s, d)
@@ -131,7 +131,7 @@ func testClaimLost(t *testing.T, f *storeFixture) {
 // on a delivery a worker holds: it is saved, and the claim stays the
 // worker's.
 func testReportNotFenced(t *testing.T, f *storeFixture) {
-	now, lease := storeTime(time.Hour), time.Minute
+	now, lease := At(time.Hour), time.Minute
 	s := f.issue("200012", core.StateIssued)
 	d := newDelivery(s, now)
 	f.queue(s, d)
@@ -157,7 +157,7 @@ func testReportNotFenced(t *testing.T, f *storeFixture) {
 // while an earlier one of its key is held or not due, whatever the
 // deliveries of other keys do.
 func testClaimOrder(t *testing.T, f *storeFixture) {
-	now, lease := storeTime(time.Hour), 2*time.Hour
+	now, lease := At(time.Hour), 2*time.Hour
 	s1, s2 := f.issue("200013", core.StateIssued), f.issue("200014", core.StateIssued)
 	desk := core.Endpoint{Channel: core.ChannelSlack, Address: "C0123"}
 	a1 := newDelivery(s1, now)                // the customer of conversation 1
@@ -191,7 +191,7 @@ func testClaimOrder(t *testing.T, f *storeFixture) {
 // deliveries: the later ones wait until the earlier ones were saved, and
 // then come together.
 func testClaimLimitKeepsOrder(t *testing.T, f *storeFixture) {
-	now, lease := storeTime(time.Hour), time.Hour
+	now, lease := At(time.Hour), time.Hour
 	s := f.issue("200015", core.StateIssued)
 	p1, q1, p2, p3 := newDelivery(s, now), newDelivery(s, now), newDelivery(s, now), newDelivery(s, now)
 	q1.To.Address = "+15550100999"
@@ -218,7 +218,7 @@ func testReleaseOrphanedClaims(t *testing.T, f *storeFixture) {
 	if !ok {
 		t.Skip("processes share the store: an unfinished claim may be another's")
 	}
-	now, lease := storeTime(time.Hour), time.Minute
+	now, lease := At(time.Hour), time.Minute
 	s := f.issue("200016", core.StateIssued)
 	d1, d2, d3, d4 := newDelivery(s, now), newDelivery(s, now), newDelivery(s, now.Add(time.Hour)), newDelivery(s, now)
 	apart(d1, d2, d3, d4)

@@ -36,9 +36,9 @@ func testConcurrentPINs(t *testing.T, f *storeFixture) {
 			r := rand.New(rand.NewPCG(uint64(w), 7))
 			for i := range perWorker {
 				pin := fmt.Sprintf("9%05d", r.IntN(pins))
-				s := newSession(fmt.Sprintf("race-%02d-%02d", w, i), c.ID, pin, core.StateIssued, storeTime(time.Duration(i)*time.Second))
+				s := NewSession(fmt.Sprintf("race-%02d-%02d", w, i), c.ID, pin, core.StateIssued, At(time.Duration(i)*time.Second))
 				err := f.st.CreateSession(ctx, &core.Change{Session: s,
-					Events: []core.Event{newEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}})
+					Events: []core.Event{NewEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}})
 				mu.Lock()
 				drawn[pin] = true
 				switch {
@@ -99,7 +99,7 @@ func testConcurrentUpdate(t *testing.T, f *storeFixture) {
 				defer wg.Done()
 				<-start
 				errs[i] = f.st.UpdateSession(t.Context(), &core.Change{Session: r,
-					Events: []core.Event{newEvent(r, core.ActionSend, core.StateIssued, r.State, storeTime(time.Hour))}})
+					Events: []core.Event{NewEvent(r, core.ActionSend, core.StateIssued, r.State, At(time.Hour))}})
 			}()
 		}
 		close(start)
@@ -171,7 +171,7 @@ func testConcurrentOpenConversation(t *testing.T, f *storeFixture) {
 func testConcurrentClaims(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	const workers, keys, perKey = 8, 12, 20
-	now := storeTime(time.Hour)
+	now := At(time.Hour)
 	s := f.issue("500100", core.StateIssued)
 	queued := map[string][]int64{}
 	for range perKey {

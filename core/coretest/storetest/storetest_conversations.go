@@ -31,7 +31,7 @@ func testConversationUpdate(t *testing.T, f *storeFixture) {
 
 	c.CustomerName, c.Locale, c.State = "Ada King", "fr", core.ConversationClosed
 	c.Desk = core.Endpoint{Channel: core.ChannelDiscord, Address: "42"}
-	c.UpdatedAt = storeTime(time.Hour)
+	c.UpdatedAt = At(time.Hour)
 	if err := f.st.UpdateConversation(ctx, c); err != nil {
 		t.Fatalf("UpdateConversation: %v", err)
 	}

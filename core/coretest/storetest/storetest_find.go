@@ -42,8 +42,8 @@ func testFindSessions(t *testing.T, f *storeFixture) {
 	}
 	byID := map[string]*core.Session{}
 	for i, r := range rows {
-		s := newSession(r.id, r.conv, fmt.Sprintf("60000%d", i), r.state, storeTime(r.created))
-		s.PINExpiresAt = storeTime(r.expires)
+		s := NewSession(r.id, r.conv, fmt.Sprintf("60000%d", i), r.state, At(r.created))
+		s.PINExpiresAt = At(r.expires)
 		if err := f.st.CreateSession(ctx, &core.Change{Session: s}); err != nil {
 			t.Fatalf("CreateSession(%s): %v", r.id, err)
 		}
@@ -64,14 +64,14 @@ func testFindSessions(t *testing.T, f *storeFixture) {
 			States: []core.State{core.StateIssued, core.StateWaiting}}, []string{"f3-b", "f3-a"}},
 		{"unknown conversation", core.SessionFilter{ConversationID: "none"}, []string{}},
 		// Only live PINs expire, and strictly before the bound.
-		{"expires before", core.SessionFilter{ExpiresBefore: storeTime(5 * time.Minute)}, []string{"f3-a"}},
-		{"expires before, just after", core.SessionFilter{ExpiresBefore: storeTime(5*time.Minute + time.Microsecond)},
+		{"expires before", core.SessionFilter{ExpiresBefore: At(5 * time.Minute)}, []string{"f3-a"}},
+		{"expires before, just after", core.SessionFilter{ExpiresBefore: At(5*time.Minute + time.Microsecond)},
 			[]string{"f3-a", "f2"}},
-		{"expires before, as the sweeper asks", core.SessionFilter{States: live, ExpiresBefore: storeTime(time.Hour)},
+		{"expires before, as the sweeper asks", core.SessionFilter{States: live, ExpiresBefore: At(time.Hour)},
 			[]string{"f6", "f3-a", "f2", "f1"}},
-		{"expires before and state", core.SessionFilter{States: []core.State{core.StateSent}, ExpiresBefore: storeTime(time.Hour)},
+		{"expires before and state", core.SessionFilter{States: []core.State{core.StateSent}, ExpiresBefore: At(time.Hour)},
 			[]string{"f6", "f2"}},
-		{"expires before and conversation", core.SessionFilter{ConversationID: ca.ID, ExpiresBefore: storeTime(time.Hour)},
+		{"expires before and conversation", core.SessionFilter{ConversationID: ca.ID, ExpiresBefore: At(time.Hour)},
 			[]string{"f2", "f1"}},
 		{"limit", core.SessionFilter{Limit: 2}, []string{"f6", "f5"}},
 	} {
@@ -96,7 +96,7 @@ func testFindSessionsLimit(t *testing.T, f *storeFixture) {
 	const n = 105
 	var want []string // newest first
 	for i := range n {
-		s := newSession(f.id("lim"), c.ID, fmt.Sprintf("7%05d", i), core.StateWaiting, storeTime(time.Duration(i)*time.Second))
+		s := NewSession(f.id("lim"), c.ID, fmt.Sprintf("7%05d", i), core.StateWaiting, At(time.Duration(i)*time.Second))
 		if err := f.st.CreateSession(ctx, &core.Change{Session: s}); err != nil {
 			t.Fatalf("CreateSession(%d): %v", i, err)
 		}
@@ -118,22 +118,22 @@ func testEvents(t *testing.T, f *storeFixture) {
 	b := f.issue("100002", core.StateIssued)
 	a.State = core.StateSent
 	chA := &core.Change{Session: a, Events: []core.Event{
-		newEvent(a, core.ActionSend, core.StateIssued, core.StateSent, storeTime(time.Hour)),
-		newEvent(a, core.ActionSend, core.StateSent, core.StateSent, storeTime(time.Hour+time.Microsecond)),
+		NewEvent(a, core.ActionSend, core.StateIssued, core.StateSent, At(time.Hour)),
+		NewEvent(a, core.ActionSend, core.StateSent, core.StateSent, At(time.Hour+time.Microsecond)),
 	}}
 	f.update(chA)
 	b.State = core.StateClosed
-	chB := &core.Change{Session: b, Events: []core.Event{newEvent(b, core.ActionClose, core.StateIssued, core.StateClosed, storeTime(time.Hour))}}
+	chB := &core.Change{Session: b, Events: []core.Event{NewEvent(b, core.ActionClose, core.StateIssued, core.StateClosed, At(time.Hour))}}
 	f.update(chB)
 	a.State = core.StateWaiting
-	chA2 := &core.Change{Session: a, Events: []core.Event{newEvent(a, core.ActionJoin, core.StateSent, core.StateWaiting, storeTime(2*time.Hour))}}
+	chA2 := &core.Change{Session: a, Events: []core.Event{NewEvent(a, core.ActionJoin, core.StateSent, core.StateWaiting, At(2*time.Hour))}}
 	f.update(chA2)
 
 	evA, evB := f.findEvents(a.ID), f.findEvents(b.ID)
 	if len(evA) != 4 || len(evB) != 2 {
 		t.Fatalf("got %d and %d events, want 4 and 2", len(evA), len(evB))
 	}
-	issueA := newEvent(a, core.ActionIssue, "", core.StateIssued, storeTime(time.Minute))
+	issueA := NewEvent(a, core.ActionIssue, "", core.StateIssued, At(time.Minute))
 	issueA.ID = evA[0].ID
 	wantSame(t, "events of a", append([]core.Event{issueA}, append(chA.Events, chA2.Events...)...), evA)
 	wantSame(t, "later events of b", chB.Events, evB[1:])
@@ -185,10 +185,10 @@ func testStats(t *testing.T, f *storeFixture) {
 			last = f.issue(fmt.Sprintf("80000%d", i), st)
 		}
 	}
-	sent := newDelivery(last, storeTime(time.Minute))
+	sent := newDelivery(last, At(time.Minute))
 	sent.Status = core.DeliverySent
 	f.update(&core.Change{Session: last, Deliveries: []*core.Delivery{
-		newDelivery(last, storeTime(time.Minute)), newDelivery(last, storeTime(time.Hour)), newDelivery(last, storeTime(time.Minute)), sent,
+		newDelivery(last, At(time.Minute)), newDelivery(last, At(time.Hour)), newDelivery(last, At(time.Minute)), sent,
 	}})
 	got, err := f.st.Stats(t.Context())
 	if err != nil {

@@ -27,7 +27,7 @@ var listRows = []struct {
 	channel string // the conversation's customer channel
 	agent   string
 	state   core.State
-	created time.Duration // from storeEpoch; -1 for none (the zero time)
+	created time.Duration // from Epoch; -1 for none (the zero time)
 }{
 	{"l01", "sms", "alice", core.StateEnded, 1 * time.Minute},
 	{"l02", "web", "bob", core.StateClosed, 2 * time.Minute},
@@ -55,11 +55,11 @@ func newListFixture(t *testing.T, f *storeFixture) *listFixture {
 		lf.convs[ch] = c
 	}
 	for i, r := range listRows {
-		base := storeTime(r.created)
+		base := At(r.created)
 		if r.created < 0 {
-			base = storeTime(time.Hour) // for the other times
+			base = At(time.Hour) // for the other times
 		}
-		s := newSession(r.id, lf.convs[r.channel].ID, fmt.Sprintf("61000%d", i), r.state, base)
+		s := NewSession(r.id, lf.convs[r.channel].ID, fmt.Sprintf("61000%d", i), r.state, base)
 		s.Agent = r.agent
 		if r.created < 0 {
 			s.CreatedAt = time.Time{}
@@ -90,7 +90,7 @@ func (lf *listFixture) find(t *testing.T, f *storeFixture, name string, filter c
 
 func testFindSessionsFilters(t *testing.T, f *storeFixture) {
 	lf := newListFixture(t, f)
-	at := storeTime
+	at := At
 	// after returns the cursor of the session with id.
 	after := func(filter core.SessionFilter, id string) core.SessionFilter {
 		filter.AfterCreatedAt, filter.AfterID = lf.byID[id].CreatedAt, id
@@ -176,4 +176,4 @@ func testFindSessionsPages(t *testing.T, f *storeFixture) {
 	}
 }
 
-func at3m() time.Time { return storeTime(3 * time.Minute) }
+func at3m() time.Time { return At(3 * time.Minute) }

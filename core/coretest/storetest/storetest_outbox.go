@@ -24,8 +24,8 @@ func (f *storeFixture) queue(s *core.Session, ds ...*core.Delivery) {
 
 func testDeliveryRoundTrip(t *testing.T, f *storeFixture) {
 	s := f.issue("200001", core.StateIssued)
-	d1 := newDelivery(s, storeTime(time.Minute))
-	d2 := newDelivery(s, storeTime(2*time.Minute))
+	d1 := newDelivery(s, At(time.Minute))
+	d2 := newDelivery(s, At(2*time.Minute))
 	d2.Notice = core.Notice{Kind: core.NoticeSession, SessionID: s.ID, Action: core.ActionJoin, State: core.StateWaiting}
 	d2.Status, d2.Reason, d2.Attempts, d2.ExternalID = core.DeliverySent, "slow", 3, "SM0001"
 	f.queue(s, d1, d2)
@@ -72,7 +72,7 @@ func claimToken(t *testing.T, got []*core.Delivery, seen map[string]bool) string
 
 func testClaimDeliveries(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now, lease := storeTime(time.Hour), 2*time.Minute
+	now, lease := At(time.Hour), 2*time.Minute
 	s := f.issue("200002", core.StateIssued)
 	d1 := newDelivery(s, now.Add(-2*time.Minute))
 	d2 := newDelivery(s, now.Add(time.Minute)) // not due yet
@@ -132,7 +132,7 @@ func testClaimDeliveries(t *testing.T, f *storeFixture) {
 
 func testClaimDeliveriesLimit(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now := storeTime(time.Hour)
+	now := At(time.Hour)
 	s := f.issue("200003", core.StateIssued)
 	d1, d2, d3 := newDelivery(s, now), newDelivery(s, now), newDelivery(s, now)
 	apart(d1, d2, d3)
@@ -155,9 +155,9 @@ func testClaimDeliveriesLimit(t *testing.T, f *storeFixture) {
 func testUpdateDelivery(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	s := f.issue("200004", core.StateIssued)
-	d := newDelivery(s, storeTime(time.Minute))
+	d := newDelivery(s, At(time.Minute))
 	f.queue(s, d)
-	got, err := f.st.ClaimDeliveries(ctx, storeTime(time.Minute), 1, time.Minute)
+	got, err := f.st.ClaimDeliveries(ctx, At(time.Minute), 1, time.Minute)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ClaimDeliveries = %v, %v", got, err)
 	}
@@ -166,12 +166,12 @@ func testUpdateDelivery(t *testing.T, f *storeFixture) {
 	// A failed attempt to be retried, saved by the claim's holder: the
 	// claim ends, in the store and in d.
 	d = got[0]
-	d.Reason, d.NextAttemptAt, d.UpdatedAt = "carrier busy", storeTime(10*time.Minute), storeTime(2*time.Minute)
+	d.Reason, d.NextAttemptAt, d.UpdatedAt = "carrier busy", At(10*time.Minute), At(2*time.Minute)
 	want.Reason, want.NextAttemptAt, want.UpdatedAt = d.Reason, d.NextAttemptAt, d.UpdatedAt
 	want.ClaimToken, want.ClaimUntil = "", time.Time{}
 	// UpdateDelivery saves only status, reason, attempts, schedule,
 	// external id and update time.
-	d.Notice.Text, d.To.Address, d.CreatedAt, d.SessionID = "not saved", "+15550100999", storeTime(time.Hour), "other"
+	d.Notice.Text, d.To.Address, d.CreatedAt, d.SessionID = "not saved", "+15550100999", At(time.Hour), "other"
 	if err := f.st.UpdateDelivery(ctx, d); err != nil {
 		t.Fatalf("UpdateDelivery(retry): %v", err)
 	}
@@ -181,14 +181,14 @@ func testUpdateDelivery(t *testing.T, f *storeFixture) {
 	wantSame(t, "delivery after a retry", &want, f.findDelivery(d.ID))
 
 	// Saves without a token, as a platform's reports make.
-	d.Status, d.ExternalID, d.Reason, d.Attempts, d.UpdatedAt = core.DeliverySent, "SM0002", "", 4, storeTime(11*time.Minute)
+	d.Status, d.ExternalID, d.Reason, d.Attempts, d.UpdatedAt = core.DeliverySent, "SM0002", "", 4, At(11*time.Minute)
 	want.Status, want.ExternalID, want.Reason, want.Attempts, want.UpdatedAt = d.Status, d.ExternalID, d.Reason, d.Attempts, d.UpdatedAt
 	if err := f.st.UpdateDelivery(ctx, d); err != nil {
 		t.Fatalf("UpdateDelivery(sent): %v", err)
 	}
 	wantSame(t, "delivery after sending", &want, f.findDelivery(d.ID))
 
-	d.Status, d.UpdatedAt = core.DeliveryDelivered, storeTime(12*time.Minute)
+	d.Status, d.UpdatedAt = core.DeliveryDelivered, At(12*time.Minute)
 	want.Status, want.UpdatedAt = d.Status, d.UpdatedAt
 	if err := f.st.UpdateDelivery(ctx, d); err != nil {
 		t.Fatalf("UpdateDelivery(delivered): %v", err)
@@ -206,15 +206,15 @@ func testUpdateDeliveryFinal(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	s := f.issue("200005", core.StateIssued)
 	for _, final := range []core.DeliveryStatus{core.DeliveryDelivered, core.DeliveryFailed} {
-		d := newDelivery(s, storeTime(time.Minute))
+		d := newDelivery(s, At(time.Minute))
 		f.queue(s, d)
-		d.Status, d.Reason, d.UpdatedAt = final, "final", storeTime(2*time.Minute)
+		d.Status, d.Reason, d.UpdatedAt = final, "final", At(2*time.Minute)
 		if err := f.st.UpdateDelivery(ctx, d); err != nil {
 			t.Fatalf("UpdateDelivery(%s): %v", final, err)
 		}
 		stored := f.findDelivery(d.ID)
 		for _, late := range []core.DeliveryStatus{core.DeliveryQueued, core.DeliverySent, core.DeliveryFailed, core.DeliveryDelivered} {
-			d.Status, d.Reason, d.Attempts, d.ExternalID, d.UpdatedAt = late, "late", 9, "SM-late", storeTime(time.Hour)
+			d.Status, d.Reason, d.Attempts, d.ExternalID, d.UpdatedAt = late, "late", 9, "SM-late", At(time.Hour)
 			wantIs(t, "UpdateDelivery("+string(final)+" to "+string(late)+")", f.st.UpdateDelivery(ctx, d), core.ErrDeliveryFinal)
 			wantSame(t, "final delivery after a late update", stored, f.findDelivery(d.ID))
 		}
@@ -224,12 +224,12 @@ func testUpdateDeliveryFinal(t *testing.T, f *storeFixture) {
 func testFindDeliveries(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	a, b := f.issue("200006", core.StateIssued), f.issue("200007", core.StateIssued)
-	a1, a2 := newDelivery(a, storeTime(time.Minute)), newDelivery(a, storeTime(time.Minute))
+	a1, a2 := newDelivery(a, At(time.Minute)), newDelivery(a, At(time.Minute))
 	a2.Status = core.DeliverySent
 	f.queue(a, a1, a2)
-	b1 := newDelivery(b, storeTime(time.Minute))
+	b1 := newDelivery(b, At(time.Minute))
 	f.queue(b, b1)
-	a3 := newDelivery(a, storeTime(time.Minute))
+	a3 := newDelivery(a, At(time.Minute))
 	f.queue(a, a3)
 	byID := map[int64]*core.Delivery{a1.ID: a1, a2.ID: a2, a3.ID: a3, b1.ID: b1}
 	for _, c := range []struct {
@@ -261,7 +261,7 @@ func testFindDeliveries(t *testing.T, f *storeFixture) {
 func testFindDeliveryByExternalID(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	s := f.issue("200008", core.StateIssued)
-	d1, d2, d3 := newDelivery(s, storeTime(time.Minute)), newDelivery(s, storeTime(time.Minute)), newDelivery(s, storeTime(time.Minute))
+	d1, d2, d3 := newDelivery(s, At(time.Minute)), newDelivery(s, At(time.Minute)), newDelivery(s, At(time.Minute))
 	d1.Status, d1.ExternalID = core.DeliverySent, "SM0003"
 	d3.To = core.Endpoint{Channel: core.ChannelSlack, Address: "U0123"}
 	d3.Status, d3.ExternalID = core.DeliverySent, "SM0004"

@@ -70,7 +70,7 @@ func testFindConversations(t *testing.T, f *storeFixture) {
 	for i, desk := range []string{core.ChannelSlack, core.ChannelConsole, core.ChannelSlack, core.ChannelConsole} {
 		c := f.conversation(core.Endpoint{Channel: core.ChannelWeb, Address: f.id("chat")})
 		c.Desk = core.Endpoint{Channel: desk, Address: "desk"}
-		c.UpdatedAt = storeTime(time.Duration(10-i) * time.Minute) // the first is the most recent
+		c.UpdatedAt = At(time.Duration(10-i) * time.Minute) // the first is the most recent
 		if i == 3 {
 			c.State = core.ConversationClosed
 		}
@@ -106,7 +106,7 @@ func testFindConversations(t *testing.T, f *storeFixture) {
 func testAppendMessage(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	c := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"}))
-	at := storeTime(time.Hour)
+	at := At(time.Hour)
 	m := message(c.ID, core.FromCustomer, "my screen is black", "sms:SM0001", at)
 	d := textDelivery(c, m.Text, at)
 	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: m, Deliveries: []*core.Delivery{d}}); err != nil {
@@ -129,7 +129,7 @@ func testAppendMessage(t *testing.T, f *storeFixture) {
 		t.Errorf("ClaimDeliveries: %+v, %v", claimed, err)
 	}
 	// An older message does not move the conversation back in time.
-	old := message(c.ID, core.FromAgent, "earlier", "", storeTime(time.Minute))
+	old := message(c.ID, core.FromAgent, "earlier", "", At(time.Minute))
 	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: old}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func testAppendMessage(t *testing.T, f *storeFixture) {
 func testAppendMessageNewConversation(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	c := f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"})
-	m := message(c.ID, core.FromCustomer, "hello", "sms:SM0002", storeTime(time.Hour))
+	m := message(c.ID, core.FromCustomer, "hello", "sms:SM0002", At(time.Hour))
 	if err := f.st.AppendMessage(ctx, &core.MessageChange{Conversation: c, Message: m}); err != nil {
 		t.Fatalf("AppendMessage: %v", err)
 	}
@@ -160,12 +160,12 @@ func testAppendMessageNewConversation(t *testing.T, f *storeFixture) {
 func testAppendMessageDuplicate(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	c := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"}))
-	first := message(c.ID, core.FromCustomer, "hello", "sms:SM0003", storeTime(time.Hour))
-	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: first, Deliveries: []*core.Delivery{textDelivery(c, "hello", storeTime(time.Hour))}}); err != nil {
+	first := message(c.ID, core.FromCustomer, "hello", "sms:SM0003", At(time.Hour))
+	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: first, Deliveries: []*core.Delivery{textDelivery(c, "hello", At(time.Hour))}}); err != nil {
 		t.Fatal(err)
 	}
-	again := message(c.ID, core.FromCustomer, "hello", "sms:SM0003", storeTime(2*time.Hour))
-	d := textDelivery(c, "hello", storeTime(2*time.Hour))
+	again := message(c.ID, core.FromCustomer, "hello", "sms:SM0003", At(2*time.Hour))
+	d := textDelivery(c, "hello", At(2*time.Hour))
 	err := f.st.AppendMessage(ctx, &core.MessageChange{Message: again, Deliveries: []*core.Delivery{d}})
 	wantIs(t, "AppendMessage(same source)", err, core.ErrDuplicate)
 	if again.ID != 0 || d.ID != 0 {
@@ -179,13 +179,13 @@ func testAppendMessageDuplicate(t *testing.T, f *storeFixture) {
 	}
 	// A duplicate that would open a conversation opens none.
 	nc := f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100002"})
-	dup := message(nc.ID, core.FromCustomer, "hello", "sms:SM0003", storeTime(3*time.Hour))
+	dup := message(nc.ID, core.FromCustomer, "hello", "sms:SM0003", At(3*time.Hour))
 	wantIs(t, "AppendMessage(same source, new conversation)", f.st.AppendMessage(ctx, &core.MessageChange{Conversation: nc, Message: dup}), core.ErrDuplicate)
 	_, err = f.st.FindConversation(ctx, nc.ID)
 	wantCode(t, "the duplicate's conversation", err, core.CodeNotFound)
 	// Messages without a source are never duplicates.
 	for range 2 {
-		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: message(c.ID, core.FromAgent, "ok", "", storeTime(time.Hour))}); err != nil {
+		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: message(c.ID, core.FromAgent, "ok", "", At(time.Hour))}); err != nil {
 			t.Errorf("AppendMessage(no source): %v", err)
 		}
 	}
@@ -197,13 +197,13 @@ func testAppendMessageRefused(t *testing.T, f *storeFixture) {
 	if err != nil {
 		t.Errorf("FindMessages(unknown conversation): %v, want an empty list", err)
 	}
-	err = f.st.AppendMessage(ctx, &core.MessageChange{Message: message("nope", core.FromAgent, "hi", "", storeTime(0))})
+	err = f.st.AppendMessage(ctx, &core.MessageChange{Message: message("nope", core.FromAgent, "hi", "", At(0))})
 	wantCode(t, "AppendMessage(unknown conversation)", err, core.CodeNotFound)
 
 	open := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"}))
 	rival := f.conversation(open.Customer)
-	m := message(rival.ID, core.FromCustomer, "hi", "sms:SM0004", storeTime(time.Hour))
-	err = f.st.AppendMessage(ctx, &core.MessageChange{Conversation: rival, Message: m, Deliveries: []*core.Delivery{textDelivery(rival, "hi", storeTime(time.Hour))}})
+	m := message(rival.ID, core.FromCustomer, "hi", "sms:SM0004", At(time.Hour))
+	err = f.st.AppendMessage(ctx, &core.MessageChange{Conversation: rival, Message: m, Deliveries: []*core.Delivery{textDelivery(rival, "hi", At(time.Hour))}})
 	wantIs(t, "AppendMessage(second open conversation)", err, core.ErrOpenConversation)
 	if m.ID != 0 {
 		t.Errorf("a refused append set the message id %d", m.ID)
@@ -212,7 +212,7 @@ func testAppendMessageRefused(t *testing.T, f *storeFixture) {
 		t.Errorf("a refused append queued %d deliveries", len(ds))
 	}
 	// The refused message's source is free for the retry.
-	m2 := message(open.ID, core.FromCustomer, "hi", "sms:SM0004", storeTime(time.Hour))
+	m2 := message(open.ID, core.FromCustomer, "hi", "sms:SM0004", At(time.Hour))
 	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: m2}); err != nil {
 		t.Errorf("retry into the open conversation: %v", err)
 	}
@@ -224,12 +224,12 @@ func testFindMessages(t *testing.T, f *storeFixture) {
 	other := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelWeb, Address: "chat-2"}))
 	var ids []int64
 	for i := range 5 {
-		m := message(c.ID, core.FromCustomer, "line", "", storeTime(time.Duration(i)*time.Second))
+		m := message(c.ID, core.FromCustomer, "line", "", At(time.Duration(i)*time.Second))
 		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: m}); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, m.ID)
-		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: message(other.ID, core.FromAgent, "x", "", storeTime(0))}); err != nil {
+		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: message(other.ID, core.FromAgent, "x", "", At(0))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,19 +261,19 @@ func testOptOut(t *testing.T, f *storeFixture) {
 		}
 	}
 	check(a, false)
-	if err := f.st.SetOptOut(ctx, a, true, storeTime(0)); err != nil {
+	if err := f.st.SetOptOut(ctx, a, true, At(0)); err != nil {
 		t.Fatal(err)
 	}
 	check(a, true)
 	check(b, false)
-	if err := f.st.SetOptOut(ctx, a, true, storeTime(time.Minute)); err != nil {
+	if err := f.st.SetOptOut(ctx, a, true, At(time.Minute)); err != nil {
 		t.Errorf("opting out twice: %v", err)
 	}
-	if err := f.st.SetOptOut(ctx, a, false, storeTime(time.Hour)); err != nil {
+	if err := f.st.SetOptOut(ctx, a, false, At(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	check(a, false)
-	if err := f.st.SetOptOut(ctx, b, false, storeTime(0)); err != nil {
+	if err := f.st.SetOptOut(ctx, b, false, At(0)); err != nil {
 		t.Errorf("opting in an endpoint never opted out: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ func testSessionRoundTrip(t *testing.T, f *storeFixture) {
 	s := f.session(c.ID, "012345", core.StateIssued)
 	s.Version, c.Version = 9, 9 // the store decides
 	ch := &core.Change{Conversation: c, Session: s,
-		Events: []core.Event{newEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
+		Events: []core.Event{NewEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
 	if err := f.st.CreateSession(t.Context(), ch); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
@@ -99,7 +99,7 @@ func testSessionPINInUseIsAtomic(t *testing.T, f *storeFixture) {
 			s := f.session(c.ID, pin, core.StateIssued)
 			d := newDelivery(s, s.CreatedAt)
 			ch := &core.Change{Conversation: c, Session: s, Deliveries: []*core.Delivery{d},
-				Events: []core.Event{newEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
+				Events: []core.Event{NewEvent(s, core.ActionIssue, "", core.StateIssued, s.CreatedAt)}}
 			wantIs(t, "CreateSession(live pin)", f.st.CreateSession(ctx, ch), core.ErrPINInUse)
 			if s.Version != 0 || ch.Events[0].ID != 0 || d.ID != 0 {
 				t.Errorf("a refused create changed the caller's change: version %d, event id %d, delivery id %d",
@@ -132,10 +132,10 @@ func testSessionUpdate(t *testing.T, f *storeFixture) {
 	s := f.issue("123456", core.StateIssued)
 	s.State, s.Device, s.Mode = core.StateActive, core.DeviceMobile, core.ModeControl
 	s.Technician, s.Locale, s.CustomerKey, s.Origin = "tech2@example.test", "fr", "00ff", "C0OTHER"
-	s.UpdatedAt, s.JoinedAt, s.StartedAt, s.EndedAt = storeTime(time.Hour), storeTime(time.Hour), storeTime(time.Hour), time.Time{}
-	e1 := newEvent(s, core.ActionJoin, core.StateIssued, core.StateWaiting, storeTime(time.Hour))
-	e2 := newEvent(s, core.ActionStart, core.StateWaiting, core.StateActive, storeTime(time.Hour))
-	d := newDelivery(s, storeTime(time.Hour))
+	s.UpdatedAt, s.JoinedAt, s.StartedAt, s.EndedAt = At(time.Hour), At(time.Hour), At(time.Hour), time.Time{}
+	e1 := NewEvent(s, core.ActionJoin, core.StateIssued, core.StateWaiting, At(time.Hour))
+	e2 := NewEvent(s, core.ActionStart, core.StateWaiting, core.StateActive, At(time.Hour))
+	d := newDelivery(s, At(time.Hour))
 	ch := &core.Change{Session: s, Events: []core.Event{e1, e2}, Deliveries: []*core.Delivery{d}}
 	f.update(ch)
 	if s.Version != 2 {
@@ -160,12 +160,12 @@ func testSessionStaleVersion(t *testing.T, f *storeFixture) {
 
 	a.State = core.StateSent
 	f.update(&core.Change{Session: a, Deliveries: []*core.Delivery{newDelivery(a, a.CreatedAt)},
-		Events: []core.Event{newEvent(a, core.ActionSend, core.StateIssued, core.StateSent, storeTime(time.Hour))}})
+		Events: []core.Event{NewEvent(a, core.ActionSend, core.StateIssued, core.StateSent, At(time.Hour))}})
 
 	b.State, b.Agent = core.StateClosed, "someone else"
 	d := newDelivery(b, b.CreatedAt)
 	ch := &core.Change{Session: b, Deliveries: []*core.Delivery{d},
-		Events: []core.Event{newEvent(b, core.ActionClose, core.StateIssued, core.StateClosed, storeTime(time.Hour))}}
+		Events: []core.Event{NewEvent(b, core.ActionClose, core.StateIssued, core.StateClosed, At(time.Hour))}}
 	wantIs(t, "UpdateSession(stale)", f.st.UpdateSession(ctx, ch), core.ErrVersion)
 	if b.Version != 1 || ch.Events[0].ID != 0 || d.ID != 0 {
 		t.Errorf("a refused update changed the caller's change: version %d, event id %d, delivery id %d",
@@ -214,7 +214,7 @@ func testPINFreedWhenNotLive(t *testing.T, f *storeFixture) {
 
 			// Back to a live state, a's PIN now collides with b's.
 			a.State = core.StateIssued
-			ch := &core.Change{Session: a, Events: []core.Event{newEvent(a, core.ActionRegenerate, state, core.StateIssued, storeTime(time.Hour))}}
+			ch := &core.Change{Session: a, Events: []core.Event{NewEvent(a, core.ActionRegenerate, state, core.StateIssued, At(time.Hour))}}
 			wantIs(t, "UpdateSession(to a pin live elsewhere)", f.st.UpdateSession(ctx, ch), core.ErrPINInUse)
 			if a.Version != 3 {
 				t.Errorf("Version after a refused update = %d, want 3", a.Version)

@@ -140,7 +140,7 @@ func (f *storeFixture) signIn(agent string, expires time.Time) *core.SignIn {
 
 func testSignInRoundTrip(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	s := f.signIn("ada@example.test", storeTime(8*time.Hour))
+	s := f.signIn("ada@example.test", At(8*time.Hour))
 	want := *s
 	got, err := f.st.FindSignIn(ctx, s.TokenHash, s.CreatedAt)
 	if err != nil {
@@ -163,9 +163,9 @@ func testSignInRoundTrip(t *testing.T, f *storeFixture) {
 // in.
 func testSignOut(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now := storeTime(time.Hour)
-	laptop := f.signIn("ada@example.test", storeTime(8*time.Hour))
-	phone := f.signIn("ada@example.test", storeTime(8*time.Hour))
+	now := At(time.Hour)
+	laptop := f.signIn("ada@example.test", At(8*time.Hour))
+	phone := f.signIn("ada@example.test", At(8*time.Hour))
 	if err := f.st.EndSignIn(ctx, laptop.TokenHash); err != nil {
 		t.Fatalf("EndSignIn: %v", err)
 	}
@@ -185,26 +185,26 @@ func testSignOut(t *testing.T, f *storeFixture) {
 
 func testSignInRefused(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	s := f.signIn("ada@example.test", storeTime(8*time.Hour))
+	s := f.signIn("ada@example.test", At(8*time.Hour))
 	dup := *s
 	dup.Agent = "mallory@example.test"
 	wantCode(t, "CreateSignIn(same token)", f.st.CreateSignIn(ctx, &dup), core.CodeConflict)
 	if got, err := f.st.FindSignIn(ctx, s.TokenHash, s.CreatedAt); err != nil || got.Agent != s.Agent {
 		t.Errorf("FindSignIn after a refused duplicate = %+v, %v; want %s's", got, err, s.Agent)
 	}
-	noHash := newSignIn("ada@example.test", storeTime(8*time.Hour))
+	noHash := newSignIn("ada@example.test", At(8*time.Hour))
 	noHash.TokenHash = ""
 	noEnd := newSignIn("ada@example.test", time.Time{})
 	for name, s := range map[string]*core.SignIn{"nil": nil, "no token hash": noHash, "no expiry": noEnd} {
 		wantCode(t, "CreateSignIn("+name+")", f.st.CreateSignIn(ctx, s), core.CodeInvalid)
 	}
-	_, err := f.st.FindSignIn(ctx, noEnd.TokenHash, storeEpoch())
+	_, err := f.st.FindSignIn(ctx, noEnd.TokenHash, Epoch())
 	wantCode(t, "FindSignIn of a refused sign-in", err, core.CodeNotFound)
 }
 
 func testExpireSignIns(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now := storeTime(24 * time.Hour)
+	now := At(24 * time.Hour)
 	var expired, live []*core.SignIn
 	for i := range 5 {
 		expired = append(expired, f.signIn("ada@example.test", now.Add(-time.Duration(i+1)*time.Minute)))
@@ -234,7 +234,7 @@ func testExpireSignIns(t *testing.T, f *storeFixture) {
 
 func testMemo(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	until := storeTime(15 * time.Minute)
+	until := At(15 * time.Minute)
 	const key = "discord:interaction:1234567890"
 	if err := f.st.PutMemo(ctx, key, "token-1 ✓", until); err != nil {
 		t.Fatalf("PutMemo: %v", err)
@@ -244,7 +244,7 @@ func testMemo(t *testing.T, f *storeFixture) {
 	}
 	_, err := f.st.FindMemo(ctx, key, until)
 	wantCode(t, "FindMemo when it expires", err, core.CodeNotFound)
-	_, err = f.st.FindMemo(ctx, "discord:interaction:other", storeEpoch())
+	_, err = f.st.FindMemo(ctx, "discord:interaction:other", Epoch())
 	wantCode(t, "FindMemo(unknown)", err, core.CodeNotFound)
 
 	// A new interaction replaces the token and its expiry.
@@ -259,7 +259,7 @@ func testMemo(t *testing.T, f *storeFixture) {
 	if err := f.st.PutMemo(ctx, key, "", until); err != nil {
 		t.Fatalf("PutMemo(empty value): %v", err)
 	}
-	if v, err := f.st.FindMemo(ctx, key, storeEpoch()); err != nil || v != "" {
+	if v, err := f.st.FindMemo(ctx, key, Epoch()); err != nil || v != "" {
 		t.Errorf("FindMemo of an empty value = %q, %v", v, err)
 	}
 	_, err = f.st.FindMemo(ctx, key, until)
@@ -267,13 +267,13 @@ func testMemo(t *testing.T, f *storeFixture) {
 
 	wantCode(t, "PutMemo(no key)", f.st.PutMemo(ctx, "", "v", until), core.CodeInvalid)
 	wantCode(t, "PutMemo(no expiry)", f.st.PutMemo(ctx, "k", "v", time.Time{}), core.CodeInvalid)
-	_, err = f.st.FindMemo(ctx, "k", storeEpoch())
+	_, err = f.st.FindMemo(ctx, "k", Epoch())
 	wantCode(t, "FindMemo of a refused memo", err, core.CodeNotFound)
 }
 
 func testExpireMemos(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
-	now := storeTime(time.Hour)
+	now := At(time.Hour)
 	put := func(key string, expires time.Time) {
 		t.Helper()
 		if err := f.st.PutMemo(ctx, key, "v-"+key, expires); err != nil {
@@ -289,7 +289,7 @@ func testExpireMemos(t *testing.T, f *storeFixture) {
 		t.Fatalf("ExpireMemos = %d, %v; want 3", n, err)
 	}
 	for _, k := range []string{"a", "b", "c"} {
-		_, err := f.st.FindMemo(ctx, "expired-"+k, storeEpoch())
+		_, err := f.st.FindMemo(ctx, "expired-"+k, Epoch())
 		wantCode(t, "FindMemo of an expired memo after ExpireMemos", err, core.CodeNotFound)
 		if v, err := f.st.FindMemo(ctx, "live-"+k, now); err != nil || v != "v-live-"+k {
 			t.Errorf("FindMemo of a live memo after ExpireMemos = %q, %v", v, err)

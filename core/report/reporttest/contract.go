@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 	"github.com/assistbot/assistbot/core/report"
 	"github.com/google/go-cmp/cmp"
 )
@@ -118,7 +119,7 @@ func seedReportHistory(t *testing.T, f *fixture) {
 		}
 		c := f.conversation(ep)
 		issued := h.log[0].at
-		s := newSession(h.id, c.ID, fmt.Sprintf("7100%02d", i), h.state, issued)
+		s := storetest.NewSession(h.id, c.ID, fmt.Sprintf("7100%02d", i), h.state, issued)
 		s.Agent, s.Technician, s.Provider = h.agent, h.technician, h.provider
 		ch := &core.Change{Conversation: c, Session: s}
 		for _, e := range h.log {
@@ -305,50 +306,7 @@ func (f *fixture) conversation(customer core.Endpoint) *core.Conversation {
 		DeskThread:   "1710428966.000100",
 		Locale:       "en-GB",
 		State:        core.ConversationOpen,
-		CreatedAt:    storeTime(time.Second),
-		UpdatedAt:    storeTime(2 * time.Second),
+		CreatedAt:    storetest.At(time.Second),
+		UpdatedAt:    storetest.At(2 * time.Second),
 	}
-}
-
-// storeEpoch is the suite's reference time: UTC, to the microsecond, the
-// precision every store keeps.
-func storeEpoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
-
-// storeTime returns storeEpoch()+d.
-func storeTime(d time.Duration) time.Time { return storeEpoch().Add(d) }
-
-// newSession returns a session with every field set.
-func newSession(id, conversationID, pin string, state core.State, created time.Time) *core.Session {
-	return &core.Session{
-		ID:             id,
-		ConversationID: conversationID,
-		Provider:       "fake",
-		ProviderRef:    "ref-" + id,
-		PIN:            pin,
-		PINExpiresAt:   created.Add(20 * time.Minute),
-		DesktopURL:     "https://example.test/d/" + id,
-		MobileURL:      "https://example.test/m/" + id,
-		ManualURL:      "https://example.test/manual",
-		State:          state,
-		Device:         core.DeviceDesktop,
-		Mode:           core.ModeView,
-		Agent:          "agent@example.test",
-		Technician:     "tech@example.test",
-		Locale:         "de-CH",
-		CustomerKey:    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-		Origin:         "C0ORIGIN",
-		CustomerURL:    "https://mesh.example.test/invite?c=" + pin,
-		TechnicianURL:  "https://mesh.example.test/sharing?c=" + id,
-		CreatedAt:      created,
-		UpdatedAt:      created.Add(time.Second),
-		JoinedAt:       created.Add(2 * time.Second),
-		StartedAt:      created.Add(3 * time.Second),
-		EndedAt:        created.Add(4 * time.Second),
-	}
-}
-
-// newEvent returns an event of s from one state to another.
-func newEvent(s *core.Session, a core.Action, from, to core.State, when time.Time) core.Event {
-	return core.Event{SessionID: s.ID, At: when, Actor: "agent:ada", Action: a, From: from, To: to,
-		Detail: "customer sms:…0123"}
 }

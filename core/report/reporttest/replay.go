@@ -13,6 +13,7 @@ import (
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 	"github.com/assistbot/assistbot/core/report"
 )
 
@@ -129,14 +130,14 @@ func replayHistory(t *testing.T, f *fixture, r *rand.Rand) []string {
 			c = convs[r.IntN(len(convs))]
 		}
 		issued := when()
-		s := newSession(f.id("replay"), c.ID, fmt.Sprintf("73%04d", i), core.StateIssued, issued)
+		s := storetest.NewSession(f.id("replay"), c.ID, fmt.Sprintf("73%04d", i), core.StateIssued, issued)
 		s.Agent, s.Technician, s.Provider = pick("alice", "bob", "carol"), pick("", "tom"), pick("builtin", "meshcentral")
 		ch.Session = s
 		if r.IntN(12) > 0 { // a few sessions are never issued
-			ch.Events = append(ch.Events, newEvent(s, core.ActionIssue, "", core.StateIssued, issued))
+			ch.Events = append(ch.Events, storetest.NewEvent(s, core.ActionIssue, "", core.StateIssued, issued))
 		}
 		for range r.IntN(3) {
-			ch.Events = append(ch.Events, newEvent(s, replayActions[r.IntN(len(replayActions))], "", "", when()))
+			ch.Events = append(ch.Events, storetest.NewEvent(s, replayActions[r.IntN(len(replayActions))], "", "", when()))
 		}
 		if err := f.st.CreateSession(ctx, ch); err != nil {
 			t.Fatalf("CreateSession: %v", err)
@@ -168,10 +169,10 @@ func replayHistory(t *testing.T, f *fixture, r *rand.Rand) []string {
 		switch r.IntN(6) {
 		case 0: // a hand-off
 			s.Agent = pick("alice", "bob", "carol", "")
-			ch.Events = append(ch.Events, newEvent(s, core.ActionHandoff, s.State, s.State, when()))
+			ch.Events = append(ch.Events, storetest.NewEvent(s, core.ActionHandoff, s.State, s.State, when()))
 		case 1: // a start, by a technician
 			s.Technician = pick("tom", "ann")
-			ch.Events = append(ch.Events, newEvent(s, core.ActionStart, s.State, core.StateActive, when()))
+			ch.Events = append(ch.Events, storetest.NewEvent(s, core.ActionStart, s.State, core.StateActive, when()))
 		case 2: // an escalation to another provider, or a move to another conversation
 			if r.IntN(2) == 0 {
 				s.Provider = pick("builtin", "meshcentral")
@@ -180,7 +181,7 @@ func replayHistory(t *testing.T, f *fixture, r *rand.Rand) []string {
 			}
 		}
 		for range r.IntN(4) {
-			ch.Events = append(ch.Events, newEvent(s, replayActions[r.IntN(len(replayActions))], "", "", when()))
+			ch.Events = append(ch.Events, storetest.NewEvent(s, replayActions[r.IntN(len(replayActions))], "", "", when()))
 		}
 		if err := f.st.UpdateSession(ctx, ch); err != nil {
 			t.Fatalf("UpdateSession: %v", err)

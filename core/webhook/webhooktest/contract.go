@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 	"github.com/assistbot/assistbot/core/webhook"
 	"github.com/google/go-cmp/cmp"
 )
@@ -44,7 +45,7 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) Store) {
 
 func newHook(id string) *webhook.Endpoint {
 	return &webhook.Endpoint{ID: id, URL: "https://example.com/hooks/" + id, Secret: "0123456789abcdef-" + id,
-		Source: webhook.SourceAPI, CreatedAt: storeEpoch(), UpdatedAt: storeEpoch()}
+		Source: webhook.SourceAPI, CreatedAt: storetest.Epoch(), UpdatedAt: storetest.Epoch()}
 }
 
 func testWebhookRoundTrip(t *testing.T, st Store) {
@@ -76,8 +77,8 @@ func testWebhookRoundTrip(t *testing.T, st Store) {
 	if err != nil || len(list) != 2 || list[0].ID != "cfg-b" || list[1].ID != "wh_a" || list[0].Events != nil {
 		t.Fatalf("FindWebhooks = %v, %v", list, err)
 	}
-	got.URL, got.DisabledAt, got.DisabledReason = "https://example.org/x", storeTime(time.Hour), "why"
-	got.FailingSince, got.LastSuccessAt = storeTime(time.Minute), storeTime(time.Second)
+	got.URL, got.DisabledAt, got.DisabledReason = "https://example.org/x", storetest.At(time.Hour), "why"
+	got.FailingSince, got.LastSuccessAt = storetest.At(time.Minute), storetest.At(time.Second)
 	if err := st.UpdateWebhook(ctx, got); err != nil || got.Version != 2 {
 		t.Fatalf("update: %v, version %d", err, got.Version)
 	}
@@ -100,7 +101,7 @@ func testWebhookRoundTrip(t *testing.T, st Store) {
 // hookConv creates an open conversation to hang deliveries on.
 func hookConv(t *testing.T, st Store, id string) *core.Conversation {
 	c := &core.Conversation{ID: id, Customer: core.Endpoint{Channel: core.ChannelSMS, Address: "+15550001" + id[len(id)-3:]},
-		Locale: "en", State: core.ConversationOpen, CreatedAt: storeEpoch(), UpdatedAt: storeEpoch()}
+		Locale: "en", State: core.ConversationOpen, CreatedAt: storetest.Epoch(), UpdatedAt: storetest.Epoch()}
 	if err := st.CreateConversation(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +115,9 @@ func queueHooks(t *testing.T, st Store, c *core.Conversation, to ...core.Endpoin
 	for _, ep := range to {
 		ds = append(ds, &core.Delivery{ConversationID: c.ID, To: ep,
 			Notice: core.Notice{Kind: core.NoticeWebhook, Body: `{"id":"evt_1","type":"conversation.closed"}`},
-			Status: core.DeliveryQueued, NextAttemptAt: storeEpoch(), CreatedAt: storeEpoch(), UpdatedAt: storeEpoch()})
+			Status: core.DeliveryQueued, NextAttemptAt: storetest.Epoch(), CreatedAt: storetest.Epoch(), UpdatedAt: storetest.Epoch()})
 	}
-	c.UpdatedAt = storeEpoch()
+	c.UpdatedAt = storetest.Epoch()
 	if err := st.UpdateConversationQueue(t.Context(), c, ds); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func testWebhookClaim(t *testing.T, st Store) {
 	c := hookConv(t, st, "conv-001")
 	sms := core.Endpoint{Channel: core.ChannelSMS, Address: "+15550001001"}
 	q := queueHooks(t, st, c, hookTo("wh_a"), sms, hookTo("wh_b"), hookTo("wh_a"), hookTo("wh_a"))
-	now := storeTime(time.Second)
+	now := storetest.At(time.Second)
 
 	main, err := st.ClaimDeliveries(ctx, now, 10, time.Minute)
 	if err != nil || len(main) != 1 || main[0].ID != q[1].ID {
@@ -205,7 +206,7 @@ func testWebhookAttempts(t *testing.T, st Store) {
 	q := queueHooks(t, st, c, hookTo("wh_a"), hookTo("wh_a"), hookTo("wh_gone"))
 	day := 24 * time.Hour
 	at := func(d time.Duration, outcome string, status int) (*webhook.Attempt, bool) {
-		a := &webhook.Attempt{DeliveryID: q[0].ID, EndpointID: "wh_a", N: 1, At: storeTime(d), Duration: 1500 * time.Microsecond,
+		a := &webhook.Attempt{DeliveryID: q[0].ID, EndpointID: "wh_a", N: 1, At: storetest.At(d), Duration: 1500 * time.Microsecond,
 			Status: status, Outcome: outcome}
 		if outcome != webhook.OutcomeDelivered {
 			a.Error = "the endpoint answered 500"
@@ -220,12 +221,12 @@ func testWebhookAttempts(t *testing.T, st Store) {
 		t.Fatal("disabled at the first failure")
 	}
 	e, _ := st.FindWebhook(ctx, "wh_a")
-	if !e.FailingSince.Equal(storeTime(0)) || !e.Enabled() {
+	if !e.FailingSince.Equal(storetest.At(0)) || !e.Enabled() {
 		t.Fatalf("after a failure: %+v", e)
 	}
 	at(time.Hour, webhook.OutcomeDelivered, 204)
 	e, _ = st.FindWebhook(ctx, "wh_a")
-	if !e.FailingSince.IsZero() || !e.LastSuccessAt.Equal(storeTime(time.Hour)) {
+	if !e.FailingSince.IsZero() || !e.LastSuccessAt.Equal(storetest.At(time.Hour)) {
 		t.Fatalf("after a success: %+v", e)
 	}
 	at(2*time.Hour, webhook.OutcomeRetry, 500)
@@ -239,18 +240,18 @@ func testWebhookAttempts(t *testing.T, st Store) {
 		t.Fatal("disabled twice")
 	}
 	e, _ = st.FindWebhook(ctx, "wh_a")
-	if e.Enabled() || !e.DisabledAt.Equal(storeTime(2*time.Hour+day)) || e.DisabledReason == "" || e.Version != 2 {
+	if e.Enabled() || !e.DisabledAt.Equal(storetest.At(2*time.Hour+day)) || e.DisabledReason == "" || e.Version != 2 {
 		t.Fatalf("disabled: %+v", e)
 	}
-	if _, err := st.RecordWebhookAttempt(ctx, &webhook.Attempt{EndpointID: "wh_none", At: storeEpoch(), Outcome: webhook.OutcomeRetry}, day); core.ErrorCode(err) != core.CodeNotFound {
+	if _, err := st.RecordWebhookAttempt(ctx, &webhook.Attempt{EndpointID: "wh_none", At: storetest.Epoch(), Outcome: webhook.OutcomeRetry}, day); core.ErrorCode(err) != core.CodeNotFound {
 		t.Errorf("unknown endpoint: %v", err)
 	}
 	list, err := st.FindWebhookAttempts(ctx, []int64{q[0].ID, q[1].ID})
 	if err != nil || len(list) != 6 || list[0].Status != 500 || list[1].Outcome != webhook.OutcomeDelivered ||
-		list[0].Duration != 1500*time.Microsecond || !list[5].At.Equal(storeTime(3*time.Hour+day)) {
+		list[0].Duration != 1500*time.Microsecond || !list[5].At.Equal(storetest.At(3*time.Hour+day)) {
 		t.Fatalf("attempts = %+v, %v", list, err)
 	}
-	if n, err := st.FailWebhookDeliveries(ctx, storeTime(4*day)); err != nil || n != 3 {
+	if n, err := st.FailWebhookDeliveries(ctx, storetest.At(4*day)); err != nil || n != 3 {
 		t.Errorf("FailWebhookDeliveries = %d, %v; want the two of the disabled and the one of the unknown", n, err)
 	}
 	ds, err := st.FindWebhookDeliveries(ctx, "wh_a", 0, 0)
@@ -275,7 +276,7 @@ func testWebhookConversationQueue(t *testing.T, st Store) {
 	if got.State != core.ConversationClosed {
 		t.Errorf("state %s", got.State)
 	}
-	d := &core.Delivery{ConversationID: c.ID, To: hookTo("wh_a"), Status: core.DeliveryQueued, CreatedAt: storeEpoch()}
+	d := &core.Delivery{ConversationID: c.ID, To: hookTo("wh_a"), Status: core.DeliveryQueued, CreatedAt: storetest.Epoch()}
 	if err := st.UpdateConversationQueue(ctx, &stale, []*core.Delivery{d}); !errors.Is(err, core.ErrVersion) || d.ID != 0 || stale.Version != 1 {
 		t.Errorf("stale: %v, id %d, version %d", err, d.ID, stale.Version)
 	}
@@ -293,10 +294,10 @@ func testWebhookDelete(t *testing.T, st Store) {
 	}
 	c := hookConv(t, st, "conv-001")
 	q := queueHooks(t, st, c, hookTo("wh_a"), hookTo("wh_b"))
-	if err := st.DeleteWebhook(ctx, "wh_a", storeTime(time.Minute)); err != nil {
+	if err := st.DeleteWebhook(ctx, "wh_a", storetest.At(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteWebhook(ctx, "wh_a", storeTime(time.Minute)); core.ErrorCode(err) != core.CodeNotFound {
+	if err := st.DeleteWebhook(ctx, "wh_a", storetest.At(time.Minute)); core.ErrorCode(err) != core.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
 	if _, err := st.FindWebhook(ctx, "wh_a"); core.ErrorCode(err) != core.CodeNotFound {
@@ -308,10 +309,3 @@ func testWebhookDelete(t *testing.T, st Store) {
 		t.Errorf("after delete: %s %q, %s", a.Status, a.Reason, b.Status)
 	}
 }
-
-// storeEpoch is the suite's reference time: UTC, to the microsecond, the
-// precision every store keeps.
-func storeEpoch() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC) }
-
-// storeTime returns storeEpoch()+d.
-func storeTime(d time.Duration) time.Time { return storeEpoch().Add(d) }
