@@ -5,15 +5,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
 )
 
 const (
 	// listConversations caps the open conversations the console lists.
 	listConversations = 100
-	// conversationSessions caps the sessions of one conversation read
-	// for its transcript and its list of sessions.
-	conversationSessions = 100
 )
 
 // convItem is one open conversation in the console's list.
@@ -117,31 +115,23 @@ func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversati
 		}
 		lines = append(lines, l)
 	}
-	sessions, err := c.engine.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID, Limit: conversationSessions})
+	links, sessions, err := remote.LinksSent(ctx, c.engine, conv)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, s := range sessions {
-		ds, err := c.engine.Deliveries(ctx, s.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, d := range ds {
-			if d.Notice.Kind != core.NoticeLink || d.To != conv.Customer {
-				continue
-			}
-			lines = append(lines, lineView{
-				Kind:      "link",
-				At:        d.CreatedAt,
-				Link:      d.Notice.Link,
-				LinkLabel: v.T("card." + string(d.Notice.LinkKind) + "_link"),
-				PIN:       d.Notice.PIN,
-				Status:    c.bot.DeliveryStatus(d, v.Lang),
-				Valid:     s.Opens(d),
-				SessionID: s.ID,
-				delivery:  d,
-			})
-		}
+	for _, l := range links {
+		d := l.Delivery
+		lines = append(lines, lineView{
+			Kind:      "link",
+			At:        d.CreatedAt,
+			Link:      d.Notice.Link,
+			LinkLabel: v.T("card." + string(d.Notice.LinkKind) + "_link"),
+			PIN:       d.Notice.PIN,
+			Status:    c.bot.DeliveryStatus(d, v.Lang),
+			Valid:     l.Session.Opens(d),
+			SessionID: l.Session.ID,
+			delivery:  d,
+		})
 	}
 	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil

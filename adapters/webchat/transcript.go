@@ -6,13 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/assistbot/assistbot/bots/remote"
 	"github.com/assistbot/assistbot/core"
-)
-
-const (
-	// conversationSessions caps the sessions of one conversation read
-	// for its transcript.
-	conversationSessions = 100
 )
 
 // lineView is one line of the chat: a message either way, or a
@@ -178,29 +173,21 @@ func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineV
 		}
 		lines = append(lines, l)
 	}
-	sessions, err := c.engine.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID, Limit: conversationSessions})
+	links, sessions, err := remote.LinksSent(ctx, c.engine, conv)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, s := range sessions {
-		ds, err := c.engine.Deliveries(ctx, s.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, d := range ds {
-			if d.Notice.Kind != core.NoticeLink || d.To != conv.Customer {
-				continue
-			}
-			lines = append(lines, lineView{
-				Kind:      "link",
-				At:        d.CreatedAt,
-				Link:      d.Notice.Link,
-				PIN:       d.Notice.PIN,
-				Valid:     s.Opens(d),
-				SessionID: s.ID,
-				delivery:  d,
-			})
-		}
+	for _, l := range links {
+		d := l.Delivery
+		lines = append(lines, lineView{
+			Kind:      "link",
+			At:        d.CreatedAt,
+			Link:      d.Notice.Link,
+			PIN:       d.Notice.PIN,
+			Valid:     l.Session.Opens(d),
+			SessionID: l.Session.ID,
+			delivery:  d,
+		})
 	}
 	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil
