@@ -87,6 +87,10 @@ type Store struct {
 	Driver string `yaml:"driver"`
 	// DSN is the SQLite file path or the PostgreSQL connection string.
 	DSN string `yaml:"dsn"`
+	// Retention is how long finished sessions and closed conversations
+	// are kept before they are deleted with their events, deliveries and
+	// transcripts; 0 keeps everything.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // PIN configures the numeric session PINs and guessing limits.

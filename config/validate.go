@@ -93,6 +93,11 @@ func (k *checker) server(s *Server) {
 func (k *checker) store(s *Store) {
 	k.oneOf("store.driver", s.Driver, "sqlite", "postgres")
 	k.required("store.dsn", s.DSN, "(a file path for sqlite, a connection string for postgres)")
+	if s.Retention != 0 && s.Retention < 24*time.Hour {
+		// Minutes or hours here are far more likely a slip (90m for 90d)
+		// than a wish to delete yesterday's sessions.
+		k.add("store.retention", "must be 0 (keep everything) or at least 24h (got %s); 90 days is 2160h", fmtDuration(s.Retention))
+	}
 }
 
 func (k *checker) pin(p *PIN) {

@@ -60,6 +60,7 @@ func TestValidateRules(t *testing.T) {
 		{"public_url ftp", func(c *Config) { c.Server.PublicURL = "ftp://example.com" }, "server.public_url"},
 		{"escalation not increasing", func(c *Config) { c.Escalation.After = []time.Duration{3 * time.Minute, time.Minute} }, "escalation.after"},
 		{"escalation zero", func(c *Config) { c.Escalation.After = []time.Duration{0} }, "escalation.after"},
+		{"retention in minutes", func(c *Config) { c.Store.Retention = 90 * time.Minute }, "store.retention"},
 		{"escalation slack group", func(c *Config) { c.Escalation.SlackGroup = "@support" }, "escalation.slack_group"},
 		{"escalation discord role", func(c *Config) { c.Escalation.DiscordRole = "support" }, "escalation.discord_role"},
 		{"public_url without a host", func(c *Config) { c.Server.PublicURL = "https://:8443" }, "server.public_url"},

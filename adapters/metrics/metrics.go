@@ -24,6 +24,7 @@ import (
 
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/retention"
 )
 
 // statsTimeout bounds the store query behind a scrape.
@@ -35,6 +36,7 @@ var (
 	pinReasons    = []string{"unknown", "rate_limited"}
 	shareRoles    = []string{"customer", "technician"}
 	signalReasons = []string{"too_large", "malformed", "not_allowed", "rate_limited", "binary"}
+	prunedKinds   = []string{"sessions", "events", "deliveries", "conversations", "messages"}
 )
 
 // Options configure Metrics. Every field is optional.
@@ -66,6 +68,7 @@ type Metrics struct {
 	requests    *prometheus.HistogramVec
 	shareConns  *prometheus.GaugeVec
 	signalDrops *prometheus.CounterVec
+	pruned      *prometheus.CounterVec
 	gatherer    prometheus.Gatherer
 	token       *[32]byte // SHA-256 of Options.Token, nil without one
 	log         *slog.Logger
@@ -112,6 +115,10 @@ func New(o Options) (*Metrics, error) {
 			Name: "assistbot_signal_refusals_total",
 			Help: "Screen-share signaling sockets closed for a message they may not send, by reason.",
 		}, []string{"reason"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assistbot_pruned_rows_total",
+			Help: "Rows deleted past store.retention, by kind (sessions, events, deliveries, conversations, messages).",
+		}, []string{"kind"}),
 		log: log.With("component", "metrics"),
 	}
 	for _, a := range core.Actions {
@@ -129,7 +136,10 @@ func New(o Options) (*Metrics, error) {
 	for _, r := range signalReasons {
 		m.signalDrops.WithLabelValues(r)
 	}
-	cs := []prometheus.Collector{m.events, m.joins, m.deliveries, m.pinFailures, m.requests, m.shareConns, m.signalDrops}
+	for _, k := range prunedKinds {
+		m.pruned.WithLabelValues(k)
+	}
+	cs := []prometheus.Collector{m.events, m.joins, m.deliveries, m.pinFailures, m.requests, m.shareConns, m.signalDrops, m.pruned}
 	if o.Stats != nil {
 		cs = append(cs, newStatsCollector(o.Stats))
 	}
@@ -206,6 +216,16 @@ func (m *Metrics) Observe(u core.Update) {
 	}
 	if d := u.Delivery; d != nil && d.Status.Valid() {
 		m.deliveries.WithLabelValues(d.To.Channel, string(d.Status)).Inc()
+	}
+}
+
+// Pruned counts the rows a retention run deleted: retention.Options.Observe.
+func (m *Metrics) Pruned(p retention.Pruned) {
+	if m == nil {
+		return
+	}
+	for i, n := range []int{p.Sessions, p.Events, p.Deliveries, p.Conversations, p.Messages} {
+		m.pruned.WithLabelValues(prunedKinds[i]).Add(float64(n))
 	}
 }
 

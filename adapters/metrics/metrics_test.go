@@ -14,6 +14,7 @@ import (
 	"github.com/assistbot/assistbot/adapters/web"
 	"github.com/assistbot/assistbot/adapters/web/webtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/retention"
 )
 
 var ctx = context.Background()
@@ -106,6 +107,21 @@ func TestShareMetrics(t *testing.T) {
 		`assistbot_share_connections{role="technician"} 0`,
 		`assistbot_signal_refusals_total{reason="too_large"} 1`,
 		`assistbot_signal_refusals_total{reason="binary"} 0`,
+	)
+}
+
+// TestPrunedMetrics counts what retention runs deleted, kind by kind.
+func TestPrunedMetrics(t *testing.T) {
+	r, m := newRig(t)
+	m.Pruned(retention.Pruned{Sessions: 2, Events: 9, Deliveries: 3})
+	m.Pruned(retention.Pruned{Sessions: 1, Conversations: 1, Messages: 4})
+	_, body := r.Get("/metrics")
+	webtest.WantContains(t, body,
+		`assistbot_pruned_rows_total{kind="sessions"} 3`,
+		`assistbot_pruned_rows_total{kind="events"} 9`,
+		`assistbot_pruned_rows_total{kind="deliveries"} 3`,
+		`assistbot_pruned_rows_total{kind="conversations"} 1`,
+		`assistbot_pruned_rows_total{kind="messages"} 4`,
 	)
 }
 
