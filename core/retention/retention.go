@@ -27,9 +27,7 @@ type Store interface {
 	//     before before, with their events, their deliveries (a webhook
 	//     delivery's attempts too) and their report rows;
 	//   - up to limit closed conversations last updated before before that
-	//     have no session left, with their messages and deliveries;
-	//   - up to limit finished deliveries (sent, delivered or failed)
-	//     queued before before that belong to no session or conversation.
+	//     have no session left, with their messages and deliveries.
 	// It returns how many rows of each it deleted.
 	Prune(ctx context.Context, before time.Time, limit int) (Pruned, error)
 }
@@ -58,7 +56,7 @@ func (p Pruned) Zero() bool { return p == Pruned{} }
 // full reports whether a batch of limit deleted as many as it could of
 // some kind, so that another batch may find more.
 func (p Pruned) full(limit int) bool {
-	return p.Sessions >= limit || p.Conversations >= limit || p.Deliveries >= limit
+	return p.Sessions >= limit || p.Conversations >= limit
 }
 
 // Defaults of Options.
@@ -79,7 +77,7 @@ type Options struct {
 	// Keep is how long rows are kept; a Pruner with Keep ≤ 0 deletes
 	// nothing.
 	Keep time.Duration
-	// Batch is how many sessions, conversations and deliveries one
+	// Batch is how many sessions and how many conversations one
 	// transaction deletes at most (DefaultBatch when 0).
 	Batch int
 	// Every is how often a Pruner looks for rows to delete (DefaultEvery
