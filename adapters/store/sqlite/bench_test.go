@@ -109,7 +109,7 @@ func BenchmarkCreateSessionParallel(b *testing.B) {
 				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			}
-			if c := s.w.commits.Load(); c > 0 {
+			if c := s.w.Commits(); c > 0 {
 				b.ReportMetric(float64(b.N)/float64(c), "ops/commit")
 			}
 		})

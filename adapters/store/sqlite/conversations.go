@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -28,7 +29,7 @@ const findOpenConversationSQL = `SELECT ` + conversationCols + ` FROM conversati
 
 // conversationArgs returns the arguments of insertConversationSQL.
 func conversationArgs(c *core.Conversation) []driver.NamedValue {
-	return named(c.ID, c.Customer.Channel, c.Customer.Address, c.CustomerName,
+	return rawsql.Named(c.ID, c.Customer.Channel, c.Customer.Address, c.CustomerName,
 		c.Desk.Channel, c.Desk.Address, c.DeskThread, c.Locale, string(c.State),
 		micros(c.CreatedAt), micros(c.UpdatedAt))
 }
@@ -36,7 +37,7 @@ func conversationArgs(c *core.Conversation) []driver.NamedValue {
 // insertConversation runs insertConversationSQL with args from
 // conversationArgs for the conversation with id, and returns its seq.
 func (c *wconn) insertConversation(id string, args []driver.NamedValue) (int64, error) {
-	res, err := c.insConv.run(args)
+	res, err := c.insConv.Run(args)
 	if err != nil {
 		switch constraintOf(err) {
 		case openCustomer:
@@ -51,7 +52,7 @@ func (c *wconn) insertConversation(id string, args []driver.NamedValue) (int64, 
 
 // conversationSeq returns the seq of the conversation with id.
 func (c *wconn) conversationSeq(id string) (int64, error) {
-	seq, ok, err := c.convSeq.returning(named(id))
+	seq, ok, err := c.convSeq.Returning(rawsql.Named(id))
 	if err == nil && !ok {
 		err = notFound("conversation")
 	}
@@ -67,7 +68,7 @@ func (s *Store) CreateConversation(ctx context.Context, c *core.Conversation) er
 		return fmt.Errorf("sqlite: create conversation: %w", errClosed())
 	}
 	id, args := c.ID, conversationArgs(c)
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		_, err := w.insertConversation(id, args)
 		return err
 	})
@@ -88,11 +89,11 @@ func (s *Store) UpdateConversation(ctx context.Context, c *core.Conversation) er
 		return fmt.Errorf("sqlite: update conversation: %w", errClosed())
 	}
 	id := c.ID
-	args := named(c.Customer.Channel, c.Customer.Address, c.CustomerName,
+	args := rawsql.Named(c.Customer.Channel, c.Customer.Address, c.CustomerName,
 		c.Desk.Channel, c.Desk.Address, c.DeskThread, c.Locale, string(c.State),
 		micros(c.CreatedAt), micros(c.UpdatedAt), id, int64(c.Version))
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.updConv.run(args)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.updConv.Run(args)
 		if constraintOf(err) == openCustomer {
 			return core.ErrOpenConversation
 		}
@@ -110,12 +111,12 @@ func (s *Store) UpdateConversation(ctx context.Context, c *core.Conversation) er
 
 // versionCheck turns an optimistic UPDATE that changed nothing into
 // ErrVersion, or into CodeNotFound when the row does not exist at all.
-func versionCheck(res driver.Result, exists *wstmt, id, what string) error {
+func versionCheck(res driver.Result, exists *rawsql.Stmt, id, what string) error {
 	n, err := res.RowsAffected()
 	if err != nil || n > 0 {
 		return err
 	}
-	ok, err := exists.exists(id)
+	ok, err := exists.Exists(id)
 	switch {
 	case err != nil:
 		return err

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -17,7 +18,7 @@ const findEventsSQL = `SELECT id, at, actor, action, from_state, to_state, detai
 // eventArgs returns the arguments of insertEventSQL, with the session's
 // seq left for the writer to fill in.
 func eventArgs(e *core.Event) []driver.NamedValue {
-	return named(nil, micros(e.At), e.Actor, string(e.Action),
+	return rawsql.Named(nil, micros(e.At), e.Actor, string(e.Action),
 		string(e.From), string(e.To), e.Detail)
 }
 

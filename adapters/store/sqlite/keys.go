@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -69,12 +70,12 @@ func (s *Store) Key(ctx context.Context, name string, size int) (current, previo
 	}
 	// First use. One writer makes keys, so the key the insert finds in
 	// place, if any, is one another caller just made: this one returns it.
-	ins := named(name, randomKey(size), micros(time.Now()))
-	err = s.w.do(ctx, func(w *wconn) error {
-		if _, err := w.insKey.run(ins); err != nil {
+	ins := rawsql.Named(name, randomKey(size), micros(time.Now()))
+	err = s.w.Do(ctx, func(w *wconn) error {
+		if _, err := w.insKey.Run(ins); err != nil {
 			return err
 		}
-		v, ok, err := w.findKey.row(name)
+		v, ok, err := w.findKey.Row(name)
 		switch {
 		case err != nil:
 			return err
@@ -102,9 +103,9 @@ func (s *Store) RotateKey(ctx context.Context, name string, size int) error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: rotate key: %w", errClosed())
 	}
-	args := named(name, randomKey(size), micros(time.Now()))
-	err := s.w.do(ctx, func(w *wconn) error {
-		_, err := w.rotateKey.run(args)
+	args := rawsql.Named(name, randomKey(size), micros(time.Now()))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		_, err := w.rotateKey.Run(args)
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -32,9 +33,9 @@ func (s *Store) PutMemo(ctx context.Context, key, value string, expires time.Tim
 	case s.closed.Load():
 		return fmt.Errorf("sqlite: put memo: %w", errClosed())
 	}
-	args := named(key, value, micros(expires))
-	err := s.w.do(ctx, func(w *wconn) error {
-		_, err := w.putMemo.run(args)
+	args := rawsql.Named(key, value, micros(expires))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		_, err := w.putMemo.Run(args)
 		return err
 	})
 	if err != nil {
@@ -62,7 +63,7 @@ func (s *Store) ExpireMemos(ctx context.Context, now time.Time) (int, error) {
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlite: expire memos: %w", errClosed())
 	}
-	n, err := s.expire(ctx, func(w *wconn) *wstmt { return w.expireMemos }, now)
+	n, err := s.expire(ctx, func(w *wconn) *rawsql.Stmt { return w.expireMemos }, now)
 	if err != nil {
 		return n, fmt.Errorf("sqlite: expire memos: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -65,48 +67,48 @@ func (s *Store) AppendMessage(ctx context.Context, ch *core.MessageChange) error
 		}
 		deliveries[i] = args
 	}
-	msg := named(int64(0), string(m.Direction), m.Author, m.Text, micros(m.At), m.Source)
+	msg := rawsql.Named(int64(0), string(m.Direction), m.Author, m.Text, micros(m.At), m.Source)
 	at := micros(m.At)
 	var msgID int64
 	ids := make([]int64, len(deliveries))
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		// Refusals first, before anything is written (see refusal).
 		if m.Source != "" {
-			if dup, err := w.msgSource.exists(m.Source); err != nil {
+			if dup, err := w.msgSource.Exists(m.Source); err != nil {
 				return err
 			} else if dup {
-				return refuse(core.ErrDuplicate)
+				return groupcommit.Refuse(core.ErrDuplicate)
 			}
 		}
 		var seq int64
 		var err error
 		if conv != nil {
 			if newConv.State == core.ConversationOpen && !newConv.Customer.IsZero() {
-				if taken, err := w.openTaken.exists(newConv.Customer.Channel, newConv.Customer.Address, newConv.ID); err != nil {
+				if taken, err := w.openTaken.Exists(newConv.Customer.Channel, newConv.Customer.Address, newConv.ID); err != nil {
 					return err
 				} else if taken {
-					return refuse(core.ErrOpenConversation)
+					return groupcommit.Refuse(core.ErrOpenConversation)
 				}
 			}
 			seq, err = w.insertConversation(newConv.ID, conv)
 		} else {
 			seq, err = w.conversationSeq(m.ConversationID)
 			if core.ErrorCode(err) == core.CodeNotFound {
-				return refuse(err)
+				return groupcommit.Refuse(err)
 			}
 		}
 		if err != nil {
 			return err
 		}
 		msg[0].Value = seq
-		res, err := w.insMessage.run(msg)
+		res, err := w.insMessage.Run(msg)
 		if err != nil {
 			return err
 		}
 		if msgID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if err := w.touchConv.do(at, seq); err != nil {
+		if err := w.touchConv.Do(at, seq); err != nil {
 			return err
 		}
 		for i, args := range deliveries {
@@ -199,11 +201,11 @@ func (s *Store) SetOptOut(ctx context.Context, ep core.Endpoint, optedOut bool, 
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: set opt-out: %w", errClosed())
 	}
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		if optedOut {
-			return w.setOptOut.do(ep.Channel, ep.Address, micros(at))
+			return w.setOptOut.Do(ep.Channel, ep.Address, micros(at))
 		}
-		return w.clearOptOut.do(ep.Channel, ep.Address)
+		return w.clearOptOut.Do(ep.Channel, ep.Address)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: set opt-out: %w", err)

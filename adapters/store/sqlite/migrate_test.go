@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -34,7 +35,7 @@ func userVersion(t *testing.T, path string) int {
 
 func latestVersion(t *testing.T) int {
 	t.Helper()
-	list, err := migrations()
+	list, err := rawsql.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatalf("migrations: %v", err)
 	}
@@ -106,15 +107,15 @@ func TestPragmas(t *testing.T) {
 	}{{"FULL", 2}, {"NORMAL", 1}} {
 		s := openTemp(t, Synchronous(c.mode))
 		got := map[string]any{}
-		err := s.w.do(context.Background(), func(w *wconn) error {
+		err := s.w.Do(context.Background(), func(w *wconn) error {
 			for _, p := range []string{"synchronous", "foreign_keys", "busy_timeout"} {
-				v, err := w.queryInt(context.Background(), "PRAGMA "+p)
+				v, err := w.conn.QueryInt(context.Background(), "PRAGMA "+p)
 				if err != nil {
 					return err
 				}
 				got[p] = v
 			}
-			mode, err := w.queryString(context.Background(), "PRAGMA journal_mode")
+			mode, err := w.conn.QueryString(context.Background(), "PRAGMA journal_mode")
 			got["journal_mode"] = mode
 			return err
 		})

@@ -5,13 +5,13 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -92,14 +92,14 @@ func deliveryArgs(d *core.Delivery) ([]driver.NamedValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode notice: %w", err)
 	}
-	return named(d.SessionID, d.SessionID, d.ConversationID, d.ConversationID, d.To.Channel, d.To.Address,
+	return rawsql.Named(d.SessionID, d.SessionID, d.ConversationID, d.ConversationID, d.To.Channel, d.To.Address,
 		string(notice), string(d.Status), d.Reason, int64(d.Attempts), micros(d.NextAttemptAt),
 		d.ExternalID, micros(d.CreatedAt), micros(d.UpdatedAt)), nil
 }
 
 // insertDelivery runs insertDeliverySQL and returns the new id.
 func (c *wconn) insertDelivery(args []driver.NamedValue) (int64, error) {
-	res, err := c.insDelivery.run(args)
+	res, err := c.insDelivery.Run(args)
 	if err != nil {
 		if constraintOf(err) == missingRef {
 			return 0, core.Errorf(core.CodeInvalid, "a delivery names a session or conversation that does not exist")
@@ -120,28 +120,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 		return nil, nil
 	}
 	until, at := micros(now.Add(lease)), micros(now)
-	args := named(until, until, core.NewID(), at, at, at, at, int64(limit))
+	args := rawsql.Named(until, until, core.NewID(), at, at, at, at, int64(limit))
 	var out []*core.Delivery
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		out = out[:0]
-		rows, err := w.claim.query.QueryContext(context.Background(), args)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		v := make([]driver.Value, len(rows.Columns()))
-		for {
-			if err := rows.Next(v); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			d, err := scanDelivery(valueScanner(v))
+		return w.claim.Each(args, func(v rawsql.Values) error {
+			d, err := scanDelivery(v)
 			if err != nil {
 				return err
 			}
 			out = append(out, d)
-		}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
@@ -159,10 +149,10 @@ func (s *Store) RenewClaim(ctx context.Context, token string, until time.Time) (
 	if token == "" {
 		return 0, nil
 	}
-	args := named(micros(until), micros(until), token)
+	args := rawsql.Named(micros(until), micros(until), token)
 	var n int64
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.renewClaim.run(args)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.renewClaim.Run(args)
 		if err != nil {
 			return err
 		}
@@ -182,10 +172,10 @@ func (s *Store) ReleaseOrphanedClaims(ctx context.Context, now time.Time) (int, 
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlite: release claims: %w", errClosed())
 	}
-	args := named(micros(now))
+	args := rawsql.Named(micros(now))
 	var n int64
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.releaseClaims.run(args)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.releaseClaims.Run(args)
 		if err != nil {
 			return err
 		}
@@ -209,10 +199,10 @@ func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 		return fmt.Errorf("sqlite: update delivery: %w", errClosed())
 	}
 	id, token := d.ID, d.ClaimToken
-	args := named(string(d.Status), d.Reason, int64(d.Attempts), micros(d.NextAttemptAt),
+	args := rawsql.Named(string(d.Status), d.Reason, int64(d.Attempts), micros(d.NextAttemptAt),
 		d.ExternalID, micros(d.UpdatedAt), id, token)
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.updDelivery.run(args)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.updDelivery.Run(args)
 		if err != nil {
 			return err
 		}
@@ -220,16 +210,16 @@ func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 			return err
 		}
 		// Nothing was written: the request is refused alone.
-		status, stored, ok, err := w.deliveryState.twoStrings(id)
+		status, stored, ok, err := w.deliveryState.TwoStrings(id)
 		switch {
 		case err != nil:
 			return err
 		case !ok:
-			return refuse(notFound("delivery"))
+			return groupcommit.Refuse(notFound("delivery"))
 		case token != "" && stored != token:
-			return refuse(core.ErrClaimLost)
+			return groupcommit.Refuse(core.ErrClaimLost)
 		case status == string(core.DeliveryDelivered) || status == string(core.DeliveryFailed):
-			return refuse(core.ErrDeliveryFinal)
+			return groupcommit.Refuse(core.ErrDeliveryFinal)
 		}
 		return fmt.Errorf("delivery %d: saved nothing, for no known reason", id)
 	})

@@ -1,15 +1,11 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
-	"math"
-	"slices"
 	"strings"
-	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/tally"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/report"
 )
@@ -34,10 +30,8 @@ var reportGroups = map[report.Group]string{
 // cannot tell that a range of the index holds a period's sessions), and
 // returns what each counts and its waits in microseconds.
 //
-// The sums and the percentiles are computed in Go (tally): SQLite has no
-// percentile function, and ranking every wait with window functions
-// costs a sort of all of them per query, five times what reading them
-// does on a year of a busy desk.
+// The sums and the percentiles are computed in Go (package tally): SQLite
+// has no percentile function.
 const reportSQL = `
 WITH periods(idx, lo, hi) AS (VALUES %s)
 SELECT p.idx, %s, r.sent, r.join_at IS NOT NULL, r.start_at IS NOT NULL, r.ended, r.closed,
@@ -88,79 +82,17 @@ func (s *Store) scanReport(ctx context.Context, query string, args []any) ([]rep
 		return nil, err
 	}
 	defer rows.Close()
-	type key struct {
-		period int
-		group  string
-	}
-	tallies := map[key]*tally{}
+	var t tally.Tally
 	for rows.Next() {
-		var k key
-		var sent, joined, started, ended, closed, expired int
-		var toJoin, toStart sql.NullInt64
-		if err := rows.Scan(&k.period, &k.group, &sent, &joined, &started, &ended, &closed, &expired, &toJoin, &toStart); err != nil {
+		var ss tally.Session
+		if err := rows.Scan(&ss.Period, &ss.Group, &ss.Sent, &ss.Joined, &ss.Started, &ss.Ended, &ss.Closed, &ss.Expired,
+			&ss.ToJoin, &ss.ToStart); err != nil {
 			return nil, err
 		}
-		t := tallies[k]
-		if t == nil {
-			t = &tally{row: report.Row{Period: k.period, Group: k.group}}
-			tallies[k] = t
-		}
-		r := &t.row
-		r.Issued++
-		r.LinksSent += sent
-		r.Joined += joined
-		r.Started += started
-		r.Ended += ended
-		r.Closed += closed
-		r.Expired += expired
-		if toJoin.Valid {
-			t.toJoin = append(t.toJoin, toJoin.Int64)
-		}
-		if toStart.Valid {
-			t.toStart = append(t.toStart, toStart.Int64)
-		}
+		t.Add(&ss)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]report.Row, 0, len(tallies))
-	for _, t := range tallies {
-		t.row.IssueToJoin, t.row.JoinToStart = waitsOf(t.toJoin), waitsOf(t.toStart)
-		out = append(out, t.row)
-	}
-	slices.SortFunc(out, func(a, b report.Row) int {
-		return cmp.Or(cmp.Compare(a.Period, b.Period), strings.Compare(a.Group, b.Group))
-	})
-	return out, nil
-}
-
-// tally is one period and group of a report as its sessions are read:
-// the counts, and the waits in microseconds.
-type tally struct {
-	row             report.Row
-	toJoin, toStart []int64
-}
-
-// waitsOf returns the median and p90 of waits (microseconds), each
-// interpolated between the two nearest as percentile_cont does, in the
-// same floating-point steps as PostgreSQL's, then rounded to the
-// microsecond. It sorts waits.
-func waitsOf(waits []int64) report.Waits {
-	w := report.Waits{N: len(waits)}
-	if w.N == 0 {
-		return w
-	}
-	slices.Sort(waits)
-	at := func(p float64) time.Duration {
-		pos := p * float64(w.N-1)
-		lo := int(pos)
-		v0, v1 := waits[lo], waits[lo]
-		if lo+1 < w.N {
-			v1 = waits[lo+1]
-		}
-		v := float64(v0) + (pos-float64(lo))*float64(v1-v0)
-		return time.Duration(math.Round(v)) * time.Microsecond
-	}
-	w.Median, w.P90 = at(0.5), at(0.9)
-	return w
+	return t.Rows(), nil
 }

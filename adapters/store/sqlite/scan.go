@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -29,46 +27,10 @@ func fromMicros(v int64) time.Time {
 	return time.UnixMicro(v).UTC()
 }
 
-// scanner is a *sql.Row, a *sql.Rows or a valueScanner.
+// scanner is a *sql.Row, a *sql.Rows or a rawsql.Values, a row read from
+// the writer's connection.
 type scanner interface {
 	Scan(dest ...any) error
-}
-
-// valueScanner scans a row read from the writer's connection, which the
-// driver hands over as values, with the same code as rows read through
-// database/sql.
-type valueScanner []driver.Value
-
-// Scan stores the row's values in dest, which hold *string, *int64 or *int.
-func (v valueScanner) Scan(dest ...any) error {
-	if len(dest) != len(v) {
-		return fmt.Errorf("scan: %d destinations for %d columns", len(dest), len(v))
-	}
-	for i, d := range dest {
-		switch d := d.(type) {
-		case *string:
-			s, ok := v[i].(string)
-			if !ok && v[i] != nil {
-				return fmt.Errorf("scan: column %d is %T, not text", i, v[i])
-			}
-			*d = s
-		case *int64:
-			n, ok := v[i].(int64)
-			if !ok {
-				return fmt.Errorf("scan: column %d is %T, not an integer", i, v[i])
-			}
-			*d = n
-		case *int:
-			n, ok := v[i].(int64)
-			if !ok {
-				return fmt.Errorf("scan: column %d is %T, not an integer", i, v[i])
-			}
-			*d = int(n)
-		default:
-			return fmt.Errorf("scan: cannot store into %T", d)
-		}
-	}
-	return nil
 }
 
 // notFound is the error for a missing row.

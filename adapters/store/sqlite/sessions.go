@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -48,7 +50,7 @@ const findSessionByPINSQL = `SELECT ` + sessionCols + sessionFrom + ` WHERE s.li
 // sessionInsertArgs returns the arguments of insertSessionSQL, with the
 // conversation's seq left for the writer to fill in.
 func sessionInsertArgs(s *core.Session) []driver.NamedValue {
-	return named(s.ID, nil, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
+	return rawsql.Named(s.ID, nil, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
 		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
 		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin, s.CustomerURL, s.TechnicianURL,
 		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
@@ -57,7 +59,7 @@ func sessionInsertArgs(s *core.Session) []driver.NamedValue {
 
 // sessionUpdateArgs returns the arguments of updateSessionSQL.
 func sessionUpdateArgs(s *core.Session) []driver.NamedValue {
-	return named(s.ConversationID, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
+	return rawsql.Named(s.ConversationID, s.Provider, s.ProviderRef, s.PIN, micros(s.PINExpiresAt),
 		s.DesktopURL, s.MobileURL, s.ManualURL, string(s.State), string(s.Device),
 		string(s.Mode), s.Agent, s.Technician, s.Locale, s.CustomerKey, s.Origin, s.CustomerURL, s.TechnicianURL,
 		micros(s.CreatedAt), micros(s.UpdatedAt), micros(s.JoinedAt),
@@ -97,22 +99,22 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 	refID := ch.Session.ConversationID
 	pin, live := ch.Session.PIN, ch.Session.State.PINLive()
 	newConv := ch.Conversation
-	err = s.w.do(ctx, func(w *wconn) error {
+	err = s.w.Do(ctx, func(w *wconn) error {
 		// The constraints are checked before anything is written, so that
 		// the usual failures (a PIN collision under load) refuse this
 		// request alone instead of spoiling the writes batched with it.
 		if live {
-			if taken, err := w.pinTaken.exists(pin, id); err != nil {
+			if taken, err := w.pinTaken.Exists(pin, id); err != nil {
 				return err
 			} else if taken {
-				return refuse(core.ErrPINInUse)
+				return groupcommit.Refuse(core.ErrPINInUse)
 			}
 		}
 		if newConv != nil && newConv.State == core.ConversationOpen && !newConv.Customer.IsZero() {
-			if taken, err := w.openTaken.exists(newConv.Customer.Channel, newConv.Customer.Address, newConv.ID); err != nil {
+			if taken, err := w.openTaken.Exists(newConv.Customer.Channel, newConv.Customer.Address, newConv.ID); err != nil {
 				return err
 			} else if taken {
-				return refuse(core.ErrOpenConversation)
+				return groupcommit.Refuse(core.ErrOpenConversation)
 			}
 		}
 		var seq int64
@@ -131,7 +133,7 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 			return err
 		}
 		args[1].Value = seq
-		res, err := w.insSession.run(args)
+		res, err := w.insSession.Run(args)
 		if err != nil {
 			return sessionErr(err, id)
 		}
@@ -163,26 +165,26 @@ func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
 	}
 	id, args := ch.Session.ID, sessionUpdateArgs(ch.Session)
 	pin, live := ch.Session.PIN, ch.Session.State.PINLive()
-	err = s.w.do(ctx, func(w *wconn) error {
+	err = s.w.Do(ctx, func(w *wconn) error {
 		if live {
-			if taken, err := w.pinTaken.exists(pin, id); err != nil {
+			if taken, err := w.pinTaken.Exists(pin, id); err != nil {
 				return err
 			} else if taken {
-				return refuse(core.ErrPINInUse)
+				return groupcommit.Refuse(core.ErrPINInUse)
 			}
 		}
-		seq, ok, err := w.updSession.returning(args)
+		seq, ok, err := w.updSession.Returning(args)
 		if err != nil {
 			return sessionErr(err, id)
 		}
 		if !ok {
 			// The update matched no row, so it wrote nothing.
-			if ok, err := w.sessExists.exists(id); err != nil {
+			if ok, err := w.sessExists.Exists(id); err != nil {
 				return err
 			} else if !ok {
-				return refuse(notFound("session"))
+				return groupcommit.Refuse(notFound("session"))
 			}
-			return refuse(core.ErrVersion)
+			return groupcommit.Refuse(core.ErrVersion)
 		}
 		return c.appendLog(w, seq)
 	})
@@ -366,7 +368,7 @@ func prepareChange(ch *core.Change) (*change, error) {
 func (c *change) appendLog(w *wconn, seq int64) error {
 	for i, args := range c.events {
 		args[0].Value = seq
-		res, err := w.insEvent.run(args)
+		res, err := w.insEvent.Run(args)
 		if err != nil {
 			return err
 		}

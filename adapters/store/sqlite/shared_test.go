@@ -89,12 +89,12 @@ func TestExpireInBatches(t *testing.T) {
 	for name, expire := range map[string]func(context.Context, time.Time) (int, error){
 		"ExpireSignIns": s.ExpireSignIns, "ExpireMemos": s.ExpireMemos,
 	} {
-		commits := s.w.commits.Load()
+		commits := s.w.Commits()
 		if n, err := expire(ctx, now); err != nil || n != 10 {
 			t.Errorf("%s = %d, %v; want 10", name, n, err)
 		}
 		// 3, 3, 3, 1: the last, short batch says there is no more.
-		if got := s.w.commits.Load() - commits; got != 4 {
+		if got := s.w.Commits() - commits; got != 4 {
 			t.Errorf("%s took %d transactions, want 4 of at most 3 rows", name, got)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -36,16 +38,16 @@ func (s *Store) CreateSignIn(ctx context.Context, in *core.SignIn) error {
 	case s.closed.Load():
 		return fmt.Errorf("sqlite: create sign-in: %w", errClosed())
 	}
-	args := named(in.TokenHash, in.Agent, micros(in.CreatedAt), micros(in.ExpiresAt))
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.insSignIn.run(args)
+	args := rawsql.Named(in.TokenHash, in.Agent, micros(in.CreatedAt), micros(in.ExpiresAt))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.insSignIn.Run(args)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		return refuse(core.Errorf(core.CodeConflict, "the sign-in exists"))
+		return groupcommit.Refuse(core.Errorf(core.CodeConflict, "the sign-in exists"))
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create sign-in: %w", err)
@@ -74,9 +76,9 @@ func (s *Store) EndSignIn(ctx context.Context, tokenHash string) error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: end sign-in: %w", errClosed())
 	}
-	args := named(tokenHash)
-	err := s.w.do(ctx, func(w *wconn) error {
-		_, err := w.endSignIn.run(args)
+	args := rawsql.Named(tokenHash)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		_, err := w.endSignIn.Run(args)
 		return err
 	})
 	if err != nil {
@@ -91,7 +93,7 @@ func (s *Store) ExpireSignIns(ctx context.Context, now time.Time) (int, error) {
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlite: expire sign-ins: %w", errClosed())
 	}
-	n, err := s.expire(ctx, func(w *wconn) *wstmt { return w.expireSignIns }, now)
+	n, err := s.expire(ctx, func(w *wconn) *rawsql.Stmt { return w.expireSignIns }, now)
 	if err != nil {
 		return n, fmt.Errorf("sqlite: expire sign-ins: %w", err)
 	}
@@ -106,13 +108,13 @@ const expireBatch = 500
 // expire runs the statement that stmt picks, a DELETE of at most ?2 rows
 // that expired before ?1, until it deletes fewer than a batch, and
 // returns how many rows it deleted.
-func (s *Store) expire(ctx context.Context, stmt func(*wconn) *wstmt, now time.Time) (int, error) {
-	args := named(micros(now), int64(s.expireBatch))
+func (s *Store) expire(ctx context.Context, stmt func(*wconn) *rawsql.Stmt, now time.Time) (int, error) {
+	args := rawsql.Named(micros(now), int64(s.expireBatch))
 	total := 0
 	for {
 		var n int64
-		err := s.w.do(ctx, func(w *wconn) error {
-			res, err := stmt(w).run(args)
+		err := s.w.Do(ctx, func(w *wconn) error {
+			res, err := stmt(w).Run(args)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,12 @@
 // connections, which WAL mode lets see the last commit without waiting for
 // the writer, and a third connection copies the WAL back into the database
 // file in the background.
+//
+// The machinery is in internal packages, so that this one reads as the
+// store's statements: rawsql drives the writer's and the checkpointer's
+// connections through the driver rather than database/sql, groupcommit is
+// the batching writer, tally sums a report's sessions, and locks holds
+// the Store's named locks.
 package sqlite
 
 import (
@@ -23,6 +29,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/locks"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -31,9 +40,11 @@ import (
 // use.
 type Store struct {
 	path   string
-	w      *writer
+	c      *wconn // the writer's connection, which only w uses
+	w      *groupcommit.Writer[*wconn]
+	ckpt   *rawsql.Checkpointer
 	r      *reader
-	locks  locks
+	locks  locks.Table
 	closed atomic.Bool
 	once   sync.Once
 	err    error // the result of Close
@@ -163,7 +174,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	ckpt, err := openCheckpointer(db.Driver(), name, cfg.synchronous)
+	ckpt, err := rawsql.OpenCheckpointer(db.Driver(), name, cfg.synchronous)
 	if err != nil {
 		c.close()
 		db.Close()
@@ -171,13 +182,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r, err := newReader(ctx, db)
 	if err != nil {
-		ckpt.close()
+		ckpt.Close()
 		c.close()
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, w: newWriter(c, ckpt, cfg.maxBatch), r: r, expireBatch: expireBatch}
-	go s.w.run()
+	w := groupcommit.New(c, groupcommit.Options{
+		Tx:        c.tx,
+		MaxBatch:  cfg.maxBatch,
+		Closed:    errClosed,
+		Committed: func() { ckpt.Committed(c.conn) },
+	})
+	s := &Store{path: path, c: c, w: w, ckpt: ckpt, r: r, expireBatch: expireBatch}
+	go w.Run()
 	return s, nil
 }
 
@@ -203,11 +220,11 @@ func checkPath(path string) error {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		s.locks.lose()
-		s.w.stop()
+		s.locks.Close()
+		s.w.Stop()
 		// The writer's connection goes last: the last connection to close
 		// copies the WAL into the database file and removes it.
-		s.err = errors.Join(s.r.close(), s.w.ckpt.close(), s.w.c.close())
+		s.err = errors.Join(s.r.close(), s.ckpt.Close(), s.c.close())
 		if s.err != nil {
 			s.err = fmt.Errorf("sqlite: close %s: %w", s.path, s.err)
 		}

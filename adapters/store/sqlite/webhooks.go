@@ -5,13 +5,13 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/webhook"
 )
@@ -49,13 +49,13 @@ func (s *Store) CreateWebhook(ctx context.Context, e *webhook.Endpoint) error {
 		return fmt.Errorf("sqlite: create webhook: %w", errClosed())
 	}
 	events, _ := json.Marshal(nonNil(e.Events))
-	args := named(e.ID, e.URL, e.Secret, string(events), e.Description, e.Source, micros(e.DisabledAt),
+	args := rawsql.Named(e.ID, e.URL, e.Secret, string(events), e.Description, e.Source, micros(e.DisabledAt),
 		e.DisabledReason, micros(e.FailingSince), micros(e.LastSuccessAt), micros(e.CreatedAt), micros(e.UpdatedAt))
-	err := s.w.do(ctx, func(w *wconn) error {
-		if ok, err := w.exists(ctx, "SELECT 1 FROM webhook_endpoints WHERE id = ?", e.ID); err != nil {
+	err := s.w.Do(ctx, func(w *wconn) error {
+		if ok, err := w.conn.Exists(ctx, "SELECT 1 FROM webhook_endpoints WHERE id = ?", e.ID); err != nil {
 			return err
 		} else if ok {
-			return refuse(core.Errorf(core.CodeConflict, "webhook %s already exists", e.ID))
+			return groupcommit.Refuse(core.Errorf(core.CodeConflict, "webhook %s already exists", e.ID))
 		}
 		_, err := w.conn.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, args)
@@ -74,10 +74,10 @@ func (s *Store) UpdateWebhook(ctx context.Context, e *webhook.Endpoint) error {
 		return fmt.Errorf("sqlite: update webhook: %w", errClosed())
 	}
 	events, _ := json.Marshal(nonNil(e.Events))
-	args := named(e.URL, e.Secret, string(events), e.Description, e.Source, micros(e.DisabledAt),
+	args := rawsql.Named(e.URL, e.Secret, string(events), e.Description, e.Source, micros(e.DisabledAt),
 		e.DisabledReason, micros(e.FailingSince), micros(e.LastSuccessAt), micros(e.CreatedAt), micros(e.UpdatedAt),
 		e.ID, int64(e.Version))
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		res, err := w.conn.ExecContext(ctx, `UPDATE webhook_endpoints SET url = ?, secret = ?, events = ?,
 			description = ?, source = ?, disabled_at = ?, disabled_reason = ?, failing_since = ?,
 			last_success_at = ?, created_at = ?, updated_at = ?, version = version + 1
@@ -88,12 +88,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, e *webhook.Endpoint) error {
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		if ok, err := w.exists(ctx, "SELECT 1 FROM webhook_endpoints WHERE id = ?", e.ID); err != nil {
+		if ok, err := w.conn.Exists(ctx, "SELECT 1 FROM webhook_endpoints WHERE id = ?", e.ID); err != nil {
 			return err
 		} else if !ok {
-			return refuse(notFound("webhook"))
+			return groupcommit.Refuse(notFound("webhook"))
 		}
-		return refuse(core.ErrVersion)
+		return groupcommit.Refuse(core.ErrVersion)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: update webhook: %w", err)
@@ -108,20 +108,20 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, now time.Time) err
 	if s.closed.Load() {
 		return fmt.Errorf("sqlite: delete webhook: %w", errClosed())
 	}
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.conn.ExecContext(ctx, "DELETE FROM webhook_endpoints WHERE id = ?", named(id))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.conn.ExecContext(ctx, "DELETE FROM webhook_endpoints WHERE id = ?", rawsql.Named(id))
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return refuse(notFound("webhook"))
+			return groupcommit.Refuse(notFound("webhook"))
 		}
-		if err := w.execSQL(ctx, "DELETE FROM webhook_attempts WHERE endpoint_id = ?", id); err != nil {
+		if err := w.conn.Exec(ctx, "DELETE FROM webhook_attempts WHERE endpoint_id = ?", id); err != nil {
 			return err
 		}
-		return w.execSQL(ctx, `UPDATE outbox SET status = 'failed', reason = ?, updated_at = ?,
+		return w.conn.Exec(ctx, `UPDATE outbox SET status = 'failed', reason = ?, updated_at = ?,
 			claim_token = '', claim_until = 0
 			WHERE to_channel = 'webhook' AND status = 'queued' AND to_address = ?`, webhook.ReasonGone, micros(now), id)
 	})
@@ -212,20 +212,20 @@ func (s *Store) UpdateConversationQueue(ctx context.Context, c *core.Conversatio
 		dargs[i] = a
 	}
 	id := c.ID
-	args := named(c.Customer.Channel, c.Customer.Address, c.CustomerName,
+	args := rawsql.Named(c.Customer.Channel, c.Customer.Address, c.CustomerName,
 		c.Desk.Channel, c.Desk.Address, c.DeskThread, c.Locale, string(c.State),
 		micros(c.CreatedAt), micros(c.UpdatedAt), id, int64(c.Version))
 	ids := make([]int64, len(ds))
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.updConv.run(args)
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.updConv.Run(args)
 		if constraintOf(err) == openCustomer {
-			return refuse(core.ErrOpenConversation)
+			return groupcommit.Refuse(core.ErrOpenConversation)
 		}
 		if err != nil {
 			return err
 		}
 		if err := versionCheck(res, w.convExists, id, "conversation"); err != nil {
-			return refuse(err)
+			return groupcommit.Refuse(err)
 		}
 		for i, a := range dargs {
 			if ids[i], err = w.insertDelivery(a); err != nil {
@@ -253,28 +253,18 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, id string, now time.
 	if limit < 1 {
 		return nil, nil
 	}
-	args := named(micros(now.Add(lease)), core.NewID(), id, micros(now), int64(limit))
+	args := rawsql.Named(micros(now.Add(lease)), core.NewID(), id, micros(now), int64(limit))
 	var out []*core.Delivery
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		out = out[:0]
-		rows, err := w.conn.QueryContext(ctx, claimWebhookSQL, args)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		v := make([]driver.Value, len(rows.Columns()))
-		for {
-			if err := rows.Next(v); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			d, err := scanDelivery(valueScanner(v))
+		return w.conn.Each(ctx, claimWebhookSQL, args, func(v rawsql.Values) error {
+			d, err := scanDelivery(v)
 			if err != nil {
 				return err
 			}
 			out = append(out, d)
-		}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim webhook deliveries: %w", err)
@@ -289,20 +279,20 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *webhook.Attempt, di
 		return false, fmt.Errorf("sqlite: record webhook attempt: %w", errClosed())
 	}
 	at := micros(a.At)
-	ins := named(a.DeliveryID, a.EndpointID, int64(a.N), at, a.Duration.Microseconds(), int64(a.Status), a.Error, a.Outcome)
+	ins := rawsql.Named(a.DeliveryID, a.EndpointID, int64(a.N), at, a.Duration.Microseconds(), int64(a.Status), a.Error, a.Outcome)
 	var disabled bool
 	var newID int64
-	err := s.w.do(ctx, func(w *wconn) error {
+	err := s.w.Do(ctx, func(w *wconn) error {
 		disabled = false
 		var res driver.Result
 		var err error
 		if a.OK() {
 			res, err = w.conn.ExecContext(ctx, `UPDATE webhook_endpoints SET last_success_at = ?, failing_since = 0
-				WHERE id = ?`, named(at, a.EndpointID))
+				WHERE id = ?`, rawsql.Named(at, a.EndpointID))
 		} else {
 			res, err = w.conn.ExecContext(ctx, `UPDATE webhook_endpoints
 				SET failing_since = CASE WHEN failing_since = 0 THEN ?1 ELSE failing_since END WHERE id = ?2`,
-				named(at, a.EndpointID))
+				rawsql.Named(at, a.EndpointID))
 		}
 		if err != nil {
 			return err
@@ -310,13 +300,13 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *webhook.Attempt, di
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return refuse(notFound("webhook"))
+			return groupcommit.Refuse(notFound("webhook"))
 		}
 		if !a.OK() && disableAfter > 0 {
 			res, err := w.conn.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ?1,
 				disabled_reason = ?2, updated_at = ?1, version = version + 1
 				WHERE id = ?3 AND disabled_at = 0 AND failing_since <> 0 AND failing_since <= ?4`,
-				named(at, disableReason(disableAfter, a.Error), a.EndpointID, micros(a.At.Add(-disableAfter))))
+				rawsql.Named(at, disableReason(disableAfter, a.Error), a.EndpointID, micros(a.At.Add(-disableAfter))))
 			if err != nil {
 				return err
 			}
@@ -418,8 +408,8 @@ func (s *Store) FailWebhookDeliveries(ctx context.Context, now time.Time) (int, 
 		return 0, fmt.Errorf("sqlite: fail webhook deliveries: %w", errClosed())
 	}
 	var n int64
-	err := s.w.do(ctx, func(w *wconn) error {
-		res, err := w.conn.ExecContext(ctx, failWebhooksSQL, named(webhook.ReasonGone, micros(now)))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		res, err := w.conn.ExecContext(ctx, failWebhooksSQL, rawsql.Named(webhook.ReasonGone, micros(now)))
 		if err != nil {
 			return err
 		}
@@ -430,22 +420,4 @@ func (s *Store) FailWebhookDeliveries(ctx context.Context, now time.Time) (int, 
 		return 0, fmt.Errorf("sqlite: fail webhook deliveries: %w", err)
 	}
 	return int(n), nil
-}
-
-// exists reports whether query, run with args, returns a row.
-func (c *wconn) exists(ctx context.Context, query string, args ...any) (bool, error) {
-	rows, err := c.conn.QueryContext(ctx, query, named(args...))
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, len(rows.Columns()))
-	switch err := rows.Next(v); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, io.EOF):
-		return false, nil
-	default:
-		return false, err
-	}
 }

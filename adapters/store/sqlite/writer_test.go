@@ -18,7 +18,7 @@ import (
 func hold(t *testing.T, s *Store) (release func()) {
 	t.Helper()
 	in, out := make(chan struct{}), make(chan struct{})
-	go s.w.do(context.Background(), func(*wconn) error {
+	go s.w.Do(context.Background(), func(*wconn) error {
 		close(in)
 		<-out
 		return nil
@@ -34,9 +34,9 @@ func hold(t *testing.T, s *Store) (release func()) {
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(s.w.reqs) < n {
+	for s.w.Queued() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d requests queued, want %d", len(s.w.reqs), n)
+			t.Fatalf("%d requests queued, want %d", s.w.Queued(), n)
 		}
 		runtime.Gosched()
 	}
@@ -57,7 +57,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := hold(t, s)
-	before := s.w.commits.Load()
+	before := s.w.Commits()
 
 	const n = 40
 	errs := make([]error, n)
@@ -73,7 +73,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 				changes[i].Session.PIN = "999999"
 				errs[i] = s.CreateSession(ctx, changes[i])
 			case 19: // writes, then fails: its write must not stay
-				errs[i] = s.w.do(ctx, func(w *wconn) error {
+				errs[i] = s.w.Do(ctx, func(w *wconn) error {
 					c := &core.Conversation{ID: "doomed", State: core.ConversationOpen}
 					if _, err := w.insertConversation(c.ID, conversationArgs(c)); err != nil {
 						return err
@@ -81,7 +81,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 					return errors.New("boom")
 				})
 			case 23:
-				errs[i] = s.w.do(ctx, func(*wconn) error { panic("bad input") })
+				errs[i] = s.w.Do(ctx, func(*wconn) error { panic("bad input") })
 			default:
 				errs[i] = s.CreateSession(ctx, changes[i])
 			}
@@ -91,7 +91,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	release()
 	wg.Wait()
 
-	if got := s.w.commits.Load() - before; got != 2 {
+	if got := s.w.Commits() - before; got != 2 {
 		t.Errorf("%d transactions committed, want 2: the held one and one for the %d queued", got, n)
 	}
 	for i, err := range errs {
@@ -149,11 +149,11 @@ func TestGroupCommitFailedCommit(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errs[n] = s.w.do(ctx, func(w *wconn) error {
-			if err := w.execSQL(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
+		errs[n] = s.w.Do(ctx, func(w *wconn) error {
+			if err := w.conn.Exec(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
 				return err
 			}
-			return w.execSQL(ctx, "INSERT INTO events (session_seq, at, actor, action, from_state, to_state, detail) VALUES (424242, 0, '', '', '', '', '')")
+			return w.conn.Exec(ctx, "INSERT INTO events (session_seq, at, actor, action, from_state, to_state, detail) VALUES (424242, 0, '', '', '', '', '')")
 		})
 	}()
 	waitQueued(t, s, n+1)
@@ -201,7 +201,7 @@ func TestCancelAfterTaken(t *testing.T) {
 	in, out := make(chan struct{}), make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- s.w.do(ctx, func(w *wconn) error {
+		done <- s.w.Do(ctx, func(w *wconn) error {
 			close(in)
 			<-out
 			c := &core.Conversation{ID: "kept", State: core.ConversationOpen}
@@ -280,7 +280,7 @@ func TestRefusalDoesNotReplayBatch(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		countErr = s.w.do(ctx, func(*wconn) error { runs++; return nil })
+		countErr = s.w.Do(ctx, func(*wconn) error { runs++; return nil })
 	}()
 	waitQueued(t, s, 1)
 	go func() {
