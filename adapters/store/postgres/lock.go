@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres/internal/notify"
 	"github.com/assistbot/assistbot/core"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -37,10 +35,6 @@ const unlockSQL = `SELECT pg_advisory_unlock($1)`
 // system's defaults take. They last the session; the pool keeps them.
 const keepAliveSQL = `SELECT set_config('tcp_keepalives_idle', '10', false),
 	set_config('tcp_keepalives_interval', '5', false), set_config('tcp_keepalives_count', '3', false)`
-
-// checkInterval is how long a held lock's or a listener's connection may
-// stay silent before it is pinged, and how long a ping may take.
-const checkInterval = 5 * time.Second
 
 // lock is a lock held.
 type lock struct {
@@ -79,7 +73,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (lost <-chan struct{},
 		return nil, none, false, nil
 	}
 	if _, err := c.Exec(ctx, keepAliveSQL); err != nil {
-		closeConn(c.Hijack())
+		notify.CloseConn(c.Hijack())
 		return nil, none, false, fmt.Errorf("postgres: lock %s: %w", name, err)
 	}
 	watchCtx, stop := context.WithCancel(context.Background())
@@ -88,7 +82,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (lost <-chan struct{},
 	if s.closed.Load() {
 		s.mu.Unlock()
 		stop()
-		closeConn(c.Hijack())
+		notify.CloseConn(c.Hijack())
 		return nil, none, false, fmt.Errorf("postgres: lock %s: %w", name, errClosed())
 	}
 	s.locks[l] = struct{}{}
@@ -101,7 +95,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (lost <-chan struct{},
 func (l *lock) watch(ctx context.Context) {
 	defer close(l.done)
 	for {
-		_, err := await(ctx, l.conn.Conn())
+		_, err := notify.Await(ctx, l.conn.Conn())
 		if ctx.Err() != nil {
 			return // end decides what becomes of the connection
 		}
@@ -136,7 +130,7 @@ func (l *lock) end(unlock bool) {
 // unlock unlocks the lock, and reports whether the connection can go back
 // to the pool: a connection holding the lock never may.
 func (l *lock) unlock() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), checkInterval)
+	ctx, cancel := context.WithTimeout(context.Background(), notify.CheckInterval)
 	defer cancel()
 	var unlocked bool
 	err := l.conn.QueryRow(ctx, unlockSQL, l.key).Scan(&unlocked)
@@ -147,7 +141,7 @@ func (l *lock) unlock() bool {
 // lock with it, and closes lost.
 func (l *lock) drop() {
 	l.s.forget(l)
-	closeConn(l.conn.Hijack())
+	notify.CloseConn(l.conn.Hijack())
 	close(l.lost)
 }
 
@@ -156,33 +150,4 @@ func (s *Store) forget(l *lock) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.locks, l)
-}
-
-// closeConn closes c, bounding the goodbye to a server that may not
-// answer.
-func closeConn(c *pgx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c.Close(ctx)
-}
-
-// await waits up to checkInterval for a notification on c and returns
-// it. When none comes, it pings the server and returns no notification
-// and the ping's error. Any other error means the connection is gone:
-// pgx closes a connection whose read fails other than by timing out,
-// and one whose ping fails or times out.
-//
-// ctx ending interrupts the wait, which leaves the connection as it
-// was, but not a ping: pgx would close a connection whose query it
-// interrupts, and with it the lock that the caller may mean to unlock.
-func await(ctx context.Context, c *pgx.Conn) (*pgconn.Notification, error) {
-	wait, cancel := context.WithTimeout(ctx, checkInterval)
-	n, err := c.WaitForNotification(wait)
-	cancel()
-	if err == nil || !pgconn.Timeout(err) || ctx.Err() != nil {
-		return n, err
-	}
-	ping, cancel := context.WithTimeout(context.Background(), checkInterval)
-	defer cancel()
-	return nil, c.Ping(ping)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres/internal/migrations"
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,7 +16,7 @@ import (
 
 func latestVersion(t *testing.T) int {
 	t.Helper()
-	list, err := migrations()
+	list, err := migrations.List(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatalf("migrations: %v", err)
 	}

@@ -15,6 +15,11 @@
 // and come back in UTC; the zero time is stored as NULL. Notices are
 // jsonb. The schema is applied by Open from the scripts in migrations/,
 // under an advisory lock, and recorded in schema_migrations.
+//
+// The machinery is in internal packages: conninfo reads the DSN and keeps
+// its password out of messages, migrations applies the schema's scripts,
+// and notify carries the announcements the replicas send each other over
+// LISTEN/NOTIFY and watches a connection held outside the pool.
 package postgres
 
 import (
@@ -27,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres/internal/conninfo"
 	"github.com/assistbot/assistbot/core"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -123,12 +129,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// which is never what an empty setting meant.
 		return nil, errors.New("postgres: open: the DSN is empty")
 	}
-	secrets := secretsOf(dsn)
-	pc, err := parseDSN(dsn)
+	secrets := conninfo.Secrets(dsn)
+	pc, err := conninfo.Parse(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	name := target(pc.ConnConfig)
+	name := conninfo.Target(pc.ConnConfig)
 	cfg := config{pool: pc}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -139,14 +145,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	// migrate's is the first.
 	pool, err := pgxpool.NewWithConfig(ctx, cfg.pool)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", name, scrubErr(err, secrets))
+		return nil, fmt.Errorf("postgres: open %s: %w", name, conninfo.ScrubErr(err, secrets))
 	}
 	s := &Store{target: name, secrets: secrets, pool: pool, replica: core.NewID(),
 		listen: pool.Config().ConnConfig, done: make(chan struct{}),
 		locks: map[*lock]struct{}{}, expireBatch: expireBatch}
 	if err := migrate(ctx, s); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", name, scrubErr(err, secrets))
+		return nil, fmt.Errorf("postgres: open %s: %w", name, conninfo.ScrubErr(err, secrets))
 	}
 	return s, nil
 }
@@ -243,7 +249,7 @@ func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 		if s.closed.Load() {
 			return nil, errClosed() // closed while waiting for a connection
 		}
-		err = scrubErr(err, s.secrets)
+		err = conninfo.ScrubErr(err, s.secrets)
 		if core.ErrorCode(err) == core.CodeInternal && ctx.Err() == nil {
 			// The server is down or refuses connections: callers may
 			// answer "try later" rather than "internal error".

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres/internal/conninfo"
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/coretest/storetest"
@@ -130,9 +131,9 @@ func TestPoolSettings(t *testing.T) {
 		t.Errorf("defaults: MaxConns %d, MaxConnLifetime %s, MaxConnIdleTime %s; want %d, 1h, 30m",
 			cfg.MaxConns, cfg.MaxConnLifetime, cfg.MaxConnIdleTime, want)
 	}
-	if cfg.ConnConfig.ConnectTimeout != defaultConnectTimeout || cfg.PingTimeout != defaultConnectTimeout {
+	if cfg.ConnConfig.ConnectTimeout != conninfo.DefaultConnectTimeout || cfg.PingTimeout != conninfo.DefaultConnectTimeout {
 		t.Errorf("defaults: ConnectTimeout %s, PingTimeout %s; want %s", cfg.ConnConfig.ConnectTimeout,
-			cfg.PingTimeout, defaultConnectTimeout)
+			cfg.PingTimeout, conninfo.DefaultConnectTimeout)
 	}
 }
 

@@ -1,11 +1,11 @@
-package postgres
+package conninfo
 
 import (
 	"slices"
 	"testing"
 )
 
-func TestSecretsOf(t *testing.T) {
+func TestSecrets(t *testing.T) {
 	for _, c := range []struct {
 		dsn  string
 		want []string
@@ -19,14 +19,14 @@ func TestSecretsOf(t *testing.T) {
 		{"host=db sslpassword=keypass", []string{"keypass"}},
 		{"postgres://ada@db/x", nil},
 	} {
-		got := secretsOf(c.dsn)
+		got := Secrets(c.dsn)
 		for _, w := range c.want {
 			if !slices.Contains(got, w) {
-				t.Errorf("secretsOf(%q) = %q, want it to include %q", c.dsn, got, w)
+				t.Errorf("Secrets(%q) = %q, want it to include %q", c.dsn, got, w)
 			}
 		}
 		if c.want == nil && len(got) > 0 {
-			t.Errorf("secretsOf(%q) = %q, want none", c.dsn, got)
+			t.Errorf("Secrets(%q) = %q, want none", c.dsn, got)
 		}
 	}
 }
@@ -43,8 +43,8 @@ func TestScrub(t *testing.T) {
 		// A secret found in the mask itself must not loop.
 		{"pw is x", []string{"x"}, "pw is xxxxx"},
 	} {
-		if got := scrub(c.msg, c.secrets); got != c.want {
-			t.Errorf("scrub(%q, %q) = %q, want %q", c.msg, c.secrets, got, c.want)
+		if got := Scrub(c.msg, c.secrets); got != c.want {
+			t.Errorf("Scrub(%q, %q) = %q, want %q", c.msg, c.secrets, got, c.want)
 		}
 	}
 }

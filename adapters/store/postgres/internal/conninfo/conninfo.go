@@ -1,4 +1,9 @@
-package postgres
+// Package conninfo reads the PostgreSQL store's DSN, a postgres:// URL or
+// key=value pairs as libpq reads them: it parses it into pgxpool's
+// configuration with the store's defaults (Parse), names the server and
+// database it connects to for messages (Target), and finds the passwords
+// it holds (Secrets) so that no message shows them (Scrub, ScrubErr).
+package conninfo
 
 import (
 	"fmt"
@@ -12,22 +17,22 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// defaultConnectTimeout bounds a connection attempt when the DSN sets no
+// DefaultConnectTimeout bounds a connection attempt when the DSN sets no
 // connect_timeout: a host that drops packets would otherwise hold Open
 // for as long as the kernel keeps retrying.
-const defaultConnectTimeout = 10 * time.Second
+const DefaultConnectTimeout = 10 * time.Second
 
-// parseDSN parses dsn with pgxpool, which reads the pool settings
+// Parse parses dsn with pgxpool, which reads the pool settings
 // (pool_max_conns, pool_max_conn_lifetime, …; see docs/postgres.md) and
 // hands the rest to pgx, and fills in the store's defaults where the DSN
 // is silent.
-func parseDSN(dsn string) (*pgxpool.Config, error) {
+func Parse(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message quotes the DSN, masking the password as well as
 		// it can in a string it could not parse: say what is wrong
 		// without it.
-		problem := scrub(parseProblem(err), secretsOf(dsn))
+		problem := Scrub(parseProblem(err), Secrets(dsn))
 		if strings.HasPrefix(problem, "pool_") || strings.HasPrefix(problem, "cannot parse pool_") {
 			return nil, fmt.Errorf("the DSN has an invalid pool setting: %s", problem)
 		}
@@ -35,7 +40,7 @@ func parseDSN(dsn string) (*pgxpool.Config, error) {
 			problem)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	if cfg.PingTimeout == 0 {
 		// pgxpool pings a connection idle for over a second before
@@ -58,9 +63,9 @@ func parseProblem(err error) string {
 	return msg
 }
 
-// target names the server and database a configuration connects to, for
+// Target names the server and database a configuration connects to, for
 // error messages: user@host:port/database, never the password.
-func target(cc *pgx.ConnConfig) string {
+func Target(cc *pgx.ConnConfig) string {
 	host := cc.Host
 	if strings.Contains(host, ":") && !strings.HasPrefix(host, "/") {
 		host = "[" + host + "]" // an IPv6 address
@@ -78,10 +83,10 @@ var userinfoPassword = regexp.MustCompile(`^[a-z]+://[^:/@]*:([^@]*)@`)
 // queryPassword finds password parameters of a URL DSN, parsed or not.
 var queryPassword = regexp.MustCompile(`[?&](?:ssl)?password=([^&#]*)`)
 
-// secretsOf returns the strings of dsn that may be passwords, so that no
+// Secrets returns the strings of dsn that may be passwords, so that no
 // message made from it shows them. It errs on the side of finding too
 // much: scrubbing a word that was not a password costs nothing.
-func secretsOf(dsn string) []string {
+func Secrets(dsn string) []string {
 	var out []string
 	add := func(s string) {
 		if s != "" {
@@ -121,10 +126,10 @@ func secretsOf(dsn string) []string {
 	return out
 }
 
-// scrub replaces each secret in msg with xxxxx, longest first so that a
+// Scrub replaces each secret in msg with xxxxx, longest first so that a
 // secret containing another is masked whole. Each is replaced once: a
 // secret found in the mask itself ("x") must not loop.
-func scrub(msg string, secrets []string) string {
+func Scrub(msg string, secrets []string) string {
 	sorted := slices.Clone(secrets)
 	slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
 	for _, s := range sorted {
@@ -146,12 +151,12 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// scrubErr returns err with the secrets masked in its message.
-func scrubErr(err error, secrets []string) error {
+// ScrubErr returns err with the secrets masked in its message.
+func ScrubErr(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := scrub(err.Error(), secrets)
+	msg := Scrub(err.Error(), secrets)
 	if msg == err.Error() {
 		return err
 	}
