@@ -35,6 +35,7 @@ import (
 	"github.com/assistbot/assistbot/core/escalation"
 	"github.com/assistbot/assistbot/core/outbox"
 	"github.com/assistbot/assistbot/core/replicas"
+	"github.com/assistbot/assistbot/core/retention"
 	hooks "github.com/assistbot/assistbot/core/webhook"
 )
 
@@ -113,8 +114,8 @@ type Main struct {
 	// technicianLinks: the provider hands technicians a link of its own
 	// when they start (a core.Starter), which the console opens.
 	technicianLinks bool
-	// loops are the web surfaces' background work, run while the server
-	// serves.
+	// loops are the web surfaces' background work and the retention's
+	// pruning, run while the server serves.
 	loops []runner
 	turn  *turn.Server // the embedded TURN server, when enabled
 	// closers release what Open made beside the store (the MeshCentral
@@ -190,6 +191,14 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	if err := m.hooks.Open(ctx); err != nil {
 		return err
+	}
+	if cfg.Store.Retention > 0 {
+		st, ok := m.store.(retention.Store)
+		if !ok {
+			return fmt.Errorf("store.retention: the %s store cannot prune", cfg.Store.Driver)
+		}
+		m.loops = append(m.loops, retention.New(retention.Options{Store: st, Keep: cfg.Store.Retention,
+			Clock: m.Clock, Logger: m.Logger.With("component", "retention"), Observe: mx.Pruned}))
 	}
 	m.bot = remote.New(m.engine, catalog)
 	if cfg.Console.Enabled && cfg.Provider.Kind == "builtin" {

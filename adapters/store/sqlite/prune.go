@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
+	"github.com/assistbot/assistbot/core/retention"
+)
+
+// pruneSessionsSQL picks up to ?2 finished sessions created before ?1,
+// by sessions_state. It spares the session with the highest seq and the
+// one with the newest event: SQLite gives a new row the highest rowid
+// plus one, so deleting those would hand their numbers out again.
+const pruneSessionsSQL = `SELECT seq FROM sessions
+	WHERE state IN ('ended', 'closed', 'expired') AND created_at < ?1
+	AND seq <> (SELECT max(seq) FROM sessions)
+	AND seq <> coalesce((SELECT session_seq FROM events ORDER BY id DESC LIMIT 1), 0)
+	LIMIT ?2`
+
+// pruneConversationsSQL picks up to ?2 closed conversations last active
+// before ?1 that no session belongs to any more, by
+// conversations_updated, sparing the highest seqs as above.
+const pruneConversationsSQL = `SELECT seq FROM conversations c
+	WHERE updated_at < ?1 AND state = 'closed'
+	AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation_seq = c.seq)
+	AND seq <> (SELECT max(seq) FROM conversations)
+	AND seq <> coalesce((SELECT conversation_seq FROM messages ORDER BY seq DESC LIMIT 1), 0)
+	LIMIT ?2`
+
+// The deletions of a batch, in an order the foreign keys allow; ?1 is a
+// JSON array of the seqs picked.
+const (
+	pickedSQL = `(SELECT value FROM json_each(?1))`
+
+	pruneSessionAttemptsSQL = `DELETE FROM webhook_attempts WHERE delivery_id IN
+		(SELECT id FROM outbox WHERE session_seq IN ` + pickedSQL + `)`
+	pruneSessionDeliveriesSQL = `DELETE FROM outbox WHERE session_seq IN ` + pickedSQL
+	pruneEventsSQL            = `DELETE FROM events WHERE session_seq IN ` + pickedSQL
+	pruneReportRowsSQL        = `DELETE FROM report_sessions WHERE session_seq IN ` + pickedSQL
+	pruneSessionRowsSQL       = `DELETE FROM sessions WHERE seq IN ` + pickedSQL
+
+	pruneConversationAttemptsSQL = `DELETE FROM webhook_attempts WHERE delivery_id IN
+		(SELECT id FROM outbox WHERE conversation_seq IN ` + pickedSQL + `)`
+	pruneConversationDeliveriesSQL = `DELETE FROM outbox WHERE conversation_seq IN ` + pickedSQL
+	pruneMessagesSQL               = `DELETE FROM messages WHERE conversation_seq IN ` + pickedSQL
+	pruneConversationRowsSQL       = `DELETE FROM conversations WHERE seq IN ` + pickedSQL
+)
+
+// Prune deletes what is past the retention, a batch as one write (see
+// retention.Store). It runs hourly at most, so its statements are not
+// kept prepared.
+func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retention.Pruned, error) {
+	if s.closed.Load() {
+		return retention.Pruned{}, fmt.Errorf("sqlite: prune: %w", errClosed())
+	}
+	var n retention.Pruned
+	args := rawsql.Named(micros(before), int64(limit))
+	err := s.w.Do(ctx, func(w *wconn) error {
+		n = retention.Pruned{}
+		var deliveries int
+		for _, batch := range []struct {
+			pick    string
+			deletes []deletion
+		}{
+			{pruneSessionsSQL, []deletion{
+				{pruneSessionAttemptsSQL, nil},
+				{pruneSessionDeliveriesSQL, &n.Deliveries},
+				{pruneEventsSQL, &n.Events},
+				{pruneReportRowsSQL, nil},
+				{pruneSessionRowsSQL, &n.Sessions},
+			}},
+			{pruneConversationsSQL, []deletion{
+				{pruneConversationAttemptsSQL, nil},
+				{pruneConversationDeliveriesSQL, &deliveries},
+				{pruneMessagesSQL, &n.Messages},
+				{pruneConversationRowsSQL, &n.Conversations},
+			}},
+		} {
+			var seqs []int64
+			err := w.conn.Each(ctx, batch.pick, args, func(v rawsql.Values) error {
+				seq, _ := v[0].(int64)
+				seqs = append(seqs, seq)
+				return nil
+			})
+			if err != nil || len(seqs) == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			picked, _ := json.Marshal(seqs)
+			for _, d := range batch.deletes {
+				if err := d.run(ctx, w.conn, string(picked)); err != nil {
+					return err
+				}
+			}
+		}
+		n.Deliveries += deliveries
+		return nil
+	})
+	if err != nil {
+		return retention.Pruned{}, fmt.Errorf("sqlite: prune: %w", err)
+	}
+	return n, nil
+}
+
+// deletion is one DELETE of a prune, and where it counts its rows (nil
+// when they are not counted).
+type deletion struct {
+	sql string
+	n   *int
+}
+
+func (d deletion) run(ctx context.Context, c *rawsql.Conn, picked string) error {
+	res, err := c.ExecContext(ctx, d.sql, rawsql.Named(picked))
+	if err != nil {
+		return err
+	}
+	if d.n != nil {
+		rows, _ := res.RowsAffected()
+		*d.n += int(rows)
+	}
+	return nil
+}
