@@ -48,6 +48,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"expire sign-ins":             expireSignInsSQL,
 		"find memo":                   findMemoSQL,
 		"expire memos":                expireMemosSQL,
+		"prune sessions":              pruneSessionsSQL,
+		"prune conversations":         pruneConversationsSQL,
 	} {
 		wantIndexed(t, db, name, q)
 	}

@@ -17,7 +17,7 @@ import (
 const pruneSessionsSQL = `SELECT seq FROM sessions
 	WHERE state IN ('ended', 'closed', 'expired') AND created_at < ?1
 	AND seq <> (SELECT max(seq) FROM sessions)
-	AND seq <> coalesce((SELECT session_seq FROM events ORDER BY id DESC LIMIT 1), 0)
+	AND seq <> coalesce((SELECT session_seq FROM events WHERE id = (SELECT max(id) FROM events)), 0)
 	LIMIT ?2`
 
 // pruneConversationsSQL picks up to ?2 closed conversations last active
@@ -27,7 +27,7 @@ const pruneConversationsSQL = `SELECT seq FROM conversations c
 	WHERE updated_at < ?1 AND state = 'closed'
 	AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation_seq = c.seq)
 	AND seq <> (SELECT max(seq) FROM conversations)
-	AND seq <> coalesce((SELECT conversation_seq FROM messages ORDER BY seq DESC LIMIT 1), 0)
+	AND seq <> coalesce((SELECT conversation_seq FROM messages WHERE seq = (SELECT max(seq) FROM messages)), 0)
 	LIMIT ?2`
 
 // The deletions of a batch, in an order the foreign keys allow; ?1 is a

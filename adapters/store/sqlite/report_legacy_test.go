@@ -23,7 +23,7 @@ WITH periods(idx, lo, hi) AS (VALUES %s),
 issued AS (
     SELECT p.idx AS idx, %s AS grp, i.session_seq AS seq, i.at AS at
     FROM periods p
-    CROSS JOIN events i INDEXED BY events_issued ON i.action = 'issue' AND i.at >= p.lo AND i.at < p.hi
+    CROSS JOIN events i ON i.action = 'issue' AND i.at >= p.lo AND i.at < p.hi
 %s
 ),
 per AS (

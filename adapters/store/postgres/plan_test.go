@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// TestHotQueriesUseIndexes asks PostgreSQL how it runs the reads on the
+// path of every /remote (the customer's open conversation, a PIN, a
+// session, its log) and the retention's picks, once the tables hold tens
+// of thousands of rows and the planner has statistics: none may read a
+// whole table, or a command's cost would grow with the database.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	c, err := st.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	now := core.SystemClock{}.Now()
+	// 20000 conversations, one in ten still open; 40000 sessions, one in
+	// twenty live, each with two events.
+	for _, q := range []string{
+		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
+			desk_address, desk_thread, locale, state, created_at, updated_at, version)
+			SELECT 'c' || i, 'sms', '+1555' || i, '', '', '', '', 'en',
+				CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+				$1::timestamptz - i * interval '1 minute', $1::timestamptz - i * interval '1 minute', 1
+			FROM generate_series(1, 20000) i`,
+		`INSERT INTO sessions (id, conversation_id, provider, provider_ref, pin, pin_expires_at, desktop_url,
+			mobile_url, manual_url, state, device, mode, agent, technician, locale, customer_key,
+			created_at, updated_at, version)
+			SELECT 's' || i, 'c' || (i % 20000 + 1), 'builtin', '', lpad(i::text, 6, '0'), NULL, '', '', '',
+				CASE WHEN i % 20 = 0 THEN 'issued' ELSE 'ended' END, 'desktop', 'view', 'agent' || (i % 40), '', 'en', '',
+				$1::timestamptz - i * interval '30 seconds', $1::timestamptz, 1
+			FROM generate_series(1, 40000) i`,
+		`INSERT INTO events (session_id, at, actor, action, from_state, to_state, detail)
+			SELECT 's' || (i / 2 + 1), $1::timestamptz, 'agent', 'issue', '', 'issued', ''
+			FROM generate_series(0, 79999) i`,
+		`ANALYZE conversations, sessions, events`,
+	} {
+		args := []any{now}
+		if strings.HasPrefix(q, "ANALYZE") {
+			args = nil
+		}
+		if _, err := c.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []struct {
+		name, sql string
+		args      []any
+	}{
+		{"find open conversation", findOpenConversationSQL, []any{"sms", "+15551230"}},
+		{"conversation exists", conversationExistsSQL, []any{"c77"}},
+		{"find session by pin", findSessionByPINSQL, []any{"001230"}},
+		{"find session", findSessionSQL, []any{"s77"}},
+		{"session exists", sessionExistsSQL, []any{"s77"}},
+		{"find events", findEventsSQL, []any{"s77"}},
+		{"prune sessions", pruneSessionsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}},
+		{"prune conversations", pruneConversationsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}},
+	} {
+		rows, err := c.Query(ctx, "EXPLAIN "+q.sql, q.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		text := strings.Join(plan, "\n")
+		t.Logf("%s:\n%s", q.name, text)
+		if strings.Contains(text, "Seq Scan") {
+			t.Errorf("%s reads a whole table:\n%s", q.name, text)
+		}
+	}
+}
