@@ -61,7 +61,7 @@ func (p Pruned) full(limit int) bool {
 
 // Defaults of Options.
 const (
-	DefaultBatch = 500
+	DefaultBatch = 100
 	DefaultEvery = time.Hour
 	DefaultPause = 20 * time.Millisecond
 )
@@ -83,8 +83,9 @@ type Options struct {
 	// Every is how often a Pruner looks for rows to delete (DefaultEvery
 	// when 0); it looks once at start too.
 	Every time.Duration
-	// Pause is the wait between two batches (DefaultPause when 0), which
-	// leaves the writer to others.
+	// Pause is the shortest wait between two batches (DefaultPause when
+	// 0). A Pruner waits at least as long as its last batch took, too, so
+	// that it never has the store more than half of the time.
 	Pause time.Duration
 	// Clock tells the time (core.SystemClock when nil).
 	Clock core.Clock
@@ -162,12 +163,13 @@ func (p *Pruner) Prune(ctx context.Context) (Pruned, error) {
 	var err error
 	for {
 		var n Pruned
+		began := time.Now()
 		n, err = p.o.Store.Prune(ctx, before, p.o.Batch)
 		total.Add(n)
 		if err != nil || !n.full(p.o.Batch) {
 			break
 		}
-		if err = wait(ctx, p.o.Pause); err != nil {
+		if err = wait(ctx, max(p.o.Pause, time.Since(began))); err != nil {
 			break
 		}
 	}

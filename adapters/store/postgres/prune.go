@@ -11,19 +11,19 @@ import (
 )
 
 // pruneSessionsSQL picks the oldest finished sessions created before $1,
-// skipping any another transaction holds (a replica ending one late).
-// It walks sessions_created from the oldest.
+// skipping any another transaction holds, by sessions_finished (whose
+// condition it repeats).
 const pruneSessionsSQL = `SELECT id FROM sessions
-	WHERE created_at < $1 AND state IN ('ended', 'closed', 'expired')
-	ORDER BY created_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED`
+	WHERE state IN ('ended', 'closed', 'expired') AND created_at < $1
+	ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`
 
-// pruneConversationsSQL picks the closed conversations last active
-// before $1 that no session belongs to any more. It walks
-// conversations_updated from the oldest.
+// pruneConversationsSQL picks the oldest closed conversations last
+// active before $1 that no session belongs to any more, by
+// conversations_closed (whose condition it repeats).
 const pruneConversationsSQL = `SELECT c.id FROM conversations c
-	WHERE c.updated_at < $1 AND c.state = 'closed'
+	WHERE c.state = 'closed' AND c.updated_at < $1
 	AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation_id = c.id)
-	ORDER BY c.updated_at NULLS FIRST, c.id LIMIT $2 FOR UPDATE SKIP LOCKED`
+	ORDER BY c.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`
 
 // Prune deletes what is past the retention, a batch in one transaction
 // (see retention.Store).

@@ -11,24 +11,25 @@ import (
 )
 
 // pruneSessionsSQL picks up to ?2 finished sessions created before ?1,
-// by sessions_state. It spares the session with the highest seq and the
-// one with the newest event: SQLite gives a new row the highest rowid
-// plus one, so deleting those would hand their numbers out again.
-const pruneSessionsSQL = `SELECT seq FROM sessions
+// oldest first, by sessions_finished (whose condition it repeats, as a
+// partial index requires). It spares the session with the highest seq
+// and the one with the newest event: SQLite gives a new row the highest
+// rowid plus one, so deleting those would hand their numbers out again.
+const pruneSessionsSQL = `SELECT seq FROM sessions INDEXED BY sessions_finished
 	WHERE state IN ('ended', 'closed', 'expired') AND created_at < ?1
 	AND seq <> (SELECT max(seq) FROM sessions)
 	AND seq <> coalesce((SELECT session_seq FROM events WHERE id = (SELECT max(id) FROM events)), 0)
-	LIMIT ?2`
+	ORDER BY created_at LIMIT ?2`
 
 // pruneConversationsSQL picks up to ?2 closed conversations last active
-// before ?1 that no session belongs to any more, by
-// conversations_updated, sparing the highest seqs as above.
-const pruneConversationsSQL = `SELECT seq FROM conversations c
-	WHERE updated_at < ?1 AND state = 'closed'
+// before ?1 that no session belongs to any more, oldest first, by
+// conversations_closed, sparing the highest seqs as above.
+const pruneConversationsSQL = `SELECT seq FROM conversations c INDEXED BY conversations_closed
+	WHERE state = 'closed' AND updated_at < ?1
 	AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation_seq = c.seq)
 	AND seq <> (SELECT max(seq) FROM conversations)
 	AND seq <> coalesce((SELECT conversation_seq FROM messages WHERE seq = (SELECT max(seq) FROM messages)), 0)
-	LIMIT ?2`
+	ORDER BY updated_at LIMIT ?2`
 
 // The deletions of a batch, in an order the foreign keys allow; ?1 is a
 // JSON array of the seqs picked.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/core/report"
+	"github.com/assistbot/assistbot/core/retention"
 )
 
 // reportSessionsEnv sets how many sessions BenchmarkReport seeds: a
@@ -184,4 +185,37 @@ func BenchmarkReport(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPrune deletes, batch after batch of 500, the sessions of the
+// first half of a year of them (a million with
+// ASSISTBOT_BENCH_REPORT_SESSIONS=1000000): what store.retention does
+// every hour. A batch is one write, so its time is the longest a command
+// waits behind the retention.
+func BenchmarkPrune(b *testing.B) {
+	n := reportSessions(b)
+	path := filepath.Join(b.TempDir(), "prune.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	took := seedReport(b, path, n)
+	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
+	before := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	var pruned retention.Pruned
+	batches := 0
+	for b.Loop() {
+		p, err := s.Prune(b.Context(), before, retention.DefaultBatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Zero() {
+			b.Fatalf("nothing left to prune after %d batches: seed more sessions or run fewer batches (-benchtime %dx)", batches, batches)
+		}
+		pruned.Add(p)
+		batches++
+	}
+	b.ReportMetric(float64(pruned.Sessions)/float64(batches), "sessions/batch")
+	b.ReportMetric(float64(pruned.Events)/float64(batches), "events/batch")
 }

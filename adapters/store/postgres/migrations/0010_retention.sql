@@ -39,3 +39,12 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
 DROP TRIGGER messages_append_only ON messages;
 CREATE TRIGGER messages_append_only BEFORE UPDATE OR DELETE ON messages
     FOR EACH ROW EXECUTE FUNCTION messages_append_only();
+
+-- The retention finds what it deletes oldest first, among the finished
+-- sessions and the closed conversations alone: however many live ones
+-- there are, a batch reads only what it deletes. A session enters the
+-- index once, when it finishes; a conversation when it closes.
+CREATE INDEX sessions_finished ON sessions (created_at)
+    WHERE state IN ('ended', 'closed', 'expired');
+CREATE INDEX conversations_closed ON conversations (updated_at)
+    WHERE state = 'closed';

@@ -17,3 +17,12 @@ WHEN EXISTS (SELECT 1 FROM conversations WHERE seq = OLD.conversation_seq AND st
 BEGIN
     SELECT RAISE(ABORT, 'messages are append-only while their conversation is open');
 END;
+
+-- The retention finds what it deletes oldest first, among the finished
+-- sessions and the closed conversations alone: however many live ones
+-- there are, a batch reads only what it deletes. A session enters the
+-- index once, when it finishes; a conversation when it closes.
+CREATE INDEX sessions_finished ON sessions (created_at)
+    WHERE state IN ('ended', 'closed', 'expired');
+CREATE INDEX conversations_closed ON conversations (updated_at)
+    WHERE state = 'closed';
