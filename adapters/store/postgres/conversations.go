@@ -141,8 +141,33 @@ func (s *Store) findConversation(ctx context.Context, q string, args ...any) (*c
 // FindConversations returns the conversations matching f, most recently
 // active first.
 func (s *Store) FindConversations(ctx context.Context, f core.ConversationFilter) ([]*core.Conversation, error) {
+	q, args := findConversationsSQL(f)
+	var out []*core.Conversation
+	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
+		rows, err := conn.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanConversation)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find conversations: %w", err)
+	}
+	return out, nil
+}
+
+// findConversationsSQL returns the query of FindConversations for f, and
+// its arguments.
+func findConversationsSQL(f core.ConversationFilter) (string, []any) {
 	var where []string
 	var args []any
+	if f.State == core.ConversationOpen {
+		// Spelt as conversations_open_updated, so that a page reads only
+		// the open conversations, however many are closed.
+		where = append(where, "state = 'open'")
+		f.State = ""
+	}
 	for _, c := range []struct{ col, val string }{
 		{"state", string(f.State)},
 		{"desk_channel", f.DeskChannel},
@@ -158,17 +183,5 @@ func (s *Store) FindConversations(ctx context.Context, f core.ConversationFilter
 	}
 	args = append(args, clampLimit(f.Limit))
 	q += " ORDER BY updated_at DESC NULLS LAST, id DESC LIMIT $" + strconv.Itoa(len(args))
-	var out []*core.Conversation
-	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
-		rows, err := conn.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		out, err = collect(rows, scanConversation)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: find conversations: %w", err)
-	}
-	return out, nil
+	return q, args
 }

@@ -52,18 +52,23 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	openList, openArgs := findConversationsSQL(core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
 	for _, q := range []struct {
 		name, sql string
 		args      []any
+		index     string // the index the rows must come out of, in order, when not ""
 	}{
-		{"find open conversation", findOpenConversationSQL, []any{"sms", "+15551230"}},
-		{"conversation exists", conversationExistsSQL, []any{"c77"}},
-		{"find session by pin", findSessionByPINSQL, []any{"001230"}},
-		{"find session", findSessionSQL, []any{"s77"}},
-		{"session exists", sessionExistsSQL, []any{"s77"}},
-		{"find events", findEventsSQL, []any{"s77"}},
-		{"prune sessions", pruneSessionsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}},
-		{"prune conversations", pruneConversationsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}},
+		{"find open conversation", findOpenConversationSQL, []any{"sms", "+15551230"}, ""},
+		{"conversation exists", conversationExistsSQL, []any{"c77"}, ""},
+		{"find session by pin", findSessionByPINSQL, []any{"001230"}, ""},
+		{"find session", findSessionSQL, []any{"s77"}, ""},
+		{"session exists", sessionExistsSQL, []any{"s77"}, ""},
+		{"find events", findEventsSQL, []any{"s77"}, ""},
+		{"prune sessions", pruneSessionsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}, "sessions_finished"},
+		{"prune conversations", pruneConversationsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}, "conversations_closed"},
+		// Once the console's list walked every closed conversation newer
+		// than the oldest open one: a second a page with a million.
+		{"open conversations", openList, openArgs, "conversations_open_updated"},
 	} {
 		rows, err := c.Query(ctx, "EXPLAIN "+q.sql, q.args...)
 		if err != nil {
@@ -84,6 +89,9 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		t.Logf("%s:\n%s", q.name, text)
 		if strings.Contains(text, "Seq Scan") {
 			t.Errorf("%s reads a whole table:\n%s", q.name, text)
+		}
+		if q.index != "" && (!strings.Contains(text, "Index Scan using "+q.index) || strings.Contains(text, "Sort")) {
+			t.Errorf("%s does not read its rows in order from %s:\n%s", q.name, q.index, text)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
+	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/report"
 )
 
@@ -162,6 +163,70 @@ func BenchmarkReport(b *testing.B) {
 			b.ReportMetric(float64(issued), "sessions")
 			if issued == 0 {
 				b.Fatalf("%s counted no session", c.name)
+			}
+		})
+	}
+}
+
+// BenchmarkListings reads what the console's queue page, the API's list
+// and a /remote read, with a year of sessions stored (a million with
+// ASSISTBOT_BENCH_REPORT_SESSIONS=1000000): each must cost the same with
+// a thousand sessions as with a million.
+func BenchmarkListings(b *testing.B) {
+	pgtest.Connect(b)
+	n := reportSessions(b)
+	dsn := pgtest.Schema(b)
+	s := openDSN(b, dsn)
+	took := seedReport(b, dsn, n)
+	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
+	open := []core.State{core.StateIssued, core.StateSent, core.StateWaiting, core.StateActive}
+	finished := []core.State{core.StateEnded, core.StateClosed, core.StateExpired}
+	mid := reportYear.Add(180 * 24 * time.Hour)
+	for _, c := range []struct {
+		name string
+		read func(context.Context) (int, error)
+	}{
+		{"queue_open", func(ctx context.Context) (int, error) {
+			l, err := s.FindSessions(ctx, core.SessionFilter{States: open, Limit: 50})
+			return len(l) + 1, err
+		}},
+		{"queue_finished", func(ctx context.Context) (int, error) {
+			l, err := s.FindSessions(ctx, core.SessionFilter{States: finished, Limit: 10})
+			return len(l), err
+		}},
+		{"api_first_page", func(ctx context.Context) (int, error) {
+			l, err := s.FindSessions(ctx, core.SessionFilter{Limit: 50})
+			return len(l), err
+		}},
+		{"api_page_mid_year", func(ctx context.Context) (int, error) {
+			l, err := s.FindSessions(ctx, core.SessionFilter{AfterCreatedAt: mid, AfterID: "~", Limit: 50})
+			return len(l), err
+		}},
+		{"api_agent_page", func(ctx context.Context) (int, error) {
+			l, err := s.FindSessions(ctx, core.SessionFilter{Agent: "agent7", Limit: 50})
+			return len(l), err
+		}},
+		{"open_conversations", func(ctx context.Context) (int, error) {
+			l, err := s.FindConversations(ctx, core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
+			return len(l) + 1, err
+		}},
+		{"find_open_conversation", func(ctx context.Context) (int, error) {
+			_, err := s.FindOpenConversation(ctx, core.Endpoint{Channel: "sms", Address: "customer-4"})
+			if core.ErrorCode(err) == core.CodeNotFound {
+				err = nil
+			}
+			return 1, err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := c.read(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got == 0 {
+					b.Fatalf("%s found nothing", c.name)
+				}
 			}
 		})
 	}

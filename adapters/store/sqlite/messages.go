@@ -30,6 +30,12 @@ const findConversationsSQL = `SELECT ` + conversationCols + ` FROM conversations
 	WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR desk_channel = ?2)
 	ORDER BY updated_at DESC, id DESC LIMIT ?3`
 
+// findOpenConversationsSQL is findConversationsSQL for the open ones,
+// spelt as conversations_open_updated so that a page reads only them.
+const findOpenConversationsSQL = `SELECT ` + conversationCols + ` FROM conversations
+	WHERE state = 'open' AND (?1 = '' OR desk_channel = ?1)
+	ORDER BY updated_at DESC, id DESC LIMIT ?2`
+
 const setOptOutSQL = `INSERT INTO opt_outs (channel, address, at) VALUES (?, ?, ?)
 	ON CONFLICT (channel, address) DO NOTHING`
 
@@ -177,7 +183,13 @@ func (s *Store) FindConversations(ctx context.Context, f core.ConversationFilter
 	if s.closed.Load() {
 		return nil, fmt.Errorf("sqlite: find conversations: %w", errClosed())
 	}
-	rows, err := s.r.findConversations.QueryContext(ctx, string(f.State), f.DeskChannel, clampLimit(f.Limit))
+	var rows *sql.Rows
+	var err error
+	if f.State == core.ConversationOpen {
+		rows, err = s.r.findOpenConversations.QueryContext(ctx, f.DeskChannel, clampLimit(f.Limit))
+	} else {
+		rows, err = s.r.findConversations.QueryContext(ctx, string(f.State), f.DeskChannel, clampLimit(f.Limit))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find conversations: %w", err)
 	}

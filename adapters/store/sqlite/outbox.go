@@ -267,7 +267,7 @@ func (s *Store) FindDeliveries(ctx context.Context, f core.DeliveryFilter) ([]*c
 	}
 	q += " ORDER BY o.id DESC LIMIT ?"
 	args = append(args, clampLimit(f.Limit))
-	rows, err := s.r.db.QueryContext(ctx, q, args...)
+	rows, err := s.r.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find deliveries: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // reader is the pool of read-only connections and the statements prepared
@@ -20,12 +21,57 @@ type reader struct {
 	findEvents                             *sql.Stmt
 	findDelivery, findDeliveryByExternalID *sql.Stmt
 	findMessages, findConversations        *sql.Stmt
+	findOpenConversations                  *sql.Stmt
 	findConversationByThread, optedOut     *sql.Stmt
 	findKey, findSignIn, findMemo          *sql.Stmt
+
+	// built holds the statements of the queries built from a filter
+	// (see query), by their text.
+	mu    sync.Mutex
+	built map[string]*sql.Stmt
+}
+
+// maxBuilt bounds how many built queries the reader keeps prepared. The
+// filters of the console and the API make a few dozen shapes; any beyond
+// this are prepared for their one query.
+const maxBuilt = 256
+
+// query runs a query built from a filter, such as FindSessions', through
+// a statement prepared once per shape. Preparing is most of what a short
+// query costs in SQLite: a page of the console's queue took a third of a
+// millisecond to prepare, and some microseconds to run.
+func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r.mu.Lock()
+	st, ok := r.built[q]
+	r.mu.Unlock()
+	if !ok {
+		var err error
+		if st, err = r.db.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		switch prev, raced := r.built[q]; {
+		case raced:
+			st.Close()
+			st = prev
+		case r.built == nil:
+			st.Close()
+			r.mu.Unlock()
+			return nil, errors.New("the store is closed")
+		case len(r.built) < maxBuilt:
+			r.built[q] = st
+		default:
+			r.mu.Unlock()
+			defer st.Close()
+			return st.QueryContext(ctx, args...)
+		}
+		r.mu.Unlock()
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
-	r := &reader{db: db}
+	r := &reader{db: db, built: map[string]*sql.Stmt{}}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		sql string
@@ -41,6 +87,7 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		{&r.findDeliveryByExternalID, findDeliveryByExternalIDSQL},
 		{&r.findMessages, findMessagesSQL},
 		{&r.findConversations, findConversationsSQL},
+		{&r.findOpenConversations, findOpenConversationsSQL},
 		{&r.findConversationByThread, findConversationByThreadSQL},
 		{&r.optedOut, optedOutSQL},
 		{&r.findKey, findKeySQL},
@@ -69,5 +116,11 @@ func (r *reader) closeStmts() error {
 		errs = append(errs, s.Close())
 	}
 	r.stmts = nil
+	r.mu.Lock()
+	for _, s := range r.built {
+		errs = append(errs, s.Close())
+	}
+	r.built = nil
+	r.mu.Unlock()
 	return errors.Join(errs...)
 }

@@ -226,7 +226,7 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 		return nil, fmt.Errorf("sqlite: find sessions: %w", errClosed())
 	}
 	q, args := findSessionsSQL(f)
-	rows, err := s.r.db.QueryContext(ctx, q, args...)
+	rows, err := s.r.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find sessions: %w", err)
 	}
