@@ -184,11 +184,11 @@ func BenchmarkListings(b *testing.B) {
 	mid := reportYear.Add(180 * 24 * time.Hour)
 	for _, c := range []struct {
 		name string
-		read func(context.Context) (int, error)
+		read func(context.Context) (int, error) // how many rows it read
 	}{
 		{"queue_open", func(ctx context.Context) (int, error) {
 			l, err := s.FindSessions(ctx, core.SessionFilter{States: open, Limit: 50})
-			return len(l) + 1, err
+			return len(l), err
 		}},
 		{"queue_finished", func(ctx context.Context) (int, error) {
 			l, err := s.FindSessions(ctx, core.SessionFilter{States: finished, Limit: 10})
@@ -208,26 +208,27 @@ func BenchmarkListings(b *testing.B) {
 		}},
 		{"open_conversations", func(ctx context.Context) (int, error) {
 			l, err := s.FindConversations(ctx, core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
-			return len(l) + 1, err
+			return len(l), err
 		}},
 		{"find_open_conversation", func(ctx context.Context) (int, error) {
 			_, err := s.FindOpenConversation(ctx, core.Endpoint{Channel: "sms", Address: "customer-4"})
 			if core.ErrorCode(err) == core.CodeNotFound {
 				err = nil
 			}
-			return 1, err
+			return 0, err
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			var rows int
 			for b.Loop() {
-				got, err := c.read(b.Context())
-				if err != nil {
+				var err error
+				if rows, err = c.read(b.Context()); err != nil {
 					b.Fatal(err)
 				}
-				if got == 0 {
-					b.Fatalf("%s found nothing", c.name)
-				}
 			}
+			// The seeded sessions are all finished and their
+			// conversations closed: the open lists are empty.
+			b.ReportMetric(float64(rows), "rows")
 		})
 	}
 }
