@@ -1,5 +1,7 @@
 package core
 
+import "slices"
+
 // State is where a remote-support session stands. See the table in doc.go.
 type State string
 
@@ -30,6 +32,25 @@ func (s State) Valid() bool {
 // PINLive reports whether a session in state s holds a PIN that a customer
 // can still use: only before the customer joins.
 func (s State) PINLive() bool { return s == StateIssued || s == StateSent }
+
+// FinishedStates lists the states a session never leaves.
+var FinishedStates = []State{StateEnded, StateClosed, StateExpired}
+
+// SameStates reports whether a and b hold the same states, in any order.
+func SameStates(a, b []State) bool {
+	has := func(list []State, s State) bool { return slices.Contains(list, s) }
+	for _, s := range a {
+		if !has(b, s) {
+			return false
+		}
+	}
+	for _, s := range b {
+		if !has(a, s) {
+			return false
+		}
+	}
+	return len(a) > 0
+}
 
 // Open reports whether a session in state s can still change.
 func (s State) Open() bool {

@@ -14,8 +14,8 @@ import (
 // skipping any another transaction holds, by sessions_finished (whose
 // condition it repeats).
 const pruneSessionsSQL = `SELECT id FROM sessions
-	WHERE state IN ('ended', 'closed', 'expired') AND created_at < $1
-	ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`
+	WHERE state IN ('ended', 'closed', 'expired') AND ` + listedAt + ` < $1
+	ORDER BY ` + listedAt + `, id LIMIT $2 FOR UPDATE SKIP LOCKED`
 
 // pruneConversationsSQL picks the oldest closed conversations last
 // active before $1 that no session belongs to any more, by

@@ -145,7 +145,21 @@ func TestOpenConversationsReadOnlyOpenOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := rawDB(t, p).Query("EXPLAIN QUERY PLAN "+findOpenConversationsSQL, "", 50)
+	db := rawDB(t, p)
+	if text := queryPlan(t, db, findOpenConversationsSQL, "", 50); !strings.Contains(text, "conversations_open_updated") || strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("the open conversations are not read in order from conversations_open_updated:\n%s", text)
+	}
+	// The console's last finished sessions, likewise, past the live ones.
+	q, args := findSessionsSQL(core.SessionFilter{States: core.FinishedStates, Limit: 10})
+	if text := queryPlan(t, db, q, args...); !strings.Contains(text, "sessions_finished") || strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("the finished sessions are not read in order from sessions_finished:\n%s", text)
+	}
+}
+
+// queryPlan returns SQLite's plan for q, a line a step.
+func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +173,5 @@ func TestOpenConversationsReadOnlyOpenOnes(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	text := strings.Join(plan, "\n")
-	if !strings.Contains(text, "conversations_open_updated") || strings.Contains(text, "TEMP B-TREE") {
-		t.Errorf("the open conversations are not read in order from conversations_open_updated:\n%s", text)
-	}
+	return strings.Join(plan, "\n")
 }

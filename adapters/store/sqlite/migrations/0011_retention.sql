@@ -21,8 +21,10 @@ END;
 -- The retention finds what it deletes oldest first, among the finished
 -- sessions and the closed conversations alone: however many live ones
 -- there are, a batch reads only what it deletes. A session enters the
--- index once, when it finishes; a conversation when it closes.
-CREATE INDEX sessions_finished ON sessions (created_at)
+-- index once, when it finishes; a conversation when it closes. The
+-- console's list of the last finished sessions reads sessions_finished
+-- too, newest first, past however many live ones are newer.
+CREATE INDEX sessions_finished ON sessions (created_at, id)
     WHERE state IN ('ended', 'closed', 'expired');
 CREATE INDEX conversations_closed ON conversations (updated_at)
     WHERE state = 'closed';
