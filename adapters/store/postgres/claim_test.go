@@ -199,22 +199,7 @@ func TestClaimQueriesUseIndexes(t *testing.T) {
 		{"renew claim", renewClaimSQL, []any{got[0].ClaimToken, now.Add(time.Minute)}},
 		{"update delivery", updateDeliverySQL, []any{got[0].ID, "sent", "", 1, now, "SM1", now, got[0].ClaimToken}},
 	} {
-		rows, err := c.Query(ctx, "EXPLAIN "+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, c, q.name, q.sql, q.args...)
 		if strings.Contains(text, "Seq Scan on outbox") {
 			t.Errorf("%s reads the whole outbox:\n%s", q.name, text)
 		}

@@ -68,22 +68,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"states", cursor(core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent}, Limit: 100}), ""},
 	} {
 		sql, args := findSessionsSQL(q.filter)
-		rows, err := c.Query(ctx, "EXPLAIN "+sql, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, c, q.name, sql, args...)
 		t.Logf("%s:\n%s", q.name, text)
 		if strings.Contains(text, "Seq Scan on sessions") {
 			t.Errorf("%s reads every session:\n%s", q.name, text)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/assistbot/assistbot/core"
 )
 
@@ -73,22 +75,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		// And its last finished sessions walked every live one newer.
 		{"finished sessions", finishedList, finishedArgs, "sessions_finished"},
 	} {
-		rows, err := c.Query(ctx, "EXPLAIN "+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, c, q.name, q.sql, q.args...)
 		t.Logf("%s:\n%s", q.name, text)
 		if strings.Contains(text, "Seq Scan") {
 			t.Errorf("%s reads a whole table:\n%s", q.name, text)
@@ -97,4 +84,26 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			t.Errorf("%s does not read its rows in order from %s:\n%s", q.name, q.index, text)
 		}
 	}
+}
+
+// explain returns PostgreSQL's plan for the query called name, with args
+// bound, a line a step.
+func explain(t *testing.T, c *pgxpool.Conn, name, sql string, args ...any) string {
+	t.Helper()
+	rows, err := c.Query(t.Context(), "EXPLAIN "+sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return strings.Join(plan, "\n")
 }

@@ -237,22 +237,7 @@ func TestSharedQueriesUseIndexes(t *testing.T) {
 		{"put memo", putMemoSQL, []any{"discord:1337", "v", now}, "memos"},
 		{"expire memos", expireMemosSQL, []any{now, expireBatch}, "memos"},
 	} {
-		rows, err := c.Query(ctx, "EXPLAIN "+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, c, q.name, q.sql, q.args...)
 		if strings.Contains(text, "Seq Scan") {
 			t.Errorf("%s reads a whole table:\n%s", q.name, text)
 		}

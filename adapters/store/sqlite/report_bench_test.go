@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/core/coretest/storetest"
 	"github.com/assistbot/assistbot/core/report"
 	"github.com/assistbot/assistbot/core/retention"
 )
@@ -222,9 +222,8 @@ func BenchmarkPrune(b *testing.B) {
 }
 
 // BenchmarkListings reads what the console's queue page, the API's list
-// and a /remote read, with a year of sessions stored (a million with
-// ASSISTBOT_BENCH_REPORT_SESSIONS=1000000): each must cost the same with
-// a thousand sessions as with a million.
+// and a /remote read (storetest.BenchListings), with a year of sessions
+// stored (a million with ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
 func BenchmarkListings(b *testing.B) {
 	n := reportSessions(b)
 	path := filepath.Join(b.TempDir(), "listings.db")
@@ -235,56 +234,5 @@ func BenchmarkListings(b *testing.B) {
 	defer s.Close()
 	took := seedReport(b, path, n)
 	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
-	open := []core.State{core.StateIssued, core.StateSent, core.StateWaiting, core.StateActive}
-	finished := []core.State{core.StateEnded, core.StateClosed, core.StateExpired}
-	mid := reportYear.Add(180 * 24 * time.Hour)
-	for _, c := range []struct {
-		name string
-		read func(context.Context) (int, error) // how many rows it read
-	}{
-		{"queue_open", func(ctx context.Context) (int, error) {
-			l, err := s.FindSessions(ctx, core.SessionFilter{States: open, Limit: 50})
-			return len(l), err
-		}},
-		{"queue_finished", func(ctx context.Context) (int, error) {
-			l, err := s.FindSessions(ctx, core.SessionFilter{States: finished, Limit: 10})
-			return len(l), err
-		}},
-		{"api_first_page", func(ctx context.Context) (int, error) {
-			l, err := s.FindSessions(ctx, core.SessionFilter{Limit: 50})
-			return len(l), err
-		}},
-		{"api_page_mid_year", func(ctx context.Context) (int, error) {
-			l, err := s.FindSessions(ctx, core.SessionFilter{AfterCreatedAt: mid, AfterID: "~", Limit: 50})
-			return len(l), err
-		}},
-		{"api_agent_page", func(ctx context.Context) (int, error) {
-			l, err := s.FindSessions(ctx, core.SessionFilter{Agent: "agent7", Limit: 50})
-			return len(l), err
-		}},
-		{"open_conversations", func(ctx context.Context) (int, error) {
-			l, err := s.FindConversations(ctx, core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
-			return len(l), err
-		}},
-		{"find_open_conversation", func(ctx context.Context) (int, error) {
-			_, err := s.FindOpenConversation(ctx, core.Endpoint{Channel: "sms", Address: "customer-4"})
-			if core.ErrorCode(err) == core.CodeNotFound {
-				err = nil
-			}
-			return 0, err
-		}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			var rows int
-			for b.Loop() {
-				var err error
-				if rows, err = c.read(b.Context()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			// The seeded sessions are all finished and their
-			// conversations closed: the open lists are empty.
-			b.ReportMetric(float64(rows), "rows")
-		})
-	}
+	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
 }

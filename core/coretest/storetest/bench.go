@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/assistbot/assistbot/core"
+)
+
+// BenchListings reads from st what the console's queue page, the API's
+// list and a /remote read: each must cost the same with a thousand
+// sessions stored as with a million. The stores' BenchmarkListings seed
+// them first; mid is a creation time about halfway through, and the
+// seeded sessions have agents named agent0, agent1… and customers
+// customer-0, customer-1… The "rows" metric is how many rows a read
+// returned: compare a read's time per row where the counts differ.
+func BenchListings(b *testing.B, st core.Store, mid time.Time) {
+	open := []core.State{core.StateIssued, core.StateSent, core.StateWaiting, core.StateActive}
+	for _, c := range []struct {
+		name string
+		read func(context.Context) (int, error) // how many rows it read
+	}{
+		{"queue_open", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{States: open, Limit: 50})
+			return len(l), err
+		}},
+		{"queue_finished", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{States: core.FinishedStates, Limit: 10})
+			return len(l), err
+		}},
+		{"api_first_page", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{Limit: 50})
+			return len(l), err
+		}},
+		{"api_page_mid_year", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{AfterCreatedAt: mid, AfterID: "~", Limit: 50})
+			return len(l), err
+		}},
+		{"api_agent_page", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{Agent: "agent7", Limit: 50})
+			return len(l), err
+		}},
+		{"open_conversations", func(ctx context.Context) (int, error) {
+			l, err := st.FindConversations(ctx, core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
+			return len(l), err
+		}},
+		{"find_open_conversation", func(ctx context.Context) (int, error) {
+			_, err := st.FindOpenConversation(ctx, core.Endpoint{Channel: "sms", Address: "customer-4"})
+			if core.ErrorCode(err) == core.CodeNotFound {
+				return 0, nil
+			}
+			return 1, err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var rows int
+			for b.Loop() {
+				var err error
+				if rows, err = c.read(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
