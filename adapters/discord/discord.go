@@ -11,7 +11,6 @@
 package discord
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -105,17 +104,8 @@ type Options struct {
 }
 
 // Engine is what the adapter asks of core.Engine besides what its Bot
-// does: the conversations of desk threads, the relay, and the updates
-// that keep cards and threads current.
-type Engine interface {
-	remote.Subscriber
-	Conversation(ctx context.Context, id string) (*core.Conversation, error)
-	ConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error)
-	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
-	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
-}
-
-var _ Engine = (*core.Engine)(nil)
+// does (remote.DeskEngine).
+type Engine = remote.DeskEngine
 
 // Adapter is assistbot on Discord: the interactions endpoint, the
 // "discord" channel, and the gateway connection (Run).

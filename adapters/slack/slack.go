@@ -62,17 +62,8 @@ const ackBudget = 2 * time.Second
 const workTimeout = 30 * time.Second
 
 // Engine is what the adapter asks of core.Engine besides what its Bot
-// does: the conversations of desk threads, the relay, and the updates
-// that keep cards current.
-type Engine interface {
-	remote.Subscriber
-	Conversation(ctx context.Context, id string) (*core.Conversation, error)
-	ConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error)
-	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
-	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
-}
-
-var _ Engine = (*core.Engine)(nil)
+// does (remote.DeskEngine).
+type Engine = remote.DeskEngine
 
 // Options configure an Adapter.
 type Options struct {

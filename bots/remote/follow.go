@@ -67,3 +67,17 @@ func (f Follower) follow(ctx context.Context, updates <-chan core.Update) {
 		}
 	}
 }
+
+// DeskEngine is what a chat platform whose channels are desks (Slack,
+// Discord) asks of core.Engine besides what its Bot does: the
+// conversations of desk threads, the relay of messages both ways, and the
+// updates that keep cards and threads current.
+type DeskEngine interface {
+	Subscriber
+	Conversation(ctx context.Context, id string) (*core.Conversation, error)
+	ConversationByThread(ctx context.Context, desk core.Endpoint, thread string) (*core.Conversation, error)
+	CustomerMessage(ctx context.Context, in core.Inbound) (*core.Conversation, *core.Message, error)
+	AgentMessage(ctx context.Context, conversationID string, agent core.Actor, text, source string) (*core.Message, *core.Delivery, error)
+}
+
+var _ DeskEngine = (*core.Engine)(nil)
