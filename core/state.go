@@ -1,7 +1,5 @@
 package core
 
-import "slices"
-
 // State is where a remote-support session stands. See the table in doc.go.
 type State string
 
@@ -33,24 +31,9 @@ func (s State) Valid() bool {
 // can still use: only before the customer joins.
 func (s State) PINLive() bool { return s == StateIssued || s == StateSent }
 
-// FinishedStates lists the states a session never leaves.
+// FinishedStates lists the states in which a session is over. An
+// expired one can still be given a new PIN (ActionRegenerate).
 var FinishedStates = []State{StateEnded, StateClosed, StateExpired}
-
-// SameStates reports whether a and b hold the same states, in any order.
-func SameStates(a, b []State) bool {
-	has := func(list []State, s State) bool { return slices.Contains(list, s) }
-	for _, s := range a {
-		if !has(b, s) {
-			return false
-		}
-	}
-	for _, s := range b {
-		if !has(a, s) {
-			return false
-		}
-	}
-	return len(a) > 0
-}
 
 // Open reports whether a session in state s can still change.
 func (s State) Open() bool {

@@ -111,20 +111,3 @@ func TestStatePredicates(t *testing.T) {
 		t.Error(`"paused" is valid`)
 	}
 }
-
-func TestSameStates(t *testing.T) {
-	for _, c := range []struct {
-		a, b []State
-		want bool
-	}{
-		{FinishedStates, []State{StateExpired, StateEnded, StateClosed}, true},
-		{FinishedStates, []State{StateEnded, StateClosed}, false},
-		{[]State{StateEnded, StateClosed}, FinishedStates, false},
-		{FinishedStates, []State{StateEnded, StateClosed, StateExpired, StateIssued}, false},
-		{nil, nil, false},
-	} {
-		if got := SameStates(c.a, c.b); got != c.want {
-			t.Errorf("SameStates(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
-		}
-	}
-}

@@ -23,9 +23,10 @@ import (
 // Store is what a Pruner needs of the store.
 type Store interface {
 	// Prune deletes, in one transaction:
-	//   - up to limit finished sessions (ended, closed or expired) created
-	//     before before, with their events, their deliveries (a webhook
-	//     delivery's attempts too) and their report rows;
+	//   - up to limit finished sessions (ended, closed or expired) that
+	//     last changed before before and wait for no delivery, with their
+	//     events, their deliveries (a webhook delivery's attempts too) and
+	//     their report rows;
 	//   - up to limit closed conversations last updated before before that
 	//     have no session left, with their messages and deliveries.
 	// It returns how many rows of each it deleted.
@@ -149,7 +150,7 @@ func (p *Pruner) Prune(ctx context.Context) (Pruned, error) {
 		return total, nil
 	}
 	if l, ok := p.o.Store.(core.Locker); ok {
-		_, release, ok, err := l.TryLock(ctx, LockName)
+		lost, release, ok, err := l.TryLock(ctx, LockName)
 		if err != nil {
 			return total, err
 		}
@@ -157,6 +158,18 @@ func (p *Pruner) Prune(ctx context.Context) (Pruned, error) {
 			return total, nil
 		}
 		defer release()
+		// Another replica may take the lock once this one loses its
+		// hold: stop then, after the batch in flight.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-lost:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 	}
 	before := p.o.Clock.Now().Add(-p.o.Keep)
 	start := time.Now()

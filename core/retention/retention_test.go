@@ -134,3 +134,36 @@ func TestRunLogsAFailureAndGoesOn(t *testing.T) {
 		t.Errorf("the failure was not logged:\n%s", logs.String())
 	}
 }
+
+// lostLock is a store whose lock is lost after the first batch.
+type lostLock struct {
+	backlog
+	lost chan struct{}
+}
+
+func (l *lostLock) TryLock(context.Context, string) (<-chan struct{}, func(), bool, error) {
+	return l.lost, func() {}, true, nil
+}
+
+func (l *lostLock) Prune(ctx context.Context, before time.Time, limit int) (retention.Pruned, error) {
+	if err := ctx.Err(); err != nil {
+		return retention.Pruned{}, err
+	}
+	n, err := l.backlog.Prune(ctx, before, limit)
+	if len(l.calls) == 1 {
+		close(l.lost) // the database dropped the lock's connection
+	}
+	return n, err
+}
+
+func TestPruneStopsWhenTheLockIsLost(t *testing.T) {
+	store := &lostLock{backlog: backlog{sessions: 1000}, lost: make(chan struct{})}
+	p := retention.New(retention.Options{Store: store, Keep: time.Hour, Batch: 100, Pause: 50 * time.Millisecond})
+	got, err := p.Prune(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sessions != 100 || len(store.calls) > 1 {
+		t.Errorf("pruned %d sessions in %d batches after losing the lock, want the first batch of 100 alone", got.Sessions, len(store.calls))
+	}
+}

@@ -10,12 +10,13 @@ import (
 	"github.com/assistbot/assistbot/core/retention"
 )
 
-// pruneSessionsSQL picks the oldest finished sessions created before $1,
-// skipping any another transaction holds, by sessions_finished (whose
-// condition it repeats).
-const pruneSessionsSQL = `SELECT id FROM sessions
-	WHERE state IN ('ended', 'closed', 'expired') AND ` + listedAt + ` < $1
-	ORDER BY ` + listedAt + `, id LIMIT $2 FOR UPDATE SKIP LOCKED`
+// pruneSessionsSQL picks the finished sessions that last changed before
+// $1 and wait for no delivery, oldest first, skipping any another
+// transaction holds, by sessions_finished (whose condition it repeats).
+const pruneSessionsSQL = `SELECT id FROM sessions s
+	WHERE state IN ('ended', 'closed', 'expired') AND updated_at < $1
+	AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.session_id = s.id AND o.status = 'queued')
+	ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`
 
 // pruneConversationsSQL picks the oldest closed conversations last
 // active before $1 that no session belongs to any more, by
@@ -50,6 +51,12 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 					return err
 				}
 			}
+		}
+		if len(sessions) >= limit {
+			// Sessions are left to prune: the conversations wait until
+			// they are gone, or each batch would walk past every
+			// conversation that still has one.
+			return nil
 		}
 		conversations, err := pick(ctx, tx, pruneConversationsSQL, before, limit)
 		if err != nil || len(conversations) == 0 {

@@ -137,10 +137,6 @@ func (s *Store) findSession(ctx context.Context, q, arg string) (*core.Session, 
 // cursor) are all ranges of one index.
 const listedAt = "COALESCE(created_at, '-infinity'::timestamptz)"
 
-// finishedStatesSQL selects the finished sessions, spelt as the partial
-// index sessions_finished.
-const finishedStatesSQL = "state IN ('ended', 'closed', 'expired')"
-
 // findSessionsSQL returns the query of FindSessions for f, and its
 // arguments.
 func findSessionsSQL(f core.SessionFilter) (string, []any) {
@@ -150,12 +146,7 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	switch {
-	case core.SameStates(f.States, core.FinishedStates):
-		// Spelt as the partial index sessions_finished, so that the
-		// newest finished sessions come out of it, past the live ones.
-		where = append(where, finishedStatesSQL)
-	case len(f.States) > 0:
+	if len(f.States) > 0 {
 		states := make([]string, len(f.States))
 		for i, st := range f.States {
 			states[i] = string(st)

@@ -149,11 +149,6 @@ func TestOpenConversationsReadOnlyOpenOnes(t *testing.T) {
 	if text := queryPlan(t, db, findOpenConversationsSQL, "", 50); !strings.Contains(text, "conversations_open_updated") || strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("the open conversations are not read in order from conversations_open_updated:\n%s", text)
 	}
-	// The console's last finished sessions, likewise, past the live ones.
-	q, args := findSessionsSQL(core.SessionFilter{States: core.FinishedStates, Limit: 10})
-	if text := queryPlan(t, db, q, args...); !strings.Contains(text, "sessions_finished") || strings.Contains(text, "TEMP B-TREE") {
-		t.Errorf("the finished sessions are not read in order from sessions_finished:\n%s", text)
-	}
 }
 
 // queryPlan returns SQLite's plan for q, a line a step.

@@ -10,16 +10,18 @@ import (
 	"github.com/assistbot/assistbot/core/retention"
 )
 
-// pruneSessionsSQL picks up to ?2 finished sessions created before ?1,
-// oldest first, by sessions_finished (whose condition it repeats, as a
-// partial index requires). It spares the session with the highest seq
-// and the one with the newest event: SQLite gives a new row the highest
-// rowid plus one, so deleting those would hand their numbers out again.
-const pruneSessionsSQL = `SELECT seq FROM sessions INDEXED BY sessions_finished
-	WHERE state IN ('ended', 'closed', 'expired') AND created_at < ?1
+// pruneSessionsSQL picks up to ?2 finished sessions that last changed
+// before ?1 and wait for no delivery, oldest first, by sessions_finished
+// (whose condition it repeats, as a partial index requires). It spares
+// the session with the highest seq and the one with the newest event:
+// SQLite gives a new row the highest rowid plus one, so deleting those
+// would hand their numbers out again.
+const pruneSessionsSQL = `SELECT seq FROM sessions s INDEXED BY sessions_finished
+	WHERE state IN ('ended', 'closed', 'expired') AND updated_at < ?1
+	AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.session_seq = s.seq AND o.status = 'queued')
 	AND seq <> (SELECT max(seq) FROM sessions)
 	AND seq <> coalesce((SELECT session_seq FROM events WHERE id = (SELECT max(id) FROM events)), 0)
-	ORDER BY created_at LIMIT ?2`
+	ORDER BY updated_at LIMIT ?2`
 
 // pruneConversationsSQL picks up to ?2 closed conversations last active
 // before ?1 that no session belongs to any more, oldest first, by
@@ -80,6 +82,12 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 				{pruneConversationRowsSQL, &n.Conversations},
 			}},
 		} {
+			if batch.pick == pruneConversationsSQL && n.Sessions >= limit {
+				// Sessions are left to prune: the conversations wait until
+				// they are gone, or each batch would walk past every
+				// conversation that still has one.
+				break
+			}
 			var seqs []int64
 			err := w.conn.Each(ctx, batch.pick, args, func(v rawsql.Values) error {
 				seq, _ := v[0].(int64)

@@ -20,9 +20,6 @@ const sessionCols = `s.id, c.id, s.provider, s.provider_ref, s.pin, s.pin_expire
 
 const sessionFrom = ` FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq`
 
-// finishedFrom is sessionFrom through the index of finished sessions.
-const finishedFrom = ` FROM sessions s INDEXED BY sessions_finished JOIN conversations c ON c.seq = s.conversation_seq`
-
 // convSeq is the seq of the conversation whose id is bound, or NULL,
 // which the NOT NULL constraint refuses, for an unknown one.
 const convSeq = `(SELECT seq FROM conversations WHERE id = ?)`
@@ -254,15 +251,7 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
-	from := sessionFrom
-	switch {
-	case core.SameStates(f.States, core.FinishedStates) && f.ExpiresBefore.IsZero() && f.Agent == "" && f.ConversationID == "":
-		// The newest finished sessions come out of sessions_finished,
-		// past however many live ones are newer; the planner would walk
-		// sessions_created past them.
-		from = finishedFrom
-		where = append(where, "s.state IN ('ended', 'closed', 'expired')")
-	case len(f.States) > 0:
+	if len(f.States) > 0 {
 		// With ExpiresBefore, "+" keeps the planner off sessions_state:
 		// sessions_live_expiry holds only live PINs, a subset of any
 		// states that can match, and only those that are due.
@@ -306,7 +295,7 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		where = append(where, "(s.created_at, s.id) < (?, ?)")
 		args = append(args, micros(f.AfterCreatedAt), f.AfterID)
 	}
-	q := "SELECT " + sessionCols + from
+	q := "SELECT " + sessionCols + sessionFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

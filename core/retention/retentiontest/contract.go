@@ -216,6 +216,23 @@ func testPruneDeletesOnlyWhatIsPast(t *testing.T, f *fixture) {
 	freshSession := f.session(fresh, core.StateEnded, recent)
 	f.close(fresh)
 
+	// A session of long ago that changed recently (an expired one given
+	// a new PIN, and expired again) stays, and so does a finished one
+	// still waiting for a delivery.
+	changed := f.session(open, core.StateExpired, old)
+	changed.UpdatedAt = recent
+	if err := f.st.UpdateSession(ctx, &core.Change{Session: changed}); err != nil {
+		t.Fatal(err)
+	}
+	changed.Version++
+	waiting := f.session(open, core.StateEnded, old)
+	queued := &core.Delivery{SessionID: waiting.ID, ConversationID: open.ID, To: open.Desk,
+		Notice: core.Notice{Kind: core.NoticeSession, SessionID: waiting.ID}, Status: core.DeliveryQueued,
+		NextAttemptAt: recent, CreatedAt: old, UpdatedAt: old}
+	if err := f.st.UpdateSession(ctx, &core.Change{Session: waiting, Deliveries: []*core.Delivery{queued}}); err != nil {
+		t.Fatal(err)
+	}
+
 	got := f.prune(before, 100)
 	want := retention.Pruned{Sessions: 3, Events: 6, Deliveries: 3 + 2, Conversations: 1, Messages: 2}
 	if got != want {
@@ -227,6 +244,10 @@ func testPruneDeletesOnlyWhatIsPast(t *testing.T, f *fixture) {
 		}
 	}
 	f.kept("a live session of long ago", live)
+	f.kept("a session of long ago that changed recently", changed)
+	if _, err := f.st.FindSession(ctx, waiting.ID); err != nil {
+		t.Errorf("a finished session waiting for a delivery: %v, want it kept", err)
+	}
 	f.kept("a recent session", newer)
 	f.kept("a recent session", freshSession)
 	if _, err := f.st.FindConversation(ctx, closed.ID); core.ErrorCode(err) != core.CodeNotFound {

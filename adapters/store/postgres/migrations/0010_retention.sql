@@ -2,10 +2,14 @@
 -- logs, and closed conversations with their transcripts. The logs stay
 -- records nobody rewrites: an UPDATE is still refused always, TRUNCATE
 -- too, and a DELETE unless the row's session has finished (ended, closed
--- or expired) or its conversation has closed, which no later change
--- undoes for a session. A pruned row's session or conversation is
--- deleted in the same transaction, after it.
-CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+-- or expired: an expired one given a new PIN is live again, and so is its
+-- log) or its conversation has closed. A pruned row's session or
+-- conversation is
+-- deleted in the same transaction, after it. The functions look up
+-- sessions and conversations in the migration's schema (search_path FROM
+-- CURRENT), whoever's connection deletes.
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         RAISE EXCEPTION 'events are append-only' USING ERRCODE = 'restrict_violation';
@@ -19,7 +23,8 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION messages_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION messages_append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         RAISE EXCEPTION 'messages are append-only' USING ERRCODE = 'restrict_violation';
@@ -41,14 +46,12 @@ CREATE TRIGGER messages_append_only BEFORE UPDATE OR DELETE ON messages
     FOR EACH ROW EXECUTE FUNCTION messages_append_only();
 
 -- The retention finds what it deletes oldest first, among the finished
--- sessions and the closed conversations alone: however many live ones
--- there are, a batch reads only what it deletes. A session enters the
--- index once, when it finishes; a conversation when it closes. The
--- console's list of the last finished sessions reads sessions_finished
--- too, newest first (in sessions_listed's order), past however many live
--- ones are newer.
-CREATE INDEX sessions_finished
-    ON sessions ((COALESCE(created_at, '-infinity'::timestamptz)) DESC, id DESC)
+-- sessions (by their last change) and the closed conversations alone:
+-- however many live ones there are, a batch reads only what it deletes.
+-- A session enters the index when it finishes, and moves when it changes
+-- again (an expired one given a new PIN leaves it); a conversation enters
+-- its index when it closes.
+CREATE INDEX sessions_finished ON sessions (updated_at)
     WHERE state IN ('ended', 'closed', 'expired');
 CREATE INDEX conversations_closed ON conversations (updated_at)
     WHERE state = 'closed';

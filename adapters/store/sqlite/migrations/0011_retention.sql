@@ -2,7 +2,8 @@
 -- logs, and closed conversations with their transcripts. The logs stay
 -- records nobody rewrites: an UPDATE is still refused always, and a
 -- DELETE unless the row's session has finished (ended, closed or
--- expired) or its conversation has closed.
+-- expired: an expired one given a new PIN is live again, and so is its
+-- log) or its conversation has closed.
 DROP TRIGGER events_no_delete;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 WHEN EXISTS (SELECT 1 FROM sessions WHERE seq = OLD.session_seq
@@ -19,12 +20,12 @@ BEGIN
 END;
 
 -- The retention finds what it deletes oldest first, among the finished
--- sessions and the closed conversations alone: however many live ones
--- there are, a batch reads only what it deletes. A session enters the
--- index once, when it finishes; a conversation when it closes. The
--- console's list of the last finished sessions reads sessions_finished
--- too, newest first, past however many live ones are newer.
-CREATE INDEX sessions_finished ON sessions (created_at, id)
+-- sessions (by their last change) and the closed conversations alone:
+-- however many live ones there are, a batch reads only what it deletes.
+-- A session enters the index when it finishes, and moves when it changes
+-- again (an expired one given a new PIN leaves it); a conversation enters
+-- its index when it closes.
+CREATE INDEX sessions_finished ON sessions (updated_at)
     WHERE state IN ('ended', 'closed', 'expired');
 CREATE INDEX conversations_closed ON conversations (updated_at)
     WHERE state = 'closed';
