@@ -108,26 +108,16 @@ func wantIndexed(t *testing.T, db *sql.DB, name, q string) {
 	for i := range args {
 		args[i] = ""
 	}
-	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
+	text := queryPlan(t, db, q, args...)
+	plan := strings.Split(text, "\n")
+	for _, detail := range plan {
 		// "SCAN x" without an index is a full scan; "SCAN x USING
 		// INDEX" and "SEARCH" are not.
 		if strings.HasPrefix(detail, "SCAN ") && !strings.Contains(detail, "USING") {
 			t.Errorf("%s scans a table: %s", name, detail)
 		}
 	}
-	if len(plan) == 0 {
+	if text == "" {
 		t.Errorf("%s: no plan", name)
 	}
 	t.Logf("%s:\n\t%s", name, strings.Join(plan, "\n\t"))

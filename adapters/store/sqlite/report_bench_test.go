@@ -158,19 +158,12 @@ func reportPeriods(from time.Time, days int, period time.Duration) []time.Time {
 // BenchmarkReport computes reports of a year of sessions (a million with
 // ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
 func BenchmarkReport(b *testing.B) {
-	n := reportSessions(b)
-	path := filepath.Join(b.TempDir(), "report.db")
-	s, err := Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	took := seedReport(b, path, n)
-	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
+	s := seededStore(b, "report.db")
 	for _, c := range reportCases {
 		b.Run(c.name, func(b *testing.B) {
 			q := report.Query{Periods: reportPeriods(c.from, c.days, c.period), Group: c.group}
 			var rows []report.Row
+			var err error
 			for b.Loop() {
 				if rows, err = s.Report(b.Context(), q); err != nil {
 					b.Fatal(err)
@@ -188,21 +181,13 @@ func BenchmarkReport(b *testing.B) {
 	}
 }
 
-// BenchmarkPrune deletes, batch after batch of 500, the sessions of the
-// first half of a year of them (a million with
+// BenchmarkPrune deletes, batch after batch of retention.DefaultBatch,
+// the sessions of the first half of a year of them (a million with
 // ASSISTBOT_BENCH_REPORT_SESSIONS=1000000): what store.retention does
 // every hour. A batch is one write, so its time is the longest a command
 // waits behind the retention.
 func BenchmarkPrune(b *testing.B) {
-	n := reportSessions(b)
-	path := filepath.Join(b.TempDir(), "prune.db")
-	s, err := Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	took := seedReport(b, path, n)
-	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
+	s := seededStore(b, "prune.db")
 	before := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	var pruned retention.Pruned
 	batches := 0
@@ -225,14 +210,22 @@ func BenchmarkPrune(b *testing.B) {
 // and a /remote read (storetest.BenchListings), with a year of sessions
 // stored (a million with ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
 func BenchmarkListings(b *testing.B) {
+	s := seededStore(b, "listings.db")
+	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
+}
+
+// seededStore opens a store in a file called name and seeds it with a
+// year of sessions (reportSessions of them); the benchmark closes it.
+func seededStore(b *testing.B, name string) *Store {
+	b.Helper()
 	n := reportSessions(b)
-	path := filepath.Join(b.TempDir(), "listings.db")
+	path := filepath.Join(b.TempDir(), name)
 	s, err := Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	took := seedReport(b, path, n)
 	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
-	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
+	return s
 }
