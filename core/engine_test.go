@@ -488,6 +488,27 @@ func TestStartAndEnd(t *testing.T) {
 	})
 }
 
+// TestSessionsPageOfFinishedPastLiveOnes: the console's queue asks for
+// the last few finished sessions. Newer live ones once filled the page
+// the store returned, and were then dropped: in a busy hour the finished
+// sessions vanished from the queue.
+func TestSessionsPageOfFinishedPastLiveOnes(t *testing.T) {
+	r := newRig(t)
+	done := r.issue(t)
+	if _, err := r.Close(ctx, done.ID, core.Actor{Kind: core.ActorAgent, Name: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		r.clock.Add(time.Second)
+		r.issue(t)
+	}
+	finished := []core.State{core.StateEnded, core.StateClosed, core.StateExpired}
+	list, err := r.Sessions(ctx, core.SessionFilter{States: finished, Limit: 3})
+	if err != nil || len(list) != 1 || list[0].ID != done.ID {
+		t.Errorf("the last finished sessions, 3 a page, behind 5 live ones: %d found (%v), want the closed one", len(list), err)
+	}
+}
+
 func TestExpireDue(t *testing.T) {
 	r := newRig(t)
 	a, b := r.issue(t), r.issue(t)

@@ -41,31 +41,21 @@ func (e *Engine) SessionByPIN(ctx context.Context, pin string) (*Session, error)
 // expiry the sweeper has not recorded yet; filtering on issued or sent
 // excludes them.
 func (e *Engine) Sessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
-	want := map[State]bool{}
+	now := e.clock.Now()
 	q := f
 	if len(f.States) > 0 {
-		q.States = nil
-		for _, s := range f.States {
-			want[s] = true
-			q.States = append(q.States, s)
-		}
-		if want[StateExpired] {
-			q.States = append(q.States, StateIssued, StateSent)
-		}
+		// The store applies the PIN lifetime, so that a page holds as
+		// many sessions as match, however many live ones are newer.
+		q.AsOf = now
 	}
 	found, err := e.store.FindSessions(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	now := e.clock.Now()
-	out := found[:0]
 	for _, s := range found {
 		s.State = s.Current(now)
-		if len(want) == 0 || want[s.State] {
-			out = append(out, s)
-		}
 	}
-	return out, nil
+	return found, nil
 }
 
 // Conversation returns the conversation with id.

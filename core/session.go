@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Mode is how a technician works in an active session.
 type Mode string
@@ -136,9 +139,31 @@ type SessionFilter struct {
 	AfterID        string
 	// ExpiresBefore selects sessions whose live PIN expires before it.
 	ExpiresBefore time.Time
+	// AsOf, when set, matches States as Session.Current(AsOf) would: a
+	// session stored as issued or sent whose PIN expired at or before
+	// AsOf counts as expired, and not as issued or sent.
+	AsOf time.Time
 	// Limit caps the result (the store applies a default of 100 when zero
 	// and a ceiling of 1000).
 	Limit int
+}
+
+// StatesAsOf returns the stored states whose sessions can be in one of
+// states at asOf: those states, and issued and sent when expired is among
+// them and asOf is set, as a live PIN past its lifetime is expired
+// before the sweeper records it. Stores select by them and then apply
+// SessionFilter.AsOf.
+func StatesAsOf(states []State, asOf time.Time) []State {
+	if asOf.IsZero() || !slices.Contains(states, StateExpired) {
+		return states
+	}
+	out := slices.Clone(states)
+	for _, s := range []State{StateIssued, StateSent} {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Actor says who did something, for the event log.

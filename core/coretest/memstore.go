@@ -312,7 +312,11 @@ func (m *MemStore) FindSessions(ctx context.Context, f core.SessionFilter) ([]*c
 	defer m.mu.Unlock()
 	var out []*core.Session
 	for _, s := range m.sessions {
-		if len(f.States) > 0 && !slices.Contains(f.States, s.State) {
+		state := s.State
+		if !f.AsOf.IsZero() {
+			state = s.Current(f.AsOf)
+		}
+		if len(f.States) > 0 && !slices.Contains(f.States, state) {
 			continue
 		}
 		if f.ConversationID != "" && s.ConversationID != f.ConversationID {

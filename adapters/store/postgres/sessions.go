@@ -147,11 +147,27 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		return "$" + strconv.Itoa(len(args))
 	}
 	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
+		var states []string
+		for _, st := range core.StatesAsOf(f.States, f.AsOf) {
+			states = append(states, string(st))
 		}
 		where = append(where, "state = ANY("+arg(states)+"::text[])")
+		if !f.AsOf.IsZero() {
+			// A live PIN past its lifetime is expired, as
+			// Session.Current has it (the zero time is stored as NULL).
+			var match []string
+			for _, st := range f.States {
+				switch st {
+				case core.StateIssued, core.StateSent:
+					match = append(match, "(state = "+arg(string(st))+" AND pin_expires_at > "+arg(f.AsOf)+")")
+				case core.StateExpired:
+					match = append(match, "(state = 'expired' OR state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at <= "+arg(f.AsOf)+"))")
+				default:
+					match = append(match, "state = "+arg(string(st)))
+				}
+			}
+			where = append(where, "("+strings.Join(match, " OR ")+")")
+		}
 	}
 	if f.ConversationID != "" {
 		where = append(where, "conversation_id = "+arg(f.ConversationID))

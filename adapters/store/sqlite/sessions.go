@@ -259,9 +259,29 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		if !f.ExpiresBefore.IsZero() {
 			col = "+s.state"
 		}
-		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
+		states := core.StatesAsOf(f.States, f.AsOf)
+		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(states)-1)+")")
+		for _, st := range states {
 			args = append(args, string(st))
+		}
+		if !f.AsOf.IsZero() {
+			// A live PIN past its lifetime is expired, as
+			// Session.Current has it (the zero time is stored as 0).
+			var match []string
+			for _, st := range f.States {
+				switch st {
+				case core.StateIssued, core.StateSent:
+					match = append(match, "(s.state = ? AND s.pin_expires_at > ?)")
+					args = append(args, string(st), micros(f.AsOf))
+				case core.StateExpired:
+					match = append(match, "(s.state = 'expired' OR s.state IN ('issued', 'sent') AND s.pin_expires_at <= ?)")
+					args = append(args, micros(f.AsOf))
+				default:
+					match = append(match, "s.state = ?")
+					args = append(args, string(st))
+				}
+			}
+			where = append(where, "("+strings.Join(match, " OR ")+")")
 		}
 	}
 	if f.ConversationID != "" {

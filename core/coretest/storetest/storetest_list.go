@@ -137,6 +137,20 @@ func testFindSessionsFilters(t *testing.T, f *storeFixture) {
 		{"channel and another's conversation", core.SessionFilter{Channel: "sms", ConversationID: lf.convs["web"].ID}, []string{}},
 		{"states and since", core.SessionFilter{States: []core.State{core.StateIssued, core.StateEnded}, Since: at(time.Minute)},
 			[]string{"l08", "l04", "l01"}},
+		// As of a time, a live PIN past its lifetime (20 minutes) is
+		// expired and no longer issued or sent, as Session.Current says:
+		// l04 and l05 expire at 23 minutes, l08 just after 25.
+		{"as of, expired", core.SessionFilter{States: []core.State{core.StateExpired}, AsOf: at(24 * time.Minute)},
+			[]string{"l06", "l05", "l04"}},
+		{"as of, at the expiry", core.SessionFilter{States: []core.State{core.StateExpired}, AsOf: at(23 * time.Minute)},
+			[]string{"l06", "l05", "l04"}},
+		{"as of, just before it", core.SessionFilter{States: []core.State{core.StateExpired}, AsOf: at(23*time.Minute - time.Microsecond)},
+			[]string{"l06"}},
+		{"as of, issued", core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent}, AsOf: at(24 * time.Minute)},
+			[]string{"l08"}},
+		// A page holds as many as match, however many live ones are newer.
+		{"as of, finished, with limit", core.SessionFilter{States: []core.State{core.StateEnded, core.StateClosed, core.StateExpired},
+			AsOf: at(24 * time.Minute), Limit: 3}, []string{"l06", "l05", "l04"}},
 	} {
 		wantSame(t, "FindSessions("+c.name+")", c.want, lf.find(t, f, c.name, c.filter))
 	}
