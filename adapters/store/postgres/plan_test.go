@@ -55,6 +55,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		}
 	}
 	openList, openArgs := findConversationsSQL(core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
+	finishedList, finishedArgs := findSessionsSQL(core.SessionFilter{States: core.FinishedStates, AsOf: now, Limit: 10})
 	for _, q := range []struct {
 		name, sql string
 		args      []any
@@ -71,6 +72,9 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		// Once the console's list walked every closed conversation newer
 		// than the oldest open one: a second a page with a million.
 		{"open conversations", openList, openArgs, "conversations_open_updated"},
+		// The console's last finished sessions, as of now: spelt as
+		// alternatives of states, they were read all and sorted.
+		{"finished sessions as of now", finishedList, finishedArgs, "sessions_listed"},
 	} {
 		text := explain(t, c, q.name, q.sql, q.args...)
 		t.Logf("%s:\n%s", q.name, text)

@@ -265,23 +265,16 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 			args = append(args, string(st))
 		}
 		if !f.AsOf.IsZero() {
-			// A live PIN past its lifetime is expired, as
-			// Session.Current has it (the zero time is stored as 0).
-			var match []string
+			// The state as of AsOf (Session.Current: a live PIN past its
+			// lifetime is expired; the zero time is stored as 0), in one
+			// expression no index serves, so that the planner keeps to
+			// the plan of the stored states above.
+			where = append(where, "CASE WHEN s.state IN ('issued', 'sent') AND s.pin_expires_at <= ? THEN 'expired' ELSE s.state END IN (?"+
+				strings.Repeat(", ?", len(f.States)-1)+")")
+			args = append(args, micros(f.AsOf))
 			for _, st := range f.States {
-				switch st {
-				case core.StateIssued, core.StateSent:
-					match = append(match, "(s.state = ? AND s.pin_expires_at > ?)")
-					args = append(args, string(st), micros(f.AsOf))
-				case core.StateExpired:
-					match = append(match, "(s.state = 'expired' OR s.state IN ('issued', 'sent') AND s.pin_expires_at <= ?)")
-					args = append(args, micros(f.AsOf))
-				default:
-					match = append(match, "s.state = ?")
-					args = append(args, string(st))
-				}
+				args = append(args, string(st))
 			}
-			where = append(where, "("+strings.Join(match, " OR ")+")")
 		}
 	}
 	if f.ConversationID != "" {
