@@ -32,52 +32,26 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 	var n retention.Pruned
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		n = retention.Pruned{}
-		sessions, err := pick(ctx, tx, pruneSessionsSQL, before, limit)
-		if err != nil {
-			return err
-		}
-		if len(sessions) > 0 {
-			for _, d := range []struct {
-				sql string
-				n   *int
-			}{
-				{`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM outbox WHERE session_id = ANY($1))`, nil},
-				{`DELETE FROM outbox WHERE session_id = ANY($1)`, &n.Deliveries},
-				{`DELETE FROM events WHERE session_id = ANY($1)`, &n.Events},
-				{`DELETE FROM report_sessions WHERE session_id = ANY($1)`, nil},
-				{`DELETE FROM sessions WHERE id = ANY($1)`, &n.Sessions},
-			} {
-				if err := deleteRows(ctx, tx, d.sql, sessions, d.n); err != nil {
-					return err
-				}
-			}
-		}
-		if len(sessions) >= limit {
-			// Sessions are left to prune: the conversations wait until
+		picked, err := pruneStep(ctx, tx, pruneSessionsSQL, before, limit, []deletion{
+			{`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM outbox WHERE session_id = ANY($1))`, nil},
+			{`DELETE FROM outbox WHERE session_id = ANY($1)`, &n.Deliveries},
+			{`DELETE FROM events WHERE session_id = ANY($1)`, &n.Events},
+			{`DELETE FROM report_sessions WHERE session_id = ANY($1)`, nil},
+			{`DELETE FROM sessions WHERE id = ANY($1)`, &n.Sessions},
+		})
+		if err != nil || picked >= limit {
+			// With sessions left to prune, the conversations wait until
 			// they are gone, or each batch would walk past every
 			// conversation that still has one.
-			return nil
-		}
-		conversations, err := pick(ctx, tx, pruneConversationsSQL, before, limit)
-		if err != nil || len(conversations) == 0 {
 			return err
 		}
-		var deliveries int
-		for _, d := range []struct {
-			sql string
-			n   *int
-		}{
+		_, err = pruneStep(ctx, tx, pruneConversationsSQL, before, limit, []deletion{
 			{`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM outbox WHERE conversation_id = ANY($1))`, nil},
-			{`DELETE FROM outbox WHERE conversation_id = ANY($1)`, &deliveries},
+			{`DELETE FROM outbox WHERE conversation_id = ANY($1)`, &n.Deliveries},
 			{`DELETE FROM messages WHERE conversation_id = ANY($1)`, &n.Messages},
 			{`DELETE FROM conversations WHERE id = ANY($1)`, &n.Conversations},
-		} {
-			if err := deleteRows(ctx, tx, d.sql, conversations, d.n); err != nil {
-				return err
-			}
-		}
-		n.Deliveries += deliveries
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		return retention.Pruned{}, fmt.Errorf("postgres: prune: %w", err)
@@ -85,24 +59,32 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 	return n, nil
 }
 
-// pick returns the ids query selects with before and limit.
-func pick(ctx context.Context, tx pgx.Tx, query string, before time.Time, limit int) ([]string, error) {
-	rows, err := tx.Query(ctx, query, before, limit)
+// pruneStep picks the ids pick selects with before and limit, runs
+// deletes on them in order, and returns how many it picked.
+func pruneStep(ctx context.Context, tx pgx.Tx, pick string, before time.Time, limit int, deletes []deletion) (int, error) {
+	rows, err := tx.Query(ctx, pick, before, limit)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	for _, d := range deletes {
+		tag, err := tx.Exec(ctx, d.sql, ids)
+		if err != nil {
+			return 0, err
+		}
+		if d.n != nil {
+			*d.n += int(tag.RowsAffected())
+		}
+	}
+	return len(ids), nil
 }
 
-// deleteRows runs a DELETE of the rows of ids and adds how many it
-// deleted to n, when n is not nil.
-func deleteRows(ctx context.Context, tx pgx.Tx, query string, ids []string, n *int) error {
-	tag, err := tx.Exec(ctx, query, ids)
-	if err != nil {
-		return err
-	}
-	if n != nil {
-		*n += int(tag.RowsAffected())
-	}
-	return nil
+// deletion is one DELETE of a prune, of the rows of the ids picked ($1),
+// and where it adds the rows it deleted (nil when they are not counted).
+type deletion struct {
+	sql string
+	n   *int
 }

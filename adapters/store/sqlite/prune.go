@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -63,52 +64,26 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 	args := rawsql.Named(micros(before), int64(limit))
 	err := s.w.Do(ctx, func(w *wconn) error {
 		n = retention.Pruned{}
-		var deliveries int
-		for _, batch := range []struct {
-			pick    string
-			deletes []deletion
-		}{
-			{pruneSessionsSQL, []deletion{
-				{pruneSessionAttemptsSQL, nil},
-				{pruneSessionDeliveriesSQL, &n.Deliveries},
-				{pruneEventsSQL, &n.Events},
-				{pruneReportRowsSQL, nil},
-				{pruneSessionRowsSQL, &n.Sessions},
-			}},
-			{pruneConversationsSQL, []deletion{
-				{pruneConversationAttemptsSQL, nil},
-				{pruneConversationDeliveriesSQL, &deliveries},
-				{pruneMessagesSQL, &n.Messages},
-				{pruneConversationRowsSQL, &n.Conversations},
-			}},
-		} {
-			if batch.pick == pruneConversationsSQL && n.Sessions >= limit {
-				// Sessions are left to prune: the conversations wait until
-				// they are gone, or each batch would walk past every
-				// conversation that still has one.
-				break
-			}
-			var seqs []int64
-			err := w.conn.Each(ctx, batch.pick, args, func(v rawsql.Values) error {
-				seq, _ := v[0].(int64)
-				seqs = append(seqs, seq)
-				return nil
-			})
-			if err != nil || len(seqs) == 0 {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			picked, _ := json.Marshal(seqs)
-			for _, d := range batch.deletes {
-				if err := d.run(ctx, w.conn, string(picked)); err != nil {
-					return err
-				}
-			}
+		picked, err := pruneStep(ctx, w.conn, pruneSessionsSQL, args, []deletion{
+			{pruneSessionAttemptsSQL, nil},
+			{pruneSessionDeliveriesSQL, &n.Deliveries},
+			{pruneEventsSQL, &n.Events},
+			{pruneReportRowsSQL, nil},
+			{pruneSessionRowsSQL, &n.Sessions},
+		})
+		if err != nil || picked >= limit {
+			// With sessions left to prune, the conversations wait until
+			// they are gone, or each batch would walk past every
+			// conversation that still has one.
+			return err
 		}
-		n.Deliveries += deliveries
-		return nil
+		_, err = pruneStep(ctx, w.conn, pruneConversationsSQL, args, []deletion{
+			{pruneConversationAttemptsSQL, nil},
+			{pruneConversationDeliveriesSQL, &n.Deliveries},
+			{pruneMessagesSQL, &n.Messages},
+			{pruneConversationRowsSQL, &n.Conversations},
+		})
+		return err
 	})
 	if err != nil {
 		return retention.Pruned{}, fmt.Errorf("sqlite: prune: %w", err)
@@ -116,8 +91,29 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 	return n, nil
 }
 
-// deletion is one DELETE of a prune, and where it counts its rows (nil
-// when they are not counted).
+// pruneStep picks the seqs pick selects with args, runs deletes on them
+// in order, and returns how many it picked.
+func pruneStep(ctx context.Context, c *rawsql.Conn, pick string, args []driver.NamedValue, deletes []deletion) (int, error) {
+	var seqs []int64
+	err := c.Each(ctx, pick, args, func(v rawsql.Values) error {
+		seq, _ := v[0].(int64)
+		seqs = append(seqs, seq)
+		return nil
+	})
+	if err != nil || len(seqs) == 0 {
+		return 0, err
+	}
+	picked, _ := json.Marshal(seqs)
+	for _, d := range deletes {
+		if err := d.run(ctx, c, string(picked)); err != nil {
+			return 0, err
+		}
+	}
+	return len(seqs), nil
+}
+
+// deletion is one DELETE of a prune, and where it adds the rows it
+// deleted (nil when they are not counted).
 type deletion struct {
 	sql string
 	n   *int
