@@ -140,12 +140,7 @@ func reportPeriods(from time.Time, days int, period time.Duration) []time.Time {
 // BenchmarkReport computes reports of a year of sessions (a million with
 // ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
 func BenchmarkReport(b *testing.B) {
-	pgtest.Connect(b)
-	n := reportSessions(b)
-	dsn := pgtest.Schema(b)
-	s := openDSN(b, dsn)
-	took := seedReport(b, dsn, n)
-	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
+	s := seededStore(b)
 	for _, c := range reportCases {
 		b.Run(c.name, func(b *testing.B) {
 			q := report.Query{Periods: reportPeriods(c.from, c.days, c.period), Group: c.group}
@@ -172,11 +167,19 @@ func BenchmarkReport(b *testing.B) {
 // and a /remote read (storetest.BenchListings), with a year of sessions
 // stored (a million with ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
 func BenchmarkListings(b *testing.B) {
+	s := seededStore(b)
+	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
+}
+
+// seededStore opens a store in a schema of its own and seeds it with a
+// year of sessions (reportSessions of them).
+func seededStore(b *testing.B) *Store {
+	b.Helper()
 	pgtest.Connect(b)
 	n := reportSessions(b)
 	dsn := pgtest.Schema(b)
 	s := openDSN(b, dsn)
 	took := seedReport(b, dsn, n)
 	b.Logf("seeded %d sessions in %v", n, took.Round(time.Millisecond))
-	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
+	return s
 }

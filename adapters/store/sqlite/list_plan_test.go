@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,13 +10,7 @@ import (
 // TestListQueriesUseIndexes asks SQLite how it runs the listings the API
 // pages through: none may scan a whole table.
 func TestListQueriesUseIndexes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "plan.db")
-	s, err := Open(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := rawDB(t, p)
+	db := planDB(t)
 	now := core.SystemClock{}.Now()
 	after := func(f core.SessionFilter) core.SessionFilter {
 		f.AfterCreatedAt, f.AfterID = now, "coudqvtw23gercrujm3kcxaip2"

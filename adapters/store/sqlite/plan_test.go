@@ -19,13 +19,7 @@ import (
 // thousand once conversations piled up. (An INSERT, even one with ON
 // CONFLICT, has no plan: its conflict check is the primary key's.)
 func TestQueriesUseIndexes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "plan.db")
-	s, err := Open(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := rawDB(t, p)
+	db := planDB(t)
 	for name, q := range map[string]string{
 		"pin taken":                   pinTakenSQL,
 		"open conversation taken":     openTakenSQL,
@@ -129,13 +123,7 @@ func wantIndexed(t *testing.T, db *sql.DB, name, q string) {
 // a page took a second with a million conversations. It must come out
 // of the index of open conversations, in order.
 func TestOpenConversationsReadOnlyOpenOnes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "plan.db")
-	s, err := Open(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := rawDB(t, p)
+	db := planDB(t)
 	if text := queryPlan(t, db, findOpenConversationsSQL, "", 50); !strings.Contains(text, "conversations_open_updated") || strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("the open conversations are not read in order from conversations_open_updated:\n%s", text)
 	}
@@ -159,4 +147,17 @@ func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) string {
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "\n")
+}
+
+// planDB returns a connection of its own to a new store's database, with
+// the schema migrated, for asking SQLite how it runs queries.
+func planDB(t *testing.T) *sql.DB {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "plan.db")
+	s, err := Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return rawDB(t, p)
 }
