@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/assistbot/assistbot/adapters/store/postgres/internal/migrations"
+	"github.com/assistbot/assistbot/internal/schema"
 )
 
 // migrationFiles holds the schema, one numbered script per version:
@@ -20,7 +21,7 @@ var migrationFiles embed.FS
 // migrate applies the scripts the database lacks (migrations.Apply), and
 // records in s the schema the store's tables are in.
 func migrate(ctx context.Context, s *Store) error {
-	list, err := migrations.List(migrationFiles, "migrations")
+	list, err := schema.Scripts(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}

@@ -8,15 +8,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/assistbot/assistbot/adapters/store/postgres/internal/migrations"
 	"github.com/assistbot/assistbot/adapters/store/postgres/pgtest"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/internal/schema"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func latestVersion(t *testing.T) int {
 	t.Helper()
-	list, err := migrations.List(migrationFiles, "migrations")
+	list, err := schema.Scripts(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatalf("migrations: %v", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
 	"github.com/assistbot/assistbot/core"
+	"github.com/assistbot/assistbot/internal/schema"
 )
 
 // rawDB opens the database file with plain database/sql, as another
@@ -35,7 +35,7 @@ func userVersion(t *testing.T, path string) int {
 
 func latestVersion(t *testing.T) int {
 	t.Helper()
-	list, err := rawsql.Migrations(migrationFiles, "migrations")
+	list, err := schema.Scripts(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatalf("migrations: %v", err)
 	}

@@ -8,53 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/assistbot/assistbot/internal/schema"
 )
-
-// Migration is one script of a schema: the changes from the version
-// before it to Version.
-type Migration struct {
-	Version int    // the version the script brings the schema to
-	Name    string // the file's name, 0001_init.sql
-	SQL     string // the script
-}
-
-// List returns the scripts in dir of fsys in order, checking that their
-// names start with numbers that run from 1 without a gap.
-func List(fsys fs.FS, dir string) ([]Migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var list []Migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its number, as 0001_init.sql", e.Name())
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, Migration{Version: v, Name: e.Name(), SQL: string(b)})
-	}
-	slices.SortFunc(list, func(a, b Migration) int { return a.Version - b.Version })
-	for i, m := range list {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.Name, i+1)
-		}
-	}
-	return list, nil
-}
 
 // createMigrationsSQL is the table recording the scripts applied, one row
 // per version.
@@ -70,14 +30,14 @@ const createMigrationsSQL = `CREATE TABLE schema_migrations (
 // schemas of one database do not wait for each other.
 const lockMigrationsSQL = `SELECT pg_advisory_xact_lock(hashtextextended('assistbot schema_migrations ' || $1, 0))`
 
-// Apply applies the scripts of list (List) that the current schema of
+// Apply applies the scripts of list (schema.Scripts) that the current schema of
 // c's database lacks, each in a transaction of its own that also records
 // it in schema_migrations, and returns the schema's name. Each
 // transaction takes the advisory lock first and reads the version again
 // under it, so replicas starting together apply every script once, and
 // one that finds the work done goes on at once. A schema newer than the
 // scripts is refused: the code they go with would misread it.
-func Apply(ctx context.Context, c *pgxpool.Conn, list []Migration) (schema string, err error) {
+func Apply(ctx context.Context, c *pgxpool.Conn, list []schema.Script) (schema string, err error) {
 	var current *string
 	if err := c.QueryRow(ctx, "SELECT current_schema()").Scan(&current); err != nil {
 		return "", fmt.Errorf("read the current schema: %w", err)
@@ -95,7 +55,7 @@ func Apply(ctx context.Context, c *pgxpool.Conn, list []Migration) (schema strin
 
 // step applies the first script the schema lacks, under the lock, and
 // reports whether there was none left.
-func step(ctx context.Context, c *pgxpool.Conn, schema string, list []Migration) (done bool, err error) {
+func step(ctx context.Context, c *pgxpool.Conn, schema string, list []schema.Script) (done bool, err error) {
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return false, err

@@ -4,56 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/assistbot/assistbot/internal/schema"
 )
 
-// Migration is one script of a schema: the changes from the version
-// before it to Version.
-type Migration struct {
-	Version int    // the version the script brings the schema to
-	Name    string // the file's name, 0001_init.sql
-	SQL     string // the script
-}
-
-// Migrations returns the scripts in dir of fsys in order, checking that
-// their names start with numbers that run from 1 without a gap.
-func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var list []Migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its number, as 0001_init.sql", e.Name())
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, Migration{Version: v, Name: e.Name(), SQL: string(b)})
-	}
-	slices.SortFunc(list, func(a, b Migration) int { return a.Version - b.Version })
-	for i, m := range list {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.Name, i+1)
-		}
-	}
-	return list, nil
-}
-
-// Migrate applies the scripts in dir of fsys (Migrations) that the
+// Migrate applies the scripts in dir of fsys (schema.Scripts) that the
 // database c is connected to lacks, all in one transaction, and records
 // the version reached in PRAGMA user_version. The version is read again
 // inside the transaction, which BEGIN IMMEDIATE makes exclusive of other
 // writers, so two processes opening a new file at once migrate it once.
 func Migrate(ctx context.Context, c *Conn, fsys fs.FS, dir string) error {
-	list, err := Migrations(fsys, dir)
+	list, err := schema.Scripts(fsys, dir)
 	if err != nil {
 		return err
 	}
