@@ -57,7 +57,7 @@ func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 		case r.built == nil:
 			st.Close()
 			r.mu.Unlock()
-			return nil, errors.New("the store is closed")
+			return nil, errClosed()
 		case len(r.built) < maxBuilt:
 			r.built[q] = st
 		default:
