@@ -14,11 +14,7 @@ import (
 // migration: rebuilt by it from the event log of random histories, the
 // summaries give exactly the reports of the event log.
 func TestReportBackfill(t *testing.T) {
-	b, err := migrationFiles.ReadFile("migrations/0010_report_sessions.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backfill, _, _ := strings.Cut(string(b)[strings.Index(string(b), "INSERT INTO report_sessions"):], ";\n")
+	backfill := reportBackfillSQL(t)
 	path := filepath.Join(t.TempDir(), "assistbot.db")
 	st, err := Open(t.Context(), path)
 	if err != nil {
@@ -40,4 +36,15 @@ func TestReportBackfill(t *testing.T) {
 			t.Errorf("Report(%q) after the backfill (-event log +store):\n%s", q.Group, diff)
 		}
 	}
+}
+
+// reportBackfillSQL returns the statement of migration 0010 that fills
+// report_sessions from the sessions and their event log.
+func reportBackfillSQL(tb testing.TB) string {
+	b, err := migrationFiles.ReadFile("migrations/0010_report_sessions.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	backfill, _, _ := strings.Cut(string(b)[strings.Index(string(b), "INSERT INTO report_sessions"):], ";\n")
+	return backfill
 }

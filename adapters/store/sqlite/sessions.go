@@ -137,7 +137,11 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 		if err != nil {
 			return sessionErr(err, id)
 		}
+		convSeq := seq
 		if seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if err := w.addReportRow(seq, ch.Session, convSeq); err != nil {
 			return err
 		}
 		return c.appendLog(w, seq)
@@ -185,6 +189,9 @@ func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
 				return groupcommit.Refuse(notFound("session"))
 			}
 			return groupcommit.Refuse(core.ErrVersion)
+		}
+		if err := w.updateReportRow(seq); err != nil {
+			return err
 		}
 		return c.appendLog(w, seq)
 	})
@@ -339,6 +346,7 @@ type change struct {
 	conv       []driver.NamedValue // nil when there is no conversation to create
 	session    []driver.NamedValue
 	events     [][]driver.NamedValue
+	actions    []string // of the events, for their report rows
 	deliveries [][]driver.NamedValue
 	ids        []int64 // of the events, then the deliveries, once inserted
 }
@@ -351,6 +359,7 @@ func prepareChange(ch *core.Change) (*change, error) {
 	}
 	c := &change{
 		events:     make([][]driver.NamedValue, len(ch.Events)),
+		actions:    make([]string, len(ch.Events)),
 		deliveries: make([][]driver.NamedValue, len(ch.Deliveries)),
 		ids:        make([]int64, len(ch.Events)+len(ch.Deliveries)),
 	}
@@ -361,7 +370,7 @@ func prepareChange(ch *core.Change) (*change, error) {
 		if e.SessionID != ch.Session.ID {
 			return nil, core.Errorf(core.CodeInvalid, "event %d is for session %q, not %q", i, e.SessionID, ch.Session.ID)
 		}
-		c.events[i] = eventArgs(e)
+		c.events[i], c.actions[i] = eventArgs(e), string(e.Action)
 	}
 	for i, d := range ch.Deliveries {
 		if d == nil {
@@ -386,6 +395,9 @@ func (c *change) appendLog(w *wconn, seq int64) error {
 			return err
 		}
 		if c.ids[i], err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if err := w.reportEvent(seq, c.actions[i], args[1].Value, c.ids[i]); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
+	"github.com/assistbot/assistbot/core"
 )
 
 // wconn is the writer's connection and the statements prepared on it.
@@ -22,6 +23,8 @@ type wconn struct {
 	insMessage, msgSource, touchConv    *rawsql.Stmt
 	setOptOut, clearOptOut              *rawsql.Stmt
 	insEvent                            *rawsql.Stmt
+	insReport, updReport                *rawsql.Stmt
+	reportEvents                        map[core.Action]*rawsql.Stmt
 	insDelivery, updDelivery            *rawsql.Stmt
 	deliveryState, claim                *rawsql.Stmt
 	renewClaim, releaseClaims           *rawsql.Stmt
@@ -79,6 +82,8 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.pinTaken, pinTakenSQL},
 		{&c.openTaken, openTakenSQL},
 		{&c.insEvent, insertEventSQL},
+		{&c.insReport, insertReportRowSQL},
+		{&c.updReport, updateReportRowSQL},
 		{&c.insMessage, insertMessageSQL},
 		{&c.msgSource, msgSourceSQL},
 		{&c.touchConv, touchConversationSQL},
@@ -104,6 +109,14 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 			return err
 		}
 		*p.dst = s
+	}
+	c.reportEvents = make(map[core.Action]*rawsql.Stmt, len(reportEventSQL))
+	for action, q := range reportEventSQL {
+		s, err := c.conn.PrepareStmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		c.reportEvents[action] = s
 	}
 	return nil
 }
