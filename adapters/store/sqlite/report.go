@@ -23,9 +23,8 @@ var reportGroups = map[report.Group]string{
 }
 
 // reportSQL reads the summary of each session issued in one of the
-// periods (report_sessions, which the writer keeps from the event log:
-// report_rows.go);
-// its %s are the periods' VALUES and the grouping. It finds the sessions
+// periods (report_sessions, which the writer keeps: report_rows.go); its
+// %s are the periods' VALUES and the grouping. It finds the sessions
 // of each period through report_sessions_issued (the planner is told so,
 // CROSS JOIN and INDEXED BY: with the periods' bounds in a table it
 // cannot tell that a range of the index holds a period's sessions), and
