@@ -81,6 +81,7 @@ type result struct {
 	cpu       time.Duration // server CPU time while measuring
 	ownCPU    time.Duration // this process's CPU time while measuring
 	peakRSS   int64         // the highest resident set seen while measuring
+	peakAnon  int64         // the most private memory seen while measuring
 	hwm       int64         // the kernel's peak resident set since start
 }
 
@@ -123,7 +124,7 @@ func load(ctx context.Context, o loadOptions) (*result, error) {
 	begin := time.Now()
 	ownBefore := ownCPU()
 	var before procSample
-	var peak atomic.Int64
+	var peak, peakAnon atomic.Int64
 	sampled := make(chan struct{})
 	if o.pid != 0 {
 		before, _ = sampleProc(o.pid)
@@ -132,8 +133,9 @@ func load(ctx context.Context, o loadOptions) (*result, error) {
 			t := time.NewTicker(100 * time.Millisecond)
 			defer t.Stop()
 			for time.Now().Before(stop) && ctx.Err() == nil {
-				if s, err := sampleProc(o.pid); err == nil && s.rss > peak.Load() {
-					peak.Store(s.rss)
+				if s, err := sampleProc(o.pid); err == nil {
+					peak.Store(max(peak.Load(), s.rss))
+					peakAnon.Store(max(peakAnon.Load(), s.anon))
 				}
 				<-t.C
 			}
@@ -143,7 +145,7 @@ func load(ctx context.Context, o loadOptions) (*result, error) {
 	}
 	wg.Wait()
 	<-sampled
-	r := &result{elapsed: time.Since(begin), errors: map[string]int{}, peakRSS: peak.Load(), ownCPU: ownCPU() - ownBefore}
+	r := &result{elapsed: time.Since(begin), errors: map[string]int{}, peakRSS: peak.Load(), peakAnon: peakAnon.Load(), ownCPU: ownCPU() - ownBefore}
 	if o.pid != 0 {
 		if after, err := sampleProc(o.pid); err == nil {
 			r.cpu, r.hwm = after.cpu-before.cpu, after.hwm
@@ -209,6 +211,8 @@ func (r *result) print(w io.Writer, o loadOptions, idle procSample) {
 	if o.pid != 0 {
 		fmt.Fprintf(w, "server      CPU %.2f cores; RSS idle %s, peak while measuring %s (kernel's peak since start %s)\n",
 			r.cpu.Seconds()/r.elapsed.Seconds(), mib(idle.rss), mib(r.peakRSS), mib(r.hwm))
+		fmt.Fprintf(w, "            of which private (heap, stacks, caches): idle %s, peak %s; the rest is the program's own file, mapped\n",
+			mib(idle.anon), mib(r.peakAnon))
 	}
 }
 

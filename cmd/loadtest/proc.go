@@ -15,10 +15,11 @@ const clockTicks = 100
 
 // procSample is what /proc says of a process at one moment.
 type procSample struct {
-	at  time.Time
-	cpu time.Duration // user + system time so far
-	rss int64         // resident set, bytes
-	hwm int64         // peak resident set since start, bytes
+	at   time.Time
+	cpu  time.Duration // user + system time so far
+	rss  int64         // resident set, bytes
+	anon int64         // of which private memory (heap, stacks, caches), bytes
+	hwm  int64         // peak resident set since start, bytes
 }
 
 // sampleProc reads /proc/PID/stat and /proc/PID/status. It fails where
@@ -60,6 +61,8 @@ func sampleProc(pid int) (procSample, error) {
 		switch k {
 		case "VmRSS":
 			s.rss = kb << 10
+		case "RssAnon":
+			s.anon = kb << 10
 		case "VmHWM":
 			s.hwm = kb << 10
 		}
