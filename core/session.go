@@ -1,7 +1,6 @@
 package core
 
 import (
-	"slices"
 	"time"
 )
 
@@ -148,22 +147,37 @@ type SessionFilter struct {
 	Limit int
 }
 
-// StatesAsOf returns the stored states whose sessions can be in one of
-// states at asOf: those states, and issued and sent when expired is among
-// them and asOf is set, as a live PIN past its lifetime is expired
-// before the sweeper records it. Stores select by them and then apply
-// SessionFilter.AsOf.
-func StatesAsOf(states []State, asOf time.Time) []State {
-	if asOf.IsZero() || !slices.Contains(states, StateExpired) {
-		return states
-	}
-	out := slices.Clone(states)
-	for _, s := range []State{StateIssued, StateSent} {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
+// A StatePart is one part of the sessions a SessionFilter's States
+// select, which a store can read newest first from one stretch of an
+// index: the sessions stored in State, or, when Lapsed, the live PINs
+// (issued or sent) past their lifetime at the filter's AsOf, which count
+// as expired before the sweeper records it. InLifetime narrows a live
+// State to the PINs still within their lifetime at AsOf.
+type StatePart struct {
+	State      State
+	InLifetime bool
+	Lapsed     bool
+}
+
+// StateParts splits f.States into parts, each state once, in the order
+// given. Without AsOf each state is a part of its own; with it, issued
+// and sent hold only the PINs still in their lifetime, and expired adds
+// the lapsed ones. No States, no parts.
+func StateParts(f SessionFilter) []StatePart {
+	var parts []StatePart
+	seen := map[State]bool{}
+	for _, st := range f.States {
+		if seen[st] {
+			continue
+		}
+		seen[st] = true
+		asOf := !f.AsOf.IsZero()
+		parts = append(parts, StatePart{State: st, InLifetime: asOf && st.PINLive()})
+		if asOf && st == StateExpired {
+			parts = append(parts, StatePart{Lapsed: true})
 		}
 	}
-	return out
+	return parts
 }
 
 // Actor says who did something, for the event log.

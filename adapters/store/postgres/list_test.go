@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +77,80 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		}
 		if q.index != "" && (!strings.Contains(text, "Index Scan using "+q.index) || strings.Contains(text, "Sort")) {
 			t.Errorf("%s does not read its page in order from %s:\n%s", q.name, q.index, text)
+		}
+	}
+}
+
+// TestStatesReadPastLiveSessions: the console's last finished sessions
+// were read through sessions_listed, newest first, past every newer live
+// session; with twenty thousand live, a page cost 44 ms. Now each state is
+// a page of sessions_state and the lapsed PINs a range of
+// sessions_live_expiry: whatever the statistics say, the rows PostgreSQL
+// reads and throws away must not grow with the live sessions in front.
+func TestStatesReadPastLiveSessions(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	c, err := st.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	now := core.SystemClock{}.Now()
+	// 6000 finished sessions, then 6000 live ones, newer, their PINs good
+	// for an hour; a few of them lapsed.
+	for _, q := range []string{
+		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
+			desk_address, desk_thread, locale, state, created_at, updated_at, version)
+			VALUES ('c', 'sms', '+15550000', '', '', '', '', 'en', 'open', $1::timestamptz, $1::timestamptz, 1)`,
+		`INSERT INTO sessions (id, conversation_id, provider, provider_ref, pin, pin_expires_at, desktop_url,
+			mobile_url, manual_url, state, device, mode, agent, technician, locale, customer_key,
+			created_at, updated_at, version)
+			SELECT 's' || i, 'c', 'builtin', '', lpad(i::text, 6, '0'),
+				CASE WHEN i <= 6000 THEN NULL WHEN i % 1000 = 0 THEN $1::timestamptz - interval '1 minute'
+					ELSE $1::timestamptz + interval '1 hour' END, '', '', '',
+				CASE WHEN i > 6000 THEN 'issued' WHEN i % 3 = 0 THEN 'closed' WHEN i % 3 = 1 THEN 'expired' ELSE 'ended' END,
+				'desktop', 'view', 'agent', '', 'en', '',
+				$1::timestamptz - (12000 - i) * interval '1 second', $1::timestamptz, 1
+			FROM generate_series(1, 12000) i`,
+		`ANALYZE conversations, sessions`,
+	} {
+		args := []any{now}
+		if strings.HasPrefix(q, "ANALYZE") {
+			args = nil
+		}
+		if _, err := c.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, f := range map[string]core.SessionFilter{
+		"finished as of now":    {States: core.FinishedStates, AsOf: now, Limit: 10},
+		"ended":                 {States: []core.State{core.StateEnded}, Limit: 50},
+		"an agent's two states": {States: []core.State{core.StateEnded, core.StateClosed}, Agent: "agent", Limit: 50},
+	} {
+		sql, args := findSessionsSQL(f)
+		text := explain(t, c, "EXPLAIN ANALYZE", "(ANALYZE, COSTS OFF) "+sql, args...)
+		removed := 0
+		for _, line := range strings.Split(text, "\n") {
+			if _, n, ok := strings.Cut(line, "Rows Removed by Filter: "); ok {
+				var k int
+				fmt.Sscan(n, &k)
+				removed += k
+			}
+		}
+		if removed > 200 || strings.Contains(text, "Seq Scan") {
+			t.Errorf("%s: read and threw away %d rows:\n%s", name, removed, text)
+		}
+		got, err := st.FindSessions(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range got {
+			if !slices.Contains(f.States, s.Current(now)) {
+				t.Errorf("%s: got %s, %s", name, s.ID, s.Current(now))
+			}
+		}
+		if len(got) != f.Limit {
+			t.Errorf("%s: %d sessions, want %d", name, len(got), f.Limit)
 		}
 	}
 }

@@ -165,10 +165,13 @@ func BenchmarkReport(b *testing.B) {
 
 // BenchmarkListings reads what the console's queue page, the API's list
 // and a /remote read (storetest.BenchListings), with a year of sessions
-// stored (a million with ASSISTBOT_BENCH_REPORT_SESSIONS=1000000).
+// stored (a million with ASSISTBOT_BENCH_REPORT_SESSIONS=1000000); then
+// the lists of states again, with 20,000 live sessions stored on top
+// (storetest.BenchStatesPastLive).
 func BenchmarkListings(b *testing.B) {
 	s := seededStore(b)
 	storetest.BenchListings(b, s, reportYear.Add(180*24*time.Hour))
+	storetest.BenchStatesPastLive(b, s, 20_000)
 }
 
 // seededStore opens a store in a schema of its own and seeds it with a

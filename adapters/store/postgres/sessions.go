@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/jackc/pgx/v5"
@@ -139,32 +141,17 @@ const listedAt = "COALESCE(created_at, '-infinity'::timestamptz)"
 
 // findSessionsSQL returns the query of FindSessions for f, and its
 // arguments.
+//
+// Several states (core.StateParts) are read as a page of each, newest
+// first from sessions_state, and the page is the newest of those: read
+// through sessions_listed instead, the console's last finished sessions
+// walked past every newer live one.
 func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
-	}
-	if len(f.States) > 0 {
-		var states []string
-		for _, st := range core.StatesAsOf(f.States, f.AsOf) {
-			states = append(states, string(st))
-		}
-		where = append(where, "state = ANY("+arg(states)+"::text[])")
-		if !f.AsOf.IsZero() {
-			// The state as of AsOf (Session.Current: a live PIN past its
-			// lifetime is expired; the zero time is stored as NULL), in
-			// one expression no index serves: spelt as alternatives, it
-			// led the planner to read every finished session through
-			// sessions_state and sort them (a second at a million).
-			var want []string
-			for _, st := range f.States {
-				want = append(want, string(st))
-			}
-			where = append(where, "CASE WHEN state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at <= "+
-				arg(f.AsOf)+") THEN 'expired' ELSE state END = ANY("+arg(want)+"::text[])")
-		}
 	}
 	if f.ConversationID != "" {
 		where = append(where, "conversation_id = "+arg(f.ConversationID))
@@ -192,12 +179,74 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	if f.AfterID != "" {
 		where = append(where, "("+listedAt+", id) < (COALESCE("+arg(ts(f.AfterCreatedAt))+"::timestamptz, '-infinity'), "+arg(f.AfterID)+")")
 	}
-	q := "SELECT " + sessionCols + " FROM sessions"
+	limit := arg(clampLimit(f.Limit))
+	order := " ORDER BY " + listedAt + " DESC, id DESC LIMIT " + limit
+	parts := core.StateParts(f)
+	with := ""
+	switch {
+	case len(parts) > 0 && !f.ExpiresBefore.IsZero():
+		// The sweeper's question: the due PINs are few, and
+		// sessions_live_expiry finds them whatever their state.
+		var conds []string
+		for _, p := range parts {
+			conds = append(conds, statePartSQL(p, f.AsOf, arg))
+		}
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	case len(parts) > 0:
+		var pages []string
+		for _, p := range parts {
+			if p.Lapsed {
+				with = lapsedSQL(where, f.AsOf, arg)
+				pages = append(pages, "(SELECT id, listed_at FROM lapsed ORDER BY listed_at DESC, id DESC LIMIT "+limit+")")
+				continue
+			}
+			// Ordered by the state first, which the condition fixes, so
+			// that only sessions_state gives this order: with a common
+			// state, the planner would otherwise walk sessions_listed
+			// past every newer session in another. A one-element array,
+			// not "state = $n", for which the planner drops that key.
+			pages = append(pages, "(SELECT id, "+listedAt+" AS listed_at FROM sessions WHERE "+
+				strings.Join(append(slices.Clip(where), statePartSQL(p, f.AsOf, arg)), " AND ")+
+				" ORDER BY state, "+listedAt+" DESC, id DESC LIMIT "+limit+")")
+		}
+		// The newest of the pages, by what sessions_state holds, before
+		// any whole row is read.
+		where = []string{"id IN (SELECT id FROM (" + strings.Join(pages, " UNION ALL ") +
+			") p ORDER BY listed_at DESC, id DESC LIMIT " + limit + ")"}
+	}
+	q := with + "SELECT " + sessionCols + " FROM sessions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + listedAt + " DESC, id DESC LIMIT " + arg(clampLimit(f.Limit))
-	return q, args
+	return q + order, args
+}
+
+// statePartSQL is the condition of one part of the states asked for;
+// arg binds its arguments. A stored state is read from sessions_state;
+// the lapsed PINs, their zero expiry stored as NULL, are spelt as the
+// partial index sessions_live_expiry.
+func statePartSQL(p core.StatePart, asOf time.Time, arg func(any) string) string {
+	switch {
+	case p.Lapsed:
+		return "state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at <= " + arg(asOf) + ")"
+	case p.InLifetime:
+		return "state = ANY(" + arg([]string{string(p.State)}) + "::text[]) AND pin_expires_at > " + arg(asOf)
+	}
+	return "state = ANY(" + arg([]string{string(p.State)}) + "::text[])"
+}
+
+// lapsedSQL is a WITH clause naming lapsed the live PINs past their
+// lifetime at asOf that match where: few, and in no order an index
+// keeps. MATERIALIZED keeps the planner from walking sessions_listed to
+// find them, and each branch is a range of sessions_live_expiry.
+func lapsedSQL(where []string, asOf time.Time, arg func(any) string) string {
+	at := arg(asOf)
+	branch := func(cond string) string {
+		return "SELECT id, " + listedAt + " AS listed_at FROM sessions WHERE " +
+			strings.Join(append(slices.Clip(where), "state IN ('issued', 'sent')", cond), " AND ")
+	}
+	return "WITH lapsed AS MATERIALIZED (" + branch("pin_expires_at IS NULL") + " UNION ALL " +
+		branch("pin_expires_at <= "+at) + ") "
 }
 
 // FindSessions returns the sessions matching f, newest first.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,5 +28,56 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	} {
 		q, _ := findSessionsSQL(f)
 		wantIndexed(t, db, "find sessions: "+name, q)
+	}
+}
+
+// TestStatesReadByState: a list of several states, as the console's last
+// finished sessions are, once walked sessions_created past every newer
+// session in another state: with thousands of live sessions, the page of
+// finished ones cost as much as reading them all. Each state must be read
+// from sessions_state, and the PINs lapsed as of now from
+// sessions_live_expiry.
+func TestStatesReadByState(t *testing.T) {
+	db := planDB(t)
+	now := core.SystemClock{}.Now()
+	for name, f := range map[string]core.SessionFilter{
+		"finished as of now": {States: core.FinishedStates, AsOf: now, Limit: 10},
+		"live as of now":     {States: []core.State{core.StateIssued, core.StateSent, core.StateWaiting}, AsOf: now},
+		"two states, paged":  {States: []core.State{core.StateEnded, core.StateClosed}, AfterCreatedAt: now, AfterID: "x"},
+	} {
+		q, _ := findSessionsSQL(f)
+		wantIndexed(t, db, name, q)
+		plan := queryPlan(t, db, q, make([]any, strings.Count(q, "?"))...)
+		if strings.Contains(plan, "sessions_created") {
+			t.Errorf("%s walks sessions_created:\n%s", name, plan)
+		}
+		parts := core.StateParts(f)
+		byState, lapsed := 0, 0
+		for _, p := range parts {
+			if p.Lapsed {
+				lapsed++
+			} else {
+				byState++
+			}
+		}
+		if n := strings.Count(plan, "INDEX sessions_state (state=?"); n != byState {
+			t.Errorf("%s reads %d states from sessions_state, want %d:\n%s", name, n, byState, plan)
+		}
+		if n := strings.Count(plan, "USING INDEX sessions_live_expiry"); n != lapsed {
+			t.Errorf("%s reads sessions_live_expiry %d times, want %d:\n%s", name, n, lapsed, plan)
+		}
+	}
+}
+
+// TestSweeperReadsDuePINs: the sweeper asks for the live sessions whose
+// PIN is due; sessions_live_expiry holds the live PINs alone, by expiry,
+// and must be what it reads, not every issued session.
+func TestSweeperReadsDuePINs(t *testing.T) {
+	db := planDB(t)
+	q, _ := findSessionsSQL(core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent},
+		ExpiresBefore: core.SystemClock{}.Now(), Limit: 100})
+	wantIndexed(t, db, "due PINs", q)
+	if plan := queryPlan(t, db, q, make([]any, strings.Count(q, "?"))...); !strings.Contains(plan, "sessions_live_expiry") || strings.Contains(plan, "sessions_state") {
+		t.Errorf("the due PINs are not read from sessions_live_expiry:\n%s", plan)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/groupcommit"
 	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
@@ -18,7 +20,9 @@ const sessionCols = `s.id, c.id, s.provider, s.provider_ref, s.pin, s.pin_expire
 	s.technician, s.locale, s.customer_key, s.origin, s.customer_url, s.technician_url,
 	s.created_at, s.updated_at, s.joined_at, s.started_at, s.ended_at, s.version`
 
-const sessionFrom = ` FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq`
+const sessionFrom = ` FROM sessions s` + conversationJoin
+
+const conversationJoin = ` JOIN conversations c ON c.seq = s.conversation_seq`
 
 // convSeq is the seq of the conversation whose id is bound, or NULL,
 // which the NOT NULL constraint refuses, for an unknown one.
@@ -255,42 +259,21 @@ func (s *Store) FindSessions(ctx context.Context, f core.SessionFilter) ([]*core
 // findSessionsSQL returns the query of FindSessions for f, and its
 // arguments. A time is stored in microseconds and the zero time as 0, so
 // a session without a creation time comes last, as in core.
+//
+// Several states (core.StateParts) are read as a page of each, newest
+// first from sessions_state, and the page is the newest of those: read
+// through sessions_created instead, the console's last finished sessions
+// walked past every newer live one.
 func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
-	if len(f.States) > 0 {
-		// With ExpiresBefore, "+" keeps the planner off sessions_state:
-		// sessions_live_expiry holds only live PINs, a subset of any
-		// states that can match, and only those that are due.
-		col := "s.state"
-		if !f.ExpiresBefore.IsZero() {
-			col = "+s.state"
-		}
-		states := core.StatesAsOf(f.States, f.AsOf)
-		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(states)-1)+")")
-		for _, st := range states {
-			args = append(args, string(st))
-		}
-		if !f.AsOf.IsZero() {
-			// The state as of AsOf (Session.Current: a live PIN past its
-			// lifetime is expired; the zero time is stored as 0), in one
-			// expression no index serves, so that the planner keeps to
-			// the plan of the stored states above.
-			where = append(where, "CASE WHEN s.state IN ('issued', 'sent') AND s.pin_expires_at <= ? THEN 'expired' ELSE s.state END IN (?"+
-				strings.Repeat(", ?", len(f.States)-1)+")")
-			args = append(args, micros(f.AsOf))
-			for _, st := range f.States {
-				args = append(args, string(st))
-			}
-		}
-	}
 	if f.ConversationID != "" {
 		where = append(where, "s.conversation_seq = "+convSeq)
 		args = append(args, f.ConversationID)
 	}
 	if !f.ExpiresBefore.IsZero() {
-		// Spelt as in the partial index sessions_live_expiry, so the
-		// planner can use it.
+		// Spelt as in the partial index sessions_live_expiry, which the
+		// query reads (below).
 		where = append(where, "s.live_pin IS NOT NULL AND s.pin_expires_at < ?")
 		args = append(args, micros(f.ExpiresBefore))
 	}
@@ -298,7 +281,9 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		where = append(where, "s.agent = ?")
 		args = append(args, f.Agent)
 	}
+	join := ""
 	if f.Channel != "" {
+		join = conversationJoin
 		where = append(where, "c.customer_channel = ?")
 		args = append(args, f.Channel)
 	}
@@ -315,12 +300,68 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		where = append(where, "(s.created_at, s.id) < (?, ?)")
 		args = append(args, micros(f.AfterCreatedAt), f.AfterID)
 	}
-	q := "SELECT " + sessionCols + sessionFrom
+	const order = " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
+	limit := clampLimit(f.Limit)
+	parts := core.StateParts(f)
+	switch {
+	case !f.ExpiresBefore.IsZero() && len(parts) > 0:
+		// The sweeper's question, read from sessions_live_expiry (see
+		// below) whatever the states.
+		var conds []string
+		for _, p := range parts {
+			cond, cargs := statePartSQL(p, f.AsOf)
+			conds, args = append(conds, cond), append(args, cargs...)
+		}
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	case len(parts) == 1:
+		cond, cargs := statePartSQL(parts[0], f.AsOf)
+		where, args = append(where, cond), append(args, cargs...)
+	case len(parts) > 1:
+		var pages []string
+		var pageArgs []any
+		for _, p := range parts {
+			cond, cargs := statePartSQL(p, f.AsOf)
+			table := " FROM sessions s"
+			if p.Lapsed {
+				// Few, and in no order: sessions_created would walk
+				// every session to find them.
+				table += " INDEXED BY sessions_live_expiry"
+			}
+			pages = append(pages, "SELECT * FROM (SELECT s.seq, s.created_at, s.id"+table+join+" WHERE "+
+				strings.Join(append(slices.Clip(where), cond), " AND ")+order+")")
+			pageArgs = append(append(append(pageArgs, args...), cargs...), limit)
+		}
+		// The newest of the pages, by what sessions_state holds, before
+		// any whole row is read.
+		where = []string{"s.seq IN (SELECT seq FROM (" + strings.Join(pages, " UNION ALL ") +
+			") ORDER BY created_at DESC, id DESC LIMIT ?)"}
+		args = append(pageArgs, limit)
+	}
+	from := sessionFrom
+	if !f.ExpiresBefore.IsZero() {
+		// The due PINs are few; sessions_created would walk every
+		// session, newest first, to find them.
+		from = " FROM sessions s INDEXED BY sessions_live_expiry" + conversationJoin
+	}
+	q := "SELECT " + sessionCols + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
-	return q, append(args, clampLimit(f.Limit))
+	return q + order, append(args, limit)
+}
+
+// statePartSQL is the condition of one part of the states asked for,
+// and its arguments. Each is spelt so that an index serves it: a stored
+// state by sessions_state, in creation order; the lapsed PINs as in the
+// partial index sessions_live_expiry.
+func statePartSQL(p core.StatePart, asOf time.Time) (string, []any) {
+	switch {
+	case p.Lapsed:
+		return "s.live_pin IS NOT NULL AND s.pin_expires_at <= ?", []any{micros(asOf)}
+	case p.InLifetime:
+		return "s.state = ? AND s.pin_expires_at > ?", []any{string(p.State), micros(asOf)}
+	}
+	return "s.state = ?", []any{string(p.State)}
 }
 
 func scanSession(sc scanner) (*core.Session, error) {

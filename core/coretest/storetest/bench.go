@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,15 +57,71 @@ func BenchListings(b *testing.B, st core.Store, mid time.Time) {
 			return 1, err
 		}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			var rows int
-			for b.Loop() {
-				var err error
-				if rows, err = c.read(b.Context()); err != nil {
-					b.Fatal(err)
+		b.Run(c.name, benchRead(c.read))
+	}
+}
+
+// BenchStatesPastLive reads what BenchListings' state lists read after
+// storing live sessions newer than every other: the console's last
+// finished sessions, and an API page of one state, must not cost more
+// for the live sessions in front of them.
+func BenchStatesPastLive(b *testing.B, st core.Store, live int) {
+	storeLive(b, st, live)
+	for _, c := range []struct {
+		name string
+		read func(context.Context) (int, error)
+	}{
+		{"queue_finished", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{States: core.FinishedStates, AsOf: time.Now(), Limit: 10})
+			return len(l), err
+		}},
+		{"api_state_ended", func(ctx context.Context) (int, error) {
+			l, err := st.FindSessions(ctx, core.SessionFilter{States: []core.State{core.StateEnded}, AsOf: time.Now(), Limit: 50})
+			return len(l), err
+		}},
+	} {
+		b.Run(fmt.Sprintf("%s_past_%d_live", c.name, live), benchRead(c.read))
+	}
+}
+
+// storeLive stores n sessions issued now, with PINs good for an hour,
+// each in a conversation of its own.
+func storeLive(b *testing.B, st core.Store, n int) {
+	now := time.Now().UTC()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				conv := &core.Conversation{ID: fmt.Sprintf("live-conv-%d", i), Customer: core.Endpoint{Channel: core.ChannelWeb,
+					Address: fmt.Sprintf("live-%d", i)}, Locale: "en", State: core.ConversationOpen, CreatedAt: now, UpdatedAt: now}
+				s := NewSession(fmt.Sprintf("live-%d", i), conv.ID, fmt.Sprintf("9%09d", i), core.StateIssued, now)
+				s.PINExpiresAt = now.Add(time.Hour)
+				if err := st.CreateSession(b.Context(), &core.Change{Conversation: conv, Session: s}); err != nil {
+					errs <- err
+					return
 				}
 			}
-			b.ReportMetric(float64(rows), "rows")
 		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("store a live session: %v", err)
+	}
+}
+
+// benchRead runs read, a listing that returns how many rows it read.
+func benchRead(read func(context.Context) (int, error)) func(*testing.B) {
+	return func(b *testing.B) {
+		var rows int
+		for b.Loop() {
+			var err error
+			if rows, err = read(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rows), "rows")
 	}
 }

@@ -170,6 +170,14 @@ func testFindSessionsPages(t *testing.T, f *storeFixture) {
 		{"agent", core.SessionFilter{Agent: "alice"}, []string{"l07", "l05", "l03", "l01", "l09"}},
 		{"channel", core.SessionFilter{Channel: "sms"}, []string{"l08", "l04", "l03", "l01", "l09"}},
 		{"until", core.SessionFilter{Until: at3m()}, []string{"l02", "l01", "l09"}},
+		// Several states are read a page of each, merged (see
+		// core.StateParts); the cursor holds across them and their ties.
+		{"finished as of 24 minutes", core.SessionFilter{States: core.FinishedStates, AsOf: At(24 * time.Minute)},
+			[]string{"l06", "l05", "l04", "l02", "l01", "l09"}},
+		{"live as of 24 minutes", core.SessionFilter{States: []core.State{core.StateIssued, core.StateSent,
+			core.StateWaiting, core.StateActive}, AsOf: At(24 * time.Minute)}, []string{"l08", "l07", "l03"}},
+		{"channel and two states", core.SessionFilter{Channel: "sms", States: []core.State{core.StateEnded, core.StateIssued}},
+			[]string{"l08", "l04", "l01", "l09"}},
 	} {
 		for _, size := range []int{1, 2, 3} {
 			name := fmt.Sprintf("%s, pages of %d", c.name, size)
