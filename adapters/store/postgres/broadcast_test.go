@@ -185,6 +185,21 @@ func TestBroadcast(t *testing.T) {
 	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY ($1)", before); err != nil {
 		t.Fatal(err)
 	}
+	// pg_terminate_backend only signals: until the old connections are
+	// gone, the listener's may still hear A once more.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var left int
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1)", before).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of B's connections outlived pg_terminate_backend by 10 s", left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	l.until(t, "after-drop", func(x core.Announcement) error { return a.Broadcast(ctx, x) })
 	var listening bool
 	err = admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
