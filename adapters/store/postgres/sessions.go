@@ -156,13 +156,13 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	if f.ConversationID != "" {
 		where = append(where, "conversation_id = "+arg(f.ConversationID))
 	}
+	var ctes []string
 	if !f.ExpiresBefore.IsZero() {
 		// Only live PINs expire, and a live session without an expiry
 		// reads as expired already (core.Session.Current), as the zero
-		// time is before any other. Spelt as the partial index
-		// sessions_live_expiry.
-		where = append(where, "state IN ('issued', 'sent') AND (pin_expires_at IS NULL OR pin_expires_at < "+
-			arg(f.ExpiresBefore)+")")
+		// time is before any other.
+		ctes = append(ctes, livePINsSQL("due", nil, "<", f.ExpiresBefore, arg))
+		where = append(where, "id IN (SELECT id FROM due)")
 	}
 	if f.Agent != "" {
 		where = append(where, "agent = "+arg(f.Agent))
@@ -186,7 +186,6 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	limit := strconv.Itoa(clampLimit(f.Limit))
 	order := " ORDER BY " + listedAt + " DESC, id DESC LIMIT " + limit
 	parts := core.StateParts(f)
-	with := ""
 	switch {
 	case len(parts) > 0 && !f.ExpiresBefore.IsZero():
 		// The sweeper's question: the due PINs are few, and
@@ -200,7 +199,7 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		var pages []string
 		for _, p := range parts {
 			if p.Lapsed {
-				with = lapsedSQL(where, f.AsOf, arg)
+				ctes = append(ctes, livePINsSQL("lapsed", where, "<=", f.AsOf, arg))
 				pages = append(pages, "(SELECT id, listed_at FROM lapsed ORDER BY listed_at DESC, id DESC LIMIT "+limit+")")
 				continue
 			}
@@ -218,7 +217,10 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 		where = []string{"id IN (SELECT id FROM (" + strings.Join(pages, " UNION ALL ") +
 			") p ORDER BY listed_at DESC, id DESC LIMIT " + limit + ")"}
 	}
-	q := with + "SELECT " + sessionCols + " FROM sessions"
+	q := "SELECT " + sessionCols + " FROM sessions"
+	if len(ctes) > 0 {
+		q = "WITH " + strings.Join(ctes, ", ") + " " + q
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -239,18 +241,20 @@ func statePartSQL(p core.StatePart, asOf time.Time, arg func(any) string) string
 	return "state = ANY(" + arg([]string{string(p.State)}) + "::text[])"
 }
 
-// lapsedSQL is a WITH clause naming lapsed the live PINs past their
-// lifetime at asOf that match where: few, and in no order an index
+// livePINsSQL is a common table expression, name, of the live PINs
+// matching where whose lifetime ends before at (op "<") or by it ("<="),
+// with their listing time as listed_at: few, and in no order an index
 // keeps. MATERIALIZED keeps the planner from walking sessions_listed to
-// find them, and each branch is a range of sessions_live_expiry.
-func lapsedSQL(where []string, asOf time.Time, arg func(any) string) string {
-	at := arg(asOf)
+// find them (every session, when none is due), and each branch is a
+// range of sessions_live_expiry, the zero expiry stored as NULL first.
+func livePINsSQL(name string, where []string, op string, at time.Time, arg func(any) string) string {
+	t := arg(at)
 	branch := func(cond string) string {
 		return "SELECT id, " + listedAt + " AS listed_at FROM sessions WHERE " +
 			strings.Join(append(slices.Clip(where), "state IN ('issued', 'sent')", cond), " AND ")
 	}
-	return "WITH lapsed AS MATERIALIZED (" + branch("pin_expires_at IS NULL") + " UNION ALL " +
-		branch("pin_expires_at <= "+at) + ") "
+	return name + " AS MATERIALIZED (" + branch("pin_expires_at IS NULL") + " UNION ALL " +
+		branch("pin_expires_at "+op+" "+t) + ")"
 }
 
 // FindSessions returns the sessions matching f, newest first.
