@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,17 +16,11 @@ import (
 // that an index holds in order (all, an agent's, between two times, after
 // a cursor) must come out of it in order, reading only their page.
 func TestListQueriesUseIndexes(t *testing.T) {
-	ctx := context.Background()
 	st := openTest(t)
-	c, err := st.pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Release()
 	now := core.SystemClock{}.Now()
 	// 2000 conversations, nine in ten by SMS, one in a hundred by
 	// Discord; 30000 sessions over a month, by 40 agents.
-	for _, q := range []string{
+	c := seeded(t, st, now,
 		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
 			desk_address, desk_thread, locale, state, created_at, updated_at, version)
 			SELECT 'c' || i, CASE WHEN i % 100 = 0 THEN 'discord' WHEN i % 10 = 0 THEN 'web' ELSE 'sms' END,
@@ -40,16 +33,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 				'ended', 'desktop', 'view', 'agent' || (i % 40), '', 'en', '',
 				$1::timestamptz - i * interval '90 seconds', $1::timestamptz, 1
 			FROM generate_series(1, 30000) i`,
-		`ANALYZE conversations, sessions`,
-	} {
-		args := []any{now}
-		if strings.HasPrefix(q, "ANALYZE") {
-			args = nil
-		}
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	week := now.Add(-7 * 24 * time.Hour)
 	cursor := func(f core.SessionFilter) core.SessionFilter {
 		f.AfterCreatedAt, f.AfterID = now.Add(-3*24*time.Hour), "8f14e45fceea167a5a36dedd4bea2543"
@@ -88,17 +72,11 @@ func TestListQueriesUseIndexes(t *testing.T) {
 // sessions_live_expiry: whatever the statistics say, the rows PostgreSQL
 // reads and throws away must not grow with the live sessions in front.
 func TestStatesReadPastLiveSessions(t *testing.T) {
-	ctx := context.Background()
 	st := openTest(t)
-	c, err := st.pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Release()
 	now := core.SystemClock{}.Now()
 	// 6000 finished sessions, then 6000 live ones, newer, their PINs good
 	// for an hour; a few of them lapsed.
-	for _, q := range []string{
+	c := seeded(t, st, now,
 		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
 			desk_address, desk_thread, locale, state, created_at, updated_at, version)
 			VALUES ('c', 'sms', '+15550000', '', '', '', '', 'en', 'open', $1::timestamptz, $1::timestamptz, 1)`,
@@ -112,16 +90,7 @@ func TestStatesReadPastLiveSessions(t *testing.T) {
 				'desktop', 'view', 'agent', '', 'en', '',
 				$1::timestamptz - (12000 - i) * interval '1 second', $1::timestamptz, 1
 			FROM generate_series(1, 12000) i`,
-		`ANALYZE conversations, sessions`,
-	} {
-		args := []any{now}
-		if strings.HasPrefix(q, "ANALYZE") {
-			args = nil
-		}
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	for name, f := range map[string]core.SessionFilter{
 		"finished as of now":     {States: core.FinishedStates, AsOf: now, Limit: 10},
 		"ended":                  {States: []core.State{core.StateEnded}, Limit: 50},
@@ -142,7 +111,7 @@ func TestStatesReadPastLiveSessions(t *testing.T) {
 		if removed > 200 || strings.Contains(text, "Seq Scan") {
 			t.Errorf("%s: read and threw away %d rows:\n%s", name, removed, text)
 		}
-		got, err := st.FindSessions(ctx, f)
+		got, err := st.FindSessions(t.Context(), f)
 		if err != nil {
 			t.Fatal(err)
 		}

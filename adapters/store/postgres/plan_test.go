@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +16,11 @@ import (
 // of thousands of rows and the planner has statistics: none may read a
 // whole table, or a command's cost would grow with the database.
 func TestHotQueriesUseIndexes(t *testing.T) {
-	ctx := context.Background()
 	st := openTest(t)
-	c, err := st.pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Release()
 	now := core.SystemClock{}.Now()
 	// 20000 conversations, one in ten still open; 40000 sessions, one in
 	// twenty live, each with two events.
-	for _, q := range []string{
+	c := seeded(t, st, now,
 		`INSERT INTO conversations (id, customer_channel, customer_address, customer_name, desk_channel,
 			desk_address, desk_thread, locale, state, created_at, updated_at, version)
 			SELECT 'c' || i, 'sms', '+1555' || i, '', '', '', '', 'en',
@@ -44,16 +37,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		`INSERT INTO events (session_id, at, actor, action, from_state, to_state, detail)
 			SELECT 's' || (i / 2 + 1), $1::timestamptz, 'agent', 'issue', '', 'issued', ''
 			FROM generate_series(0, 79999) i`,
-		`ANALYZE conversations, sessions, events`,
-	} {
-		args := []any{now}
-		if strings.HasPrefix(q, "ANALYZE") {
-			args = nil
-		}
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	openList, openArgs := findConversationsSQL(core.ConversationFilter{State: core.ConversationOpen, Limit: 50})
 	finishedList, finishedArgs := findSessionsSQL(core.SessionFilter{States: core.FinishedStates, AsOf: now, Limit: 10})
 	for _, q := range []struct {
@@ -85,6 +69,28 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			t.Errorf("%s does not read its rows in order from %s:\n%s", q.name, q.index, text)
 		}
 	}
+}
+
+// seeded acquires a connection to st's database, runs each statement on
+// it with now as $1, and gathers the planner's statistics of the tables
+// they fill. The connection goes back to the pool when the test ends.
+func seeded(t *testing.T, st *Store, now time.Time, stmts ...string) *pgxpool.Conn {
+	t.Helper()
+	ctx := t.Context()
+	c, err := st.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Release)
+	for _, q := range stmts {
+		if _, err := c.Exec(ctx, q, now); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	if _, err := c.Exec(ctx, "ANALYZE conversations, sessions, events"); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // explain returns PostgreSQL's plan for the query called name, with args
