@@ -209,8 +209,12 @@ func (r *result) print(w io.Writer, o loadOptions, idle procSample) {
 		ms(quantile(l, 0.50)), ms(quantile(l, 0.90)), ms(quantile(l, 0.99)), ms(quantile(l, 1)))
 	fmt.Fprintf(w, "loadtest    CPU %.2f cores (if it nears the cores it may use, the load generator is the limit)\n", r.ownCPU.Seconds()/r.elapsed.Seconds())
 	if o.pid != 0 {
-		fmt.Fprintf(w, "server      CPU %.2f cores; RSS idle %s, peak while measuring %s (kernel's peak since start %s)\n",
-			r.cpu.Seconds()/r.elapsed.Seconds(), mib(idle.rss), mib(r.peakRSS), mib(r.hwm))
+		perCommand := ""
+		if r.requests > 0 {
+			perCommand = fmt.Sprintf(", %.0f µs a command", float64(r.cpu.Microseconds())/float64(r.requests))
+		}
+		fmt.Fprintf(w, "server      CPU %.2f cores%s; RSS idle %s, peak while measuring %s (kernel's peak since start %s)\n",
+			r.cpu.Seconds()/r.elapsed.Seconds(), perCommand, mib(idle.rss), mib(r.peakRSS), mib(r.hwm))
 		fmt.Fprintf(w, "            of which private (heap, stacks, caches): idle %s, peak %s; the rest is the program's own file, mapped\n",
 			mib(idle.anon), mib(r.peakAnon))
 	}

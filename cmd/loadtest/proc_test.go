@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,5 +32,24 @@ func TestSampleProc(t *testing.T) {
 	}
 	if s.cpu <= 0 {
 		t.Errorf("CPU time %v after 5 s of work, want some", s.cpu)
+	}
+}
+
+// TestPrintServer: the server's lines give its CPU in cores and per
+// command, and its memory resident and private.
+func TestPrintServer(t *testing.T) {
+	r := &result{requests: 50_000, elapsed: 10 * time.Second, cpu: 9 * time.Second,
+		latencies: []time.Duration{time.Millisecond}, errors: map[string]int{}, peakRSS: 50 << 20, peakAnon: 25 << 20, hwm: 51 << 20}
+	var out strings.Builder
+	r.print(&out, loadOptions{connections: 64, duration: 10 * time.Second, urls: []string{"x"}, pid: 1},
+		procSample{rss: 30 << 20, anon: 8 << 20})
+	for _, want := range []string{
+		"requests    50000 answered with a card: 5000/s",
+		"server      CPU 0.90 cores, 180 µs a command; RSS idle 30.0 MiB, peak while measuring 50.0 MiB (kernel's peak since start 51.0 MiB)",
+		"of which private (heap, stacks, caches): idle 8.0 MiB, peak 25.0 MiB",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
 	}
 }
