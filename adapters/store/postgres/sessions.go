@@ -188,8 +188,8 @@ func findSessionsSQL(f core.SessionFilter) (string, []any) {
 	parts := core.StateParts(f)
 	switch {
 	case len(parts) > 0 && !f.ExpiresBefore.IsZero():
-		// The sweeper's question: the due PINs are few, and
-		// sessions_live_expiry finds them whatever their state.
+		// The sweeper's question: the due PINs (above) are few, and
+		// the states only sift them.
 		var conds []string
 		for _, p := range parts {
 			conds = append(conds, statePartSQL(p, f.AsOf, arg))
