@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,45 @@ func TestSweeperReadsDuePINs(t *testing.T) {
 	wantIndexed(t, db, "due PINs", q)
 	if plan := queryPlan(t, db, q, make([]any, strings.Count(q, "?"))...); !strings.Contains(plan, "sessions_live_expiry") || strings.Contains(plan, "sessions_state") {
 		t.Errorf("the due PINs are not read from sessions_live_expiry:\n%s", plan)
+	}
+}
+
+// TestOneStateReadByState: a list of one state is left to the planner,
+// which must pick sessions_state once it has statistics, not walk
+// sessions_created past the newer sessions in other states, however
+// common the state.
+func TestOneStateReadByState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plan.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seedReport(t, path, 5000) // finished sessions over 2025
+	db := rawDB(t, path)
+	for _, q := range []string{
+		// 5000 live sessions, newer than all of those.
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+		INSERT INTO sessions (id, conversation_seq, provider, provider_ref, pin, pin_expires_at, desktop_url,
+			mobile_url, manual_url, state, device, mode, agent, technician, locale, customer_key, created_at,
+			updated_at, joined_at, started_at, ended_at, version)
+		SELECT 'live-' || i, 1, 'builtin', '', printf('%010d', i), 9000000000000000, '', '', '', 'issued', '', '',
+			'agent1', '', 'en', '', 2000000000000000 + i, 2000000000000000 + i, 0, 0, 0, 1
+		FROM n`,
+		`ANALYZE`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	for name, f := range map[string]core.SessionFilter{
+		"ended":            {States: []core.State{core.StateEnded}, Limit: 50},
+		"ended, paged":     {States: []core.State{core.StateEnded}, AfterCreatedAt: time.Now(), AfterID: "x", Limit: 50},
+		"issued as of now": {States: []core.State{core.StateIssued}, AsOf: time.Now(), Limit: 50},
+	} {
+		q, args := findSessionsSQL(f)
+		if plan := queryPlan(t, db, q, args...); !strings.Contains(plan, "INDEX sessions_state (state=?") {
+			t.Errorf("%s is not read from sessions_state:\n%s", name, plan)
+		}
 	}
 }

@@ -94,7 +94,7 @@ DROP TABLE seed_steps;
 
 // seedReport fills the database at path, which must be a store's, empty,
 // with n sessions (seedReportSQL), and returns how long it took.
-func seedReport(b *testing.B, path string, n int) time.Duration {
+func seedReport(b testing.TB, path string, n int) time.Duration {
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		b.Fatal(err)
