@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/assistbot/assistbot/bots/remote"
@@ -103,24 +102,21 @@ func (c *Console) convHeader(v *view, conv *core.Conversation) *convView {
 // transcript returns a conversation's lines, oldest first: its messages
 // and the links sent to its customer, with their sessions newest first.
 func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversation) ([]lineView, []*core.Session, error) {
-	msgs, err := c.engine.Transcript(ctx, conv.ID)
+	tr, sessions, err := remote.Transcript(ctx, c.engine, conv)
 	if err != nil {
 		return nil, nil, err
 	}
-	lines := make([]lineView, 0, len(msgs))
-	for _, m := range msgs {
-		l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
-		if m.Direction == core.FromAgent {
-			l.Kind = "out"
+	lines := make([]lineView, 0, len(tr))
+	for _, t := range tr {
+		if m := t.Message; m != nil {
+			l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
+			if m.Direction == core.FromAgent {
+				l.Kind = "out"
+			}
+			lines = append(lines, l)
+			continue
 		}
-		lines = append(lines, l)
-	}
-	links, sessions, err := remote.LinksSent(ctx, c.engine, conv)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range links {
-		d := l.Delivery
+		d := t.Link.Delivery
 		lines = append(lines, lineView{
 			Kind:      "link",
 			At:        d.CreatedAt,
@@ -128,12 +124,11 @@ func (c *Console) transcript(ctx context.Context, v *view, conv *core.Conversati
 			LinkLabel: v.T("card." + string(d.Notice.LinkKind) + "_link"),
 			PIN:       d.Notice.PIN,
 			Status:    c.bot.DeliveryStatus(d, v.Lang),
-			Valid:     l.Session.Opens(d),
-			SessionID: l.Session.ID,
+			Valid:     t.Link.Session.Opens(d),
+			SessionID: t.Link.Session.ID,
 			delivery:  d,
 		})
 	}
-	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil
 }
 

@@ -3,7 +3,6 @@ package webchat
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/assistbot/assistbot/bots/remote"
@@ -161,34 +160,30 @@ func (c *Chat) shareKey(ctx context.Context, s *core.Session) string {
 // transcript returns a conversation's lines, oldest first: its messages
 // and the links sent to its customer, with its sessions newest first.
 func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineView, []*core.Session, error) {
-	msgs, err := c.engine.Transcript(ctx, conv.ID)
+	tr, sessions, err := remote.Transcript(ctx, c.engine, conv)
 	if err != nil {
 		return nil, nil, err
 	}
-	lines := make([]lineView, 0, len(msgs))
-	for _, m := range msgs {
-		l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
-		if m.Direction == core.FromAgent {
-			l.Kind = "out"
+	lines := make([]lineView, 0, len(tr))
+	for _, t := range tr {
+		if m := t.Message; m != nil {
+			l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
+			if m.Direction == core.FromAgent {
+				l.Kind = "out"
+			}
+			lines = append(lines, l)
+			continue
 		}
-		lines = append(lines, l)
-	}
-	links, sessions, err := remote.LinksSent(ctx, c.engine, conv)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range links {
-		d := l.Delivery
+		d := t.Link.Delivery
 		lines = append(lines, lineView{
 			Kind:      "link",
 			At:        d.CreatedAt,
 			Link:      d.Notice.Link,
 			PIN:       d.Notice.PIN,
-			Valid:     l.Session.Opens(d),
-			SessionID: l.Session.ID,
+			Valid:     t.Link.Session.Opens(d),
+			SessionID: t.Link.Session.ID,
 			delivery:  d,
 		})
 	}
-	slices.SortStableFunc(lines, func(a, b lineView) int { return a.At.Compare(b.At) })
 	return lines, sessions, nil
 }

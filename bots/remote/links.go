@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	"github.com/assistbot/assistbot/core"
 )
@@ -16,22 +18,38 @@ type SentLink struct {
 	Delivery *core.Delivery
 }
 
-// LinkReader is what LinksSent reads of the engine.
-type LinkReader interface {
+// TranscriptReader is what Transcript reads of the engine.
+type TranscriptReader interface {
+	Transcript(ctx context.Context, convID string) ([]*core.Message, error)
 	Sessions(ctx context.Context, f core.SessionFilter) ([]*core.Session, error)
 	Deliveries(ctx context.Context, id string) ([]*core.Delivery, error)
 }
 
-// LinksSent returns the links sent to conversation conv's customer, with
-// their sessions, and the conversation's sessions newest first: what a
-// transcript shows beside the messages, in the console and in the chat.
-// Whether a link still opens is link.Session.Opens(link.Delivery).
-func LinksSent(ctx context.Context, e LinkReader, conv *core.Conversation) ([]SentLink, []*core.Session, error) {
+// A TranscriptLine is a message of a conversation or a link sent to its
+// customer: one of Message and Link is set.
+type TranscriptLine struct {
+	At      time.Time
+	Message *core.Message
+	Link    *SentLink
+}
+
+// Transcript returns what the console and the chat show of conversation
+// conv: its messages and the links sent to its customer, oldest first,
+// and its sessions, newest first. Whether a link still opens is
+// Link.Session.Opens(Link.Delivery).
+func Transcript(ctx context.Context, e TranscriptReader, conv *core.Conversation) ([]TranscriptLine, []*core.Session, error) {
+	msgs, err := e.Transcript(ctx, conv.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	sessions, err := e.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID, Limit: ConversationSessions})
 	if err != nil {
 		return nil, nil, err
 	}
-	var links []SentLink
+	lines := make([]TranscriptLine, 0, len(msgs))
+	for _, m := range msgs {
+		lines = append(lines, TranscriptLine{At: m.At, Message: m})
+	}
 	for _, s := range sessions {
 		ds, err := e.Deliveries(ctx, s.ID)
 		if err != nil {
@@ -39,9 +57,10 @@ func LinksSent(ctx context.Context, e LinkReader, conv *core.Conversation) ([]Se
 		}
 		for _, d := range ds {
 			if d.Notice.Kind == core.NoticeLink && d.To == conv.Customer {
-				links = append(links, SentLink{Session: s, Delivery: d})
+				lines = append(lines, TranscriptLine{At: d.CreatedAt, Link: &SentLink{Session: s, Delivery: d}})
 			}
 		}
 	}
-	return links, sessions, nil
+	slices.SortStableFunc(lines, func(a, b TranscriptLine) int { return a.At.Compare(b.At) })
+	return lines, sessions, nil
 }
