@@ -166,12 +166,12 @@ type StatePart struct {
 func StateParts(f SessionFilter) []StatePart {
 	var parts []StatePart
 	seen := map[State]bool{}
+	asOf := !f.AsOf.IsZero()
 	for _, st := range f.States {
 		if seen[st] {
 			continue
 		}
 		seen[st] = true
-		asOf := !f.AsOf.IsZero()
 		parts = append(parts, StatePart{State: st, InLifetime: asOf && st.PINLive()})
 		if asOf && st == StateExpired {
 			parts = append(parts, StatePart{Lapsed: true})

@@ -19,12 +19,13 @@ const (
 
 	// updateReportRowSQL copies what reports group by from the session
 	// with seq ?1, as it now is, when any of it changed.
-	updateReportRowSQL = `UPDATE report_sessions SET (agent, technician, provider, channel) = (
+	updateReportRowSQL = `WITH now (agent, technician, provider, channel) AS (
 		SELECT s.agent, s.technician, s.provider, c.customer_channel
 		FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq WHERE s.seq = ?1)
-	WHERE session_seq = ?1 AND (agent, technician, provider, channel) IS NOT (
-		SELECT s.agent, s.technician, s.provider, c.customer_channel
-		FROM sessions s JOIN conversations c ON c.seq = s.conversation_seq WHERE s.seq = ?1)`
+	UPDATE report_sessions SET (agent, technician, provider, channel) =
+		(SELECT agent, technician, provider, channel FROM now)
+	WHERE session_seq = ?1
+		AND (agent, technician, provider, channel) IS NOT (SELECT agent, technician, provider, channel FROM now)`
 )
 
 // reportEventSQL is how an event of each action that reports count
@@ -59,8 +60,8 @@ func (c *wconn) updateReportRow(seq int64) error {
 // reportEvent counts the event with id, of action, at at (in
 // microseconds), in the report row of the session with seq. Actions that
 // reports do not count change nothing.
-func (c *wconn) reportEvent(seq int64, action string, at any, id int64) error {
-	st := c.reportEvents[core.Action(action)]
+func (c *wconn) reportEvent(seq int64, action core.Action, at any, id int64) error {
+	st := c.reportEvents[action]
 	if st == nil {
 		return nil
 	}

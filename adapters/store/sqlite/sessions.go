@@ -121,28 +121,28 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 				return groupcommit.Refuse(core.ErrOpenConversation)
 			}
 		}
-		var seq int64
+		var convSeq int64
 		var err error
 		if conv != nil && convID == refID {
-			seq, err = w.insertConversation(convID, conv)
+			convSeq, err = w.insertConversation(convID, conv)
 		} else {
 			if conv != nil {
 				if _, err := w.insertConversation(convID, conv); err != nil {
 					return err
 				}
 			}
-			seq, err = w.conversationSeq(refID)
+			convSeq, err = w.conversationSeq(refID)
 		}
 		if err != nil {
 			return err
 		}
-		args[1].Value = seq
+		args[1].Value = convSeq
 		res, err := w.insSession.Run(args)
 		if err != nil {
 			return sessionErr(err, id)
 		}
-		convSeq := seq
-		if seq, err = res.LastInsertId(); err != nil {
+		seq, err := res.LastInsertId()
+		if err != nil {
 			return err
 		}
 		if err := w.addReportRow(seq, ch.Session, convSeq); err != nil {
@@ -387,7 +387,7 @@ type change struct {
 	conv       []driver.NamedValue // nil when there is no conversation to create
 	session    []driver.NamedValue
 	events     [][]driver.NamedValue
-	actions    []string // of the events, for their report rows
+	actions    []core.Action // of the events, for their report rows
 	deliveries [][]driver.NamedValue
 	ids        []int64 // of the events, then the deliveries, once inserted
 }
@@ -400,7 +400,7 @@ func prepareChange(ch *core.Change) (*change, error) {
 	}
 	c := &change{
 		events:     make([][]driver.NamedValue, len(ch.Events)),
-		actions:    make([]string, len(ch.Events)),
+		actions:    make([]core.Action, len(ch.Events)),
 		deliveries: make([][]driver.NamedValue, len(ch.Deliveries)),
 		ids:        make([]int64, len(ch.Events)+len(ch.Deliveries)),
 	}
@@ -411,7 +411,7 @@ func prepareChange(ch *core.Change) (*change, error) {
 		if e.SessionID != ch.Session.ID {
 			return nil, core.Errorf(core.CodeInvalid, "event %d is for session %q, not %q", i, e.SessionID, ch.Session.ID)
 		}
-		c.events[i], c.actions[i] = eventArgs(e), string(e.Action)
+		c.events[i], c.actions[i] = eventArgs(e), e.Action
 	}
 	for i, d := range ch.Deliveries {
 		if d == nil {
