@@ -8,9 +8,11 @@ import "context"
 // desk alerts, cards) follow a change made anywhere. A store used by one
 // process does not implement it.
 type Broadcaster interface {
-	// Broadcast tells the other replicas about a. It must not block for
-	// long: the engine calls it from one goroutine, after the commit.
-	Broadcast(ctx context.Context, a Announcement) error
+	// Broadcast tells the other replicas about as, in their order, in one
+	// round trip where it can. It must not block for long: the engine
+	// calls it from one goroutine, after the commit, with the
+	// announcements that queued up meanwhile.
+	Broadcast(ctx context.Context, as []Announcement) error
 	// Listen calls heard with each announcement another replica made,
 	// never this replica's own, until ctx ends; it reconnects by itself
 	// and returns only when ctx ends. An announcement it cannot read is

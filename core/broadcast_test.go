@@ -27,12 +27,14 @@ type replicaStore struct {
 	id  string
 }
 
-func (s *replicaStore) Broadcast(ctx context.Context, a core.Announcement) error {
+func (s *replicaStore) Broadcast(ctx context.Context, as []core.Announcement) error {
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
 	for id, c := range s.bus.heard {
 		if id != s.id {
-			c <- a
+			for _, a := range as {
+				c <- a
+			}
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ package replicas
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/assistbot/assistbot/core"
@@ -21,6 +22,9 @@ type Replicas struct {
 	clock core.Clock
 	log   *slog.Logger
 	queue chan core.Announcement
+	// dropped counts the announcements the full queue refused since Run
+	// last reported them.
+	dropped atomic.Int64
 }
 
 // New returns the Replicas of an engine on st, which announces through
@@ -110,8 +114,18 @@ func (r *Replicas) rebuild(ctx context.Context, a core.Announcement) (core.Updat
 // change on their next reload.
 const broadcastQueue = 1024
 
-// broadcastTimeout bounds one announcement.
+// broadcastBatch bounds how many waiting announcements one Broadcast
+// carries: at a few thousand updates a second, one round trip to the
+// database per announcement could not keep up.
+const broadcastBatch = 256
+
+// broadcastTimeout bounds one Broadcast.
 const broadcastTimeout = 5 * time.Second
+
+// dropReportEvery is how often, at most, the log says how many
+// announcements the full queue dropped: once per drop would flood it just
+// when the replica is busiest.
+const dropReportEvery = 10 * time.Second
 
 // Announce queues u for the other replicas, without blocking: a replica
 // whose database is too slow to announce keeps serving, and the others
@@ -120,7 +134,7 @@ func (r *Replicas) Announce(u core.Update) {
 	select {
 	case r.queue <- announcement(u):
 	default:
-		r.log.Warn("an update was not announced to the other replicas: too many waiting")
+		r.dropped.Add(1)
 	}
 }
 
@@ -146,17 +160,48 @@ func (r *Replicas) Run(ctx context.Context, heard func(core.Update)) {
 			r.log.Error("listening to the other replicas stopped", "err", err)
 		}
 	}()
+	batch := make([]core.Announcement, 0, broadcastBatch)
+	var reported time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			<-done
+			r.reportDropped()
 			return
 		case a := <-r.queue:
+			batch = append(batch[:0], a)
+			batch = r.waiting(batch)
 			bctx, cancel := context.WithTimeout(ctx, broadcastTimeout)
-			if err := r.b.Broadcast(bctx, a); err != nil && ctx.Err() == nil {
-				r.log.Warn("announce an update to the other replicas", "session_id", a.SessionID, "err", err)
+			if err := r.b.Broadcast(bctx, batch); err != nil && ctx.Err() == nil {
+				r.log.Warn("announce updates to the other replicas", "updates", len(batch), "session_id", batch[0].SessionID, "err", err)
 			}
 			cancel()
 		}
+		if now := time.Now(); now.Sub(reported) >= dropReportEvery && r.dropped.Load() > 0 {
+			r.reportDropped()
+			reported = now
+		}
+	}
+}
+
+// waiting appends to batch the announcements already queued, up to
+// broadcastBatch in all, without waiting for more.
+func (r *Replicas) waiting(batch []core.Announcement) []core.Announcement {
+	for len(batch) < broadcastBatch {
+		select {
+		case a := <-r.queue:
+			batch = append(batch, a)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// reportDropped logs how many announcements the full queue dropped since
+// the last report, if any.
+func (r *Replicas) reportDropped() {
+	if n := r.dropped.Swap(0); n > 0 {
+		r.log.Warn("updates were not announced to the other replicas: too many were waiting; the others show them on their next reload", "updates", n)
 	}
 }

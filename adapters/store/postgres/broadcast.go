@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/assistbot/assistbot/adapters/store/postgres/internal/notify"
@@ -14,18 +15,28 @@ func (s *Store) replicaOf() notify.Replica {
 	return notify.Replica{ID: s.replica, Schema: s.schema}
 }
 
-// Broadcast tells the other replicas about a, with NOTIFY: they hear it
-// when the statement commits, at once.
-func (s *Store) Broadcast(ctx context.Context, a core.Announcement) error {
-	payload, err := s.replicaOf().Payload(a)
-	if err != nil {
-		return fmt.Errorf("postgres: broadcast: %w", err)
+// Broadcast tells the other replicas about as, with NOTIFY, in one
+// statement: they hear them in their order when it commits, at once. An
+// announcement NOTIFY cannot carry is left out, and named in the error,
+// and the others are sent.
+func (s *Store) Broadcast(ctx context.Context, as []core.Announcement) error {
+	payloads := make([]string, 0, len(as))
+	var errs []error
+	for _, a := range as {
+		p, err := s.replicaOf().Payload(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("session %q: %w", a.SessionID, err))
+			continue
+		}
+		payloads = append(payloads, p)
 	}
-	err = s.withConn(ctx, func(c *pgxpool.Conn) error {
-		_, err := c.Exec(ctx, notify.SendSQL, payload)
-		return err
-	})
-	if err != nil {
+	if len(payloads) > 0 {
+		errs = append(errs, s.withConn(ctx, func(c *pgxpool.Conn) error {
+			_, err := c.Exec(ctx, notify.SendSQL, payloads)
+			return err
+		}))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("postgres: broadcast: %w", err)
 	}
 	return nil

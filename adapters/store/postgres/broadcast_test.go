@@ -109,7 +109,7 @@ func TestBroadcast(t *testing.T) {
 	other := openTest(t)
 	admin := rawConn(t, pgtest.DSN())
 	l := listen(t, b)
-	l.until(t, "warm-up", func(x core.Announcement) error { return a.Broadcast(ctx, x) })
+	l.until(t, "warm-up", func(x core.Announcement) error { return a.Broadcast(ctx, []core.Announcement{x}) })
 
 	at := time.Date(2026, 11, 25, 9, 0, 0, 123456000, time.UTC)
 	full := core.Announcement{SessionID: "from-a", DeliveryID: 42, ConversationID: "conv-1", MessageID: 7, Closer: "alice",
@@ -119,9 +119,9 @@ func TestBroadcast(t *testing.T) {
 	// committed: had B heard its own, or the other installation's, it
 	// would have heard it first.
 	for _, send := range []func() error{
-		func() error { return b.Broadcast(ctx, core.Announcement{SessionID: "from-b"}) },
-		func() error { return other.Broadcast(ctx, core.Announcement{SessionID: "from-other"}) },
-		func() error { return a.Broadcast(ctx, full) },
+		func() error { return b.Broadcast(ctx, []core.Announcement{{SessionID: "from-b"}}) },
+		func() error { return other.Broadcast(ctx, []core.Announcement{{SessionID: "from-other"}}) },
+		func() error { return a.Broadcast(ctx, []core.Announcement{full}) },
 	} {
 		if err := send(); err != nil {
 			t.Fatal(err)
@@ -145,7 +145,7 @@ func TestBroadcast(t *testing.T) {
 			t.Fatalf("%s did not reach unreadable", payload)
 		}
 	}
-	if err := a.Broadcast(ctx, core.Announcement{SessionID: "after-junk"}); err != nil {
+	if err := a.Broadcast(ctx, []core.Announcement{{SessionID: "after-junk"}}); err != nil {
 		t.Fatal(err)
 	}
 	l.next(t, "after-junk")
@@ -156,13 +156,25 @@ func TestBroadcast(t *testing.T) {
 	ev := *full.Event
 	ev.Detail = strings.Repeat("x", 9000)
 	long.Event = &ev
-	if err := a.Broadcast(ctx, long); err != nil {
+	if err := a.Broadcast(ctx, []core.Announcement{long}); err != nil {
 		t.Fatalf("Broadcast(long detail): %v", err)
 	}
 	got = l.next(t, "long")
 	ev.Detail = ""
 	if d := cmp.Diff(long, got); d != "" {
 		t.Errorf("B heard the long announcement as (-want +heard):\n%s", d)
+	}
+
+	// Several announcements go in one statement, and are heard one by
+	// one, in order; one NOTIFY cannot carry is left out, and named.
+	batch := []core.Announcement{{SessionID: "batch-1"}, {SessionID: "huge", Closer: strings.Repeat("x", 8000)}, {SessionID: "batch-2"}, {SessionID: "batch-3"}}
+	if err := a.Broadcast(ctx, batch); err == nil || !strings.Contains(err.Error(), `"huge"`) {
+		t.Errorf("Broadcast(a batch with one too big) = %v, want an error naming it", err)
+	}
+	for _, want := range []string{"batch-1", "batch-2", "batch-3"} {
+		if got := l.next(t, "batch-1", "batch-2", "batch-3", "huge"); got.SessionID != want {
+			t.Fatalf("B heard %q, want %q: the batch in its order, without the one too big", got.SessionID, want)
+		}
 	}
 
 	// B loses the database: every one of its connections, the listener's
@@ -200,7 +212,7 @@ func TestBroadcast(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	l.until(t, "after-drop", func(x core.Announcement) error { return a.Broadcast(ctx, x) })
+	l.until(t, "after-drop", func(x core.Announcement) error { return a.Broadcast(ctx, []core.Announcement{x}) })
 	var listening bool
 	err = admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 		WHERE application_name = $1 AND NOT pid = ANY ($2))`, app, before).Scan(&listening)

@@ -190,7 +190,7 @@ func TestClosed(t *testing.T) {
 		"FindMemo":           second(s.FindMemo(ctx, "k", sess.CreatedAt)),
 		"ExpireMemos":        second(s.ExpireMemos(ctx, sess.CreatedAt)),
 		"TryLock":            fourth(s.TryLock(ctx, "gateway")),
-		"Broadcast":          s.Broadcast(ctx, core.Announcement{SessionID: "s"}),
+		"Broadcast":          s.Broadcast(ctx, []core.Announcement{{SessionID: "s"}}),
 		"Listen":             s.Listen(ctx, func(core.Announcement) {}, func(error) {}),
 	} {
 		if core.ErrorCode(err) != core.CodeUnavailable {

@@ -27,9 +27,10 @@ import (
 // installations sharing a database (each in a schema of its own) skip
 // each other's.
 const (
-	// SendSQL sends the payload $1 to the replicas listening: they hear
-	// it when the statement commits.
-	SendSQL   = `SELECT pg_notify('assistbot_updates', $1)`
+	// SendSQL sends each payload of the array $1, in order, to the
+	// replicas listening: they hear them when the statement commits, one
+	// notification each.
+	SendSQL   = `SELECT pg_notify('assistbot_updates', p) FROM unnest($1::text[]) AS p`
 	listenSQL = `LISTEN assistbot_updates`
 )
 
