@@ -4,10 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
+	"math"
 	"strings"
 	"time"
 )
@@ -41,12 +42,42 @@ func (r RandomPINs) PIN(digits int) (string, error) {
 	if src == nil {
 		src = rand.Reader
 	}
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)
-	n, err := rand.Int(src, max)
+	n, err := uniform(src, pow10(digits))
 	if err != nil {
 		return "", fmt.Errorf("pin: random: %w", err)
 	}
-	return fmt.Sprintf("%0*s", digits, n.String()), nil
+	var b [MaxPINDigits]byte
+	for i := digits - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[:digits]), nil
+}
+
+// uniform returns a number drawn uniformly from [0, n), n > 0, reading
+// 64 bits at a time from src: a draw from the top of the range, where
+// the values left over by the last multiple of n lie, is drawn again, so
+// that no value is likelier than another.
+func uniform(src io.Reader, n uint64) (uint64, error) {
+	limit := math.MaxUint64 - math.MaxUint64%n
+	var b [8]byte
+	for {
+		if _, err := io.ReadFull(src, b[:]); err != nil {
+			return 0, err
+		}
+		if v := binary.BigEndian.Uint64(b[:]); v < limit {
+			return v % n, nil
+		}
+	}
+}
+
+// pow10 returns 10 to the power of e.
+func pow10(e int) uint64 {
+	n := uint64(1)
+	for range e {
+		n *= 10
+	}
+	return n
 }
 
 // ValidPIN reports whether s looks like a PIN: 6 to 10 ASCII digits.

@@ -36,6 +36,24 @@ func TestRandomPINsLeadingZeros(t *testing.T) {
 	}
 }
 
+// TestRandomPINsRedrawsTheTop feeds a draw from the top of the 64-bit
+// range, past the last multiple of 10^6, where taking the remainder
+// would favour the low PINs: it is drawn again, from the bytes that
+// follow.
+func TestRandomPINsRedrawsTheTop(t *testing.T) {
+	src := append(bytes.Repeat([]byte{0xff}, 8), 0, 0, 0, 0, 0, 0, 0x30, 0x39) // then 12345
+	pin, err := RandomPINs{Rand: bytes.NewReader(src)}.PIN(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin != "012345" {
+		t.Errorf("PIN = %q, want 012345, from the second draw", pin)
+	}
+	if _, err := (RandomPINs{Rand: bytes.NewReader(src[:8])}).PIN(6); err == nil {
+		t.Error("PIN from a source that ran out after a redraw: no error")
+	}
+}
+
 // TestRandomPINsUniform checks every digit position takes every value with
 // roughly equal frequency (a biased modulo would skew it).
 func TestRandomPINsUniform(t *testing.T) {
