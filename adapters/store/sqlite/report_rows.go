@@ -13,9 +13,10 @@ import (
 // migration 0014).
 const (
 	// insertReportRowSQL: ?1 the session's seq, ?2 its agent, ?3 its
-	// technician, ?4 its conversation's seq, ?5 its provider.
-	insertReportRowSQL = `INSERT INTO report_sessions (session_seq, agent, technician, channel, provider)
-	VALUES (?1, ?2, ?3, (SELECT customer_channel FROM conversations WHERE seq = ?4), ?5)`
+	// technician, ?4 its conversation's seq, ?5 its provider, ?6 when it
+	// was issued (NULL if its first change logs no issue).
+	insertReportRowSQL = `INSERT INTO report_sessions (session_seq, agent, technician, channel, provider, issued_at)
+	VALUES (?1, ?2, ?3, (SELECT customer_channel FROM conversations WHERE seq = ?4), ?5, ?6)`
 
 	// updateReportRowSQL copies what reports group by from the session
 	// with seq ?1, as it now is, when any of it changed.
@@ -44,9 +45,12 @@ var reportEventSQL = map[core.Action]string{
 }
 
 // addReportRow starts the report row of s, just inserted with seq in the
-// conversation with convSeq.
-func (c *wconn) addReportRow(seq int64, s *core.Session, convSeq int64) error {
-	_, err := c.insReport.Run(rawsql.Named(seq, s.Agent, s.Technician, convSeq, s.Provider))
+// conversation with convSeq, by change ch: the row counts ch's issue
+// events from the start, so that appendLog need not update it for them
+// (appendLog's issueCounted), which would rewrite the row and move its
+// entry in report_sessions_issued, on every /remote.
+func (c *wconn) addReportRow(seq int64, s *core.Session, convSeq int64, ch *change) error {
+	_, err := c.insReport.Run(rawsql.Named(seq, s.Agent, s.Technician, convSeq, s.Provider, ch.issuedAt()))
 	return err
 }
 

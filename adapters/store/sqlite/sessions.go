@@ -145,10 +145,10 @@ func (s *Store) CreateSession(ctx context.Context, ch *core.Change) error {
 		if err != nil {
 			return err
 		}
-		if err := w.addReportRow(seq, ch.Session, convSeq); err != nil {
+		if err := w.addReportRow(seq, ch.Session, convSeq, c); err != nil {
 			return err
 		}
-		return c.appendLog(w, seq)
+		return c.appendLog(w, seq, true)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
@@ -197,7 +197,7 @@ func (s *Store) UpdateSession(ctx context.Context, ch *core.Change) error {
 		if err := w.updateReportRow(seq); err != nil {
 			return err
 		}
-		return c.appendLog(w, seq)
+		return c.appendLog(w, seq, false)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: update session: %w", err)
@@ -427,8 +427,9 @@ func prepareChange(ch *core.Change) (*change, error) {
 }
 
 // appendLog inserts the change's events, under the session with seq, and
-// its deliveries, and notes their ids.
-func (c *change) appendLog(w *wconn, seq int64) error {
+// its deliveries, and notes their ids. issueCounted says the session's
+// report row already counts the change's issue events (addReportRow).
+func (c *change) appendLog(w *wconn, seq int64, issueCounted bool) error {
 	for i, args := range c.events {
 		args[0].Value = seq
 		res, err := w.insEvent.Run(args)
@@ -437,6 +438,9 @@ func (c *change) appendLog(w *wconn, seq int64) error {
 		}
 		if c.ids[i], err = res.LastInsertId(); err != nil {
 			return err
+		}
+		if issueCounted && c.actions[i] == core.ActionIssue {
+			continue
 		}
 		if err := w.reportEvent(seq, c.actions[i], args[1].Value, c.ids[i]); err != nil {
 			return err
@@ -450,6 +454,22 @@ func (c *change) appendLog(w *wconn, seq int64) error {
 		c.ids[len(c.events)+i] = id
 	}
 	return nil
+}
+
+// issuedAt returns the time (in microseconds) of the change's first issue
+// event, as the report row's issued_at, or nil if it logs none.
+func (c *change) issuedAt() any {
+	var first int64
+	found := false
+	for i, args := range c.events {
+		if at := args[1].Value.(int64); c.actions[i] == core.ActionIssue && (!found || at < first) {
+			first, found = at, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	return first
 }
 
 // setIDs hands the ids the log got to the caller's change, once committed.
