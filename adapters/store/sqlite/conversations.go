@@ -144,10 +144,9 @@ func (s *Store) FindOpenConversation(ctx context.Context, customer core.Endpoint
 	if s.closed.Load() {
 		return nil, fmt.Errorf("sqlite: find open conversation: %w", errClosed())
 	}
-	row := s.r.findOpenConversation.QueryRowContext(ctx, customer.Channel, customer.Address)
-	c, err := scanConversation(row)
+	c, err := s.hot.findOpenConversation(ctx, customer)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find open conversation: %w", noRows(err, "conversation"))
+		return nil, fmt.Errorf("sqlite: find open conversation: %w", err)
 	}
 	return c, nil
 }

@@ -16,7 +16,7 @@ type reader struct {
 	stmts []*sql.Stmt
 
 	ping, stats                            *sql.Stmt
-	findConversation, findOpenConversation *sql.Stmt
+	findConversation                       *sql.Stmt
 	findSession, findSessionByPIN          *sql.Stmt
 	findEvents                             *sql.Stmt
 	findDelivery, findDeliveryByExternalID *sql.Stmt
@@ -79,7 +79,6 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		{&r.ping, "PRAGMA user_version"},
 		{&r.stats, statsSQL},
 		{&r.findConversation, findConversationSQL},
-		{&r.findOpenConversation, findOpenConversationSQL},
 		{&r.findSession, findSessionSQL},
 		{&r.findSessionByPIN, findSessionByPINSQL},
 		{&r.findEvents, findEventsSQL},

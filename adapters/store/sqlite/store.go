@@ -10,7 +10,8 @@
 //
 // The machinery is in internal packages, so that this one reads as the
 // store's statements: rawsql drives the writer's and the checkpointer's
-// connections through the driver rather than database/sql, groupcommit is
+// connections, and those of the lookup every /remote makes (hotReads),
+// through the driver rather than database/sql, groupcommit is
 // the batching writer, tally sums a report's sessions, and locks holds
 // the Store's named locks.
 package sqlite
@@ -44,6 +45,7 @@ type Store struct {
 	w      *groupcommit.Writer[*wconn]
 	ckpt   *rawsql.Checkpointer
 	r      *reader
+	hot    *hotReads
 	locks  locks.Table
 	closed atomic.Bool
 	once   sync.Once
@@ -162,7 +164,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// sql.Open only validates its arguments; nothing connects before the
 	// writer below has set WAL mode and migrated the schema.
 	q := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", busy), "query_only(1)"}}
-	db, err := sql.Open("sqlite", name+"?"+q.Encode())
+	readerDSN := name + "?" + q.Encode()
+	db, err := sql.Open("sqlite", readerDSN)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -187,13 +190,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	hot, err := openHotReads(ctx, db.Driver(), readerDSN)
+	if err != nil {
+		r.close()
+		ckpt.Close()
+		c.close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	w := groupcommit.New(c, groupcommit.Options{
 		Tx:        c.tx,
 		MaxBatch:  cfg.maxBatch,
 		Closed:    errClosed,
 		Committed: func() { ckpt.Committed(c.conn) },
 	})
-	s := &Store{path: path, c: c, w: w, ckpt: ckpt, r: r, expireBatch: expireBatch}
+	s := &Store{path: path, c: c, w: w, ckpt: ckpt, r: r, hot: hot, expireBatch: expireBatch}
 	go w.Run()
 	return s, nil
 }
@@ -224,7 +234,7 @@ func (s *Store) Close() error {
 		s.w.Stop()
 		// The writer's connection goes last: the last connection to close
 		// copies the WAL into the database file and removes it.
-		s.err = errors.Join(s.r.close(), s.ckpt.Close(), s.c.close())
+		s.err = errors.Join(s.hot.close(), s.r.close(), s.ckpt.Close(), s.c.close())
 		if s.err != nil {
 			s.err = fmt.Errorf("sqlite: close %s: %w", s.path, s.err)
 		}
