@@ -149,7 +149,10 @@ func (r *Replicas) Run(ctx context.Context, heard func(core.Update)) {
 			defer cancel()
 			u, err := r.rebuild(rctx, a)
 			if err != nil {
-				r.log.Warn("an announced update could not be read", "session_id", a.SessionID, "conversation_id", a.ConversationID, "err", err)
+				// Reads cut short by the shutdown are no news.
+				if ctx.Err() == nil {
+					r.log.Warn("an announced update could not be read", "session_id", a.SessionID, "conversation_id", a.ConversationID, "err", err)
+				}
 				return
 			}
 			heard(u)

@@ -185,3 +185,35 @@ func TestDroppedAnnouncementsAreCountedInOneLine(t *testing.T) {
 		}
 	}
 }
+
+// lateBroadcaster hears one announcement as its replica shuts down.
+type lateBroadcaster struct{ slowBroadcaster }
+
+func (b *lateBroadcaster) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
+	<-ctx.Done()
+	heard(core.Announcement{SessionID: "s1"})
+	return nil
+}
+
+// ctxStore reads nothing once the context of the read has ended, as a
+// database does.
+type ctxStore struct{ *coretest.MemStore }
+
+func (s ctxStore) FindSession(ctx context.Context, id string) (*core.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.MemStore.FindSession(ctx, id)
+}
+
+// An announcement heard while the replica shuts down cannot be read any
+// more; that is no reason to warn in the log.
+func TestShutdownCutsReadsQuietly(t *testing.T) {
+	log := &records{}
+	r := replicas.New(&lateBroadcaster{}, ctxStore{coretest.NewMemStore()}, nil, slog.New(log))
+	stop := run(t, r)
+	stop()
+	if w := log.warnings(); len(w) != 0 {
+		t.Errorf("warnings at shutdown: %q", w)
+	}
+}
