@@ -23,7 +23,7 @@ type loadOptions struct {
 	connections int
 	duration    time.Duration
 	warmup      time.Duration
-	pid         int
+	pids        []int // the servers', to report their CPU and memory
 	text        string
 	team, user  string
 	spawn       spawnOptions
@@ -39,7 +39,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.connections, "connections", 64, "connections, each with one request at a time")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to measure")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before measuring, not counted")
-	fs.IntVar(&o.pid, "pid", 0, "the server's process id, to report its CPU and memory (set by --spawn)")
+	pid := fs.Int("pid", 0, "the server's process id, to report its CPU and memory (set by --spawn)")
 	fs.StringVar(&o.text, "text", "<@U0CUSTOMER|pat>", "the command's text: who the customer is")
 	fs.StringVar(&o.team, "team", "T0LOAD", "the team id of the requests")
 	fs.StringVar(&o.user, "user", "U0AGENT", "the user id of the requests")
@@ -48,20 +48,23 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	o.urls = strings.Split(*url, ",")
+	if *pid != 0 {
+		o.pids = []int{*pid}
+	}
 	if o.spawn.binary != "" {
 		procs, err := o.spawn.start(ctx, o.secret, stderr)
 		if err != nil {
 			return err
 		}
 		defer procs.stop()
-		o.urls, o.pid = procs.urls, procs.pids[0]
+		o.urls, o.pids = procs.urls, procs.pids
 	}
 	var idle procSample
-	if o.pid != 0 {
+	if len(o.pids) > 0 {
 		var err error
-		if idle, err = sampleProc(o.pid); err != nil {
+		if idle, err = sampleProcs(o.pids); err != nil {
 			fmt.Fprintf(stderr, "loadtest: no CPU or memory figures: %v\n", err)
-			o.pid = 0
+			o.pids = nil
 		}
 	}
 	r, err := load(ctx, o)
@@ -126,14 +129,14 @@ func load(ctx context.Context, o loadOptions) (*result, error) {
 	var before procSample
 	var peak, peakAnon atomic.Int64
 	sampled := make(chan struct{})
-	if o.pid != 0 {
-		before, _ = sampleProc(o.pid)
+	if len(o.pids) > 0 {
+		before, _ = sampleProcs(o.pids)
 		go func() {
 			defer close(sampled)
 			t := time.NewTicker(100 * time.Millisecond)
 			defer t.Stop()
 			for time.Now().Before(stop) && ctx.Err() == nil {
-				if s, err := sampleProc(o.pid); err == nil {
+				if s, err := sampleProcs(o.pids); err == nil {
 					peak.Store(max(peak.Load(), s.rss))
 					peakAnon.Store(max(peakAnon.Load(), s.anon))
 				}
@@ -146,8 +149,8 @@ func load(ctx context.Context, o loadOptions) (*result, error) {
 	wg.Wait()
 	<-sampled
 	r := &result{elapsed: time.Since(begin), errors: map[string]int{}, peakRSS: peak.Load(), peakAnon: peakAnon.Load(), ownCPU: ownCPU() - ownBefore}
-	if o.pid != 0 {
-		if after, err := sampleProc(o.pid); err == nil {
+	if len(o.pids) > 0 {
+		if after, err := sampleProcs(o.pids); err == nil {
 			r.cpu, r.hwm = after.cpu-before.cpu, after.hwm
 		}
 	}
@@ -208,13 +211,17 @@ func (r *result) print(w io.Writer, o loadOptions, idle procSample) {
 	fmt.Fprintf(w, "latency     p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(quantile(l, 0.50)), ms(quantile(l, 0.90)), ms(quantile(l, 0.99)), ms(quantile(l, 1)))
 	fmt.Fprintf(w, "loadtest    CPU %.2f cores (if it nears the cores it may use, the load generator is the limit)\n", r.ownCPU.Seconds()/r.elapsed.Seconds())
-	if o.pid != 0 {
+	if len(o.pids) > 0 {
 		perCommand := ""
 		if r.requests > 0 {
 			perCommand = fmt.Sprintf(", %.0f µs a command", float64(r.cpu.Microseconds())/float64(r.requests))
 		}
-		fmt.Fprintf(w, "server      CPU %.2f cores%s; RSS idle %s, peak while measuring %s (kernel's peak since start %s)\n",
-			r.cpu.Seconds()/r.elapsed.Seconds(), perCommand, mib(idle.rss), mib(r.peakRSS), mib(r.hwm))
+		label, memory := "server     ", ""
+		if len(o.pids) > 1 {
+			label, memory = "servers    ", " the largest server's"
+		}
+		fmt.Fprintf(w, "%s CPU %.2f cores%s;%s RSS idle %s, peak while measuring %s (kernel's peak since start %s)\n",
+			label, r.cpu.Seconds()/r.elapsed.Seconds(), perCommand, memory, mib(idle.rss), mib(r.peakRSS), mib(r.hwm))
 		fmt.Fprintf(w, "            of which private (heap, stacks, caches): idle %s, peak %s; the rest is the program's own file, mapped\n",
 			mib(idle.anon), mib(r.peakAnon))
 	}

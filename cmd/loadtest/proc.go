@@ -70,5 +70,21 @@ func sampleProc(pid int) (procSample, error) {
 	return s, sc.Err()
 }
 
+// sampleProcs samples several servers as one: their CPU times summed,
+// and the largest one's memory, each figure on its own (the resident set
+// of one, the private memory of another).
+func sampleProcs(pids []int) (procSample, error) {
+	var all procSample
+	for _, pid := range pids {
+		s, err := sampleProc(pid)
+		if err != nil {
+			return all, err
+		}
+		all.at, all.cpu = s.at, all.cpu+s.cpu
+		all.rss, all.anon, all.hwm = max(all.rss, s.rss), max(all.anon, s.anon), max(all.hwm, s.hwm)
+	}
+	return all, nil
+}
+
 // mib formats bytes as MiB with one decimal.
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
