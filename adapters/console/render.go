@@ -179,13 +179,6 @@ func (c *Console) failText(w http.ResponseWriter, r *http.Request, status int, m
 	c.render(w, r, status, "console_error", v)
 }
 
-// wantsJSON reports whether r came from a script (a fetch or an event
-// stream) rather than from a page the browser shows.
-func wantsJSON(r *http.Request) bool {
-	a := r.Header.Get("Accept")
-	return web.Fetched(r) || strings.Contains(a, "application/json") || strings.Contains(a, "text/event-stream")
-}
-
 // localPath returns p when it is a path of the console or the chat, so
 // that a form's return field cannot send the browser elsewhere, and def
 // otherwise.

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"sync"
@@ -219,14 +218,4 @@ func newShareRig(t *testing.T) *shareRig {
 		t.Fatalf("Start: %v", err)
 	}
 	return sr
-}
-
-// decode reads a JSON object.
-func decode(t *testing.T, body string) map[string]any {
-	t.Helper()
-	var out map[string]any
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
-		t.Fatalf("not JSON: %s", body)
-	}
-	return out
 }

@@ -190,13 +190,6 @@ func (s *signIns) sweep(ctx context.Context, expire bool) error {
 	return nil
 }
 
-// watching returns how many sign-ins this replica waits on.
-func (s *signIns) watching() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.watched)
-}
-
 // memSignIns keeps sign-ins in memory, for a console given no store: a
 // restart signs every agent out, and replicas do not share them.
 type memSignIns struct {

@@ -178,14 +178,6 @@ func call(method, u, body string, want int, out any) error {
 	return nil
 }
 
-func createSession(url string) (string, error) {
-	var s apiSession
-	if err := call("POST", url+"/api/v1/sessions", `{"agent":"load"}`, http.StatusCreated, &s); err != nil {
-		return "", err
-	}
-	return s.ID, nil
-}
-
 // sentLink is a send the server acknowledged: the session and the
 // outbox entry it answered with.
 type sentLink struct {

@@ -296,16 +296,6 @@ func (s *Server) Up() {
 	s.mu.Unlock()
 }
 
-// DropConnections closes the control sockets, as a restarting server or
-// a broken network would; clients may reconnect at once.
-func (s *Server) DropConnections() {
-	s.mu.Lock()
-	for c := range s.conns {
-		c.ws.CloseNow()
-	}
-	s.mu.Unlock()
-}
-
 // Connections returns how many control sockets are open.
 func (s *Server) Connections() int {
 	s.mu.Lock()
