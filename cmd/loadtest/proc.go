@@ -15,7 +15,6 @@ const clockTicks = 100
 
 // procSample is what /proc says of a process at one moment.
 type procSample struct {
-	at   time.Time
 	cpu  time.Duration // user + system time so far
 	rss  int64         // resident set, bytes
 	anon int64         // of which private memory (heap, stacks, caches), bytes
@@ -25,7 +24,7 @@ type procSample struct {
 // sampleProc reads /proc/PID/stat and /proc/PID/status. It fails where
 // there is no /proc (then the report leaves CPU and memory out).
 func sampleProc(pid int) (procSample, error) {
-	s := procSample{at: time.Now()}
+	var s procSample
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -80,7 +79,7 @@ func sampleProcs(pids []int) (procSample, error) {
 		if err != nil {
 			return all, err
 		}
-		all.at, all.cpu = s.at, all.cpu+s.cpu
+		all.cpu += s.cpu
 		all.rss, all.anon, all.hwm = max(all.rss, s.rss), max(all.anon, s.anon), max(all.hwm, s.hwm)
 	}
 	return all, nil

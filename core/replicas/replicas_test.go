@@ -187,9 +187,11 @@ func TestDroppedAnnouncementsAreCountedInOneLine(t *testing.T) {
 }
 
 // lateBroadcaster hears one announcement as its replica shuts down.
-type lateBroadcaster struct{ slowBroadcaster }
+type lateBroadcaster struct{}
 
-func (b *lateBroadcaster) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
+func (lateBroadcaster) Broadcast(context.Context, []core.Announcement) error { return nil }
+
+func (lateBroadcaster) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
 	<-ctx.Done()
 	heard(core.Announcement{SessionID: "s1"})
 	return nil
@@ -210,7 +212,7 @@ func (s ctxStore) FindSession(ctx context.Context, id string) (*core.Session, er
 // more; that is no reason to warn in the log.
 func TestShutdownCutsReadsQuietly(t *testing.T) {
 	log := &records{}
-	r := replicas.New(&lateBroadcaster{}, ctxStore{coretest.NewMemStore()}, nil, slog.New(log))
+	r := replicas.New(lateBroadcaster{}, ctxStore{coretest.NewMemStore()}, nil, slog.New(log))
 	stop := run(t, r)
 	stop()
 	if w := log.warnings(); len(w) != 0 {

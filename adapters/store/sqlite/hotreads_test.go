@@ -15,11 +15,7 @@ import (
 // refused as closed, never a panic or a hang.
 func TestFindOpenConversationDuringClose(t *testing.T) {
 	ctx := context.Background()
-	p := t.TempDir() + "/assistbot.db"
-	s, err := Open(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	customer := core.Endpoint{Channel: "sms", Address: "+15550100"}
 	now := time.Now().UTC()
 	if err := s.CreateConversation(ctx, &core.Conversation{ID: "c1", Customer: customer, State: core.ConversationOpen, Locale: "en", CreatedAt: now, UpdatedAt: now}); err != nil {
