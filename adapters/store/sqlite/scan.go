@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/core"
-	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -61,7 +60,11 @@ const (
 // breaks either a foreign key or, where the reference is looked up by id
 // in the statement and comes out NULL, a NOT NULL constraint.
 func constraintOf(err error) string {
-	var e *msqlite.Error
+	// The writer's errors come from rawsql, the readers' from the driver.
+	var e interface {
+		error
+		Code() int
+	}
 	if err == nil || !errors.As(err, &e) {
 		return ""
 	}

@@ -172,12 +172,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db.SetMaxOpenConns(cfg.readConns)
 	db.SetMaxIdleConns(cfg.readConns)
 
-	c, err := openWriter(ctx, db.Driver(), name, busy, cfg.synchronous)
+	c, err := openWriter(ctx, name, busy, cfg.synchronous)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	ckpt, err := rawsql.OpenCheckpointer(db.Driver(), name, cfg.synchronous)
+	ckpt, err := rawsql.OpenCheckpointer(name, cfg.synchronous)
 	if err != nil {
 		c.close()
 		db.Close()
@@ -190,7 +190,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	hot, err := openHotReads(ctx, db.Driver(), readerDSN)
+	hot, err := openHotReads(ctx, name, busy)
 	if err != nil {
 		r.close()
 		ckpt.Close()

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 
 	"github.com/assistbot/assistbot/adapters/store/sqlite/internal/rawsql"
@@ -35,8 +34,8 @@ type wconn struct {
 
 // openWriter opens the writer's connection, sets it up, migrates the
 // schema and prepares the statements.
-func openWriter(ctx context.Context, drv driver.Driver, name string, busyMillis int64, synchronous string) (*wconn, error) {
-	conn, err := rawsql.OpenWriter(ctx, drv, name, busyMillis, synchronous)
+func openWriter(ctx context.Context, name string, busyMillis int64, synchronous string) (*wconn, error) {
+	conn, err := rawsql.OpenWriter(ctx, name, busyMillis, synchronous)
 	if err != nil {
 		return nil, err
 	}

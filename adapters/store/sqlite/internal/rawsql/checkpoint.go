@@ -2,10 +2,7 @@ package rawsql
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
-
-	msqlite "modernc.org/sqlite"
 )
 
 // WAL sizes, in pages (4 KiB each). Every commit appends the pages it
@@ -38,12 +35,12 @@ type Checkpointer struct {
 // OpenCheckpointer opens the checkpointer's connection and starts it.
 // Its synchronous setting is the writer's: it decides whether the
 // database file is synced before the WAL may be overwritten.
-func OpenCheckpointer(drv driver.Driver, name, synchronous string) (*Checkpointer, error) {
-	conn, err := Open(drv, name)
+func OpenCheckpointer(name, synchronous string) (*Checkpointer, error) {
+	conn, err := Open(name)
 	if err != nil {
 		return nil, err
 	}
-	_, err = conn.ExecContext(context.Background(), "PRAGMA synchronous = "+synchronous, nil)
+	err = conn.Exec(context.Background(), "PRAGMA synchronous = "+synchronous)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("checkpointer: %w", err)
@@ -59,7 +56,7 @@ func OpenCheckpointer(drv driver.Driver, name, synchronous string) (*Checkpointe
 func (c *Checkpointer) run() {
 	defer close(c.done)
 	for range c.kick {
-		c.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)", nil)
+		c.conn.Exec(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
@@ -70,8 +67,7 @@ func (c *Checkpointer) run() {
 func (c *Checkpointer) Committed(w *Conn) {
 	// The count of pages written resets on every read: a running total
 	// would overflow its C int.
-	n, _, _ := w.Status(msqlite.DBStatusCacheWrite, true)
-	if c.pages += n; c.pages >= CheckpointPages {
+	if c.pages += w.PagesWritten(); c.pages >= CheckpointPages {
 		c.pages = 0
 		c.signal()
 	}

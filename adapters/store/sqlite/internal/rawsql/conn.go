@@ -1,8 +1,11 @@
-// Package rawsql drives connections of the modernc.org/sqlite driver
-// through the driver's own interfaces rather than database/sql. The SQLite
-// store's writer, one goroutine on one connection, is the path that limits
-// its throughput, and database/sql's pooling, locking and argument
-// conversion would be pure cost there.
+// Package rawsql drives SQLite connections through SQLite's own C API, as
+// modernc.org/sqlite/lib exposes it, rather than through database/sql and
+// the driver. The SQLite store's writer, one goroutine on one connection,
+// is the path that limits its throughput, and so is the lookup every
+// /remote makes; there, database/sql's pooling and argument conversion,
+// and the driver's per-call work (a lock around every SQLite call, a C
+// copy of every text argument, the column names of every result), were
+// a third of what a statement cost.
 //
 // It holds the connection (Conn, and OpenWriter, which sets up the one
 // that writes), the statements prepared on it (Stmt, and Tx for the
@@ -14,48 +17,108 @@ package rawsql
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 
-	msqlite "modernc.org/sqlite"
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// DriverConn is what this package needs of a connection of the driver.
-type DriverConn interface {
-	driver.Conn
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
-	msqlite.DBStatus
-}
-
-// Conn is a connection of the driver, outside database/sql. Its driver
-// methods (ExecContext, QueryContext, Status) are the driver's own; its
-// other methods run the statements that are not worth preparing, and
-// prepare those that are. Only one goroutine may use it at a time.
+// Conn is one SQLite connection. Only one goroutine may use it at a time:
+// it is opened without SQLite's own lock on the connection
+// (SQLITE_OPEN_NOMUTEX), which every SQLite call would otherwise take.
 type Conn struct {
-	DriverConn
+	tls   *libc.TLS
+	db    uintptr // sqlite3*
+	out   uintptr // C memory for the pointers and integers SQLite hands back
 	stmts []*Stmt // prepared on it, which Close finalises
 }
 
-// Open opens a connection of drv to name, outside database/sql.
-func Open(drv driver.Driver, name string) (*Conn, error) {
-	conn, err := drv.Open(name)
-	if err != nil {
-		return nil, err
+// outSize is the size of Conn.out: two pointers or two integers.
+const outSize = 16
+
+// Open opens a connection to name, a file: URI. SQLite reads the URI's
+// own parameters (mode, cache and so on) and ignores any other.
+func Open(name string) (*Conn, error) {
+	c := &Conn{tls: libc.NewTLS()}
+	c.out = libc.Xmalloc(c.tls, outSize)
+	cname, err := libc.CString(name)
+	if c.out == 0 || err != nil {
+		c.release()
+		return nil, errors.New("sqlite: open: out of memory")
 	}
-	dc, ok := conn.(DriverConn)
-	if !ok {
-		conn.Close()
-		return nil, fmt.Errorf("the sqlite driver's connection (%T) lacks methods this store needs", conn)
+	const flags = sqlite3.SQLITE_OPEN_READWRITE | sqlite3.SQLITE_OPEN_CREATE |
+		sqlite3.SQLITE_OPEN_URI | sqlite3.SQLITE_OPEN_NOMUTEX
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, cname, c.out, flags, 0)
+	libc.Xfree(c.tls, cname)
+	c.db = c.outPtr(0)
+	if rc != sqlite3.SQLITE_OK {
+		err := c.errorOf(rc)
+		c.release()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
-	return &Conn{DriverConn: dc}, nil
+	sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
+	return c, nil
+}
+
+// release closes the database handle and frees what c holds in C memory.
+func (c *Conn) release() error {
+	var err error
+	if c.db != 0 {
+		if rc := sqlite3.Xsqlite3_close_v2(c.tls, c.db); rc != sqlite3.SQLITE_OK {
+			err = c.errorOf(rc)
+		}
+		c.db = 0
+	}
+	if c.out != 0 {
+		libc.Xfree(c.tls, c.out)
+		c.out = 0
+	}
+	c.tls.Close()
+	return err
+}
+
+// outPtr reads the i-th pointer of c.out.
+func (c *Conn) outPtr(i int) uintptr {
+	return uintptr(binary.NativeEndian.Uint64(libc.GoBytes(c.out+uintptr(8*i), 8)))
+}
+
+// outInt reads the i-th C int of c.out.
+func (c *Conn) outInt(i int) int {
+	return int(int32(binary.NativeEndian.Uint32(libc.GoBytes(c.out+uintptr(4*i), 4))))
+}
+
+// Error is an error SQLite returned: its (extended) result code and
+// message.
+type Error struct {
+	code int
+	msg  string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Code is SQLite's extended result code, such as
+// sqlite3.SQLITE_CONSTRAINT_UNIQUE.
+func (e *Error) Code() int { return e.code }
+
+// errorOf turns rc, which a call on c returned, into an Error with the
+// connection's message.
+func (c *Conn) errorOf(rc int32) error {
+	str := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
+	if c.db == 0 {
+		return &Error{code: int(rc), msg: fmt.Sprintf("%s (%d)", str, rc)}
+	}
+	msg := libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
+	if msg == "" || msg == str {
+		return &Error{code: int(rc), msg: fmt.Sprintf("%s (%d)", str, rc)}
+	}
+	return &Error{code: int(rc), msg: fmt.Sprintf("%s: %s (%d)", str, msg, rc)}
 }
 
 // writerCacheKiB is the writer's page cache, in KiB: SQLite's default,
-// as the readers have. The driver allocates each cached page (4 KiB and a
-// header) in an 8 KiB block, so a cache costs about twice its size in
+// as the readers have. Each cached page (4 KiB and a header) takes an 8
+// KiB block of the C heap, so a cache costs about twice its size in
 // resident memory: the 32 MiB this once was added some 60 MiB to the
 // server's peak under load, for no gain the load test could measure
 // (ids are random, so the indexes on them are written all over, and the
@@ -66,8 +129,8 @@ const writerCacheKiB = 2000
 // pragmas: busyMillis is its busy_timeout, synchronous its synchronous
 // setting. It puts the database in WAL mode, which is the database's and
 // lasts; the other settings are the connection's own.
-func OpenWriter(ctx context.Context, drv driver.Driver, name string, busyMillis int64, synchronous string) (*Conn, error) {
-	c, err := Open(drv, name)
+func OpenWriter(ctx context.Context, name string, busyMillis int64, synchronous string) (*Conn, error) {
+	c, err := Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -109,29 +172,93 @@ func (c *Conn) setUpWriter(ctx context.Context, busyMillis int64, synchronous st
 func (c *Conn) Close() error {
 	var errs []error
 	for _, s := range c.stmts {
-		errs = append(errs, s.s.Close())
+		errs = append(errs, s.finalize())
 	}
 	c.stmts = nil
-	errs = append(errs, c.DriverConn.Close())
+	errs = append(errs, c.release())
 	return errors.Join(errs...)
 }
 
-// PrepareStmt prepares query on c. Close finalises it.
+// PrepareStmt prepares query, a single statement, on c. Close finalises
+// it.
 func (c *Conn) PrepareStmt(ctx context.Context, query string) (*Stmt, error) {
-	s, err := c.PrepareContext(ctx, query)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, rest, err := c.prepare(query)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %q: %w", query, err)
 	}
-	st := &Stmt{s: s}
-	var ok1, ok2 bool
-	st.exec, ok1 = s.(driver.StmtExecContext)
-	st.query, ok2 = s.(driver.StmtQueryContext)
-	if !ok1 || !ok2 {
-		s.Close()
-		return nil, errors.New("the sqlite driver lacks context-aware statements")
+	if st == nil || !blank(rest) {
+		if st != nil {
+			st.finalize()
+		}
+		return nil, fmt.Errorf("prepare %q: not one statement", query)
 	}
 	c.stmts = append(c.stmts, st)
 	return st, nil
+}
+
+// prepare compiles the first statement of query and returns it with the
+// text after it. A query of blanks and comments gives no statement.
+func (c *Conn) prepare(query string) (*Stmt, string, error) {
+	z, err := libc.CString(query)
+	if err != nil {
+		return nil, "", errors.New("out of memory")
+	}
+	defer libc.Xfree(c.tls, z)
+	pStmt, pTail := c.out, c.out+8
+	rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, int32(len(query)+1),
+		sqlite3.SQLITE_PREPARE_PERSISTENT, pStmt, pTail)
+	if rc != sqlite3.SQLITE_OK {
+		return nil, "", c.errorOf(rc)
+	}
+	p, tail := c.outPtr(0), c.outPtr(1)
+	rest := query[min(len(query), int(tail-z)):]
+	if p == 0 {
+		return nil, rest, nil
+	}
+	return newStmt(c, p), rest, nil
+}
+
+// blank reports whether s holds only white space; a comment after the
+// last statement comes back from prepare as no statement.
+func blank(s string) bool {
+	for _, r := range s {
+		switch r {
+		case ' ', '\t', '\n', '\r', ';':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ExecContext runs query, which may hold several statements (a
+// migration), with args bound to each, and returns the last one's
+// result.
+func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	var res driver.Result = result{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, rest, err := c.prepare(query)
+		if err != nil {
+			return nil, err
+		}
+		if st == nil {
+			return res, nil
+		}
+		res, err = st.Run(args)
+		if ferr := st.finalize(); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return nil, err
+		}
+		query = rest
+	}
 }
 
 // Exec runs a statement that is not worth preparing.
@@ -140,88 +267,75 @@ func (c *Conn) Exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
+// once prepares query, a single statement, runs fn with it, and
+// finalises it.
+func (c *Conn) once(ctx context.Context, query string, fn func(*Stmt) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st, _, err := c.prepare(query)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("%q holds no statement", query)
+	}
+	return errors.Join(fn(st), st.finalize())
+}
+
 // QueryString runs a statement that returns one string.
 func (c *Conn) QueryString(ctx context.Context, query string) (string, error) {
-	rows, err := c.QueryContext(ctx, query, nil)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, len(rows.Columns()))
-	if err := rows.Next(v); err != nil {
-		return "", err
-	}
-	s, _ := v[0].(string)
-	return s, nil
+	var s string
+	err := c.once(ctx, query, func(st *Stmt) error {
+		return st.Each(nil, func(v Values) error {
+			s, _ = v[0].(string)
+			return nil
+		})
+	})
+	return s, err
 }
 
 // QueryInt runs a statement that returns one integer.
 func (c *Conn) QueryInt(ctx context.Context, query string) (int64, error) {
-	rows, err := c.QueryContext(ctx, query, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, len(rows.Columns()))
-	if err := rows.Next(v); err != nil {
-		return 0, err
-	}
-	n, _ := v[0].(int64)
-	return n, nil
+	var n int64
+	err := c.once(ctx, query, func(st *Stmt) error {
+		return st.Each(nil, func(v Values) error {
+			n, _ = v[0].(int64)
+			return nil
+		})
+	})
+	return n, err
 }
 
 // Exists reports whether query, run with args, returns a row.
 func (c *Conn) Exists(ctx context.Context, query string, args ...any) (bool, error) {
-	rows, err := c.QueryContext(ctx, query, Named(args...))
-	if err != nil {
-		return false, err
-	}
-	return hasRow(rows)
+	var ok bool
+	err := c.once(ctx, query, func(st *Stmt) (err error) {
+		ok, err = st.Exists(args...)
+		return err
+	})
+	return ok, err
 }
 
 // Each runs query with args and calls fn with each row it returns, until
-// fn fails. The values are the driver's, good only until the next row.
+// fn fails. The values are good only until the next row.
 func (c *Conn) Each(ctx context.Context, query string, args []driver.NamedValue, fn func(Values) error) error {
-	rows, err := c.QueryContext(ctx, query, args)
-	if err != nil {
-		return err
-	}
-	return each(rows, fn)
+	return c.once(ctx, query, func(st *Stmt) error { return st.Each(args, fn) })
 }
 
-// each calls fn with each row of rows, until fn fails, and closes rows.
-func each(rows driver.Rows, fn func(Values) error) error {
-	defer rows.Close()
-	v := make(Values, len(rows.Columns()))
-	for {
-		if err := rows.Next(v); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := fn(v); err != nil {
-			return err
-		}
+// PagesWritten returns how many pages c wrote to the database (to its
+// write-ahead log) since the last call.
+func (c *Conn) PagesWritten() int {
+	rc := sqlite3.Xsqlite3_db_status(c.tls, c.db, sqlite3.SQLITE_DBSTATUS_CACHE_WRITE, c.out, c.out+4, 1)
+	if rc != sqlite3.SQLITE_OK {
+		return 0
 	}
+	return c.outInt(0)
 }
 
-// hasRow reports whether rows holds a row, and closes them.
-func hasRow(rows driver.Rows) (bool, error) {
-	defer rows.Close()
-	v := make([]driver.Value, len(rows.Columns()))
-	switch err := rows.Next(v); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, io.EOF):
-		return false, nil
-	default:
-		return false, err
-	}
-}
-
-// Named turns args into the driver's form. Callers build the arguments of
-// the write statements in their own goroutine with it, so that the writer
-// only executes.
+// Named turns args into the form statements take. Callers build the
+// arguments of the write statements in their own goroutine with it, so
+// that the writer only executes.
 func Named(args ...any) []driver.NamedValue {
 	if len(args) == 0 {
 		return nil

@@ -4,76 +4,264 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"io"
+	"fmt"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Stmt is a statement prepared once on a Conn (PrepareStmt), and
-// finalised when the Conn closes. It runs with a background context: the
-// writer that runs it has already taken its request, whose caller waits
-// for the outcome whatever its own context does.
+// finalised when the Conn closes. Its arguments are bound by position
+// (?, ?NNN), from the NamedValues' order.
 type Stmt struct {
-	s     driver.Stmt
-	exec  driver.StmtExecContext
-	query driver.StmtQueryContext
+	c       *Conn
+	p       uintptr // sqlite3_stmt*
+	nParams int
+	nCols   int
+	// buf is C memory that holds the text and blob arguments bound, so
+	// that SQLite reads them in place (SQLITE_STATIC) until the next run
+	// binds others.
+	buf    uintptr
+	bufCap int
 }
 
-// Run executes s with args bound.
+func newStmt(c *Conn, p uintptr) *Stmt {
+	return &Stmt{
+		c:       c,
+		p:       p,
+		nParams: int(sqlite3.Xsqlite3_bind_parameter_count(c.tls, p)),
+		nCols:   int(sqlite3.Xsqlite3_column_count(c.tls, p)),
+	}
+}
+
+// finalize releases s.
+func (s *Stmt) finalize() error {
+	var err error
+	if s.p != 0 {
+		if rc := sqlite3.Xsqlite3_finalize(s.c.tls, s.p); rc != sqlite3.SQLITE_OK {
+			err = s.c.errorOf(rc)
+		}
+		s.p = 0
+	}
+	if s.buf != 0 {
+		libc.Xfree(s.c.tls, s.buf)
+		s.buf, s.bufCap = 0, 0
+	}
+	return err
+}
+
+// bind binds args to s's parameters by position; arguments past the
+// last parameter are ignored. A value is an int64, float64, bool,
+// string, []byte or nil.
+func (s *Stmt) bind(args []driver.NamedValue) error {
+	if len(args) < s.nParams {
+		return fmt.Errorf("the statement takes %d arguments, %d given", s.nParams, len(args))
+	}
+	args = args[:s.nParams]
+	size := 1 // never 0, so that an empty text binds as text, not NULL
+	for _, a := range args {
+		switch v := a.Value.(type) {
+		case string:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		}
+	}
+	if size > s.bufCap {
+		if s.buf != 0 {
+			libc.Xfree(s.c.tls, s.buf)
+		}
+		c := max(256, 2*s.bufCap)
+		for c < size {
+			c *= 2
+		}
+		s.buf, s.bufCap = libc.Xmalloc(s.c.tls, uint64(c)), c
+		if s.buf == 0 {
+			s.bufCap = 0
+			return errors.New("sqlite: bind: out of memory")
+		}
+	}
+	tls, off := s.c.tls, s.buf
+	for i, a := range args {
+		n := int32(i + 1)
+		var rc int32
+		switch v := a.Value.(type) {
+		case int64:
+			rc = sqlite3.Xsqlite3_bind_int64(tls, s.p, n, v)
+		case float64:
+			rc = sqlite3.Xsqlite3_bind_double(tls, s.p, n, v)
+		case bool:
+			var b int64
+			if v {
+				b = 1
+			}
+			rc = sqlite3.Xsqlite3_bind_int64(tls, s.p, n, b)
+		case string:
+			copy(libc.GoBytes(off, len(v)), v)
+			rc = sqlite3.Xsqlite3_bind_text(tls, s.p, n, off, int32(len(v)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(v))
+		case []byte:
+			if v == nil {
+				rc = sqlite3.Xsqlite3_bind_null(tls, s.p, n)
+				break
+			}
+			copy(libc.GoBytes(off, len(v)), v)
+			rc = sqlite3.Xsqlite3_bind_blob(tls, s.p, n, off, int32(len(v)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(v))
+		case nil:
+			rc = sqlite3.Xsqlite3_bind_null(tls, s.p, n)
+		default:
+			sqlite3.Xsqlite3_clear_bindings(tls, s.p)
+			return fmt.Errorf("sqlite: argument %d is a %T, which SQLite cannot store", i+1, v)
+		}
+		if rc != sqlite3.SQLITE_OK {
+			err := s.c.errorOf(rc)
+			sqlite3.Xsqlite3_clear_bindings(tls, s.p)
+			return err
+		}
+	}
+	return nil
+}
+
+// step advances s: it reports whether a row is ready, and fails with
+// SQLite's error, after which s is reset.
+func (s *Stmt) step() (bool, error) {
+	switch rc := sqlite3.Xsqlite3_step(s.c.tls, s.p); rc {
+	case sqlite3.SQLITE_ROW:
+		return true, nil
+	case sqlite3.SQLITE_DONE:
+		return false, nil
+	default:
+		err := s.c.errorOf(rc)
+		s.reset()
+		return false, err
+	}
+}
+
+// reset makes s ready to run again. Its error repeats the last step's,
+// which step has already returned.
+func (s *Stmt) reset() { sqlite3.Xsqlite3_reset(s.c.tls, s.p) }
+
+// row reads the current row into v: int64, float64, string, []byte or
+// nil, each a copy.
+func (s *Stmt) row(v Values) {
+	tls := s.c.tls
+	for i := range v {
+		n := int32(i)
+		switch sqlite3.Xsqlite3_column_type(tls, s.p, n) {
+		case sqlite3.SQLITE_INTEGER:
+			v[i] = sqlite3.Xsqlite3_column_int64(tls, s.p, n)
+		case sqlite3.SQLITE_FLOAT:
+			v[i] = sqlite3.Xsqlite3_column_double(tls, s.p, n)
+		case sqlite3.SQLITE_TEXT:
+			p := sqlite3.Xsqlite3_column_text(tls, s.p, n)
+			v[i] = string(libc.GoBytes(p, int(sqlite3.Xsqlite3_column_bytes(tls, s.p, n))))
+		case sqlite3.SQLITE_BLOB:
+			p := sqlite3.Xsqlite3_column_blob(tls, s.p, n)
+			v[i] = append([]byte(nil), libc.GoBytes(p, int(sqlite3.Xsqlite3_column_bytes(tls, s.p, n)))...)
+		default:
+			v[i] = nil
+		}
+	}
+}
+
+// result is what a statement that ran reports: the rowid it inserted
+// last and the rows it changed.
+type result struct{ lastID, changes int64 }
+
+func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
+func (r result) RowsAffected() (int64, error) { return r.changes, nil }
+
+// Run executes s with args bound, through any rows it returns.
 func (s *Stmt) Run(args []driver.NamedValue) (driver.Result, error) {
-	return s.exec.ExecContext(context.Background(), args)
+	if err := s.bind(args); err != nil {
+		return nil, err
+	}
+	for {
+		more, err := s.step()
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+	}
+	res := result{
+		lastID:  sqlite3.Xsqlite3_last_insert_rowid(s.c.tls, s.c.db),
+		changes: sqlite3.Xsqlite3_changes64(s.c.tls, s.c.db),
+	}
+	s.reset()
+	return res, nil
 }
 
 // Each runs s with args bound and calls fn with each row it returns,
-// until fn fails. The values are the driver's, good only until the next
-// row.
+// until fn fails. The values are good only until the next row.
 func (s *Stmt) Each(args []driver.NamedValue, fn func(Values) error) error {
-	rows, err := s.query.QueryContext(context.Background(), args)
-	if err != nil {
+	if err := s.bind(args); err != nil {
 		return err
 	}
-	return each(rows, fn)
+	defer s.reset()
+	v := make(Values, s.nCols)
+	for {
+		more, err := s.step()
+		if err != nil || !more {
+			return err
+		}
+		s.row(v)
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+}
+
+// first runs s with args bound and reads its first row into v, if it
+// returns one.
+func (s *Stmt) first(args []driver.NamedValue, v Values) (bool, error) {
+	if err := s.bind(args); err != nil {
+		return false, err
+	}
+	defer s.reset()
+	more, err := s.step()
+	if err != nil || !more {
+		return false, err
+	}
+	s.row(v)
+	return true, nil
 }
 
 // Do executes s, for statements whose result does not matter.
 func (s *Stmt) Do(args ...any) error {
-	_, err := s.exec.ExecContext(context.Background(), Named(args...))
+	_, err := s.Run(Named(args...))
 	return err
 }
 
 // Returning runs s, which returns at most one row of one integer, and
 // returns that integer and whether there was a row.
 func (s *Stmt) Returning(args []driver.NamedValue) (int64, bool, error) {
-	rows, err := s.query.QueryContext(context.Background(), args)
-	if err != nil {
+	if err := s.bind(args); err != nil {
 		return 0, false, err
 	}
-	var v [1]driver.Value
-	nerr := rows.Next(v[:])
-	cerr := rows.Close()
-	switch {
-	case errors.Is(nerr, io.EOF):
-		return 0, false, cerr
-	case nerr != nil:
-		return 0, false, nerr
-	case cerr != nil:
-		return 0, false, cerr
+	more, err := s.step()
+	if err != nil || !more {
+		s.reset()
+		return 0, false, err
 	}
-	n, _ := v[0].(int64)
+	n := sqlite3.Xsqlite3_column_int64(s.c.tls, s.p, 0)
+	// A RETURNING statement finishes its work on its last step.
+	for more {
+		if more, err = s.step(); err != nil {
+			return 0, false, err
+		}
+	}
+	s.reset()
 	return n, true, nil
 }
 
 // TwoStrings runs s, which returns at most one row of two text columns,
 // and returns them and whether there was a row.
 func (s *Stmt) TwoStrings(args ...any) (a, b string, ok bool, err error) {
-	rows, err := s.query.QueryContext(context.Background(), Named(args...))
-	if err != nil {
-		return "", "", false, err
-	}
-	defer rows.Close()
 	var v [2]driver.Value
-	switch err := rows.Next(v[:]); {
-	case errors.Is(err, io.EOF):
-		return "", "", false, nil
-	case err != nil:
+	if ok, err = s.first(Named(args...), v[:]); !ok {
 		return "", "", false, err
 	}
 	a, _ = v[0].(string)
@@ -82,19 +270,11 @@ func (s *Stmt) TwoStrings(args ...any) (a, b string, ok bool, err error) {
 }
 
 // Row runs s, which returns at most one row, and returns its values and
-// whether there was one. The values are the driver's: a []byte among
-// them is only good until s runs again.
+// whether there was one.
 func (s *Stmt) Row(args ...any) ([]driver.Value, bool, error) {
-	rows, err := s.query.QueryContext(context.Background(), Named(args...))
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, len(rows.Columns()))
-	switch err := rows.Next(v); {
-	case errors.Is(err, io.EOF):
-		return nil, false, nil
-	case err != nil:
+	v := make(Values, s.nCols)
+	ok, err := s.first(Named(args...), v)
+	if !ok {
 		return nil, false, err
 	}
 	return v, true, nil
@@ -102,11 +282,11 @@ func (s *Stmt) Row(args ...any) ([]driver.Value, bool, error) {
 
 // Exists reports whether s, run with args, returns a row.
 func (s *Stmt) Exists(args ...any) (bool, error) {
-	rows, err := s.query.QueryContext(context.Background(), Named(args...))
-	if err != nil {
+	if err := s.bind(Named(args...)); err != nil {
 		return false, err
 	}
-	return hasRow(rows)
+	defer s.reset()
+	return s.step()
 }
 
 // Tx holds the statements that begin and end the transactions of a Conn,
