@@ -81,9 +81,9 @@ func (h *hotReads) findOpenConversation(ctx context.Context, customer core.Endpo
 	}
 	defer func() { h.free <- hc }()
 	var conv *core.Conversation
-	err := hc.openConversation.Each(rawsql.Named(customer.Channel, customer.Address), func(v rawsql.Values) error {
+	err := hc.openConversation.Each(rawsql.Named(customer.Channel, customer.Address), func(r rawsql.Row) error {
 		var err error
-		conv, err = scanConversation(v)
+		conv, err = scanConversation(r)
 		return err
 	})
 	if err != nil {

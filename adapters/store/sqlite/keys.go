@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -75,17 +74,13 @@ func (s *Store) Key(ctx context.Context, name string, size int) (current, previo
 		if _, err := w.insKey.Run(ins); err != nil {
 			return err
 		}
-		v, ok, err := w.findKey.Row(name)
+		ok, err := w.findKey.First(rawsql.Named(name), func(r rawsql.Row) error { return r.Scan(&current, &previous) })
 		switch {
 		case err != nil:
 			return err
 		case !ok:
 			return errors.New("the key made is not there")
 		}
-		// The driver's values may be reused once the row is closed.
-		cur, _ := v[0].([]byte)
-		prev, _ := v[1].([]byte)
-		current, previous = bytes.Clone(cur), bytes.Clone(prev)
 		return nil
 	})
 	if err != nil {

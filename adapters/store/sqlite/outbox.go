@@ -124,8 +124,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 	var out []*core.Delivery
 	err := s.w.Do(ctx, func(w *wconn) error {
 		out = out[:0]
-		return w.claim.Each(args, func(v rawsql.Values) error {
-			d, err := scanDelivery(v)
+		return w.claim.Each(args, func(r rawsql.Row) error {
+			d, err := scanDelivery(r)
 			if err != nil {
 				return err
 			}
@@ -210,7 +210,8 @@ func (s *Store) UpdateDelivery(ctx context.Context, d *core.Delivery) error {
 			return err
 		}
 		// Nothing was written: the request is refused alone.
-		status, stored, ok, err := w.deliveryState.TwoStrings(id)
+		var status, stored string
+		ok, err := w.deliveryState.First(rawsql.Named(id), func(r rawsql.Row) error { return r.Scan(&status, &stored) })
 		switch {
 		case err != nil:
 			return err

@@ -95,8 +95,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (retenti
 // in order, and returns how many it picked.
 func pruneStep(ctx context.Context, c *rawsql.Conn, pick string, args []driver.NamedValue, deletes []deletion) (int, error) {
 	var seqs []int64
-	err := c.Each(ctx, pick, args, func(v rawsql.Values) error {
-		seq, _ := v[0].(int64)
+	err := c.Each(ctx, pick, args, func(r rawsql.Row) error {
+		var seq int64
+		if err := r.Scan(&seq); err != nil {
+			return err
+		}
 		seqs = append(seqs, seq)
 		return nil
 	})

@@ -26,8 +26,8 @@ func fromMicros(v int64) time.Time {
 	return time.UnixMicro(v).UTC()
 }
 
-// scanner is a *sql.Row, a *sql.Rows or a rawsql.Values, a row read from
-// the writer's connection.
+// scanner is a *sql.Row, a *sql.Rows or a rawsql.Row, a row read from
+// one of the store's own connections.
 type scanner interface {
 	Scan(dest ...any) error
 }

@@ -257,8 +257,8 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, id string, now time.
 	var out []*core.Delivery
 	err := s.w.Do(ctx, func(w *wconn) error {
 		out = out[:0]
-		return w.conn.Each(ctx, claimWebhookSQL, args, func(v rawsql.Values) error {
-			d, err := scanDelivery(v)
+		return w.conn.Each(ctx, claimWebhookSQL, args, func(r rawsql.Row) error {
+			d, err := scanDelivery(r)
 			if err != nil {
 				return err
 			}

@@ -287,10 +287,8 @@ func (c *Conn) once(ctx context.Context, query string, fn func(*Stmt) error) err
 func (c *Conn) QueryString(ctx context.Context, query string) (string, error) {
 	var s string
 	err := c.once(ctx, query, func(st *Stmt) error {
-		return st.Each(nil, func(v Values) error {
-			s, _ = v[0].(string)
-			return nil
-		})
+		_, err := st.First(nil, func(r Row) error { return r.Scan(&s) })
+		return err
 	})
 	return s, err
 }
@@ -299,10 +297,8 @@ func (c *Conn) QueryString(ctx context.Context, query string) (string, error) {
 func (c *Conn) QueryInt(ctx context.Context, query string) (int64, error) {
 	var n int64
 	err := c.once(ctx, query, func(st *Stmt) error {
-		return st.Each(nil, func(v Values) error {
-			n, _ = v[0].(int64)
-			return nil
-		})
+		_, err := st.First(nil, func(r Row) error { return r.Scan(&n) })
+		return err
 	})
 	return n, err
 }
@@ -318,8 +314,8 @@ func (c *Conn) Exists(ctx context.Context, query string, args ...any) (bool, err
 }
 
 // Each runs query with args and calls fn with each row it returns, until
-// fn fails. The values are good only until the next row.
-func (c *Conn) Each(ctx context.Context, query string, args []driver.NamedValue, fn func(Values) error) error {
+// fn fails.
+func (c *Conn) Each(ctx context.Context, query string, args []driver.NamedValue, fn func(Row) error) error {
 	return c.once(ctx, query, func(st *Stmt) error { return st.Each(args, fn) })
 }
 

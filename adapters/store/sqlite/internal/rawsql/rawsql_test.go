@@ -1,6 +1,7 @@
 package rawsql
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -42,7 +43,8 @@ func TestValuesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ins := prepare(t, c, "INSERT INTO t (v) VALUES (?)")
-	sel := prepare(t, c, "SELECT v, typeof(v) FROM t WHERE k = ?")
+	typeOf := prepare(t, c, "SELECT typeof(v), v IS ? FROM t WHERE k = ?")
+	sel := prepare(t, c, "SELECT v FROM t WHERE k = ?")
 	for _, tc := range []struct {
 		in       any
 		typeName string
@@ -62,29 +64,52 @@ func TestValuesRoundTrip(t *testing.T) {
 			t.Fatalf("insert %#v: %v", tc.in, err)
 		}
 		id, _ := res.LastInsertId()
-		v, ok, err := sel.Row(id)
-		if err != nil || !ok {
+		var typ string
+		var same int64
+		if ok, err := typeOf.First(Named(tc.in, id), func(r Row) error { return r.Scan(&typ, &same) }); err != nil || !ok {
 			t.Fatalf("select %#v: %v, row %v", tc.in, err, ok)
 		}
-		if v[1] != tc.typeName {
-			t.Errorf("%#v is stored as %v, want %s", tc.in, v[1], tc.typeName)
+		if typ != tc.typeName || same != 1 {
+			t.Errorf("%#v is stored as %s (the same value: %d), want %s", tc.in, typ, same, tc.typeName)
 		}
-		want := tc.in
-		switch x := tc.in.(type) {
-		case bool:
-			want = int64(1)
-		case []byte:
-			if x == nil {
-				want = nil
-			}
+	}
+
+	// What Scan reads back, row by row as inserted above.
+	scan := func(k int64, dest any) {
+		t.Helper()
+		if ok, err := sel.First(Named(k), func(r Row) error { return r.Scan(dest) }); err != nil || !ok {
+			t.Fatalf("scan row %d: %v, row %v", k, err, ok)
 		}
-		if got, ok := v[0].([]byte); ok {
-			if string(got) != string(want.([]byte)) {
-				t.Errorf("%#v reads back as %#v", tc.in, got)
-			}
-		} else if v[0] != want {
-			t.Errorf("%#v reads back as %#v", tc.in, v[0])
-		}
+	}
+	var n int64
+	if scan(1, &n); n != -7 {
+		t.Errorf("-7 reads back as %d", n)
+	}
+	if scan(2, &n); n != 1 {
+		t.Errorf("true reads back as %d", n)
+	}
+	s := "not read"
+	if scan(4, &s); s != "" {
+		t.Errorf("empty text reads back as %q", s)
+	}
+	if scan(5, &s); s != "héllo\x00world" {
+		t.Errorf("text reads back as %q", s)
+	}
+	if scan(6, &s); s != "" {
+		t.Errorf("NULL reads back into a string as %q", s)
+	}
+	var b []byte
+	if scan(7, &b); b != nil {
+		t.Errorf("a nil blob reads back as %#v", b)
+	}
+	if scan(8, &b); b == nil || len(b) != 0 {
+		t.Errorf("an empty blob reads back as %#v", b)
+	}
+	if scan(9, &b); !bytes.Equal(b, []byte{0, 1, 2}) {
+		t.Errorf("a blob reads back as %#v", b)
+	}
+	if _, err := sel.First(Named(int64(4)), func(r Row) error { return r.Scan(&n) }); err == nil || !strings.Contains(err.Error(), "column 0 is text, not an integer") {
+		t.Errorf("text into an integer: %v", err)
 	}
 }
 
@@ -114,9 +139,9 @@ func TestRunAgainWithOtherText(t *testing.T) {
 	}
 	sel := prepare(t, c, "SELECT a, b FROM t ORDER BY k")
 	i := 0
-	err := sel.Each(nil, func(v Values) error {
+	err := sel.Each(nil, func(r Row) error {
 		var a, b string
-		if err := v.Scan(&a, &b); err != nil {
+		if err := r.Scan(&a, &b); err != nil {
 			return err
 		}
 		if a != texts[i] || b != strings.ToUpper(texts[i])+"!" {
@@ -147,10 +172,15 @@ func TestStatementsInterleave(t *testing.T) {
 	sel := prepare(t, c, "SELECT k, tag FROM t WHERE tag = ? ORDER BY k")
 	ins := prepare(t, c, "INSERT INTO u (tag) VALUES (?)")
 	rows := 0
-	err := sel.Each(Named("wanted"), func(v Values) error {
+	err := sel.Each(Named("wanted"), func(r Row) error {
 		rows++
-		if v[1] != "wanted" {
-			t.Errorf("row %d has tag %v", rows, v[1])
+		var k int64
+		var tag string
+		if err := r.Scan(&k, &tag); err != nil {
+			return err
+		}
+		if tag != "wanted" {
+			t.Errorf("row %d has tag %q", rows, tag)
 		}
 		return ins.Do(strings.Repeat("a much longer tag than the one selected ", rows))
 	})

@@ -142,29 +142,6 @@ func (s *Stmt) step() (bool, error) {
 // which step has already returned.
 func (s *Stmt) reset() { sqlite3.Xsqlite3_reset(s.c.tls, s.p) }
 
-// row reads the current row into v: int64, float64, string, []byte or
-// nil, each a copy.
-func (s *Stmt) row(v Values) {
-	tls := s.c.tls
-	for i := range v {
-		n := int32(i)
-		switch sqlite3.Xsqlite3_column_type(tls, s.p, n) {
-		case sqlite3.SQLITE_INTEGER:
-			v[i] = sqlite3.Xsqlite3_column_int64(tls, s.p, n)
-		case sqlite3.SQLITE_FLOAT:
-			v[i] = sqlite3.Xsqlite3_column_double(tls, s.p, n)
-		case sqlite3.SQLITE_TEXT:
-			p := sqlite3.Xsqlite3_column_text(tls, s.p, n)
-			v[i] = string(libc.GoBytes(p, int(sqlite3.Xsqlite3_column_bytes(tls, s.p, n))))
-		case sqlite3.SQLITE_BLOB:
-			p := sqlite3.Xsqlite3_column_blob(tls, s.p, n)
-			v[i] = append([]byte(nil), libc.GoBytes(p, int(sqlite3.Xsqlite3_column_bytes(tls, s.p, n)))...)
-		default:
-			v[i] = nil
-		}
-	}
-}
-
 // result is what a statement that ran reports: the rowid it inserted
 // last and the rows it changed.
 type result struct{ lastID, changes int64 }
@@ -195,28 +172,26 @@ func (s *Stmt) Run(args []driver.NamedValue) (driver.Result, error) {
 }
 
 // Each runs s with args bound and calls fn with each row it returns,
-// until fn fails. The values are good only until the next row.
-func (s *Stmt) Each(args []driver.NamedValue, fn func(Values) error) error {
+// until fn fails.
+func (s *Stmt) Each(args []driver.NamedValue, fn func(Row) error) error {
 	if err := s.bind(args); err != nil {
 		return err
 	}
 	defer s.reset()
-	v := make(Values, s.nCols)
 	for {
 		more, err := s.step()
 		if err != nil || !more {
 			return err
 		}
-		s.row(v)
-		if err := fn(v); err != nil {
+		if err := fn(Row{s}); err != nil {
 			return err
 		}
 	}
 }
 
-// first runs s with args bound and reads its first row into v, if it
-// returns one.
-func (s *Stmt) first(args []driver.NamedValue, v Values) (bool, error) {
+// First runs s with args bound and calls fn with the first row it
+// returns, if any; it reports whether there was one.
+func (s *Stmt) First(args []driver.NamedValue, fn func(Row) error) (bool, error) {
 	if err := s.bind(args); err != nil {
 		return false, err
 	}
@@ -225,8 +200,7 @@ func (s *Stmt) first(args []driver.NamedValue, v Values) (bool, error) {
 	if err != nil || !more {
 		return false, err
 	}
-	s.row(v)
-	return true, nil
+	return true, fn(Row{s})
 }
 
 // Do executes s, for statements whose result does not matter.
@@ -255,29 +229,6 @@ func (s *Stmt) Returning(args []driver.NamedValue) (int64, bool, error) {
 	}
 	s.reset()
 	return n, true, nil
-}
-
-// TwoStrings runs s, which returns at most one row of two text columns,
-// and returns them and whether there was a row.
-func (s *Stmt) TwoStrings(args ...any) (a, b string, ok bool, err error) {
-	var v [2]driver.Value
-	if ok, err = s.first(Named(args...), v[:]); !ok {
-		return "", "", false, err
-	}
-	a, _ = v[0].(string)
-	b, _ = v[1].(string)
-	return a, b, true, nil
-}
-
-// Row runs s, which returns at most one row, and returns its values and
-// whether there was one.
-func (s *Stmt) Row(args ...any) ([]driver.Value, bool, error) {
-	v := make(Values, s.nCols)
-	ok, err := s.first(Named(args...), v)
-	if !ok {
-		return nil, false, err
-	}
-	return v, true, nil
 }
 
 // Exists reports whether s, run with args, returns a row.
