@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -81,8 +82,15 @@ func (c *Conn) release() error {
 
 // outPtr reads the i-th pointer of c.out.
 func (c *Conn) outPtr(i int) uintptr {
-	return uintptr(binary.NativeEndian.Uint64(libc.GoBytes(c.out+uintptr(8*i), 8)))
+	b := libc.GoBytes(c.out+uintptr(i)*ptrSize, int(ptrSize))
+	if ptrSize == 4 {
+		return uintptr(binary.NativeEndian.Uint32(b))
+	}
+	return uintptr(binary.NativeEndian.Uint64(b))
 }
+
+// ptrSize is the size of a C pointer.
+const ptrSize = unsafe.Sizeof(uintptr(0))
 
 // outInt reads the i-th C int of c.out.
 func (c *Conn) outInt(i int) int {
@@ -207,7 +215,7 @@ func (c *Conn) prepare(query string) (*Stmt, string, error) {
 		return nil, "", errors.New("out of memory")
 	}
 	defer libc.Xfree(c.tls, z)
-	pStmt, pTail := c.out, c.out+8
+	pStmt, pTail := c.out, c.out+ptrSize
 	rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, int32(len(query)+1),
 		sqlite3.SQLITE_PREPARE_PERSISTENT, pStmt, pTail)
 	if rc != sqlite3.SQLITE_OK {

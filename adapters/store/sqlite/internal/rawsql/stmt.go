@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -75,7 +76,7 @@ func (s *Stmt) bind(args []driver.NamedValue) error {
 		for c < size {
 			c *= 2
 		}
-		s.buf, s.bufCap = libc.Xmalloc(s.c.tls, uint64(c)), c
+		s.buf, s.bufCap = libc.Xmalloc(s.c.tls, types.Size_t(c)), c
 		if s.buf == 0 {
 			s.bufCap = 0
 			return errors.New("sqlite: bind: out of memory")
