@@ -293,22 +293,22 @@ func (c *Conn) once(ctx context.Context, query string, fn func(*Stmt) error) err
 
 // QueryString runs a statement that returns one string.
 func (c *Conn) QueryString(ctx context.Context, query string) (string, error) {
-	var s string
-	err := c.once(ctx, query, func(st *Stmt) error {
-		_, err := st.First(nil, func(r Row) error { return r.Scan(&s) })
-		return err
-	})
-	return s, err
+	return queryOne[string](ctx, c, query)
 }
 
 // QueryInt runs a statement that returns one integer.
 func (c *Conn) QueryInt(ctx context.Context, query string) (int64, error) {
-	var n int64
+	return queryOne[int64](ctx, c, query)
+}
+
+// queryOne runs query on c and scans the first column of its first row.
+func queryOne[T any](ctx context.Context, c *Conn, query string) (T, error) {
+	var v T
 	err := c.once(ctx, query, func(st *Stmt) error {
-		_, err := st.First(nil, func(r Row) error { return r.Scan(&n) })
+		_, err := st.First(nil, func(r Row) error { return r.Scan(&v) })
 		return err
 	})
-	return n, err
+	return v, err
 }
 
 // Exists reports whether query, run with args, returns a row.
