@@ -111,7 +111,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c *core.Conversation) er
 
 // versionCheck turns an optimistic UPDATE that changed nothing into
 // ErrVersion, or into CodeNotFound when the row does not exist at all.
-func versionCheck(res driver.Result, exists *rawsql.Stmt, id, what string) error {
+func versionCheck(res rawsql.Result, exists *rawsql.Stmt, id, what string) error {
 	n, err := res.RowsAffected()
 	if err != nil || n > 0 {
 		return err

@@ -284,7 +284,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *webhook.Attempt, di
 	var newID int64
 	err := s.w.Do(ctx, func(w *wconn) error {
 		disabled = false
-		var res driver.Result
+		var res rawsql.Result
 		var err error
 		if a.OK() {
 			res, err = w.conn.ExecContext(ctx, `UPDATE webhook_endpoints SET last_success_at = ?, failing_since = 0

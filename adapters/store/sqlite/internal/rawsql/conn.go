@@ -245,15 +245,15 @@ func blank(s string) bool {
 // ExecContext runs query, which may hold several statements (a
 // migration), with args bound to each, and returns the last one's
 // result.
-func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	var res driver.Result = result{}
+func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (Result, error) {
+	var res Result
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		st, rest, err := c.prepare(query)
 		if err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		if st == nil {
 			return res, nil
@@ -263,7 +263,7 @@ func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.Name
 			err = ferr
 		}
 		if err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		query = rest
 	}

@@ -143,28 +143,32 @@ func (s *Stmt) step() (bool, error) {
 // which step has already returned.
 func (s *Stmt) reset() { sqlite3.Xsqlite3_reset(s.c.tls, s.p) }
 
-// result is what a statement that ran reports: the rowid it inserted
-// last and the rows it changed.
-type result struct{ lastID, changes int64 }
+// Result is what a statement that ran reports: the rowid it inserted
+// last and the rows it changed. Its methods are database/sql's (as in
+// driver.Result), and it is returned as a value, with no allocation.
+type Result struct{ lastID, changes int64 }
 
-func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
-func (r result) RowsAffected() (int64, error) { return r.changes, nil }
+// LastInsertId is the rowid the statement inserted last.
+func (r Result) LastInsertId() (int64, error) { return r.lastID, nil }
+
+// RowsAffected is the number of rows the statement changed.
+func (r Result) RowsAffected() (int64, error) { return r.changes, nil }
 
 // Run executes s with args bound, through any rows it returns.
-func (s *Stmt) Run(args []driver.NamedValue) (driver.Result, error) {
+func (s *Stmt) Run(args []driver.NamedValue) (Result, error) {
 	if err := s.bind(args); err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	for {
 		more, err := s.step()
 		if err != nil {
-			return nil, err
+			return Result{}, err
 		}
 		if !more {
 			break
 		}
 	}
-	res := result{
+	res := Result{
 		lastID:  sqlite3.Xsqlite3_last_insert_rowid(s.c.tls, s.c.db),
 		changes: sqlite3.Xsqlite3_changes64(s.c.tls, s.c.db),
 	}
