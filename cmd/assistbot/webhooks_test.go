@@ -115,6 +115,7 @@ type apiHookDeliveries struct {
 		Status         string `json:"status"`
 		Attempts       int    `json:"attempts"`
 		ResponseStatus int    `json:"response_status"`
+		Error          string `json:"error"`
 		Tries          []struct {
 			Attempt        int    `json:"attempt"`
 			ResponseStatus int    `json:"response_status"`
@@ -303,6 +304,16 @@ func TestWebhookRetriesAndDisabling(t *testing.T) {
 	setMode("down")
 	s.api("POST", "/api/v1/sessions", ``, &sess)
 	crm.wait("the first failure", atLeast(6))
+	// The dispatcher reads the clock once the answer is in, and the retry
+	// is due from then: the clock moves on only once that is saved.
+	waitDeliveries(s, "crm", func(ds apiHookDeliveries) bool {
+		for _, d := range ds.Deliveries {
+			if d.Event == "conversation.opened" && d.Status == "queued" && d.Error != "" {
+				return true
+			}
+		}
+		return false
+	})
 	clock.Add(25 * time.Hour)
 	crm.wait("the attempt a day later", atLeast(7))
 	var hook apiWebhook
