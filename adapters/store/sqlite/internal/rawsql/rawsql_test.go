@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -295,5 +296,48 @@ func TestPagesWritten(t *testing.T) {
 	}
 	if n := c.PagesWritten(); n != 0 {
 		t.Errorf("asked again, %d pages", n)
+	}
+}
+
+// A connection waits up to its busy_timeout for another's write lock,
+// then goes on; past the timeout it gives up with SQLITE_BUSY.
+func TestBusyTimeout(t *testing.T) {
+	ctx := context.Background()
+	name := "file:" + filepath.ToSlash(filepath.Join(t.TempDir(), "t.db"))
+	open := func(busyMillis int64) *Conn {
+		c, err := OpenWriter(ctx, name, busyMillis, "FULL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	patient, hasty, holder := open(10_000), open(50), open(0)
+	if err := holder.Exec(ctx, "CREATE TABLE t (v INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Exec(ctx, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	err := hasty.Exec(ctx, "INSERT INTO t VALUES (3)")
+	var e *Error
+	if !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY {
+		t.Fatalf("with the lock held past its timeout: %v, want SQLITE_BUSY", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- patient.Exec(ctx, "INSERT INTO t VALUES (2)") }()
+	select {
+	case err := <-done:
+		t.Fatalf("the insert did not wait for the lock: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := holder.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the insert that waited: %v", err)
+	}
+	if n, err := patient.QueryInt(ctx, "SELECT sum(v) FROM t"); err != nil || n != 3 {
+		t.Errorf("sum %d, want 3 (1 and 2): %v", n, err)
 	}
 }
