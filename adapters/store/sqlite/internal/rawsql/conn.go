@@ -46,6 +46,7 @@ func Open(name string) (*Conn, error) {
 	c.out = libc.Xmalloc(c.tls, outSize)
 	cname, err := libc.CString(name)
 	if c.out == 0 || err != nil {
+		libc.Xfree(c.tls, cname) // free(0) does nothing
 		c.release()
 		return nil, errors.New("sqlite: open: out of memory")
 	}
@@ -222,7 +223,10 @@ func (c *Conn) prepare(query string) (*Stmt, string, error) {
 		return nil, "", c.errorOf(rc)
 	}
 	p, tail := c.outPtr(0), c.outPtr(1)
-	rest := query[min(len(query), int(tail-z)):]
+	rest := ""
+	if tail > z && tail-z < uintptr(len(query)) {
+		rest = query[tail-z:]
+	}
 	if p == 0 {
 		return nil, rest, nil
 	}
