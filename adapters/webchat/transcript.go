@@ -167,16 +167,12 @@ func (c *Chat) transcript(ctx context.Context, conv *core.Conversation) ([]lineV
 	lines := make([]lineView, 0, len(tr))
 	for _, t := range tr {
 		if m := t.Message; m != nil {
-			l := lineView{Kind: "in", Author: m.Author, Text: m.Text, At: m.At}
-			if m.Direction == core.FromAgent {
-				l.Kind = "out"
-			}
-			lines = append(lines, l)
+			lines = append(lines, lineView{Kind: t.Kind(), Author: m.Author, Text: m.Text, At: m.At})
 			continue
 		}
 		d := t.Link.Delivery
 		lines = append(lines, lineView{
-			Kind:      "link",
+			Kind:      t.Kind(),
 			At:        d.CreatedAt,
 			Link:      d.Notice.Link,
 			PIN:       d.Notice.PIN,

@@ -33,6 +33,18 @@ type TranscriptLine struct {
 	Link    *SentLink
 }
 
+// Kind is how the console and the chat show l: "in" for a message from
+// the customer, "out" for one from the desk, "link" for a link sent.
+func (l TranscriptLine) Kind() string {
+	switch {
+	case l.Message == nil:
+		return "link"
+	case l.Message.Direction == core.FromAgent:
+		return "out"
+	}
+	return "in"
+}
+
 // Transcript returns what the console and the chat show of conversation
 // conv: its messages and the links sent to its customer, oldest first,
 // and its sessions, newest first. Whether a link still opens is
