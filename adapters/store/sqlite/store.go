@@ -11,7 +11,7 @@
 // The machinery is in internal packages, so that this one reads as the
 // store's statements: rawsql drives the writer's and the checkpointer's
 // connections, and those of the lookup every /remote makes (hotReads),
-// through the driver rather than database/sql, groupcommit is
+// through SQLite's C API rather than database/sql, groupcommit is
 // the batching writer, tally sums a report's sessions, and locks holds
 // the Store's named locks.
 package sqlite
@@ -164,8 +164,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// sql.Open only validates its arguments; nothing connects before the
 	// writer below has set WAL mode and migrated the schema.
 	q := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", busy), "query_only(1)"}}
-	readerDSN := name + "?" + q.Encode()
-	db, err := sql.Open("sqlite", readerDSN)
+	db, err := sql.Open("sqlite", name+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

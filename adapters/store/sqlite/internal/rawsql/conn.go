@@ -191,20 +191,38 @@ func (c *Conn) Close() error {
 // PrepareStmt prepares query, a single statement, on c. Close finalises
 // it.
 func (c *Conn) PrepareStmt(ctx context.Context, query string) (*Stmt, error) {
+	st, err := c.prepareOne(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts = append(c.stmts, st)
+	return st, nil
+}
+
+// prepareOne prepares query, which must hold one statement; the caller
+// finalises it.
+func (c *Conn) prepareOne(ctx context.Context, query string) (*Stmt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	st, rest, err := c.prepare(query)
-	if err != nil {
-		return nil, fmt.Errorf("prepare %q: %w", query, err)
+	if err == nil && st == nil {
+		err = errors.New("no statement")
 	}
-	if st == nil || !blank(rest) {
+	if err == nil && rest != "" {
+		// What follows may be blanks and comments, which prepare as none.
+		var next *Stmt
+		if next, _, err = c.prepare(rest); err == nil && next != nil {
+			next.finalize()
+			err = errors.New("more than one statement")
+		}
+	}
+	if err != nil {
 		if st != nil {
 			st.finalize()
 		}
-		return nil, fmt.Errorf("prepare %q: not one statement", query)
+		return nil, fmt.Errorf("prepare %q: %w", query, err)
 	}
-	c.stmts = append(c.stmts, st)
 	return st, nil
 }
 
@@ -231,19 +249,6 @@ func (c *Conn) prepare(query string) (*Stmt, string, error) {
 		return nil, rest, nil
 	}
 	return newStmt(c, p), rest, nil
-}
-
-// blank reports whether s holds only white space; a comment after the
-// last statement comes back from prepare as no statement.
-func blank(s string) bool {
-	for _, r := range s {
-		switch r {
-		case ' ', '\t', '\n', '\r', ';':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // ExecContext runs query, which may hold several statements (a
@@ -282,15 +287,9 @@ func (c *Conn) Exec(ctx context.Context, query string, args ...any) error {
 // once prepares query, a single statement, runs fn with it, and
 // finalises it.
 func (c *Conn) once(ctx context.Context, query string, fn func(*Stmt) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	st, _, err := c.prepare(query)
+	st, err := c.prepareOne(ctx, query)
 	if err != nil {
 		return err
-	}
-	if st == nil {
-		return fmt.Errorf("%q holds no statement", query)
 	}
 	return errors.Join(fn(st), st.finalize())
 }

@@ -259,8 +259,14 @@ func TestScripts(t *testing.T) {
 	if n, err := c.QueryInt(ctx, "SELECT sum(x) FROM a"); err != nil || n != 3 {
 		t.Errorf("sum is %d, want 3: %v", n, err)
 	}
-	if _, err := c.PrepareStmt(ctx, "SELECT 1; SELECT 2"); err == nil {
-		t.Error("PrepareStmt took two statements")
+	if _, err := c.PrepareStmt(ctx, "SELECT 1; SELECT 2"); err == nil || !strings.Contains(err.Error(), "more than one statement") {
+		t.Errorf("PrepareStmt with two statements: %v", err)
+	}
+	if _, err := c.PrepareStmt(ctx, "SELECT 1; -- and a comment"); err != nil {
+		t.Errorf("PrepareStmt with a comment after its statement: %v", err)
+	}
+	if _, err := c.PrepareStmt(ctx, "-- a comment alone"); err == nil || !strings.Contains(err.Error(), "no statement") {
+		t.Errorf("PrepareStmt with no statement: %v", err)
 	}
 	if err := c.Exec(ctx, "INSERT INTO a VALUES (3); INSERT INTO missing VALUES (4)"); err == nil {
 		t.Error("a script with a bad statement ran")
@@ -339,5 +345,25 @@ func TestBusyTimeout(t *testing.T) {
 	}
 	if n, err := patient.QueryInt(ctx, "SELECT sum(v) FROM t"); err != nil || n != 3 {
 		t.Errorf("sum %d, want 3 (1 and 2): %v", n, err)
+	}
+}
+
+// Returning reads the first row of an UPDATE … RETURNING, and the update
+// has changed every row it matches, not only the one read.
+func TestReturning(t *testing.T) {
+	ctx := context.Background()
+	c := openTemp(t)
+	if err := c.Exec(ctx, "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER); INSERT INTO t VALUES (1, 0), (2, 0), (3, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	upd := prepare(t, c, "UPDATE t SET v = v + 1 WHERE k >= ? RETURNING k")
+	if k, ok, err := upd.Returning(Named(int64(2))); err != nil || !ok || (k != 2 && k != 3) {
+		t.Fatalf("Returning = %d, %v, %v", k, ok, err)
+	}
+	if n, err := c.QueryInt(ctx, "SELECT sum(v) FROM t"); err != nil || n != 2 {
+		t.Errorf("the update changed %d rows, want 2: %v", n, err)
+	}
+	if _, ok, err := upd.Returning(Named(int64(9))); err != nil || ok {
+		t.Errorf("no row matched: ok %v, %v", ok, err)
 	}
 }

@@ -215,25 +215,13 @@ func (s *Stmt) Do(args ...any) error {
 }
 
 // Returning runs s, which returns at most one row of one integer, and
-// returns that integer and whether there was a row.
+// returns that integer and whether there was a row. A statement with a
+// RETURNING clause makes all its changes on its first step, so the one
+// row First reads is enough.
 func (s *Stmt) Returning(args []driver.NamedValue) (int64, bool, error) {
-	if err := s.bind(args); err != nil {
-		return 0, false, err
-	}
-	more, err := s.step()
-	if err != nil || !more {
-		s.reset()
-		return 0, false, err
-	}
-	n := sqlite3.Xsqlite3_column_int64(s.c.tls, s.p, 0)
-	// A RETURNING statement finishes its work on its last step.
-	for more {
-		if more, err = s.step(); err != nil {
-			return 0, false, err
-		}
-	}
-	s.reset()
-	return n, true, nil
+	var n int64
+	ok, err := s.First(args, func(r Row) error { return r.Scan(&n) })
+	return n, ok, err
 }
 
 // Exists reports whether s, run with args, returns a row.
