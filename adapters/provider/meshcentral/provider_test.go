@@ -126,8 +126,10 @@ func TestIssue(t *testing.T) {
 	if !strings.Contains(m.Name, req.SessionID) {
 		t.Errorf("group name %q does not name the session", m.Name)
 	}
+	// The session's random id may hold any digits: look past it.
+	text := strings.ReplaceAll(m.Name+" "+m.Desc, req.SessionID, "<id>")
 	for _, pii := range []string{"Pat", "555"} {
-		if strings.Contains(m.Name+m.Desc, pii) {
+		if strings.Contains(text, pii) {
 			t.Errorf("group %q (%q) carries the customer's %q", m.Name, m.Desc, pii)
 		}
 	}
