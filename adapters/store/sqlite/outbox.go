@@ -21,6 +21,13 @@ const deliveryCols = `o.id, coalesce(s.id, ''), coalesce(c.id, ''), o.to_channel
 	o.to_address, o.notice, o.status, o.reason, o.attempts, o.next_attempt_at,
 	o.external_id, o.created_at, o.updated_at, o.claim_token, o.claim_until`
 
+// claimedCols are deliveryCols for an UPDATE … RETURNING of outbox rows,
+// which cannot join: the ids are read by subquery.
+const claimedCols = `id, coalesce((SELECT id FROM sessions WHERE seq = session_seq), ''),
+	coalesce((SELECT id FROM conversations WHERE seq = conversation_seq), ''),
+	to_channel, to_address, notice, status, reason, attempts, next_attempt_at,
+	external_id, created_at, updated_at, claim_token, claim_until`
+
 const deliveryFrom = ` FROM outbox o
 	LEFT JOIN sessions s ON s.seq = o.session_seq
 	LEFT JOIN conversations c ON c.seq = o.conversation_seq`
@@ -64,10 +71,7 @@ const claimDeliveriesSQL = `UPDATE outbox SET attempts = attempts + 1, next_atte
 			AND e.to_address = o.to_address AND e.conversation_seq IS o.conversation_seq
 			AND e.id < o.id AND (e.next_attempt_at > ? OR e.claim_until > ?))
 		ORDER BY o.id LIMIT ?)
-	RETURNING id, coalesce((SELECT id FROM sessions WHERE seq = session_seq), ''),
-		coalesce((SELECT id FROM conversations WHERE seq = conversation_seq), ''),
-		to_channel, to_address, notice, status, reason, attempts, next_attempt_at,
-		external_id, created_at, updated_at, claim_token, claim_until`
+	RETURNING ` + claimedCols
 
 // renewClaimSQL extends a claim's lease; the deliveries it still holds
 // are those that carry its token, whatever their status.

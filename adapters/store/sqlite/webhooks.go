@@ -31,10 +31,7 @@ const claimWebhookSQL = `WITH head AS (SELECT id, next_attempt_at, claim_until F
 	UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, claim_until = ?1, claim_token = ?2
 	WHERE id IN (SELECT id FROM head WHERE id < coalesce(
 		(SELECT min(id) FROM head WHERE next_attempt_at > ?4 OR claim_until > ?4), 9223372036854775807))
-	RETURNING id, coalesce((SELECT id FROM sessions WHERE seq = session_seq), ''),
-		coalesce((SELECT id FROM conversations WHERE seq = conversation_seq), ''),
-		to_channel, to_address, notice, status, reason, attempts, next_attempt_at,
-		external_id, created_at, updated_at, claim_token, claim_until`
+	RETURNING ` + claimedCols
 
 // failWebhooksSQL fails the queued deliveries of endpoints disabled or
 // gone (?1 the reason, ?2 now).
