@@ -395,13 +395,18 @@ func (c *Client) Call(ctx context.Context, req Request) (Answer, error) {
 		return Answer{}, fmt.Errorf("meshcentral %s: %w", action, err)
 	}
 	p := &pending{id: id, match: req.Match, ch: make(chan reply, 1)}
+	// RequestTimeout bounds the whole call, waiting for a connection
+	// included, so that an agent hears back within it whatever failed.
 	rctx, cancel := context.WithTimeout(ctx, c.opt.RequestTimeout)
 	defer cancel()
 	// A connection found dead before the command left is replaced once:
 	// nothing was sent on it, so sending again repeats nothing.
 	for try := 1; ; try++ {
-		cn, err := c.connection(ctx)
+		cn, err := c.connection(rctx)
 		if err != nil {
+			if rctx.Err() != nil {
+				return Answer{}, c.late(ctx, action)
+			}
 			return Answer{}, err
 		}
 		if err := cn.add(p); err != nil {
@@ -412,8 +417,10 @@ func (c *Client) Call(ctx context.Context, req Request) (Answer, error) {
 		}
 		defer cn.remove(p)
 		if err := cn.write(rctx, data); err != nil {
-			if ctx.Err() != nil {
-				return Answer{}, ctx.Err()
+			if rctx.Err() != nil {
+				// The call's time ran out, not the connection: the
+				// write goes on, and other calls still use it.
+				return Answer{}, c.late(ctx, action)
 			}
 			cn.remove(p) // so that closing does not fail this call
 			cn.close(err)
@@ -431,13 +438,19 @@ func (c *Client) Call(ctx context.Context, req Request) (Answer, error) {
 		}
 		return r.answer, checkResult(r.answer)
 	case <-rctx.Done():
-		if ctx.Err() != nil {
-			return Answer{}, ctx.Err()
-		}
-		return Answer{}, &core.Error{Code: core.CodeUnavailable, Retry: retryLater,
-			Message: "MeshCentral at " + c.host + " did not answer in time",
-			Err:     fmt.Errorf("meshcentral %s: no answer within %s", action, c.opt.RequestTimeout)}
+		return Answer{}, c.late(ctx, action)
 	}
+}
+
+// late is a call whose RequestTimeout ran out: ctx's own error when the
+// caller gave up first.
+func (c *Client) late(ctx context.Context, action string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &core.Error{Code: core.CodeUnavailable, Retry: retryLater,
+		Message: "MeshCentral at " + c.host + " did not answer in time",
+		Err:     fmt.Errorf("meshcentral %s: no answer within %s", action, c.opt.RequestTimeout)}
 }
 
 // checkResult turns a refusal into a *ServerError.

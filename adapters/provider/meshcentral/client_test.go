@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,6 +155,47 @@ func TestUnansweredCommandTimesOut(t *testing.T) {
 	}
 	if fake.Logins() != 1 {
 		t.Errorf("%d logins: a timeout should not drop the connection", fake.Logins())
+	}
+}
+
+// TestCallWaitingForAConnection: a command sent while the watch is still
+// opening the connection, slowly, answers once RequestTimeout is up (the
+// agent hears back within it), and leaves that connection alone: the
+// next command uses it, on the one login.
+func TestCallWaitingForAConnection(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	var dials atomic.Int32
+	c, _ := newClient(t, fake, func(o *meshcentral.ClientOptions) {
+		o.RequestTimeout = 300 * time.Millisecond
+		o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) == 1 {
+				time.Sleep(time.Second)
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	connected := make(chan struct{}, 1)
+	go c.Listen(ctx, func(context.Context) { connected <- struct{}{} }, func(context.Context, meshcentral.Push) {})
+	for dials.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	_, err := c.Nodes(ctx, "mesh//x")
+	if core.ErrorCode(err) != core.CodeUnavailable || !strings.Contains(core.ErrorMessage(err), "did not answer in time") {
+		t.Errorf("a command behind a slow connection: %v", err)
+	}
+	select {
+	case <-connected:
+		t.Error("the command waited for the connection beyond its RequestTimeout")
+	default:
+	}
+	<-connected
+	if _, err := c.CreateMesh(ctx, meshcentral.Mesh{Name: "g"}); err != nil {
+		t.Errorf("the next command: %v", err)
+	}
+	if n := fake.Logins(); n != 1 {
+		t.Errorf("%d logins: the late command closed the connection it found", n)
 	}
 }
 
