@@ -20,11 +20,16 @@
 //     refuse it; another PIN is drawn then.
 //   - Watch follows the pushed events: when an agent connects in the group
 //     of a session whose PIN is live, it reports the customer's join
-//     (desktop, or mobile for MeshCentral's Android agent); when the agent
-//     of an active session disconnects, it reports the end. After every
-//     connection of the control socket it lists the groups of the live
-//     sessions once, to catch what happened while it was down.
-//   - Start creates a desktop device share for the connected device, in
+//     (desktop, or mobile for MeshCentral's Android agent) and, once the
+//     engine takes it, removes the group's invite code, so that the PIN
+//     lets nobody else in; when the agent of a waiting or active session
+//     disconnects, it reports the end. After every connection of the
+//     control socket it lists the groups of the live sessions once, to
+//     catch what happened while it was down; a session whose agent is
+//     missing then ends only if it is still missing EndGrace later, as
+//     agents reconnect after a server restart too.
+//   - Start creates a desktop device share for the customer's device (the
+//     first of the group to connect), in
 //     the technician's name, view only for core.ModeView (the server
 //     enforces it), valid ShareMinutes; its link opens the customer's
 //     desktop in a browser without a MeshCentral account. An agent that

@@ -538,6 +538,9 @@ func TestRealCustomerToTechnician(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The join closed the invite: the PIN leads nowhere any more, while
+	// the customer's agent, already in, stays (Start found it).
+	waitFor(t, func() bool { return postCode(t, env, tk.PIN) == "" })
 
 	// What the server holds: one device, two shares, the view-only one
 	// marked so.

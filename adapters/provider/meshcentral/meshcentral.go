@@ -34,6 +34,11 @@ const (
 	// DefaultReportRetry is how soon Watch reports again what the engine
 	// failed to take.
 	DefaultReportRetry = 5 * time.Second
+	// DefaultEndGrace is how long Watch gives the agent of a waiting or
+	// active session, missing when the control connection opens again,
+	// to come back before it reports the end: after a server restart the
+	// agents reconnect too, within seconds.
+	DefaultEndGrace = 30 * time.Second
 )
 
 // inviteTries is how many PINs Issue tries before giving up on codes the
@@ -95,6 +100,9 @@ type Options struct {
 	// ReportRetry is how soon Watch makes again a report the engine
 	// failed to take.
 	ReportRetry time.Duration
+	// EndGrace is how long Watch waits for a missing agent to come back
+	// after its connection opens again (see DefaultEndGrace).
+	EndGrace time.Duration
 }
 
 // Provider issues MeshCentral invite codes as PINs, watches the customer's
@@ -168,6 +176,9 @@ func withDefaults(o Options) (Options, error) {
 	}
 	if o.ReportRetry <= 0 {
 		o.ReportRetry = DefaultReportRetry
+	}
+	if o.EndGrace <= 0 {
+		o.EndGrace = DefaultEndGrace
 	}
 	if o.PINs == nil {
 		o.PINs = core.RandomPINs{}
@@ -472,7 +483,8 @@ func (p *Provider) awaitScreen(ctx context.Context, meshID string, n Node) (Node
 }
 
 // pickNode chooses the device a technician opens: a connected one, with a
-// desktop if any has one, the most recently connected.
+// desktop if any has one, the first to have connected: the customer's,
+// whose joining closed the invite (see closeInvite).
 func pickNode(nodes []Node) (Node, bool) {
 	var up []Node
 	for _, n := range nodes {
@@ -487,7 +499,7 @@ func pickNode(nodes []Node) (Node, bool) {
 		if up[i].HasDesktop() != up[j].HasDesktop() {
 			return up[i].HasDesktop()
 		}
-		return up[i].ConnectedAt > up[j].ConnectedAt
+		return up[i].ConnectedAt < up[j].ConnectedAt
 	})
 	return up[0], true
 }

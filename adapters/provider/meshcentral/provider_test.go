@@ -587,7 +587,7 @@ func TestWatchCatchesUpAfterReconnecting(t *testing.T) {
 
 func TestWatchSeesWhatHappenedBeforeIt(t *testing.T) {
 	fake := meshcentraltest.New(t)
-	p, _ := newProvider(t, fake, nil)
+	p, _ := newProvider(t, fake, func(o *meshcentral.Options) { o.EndGrace = 50 * time.Millisecond })
 	ctx := context.Background()
 	joined, gone := request(), request()
 	tkJoined, _ := p.Issue(ctx, joined)
@@ -605,6 +605,164 @@ func TestWatchSeesWhatHappenedBeforeIt(t *testing.T) {
 	}
 	if got[joined.SessionID] != core.ActionJoin || got[gone.SessionID] != core.ActionEnd {
 		t.Errorf("reports %v, want a join for the agent already there and an end for the active session without one", got)
+	}
+}
+
+// TestJoinClosesTheInvite: once the engine takes the customer's join,
+// the PIN lets no one else fetch the program, and Start opens the
+// customer's computer even when another agent of the group (a copy of the
+// program run again) connected after it.
+func TestJoinClosesTheInvite(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	p, _ := newProvider(t, fake, nil)
+	ctx := context.Background()
+	req := request()
+	tk, err := p.Issue(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l liveSessions
+	l.set(session(req, tk, core.StateSent))
+	reports := watch(t, p, &l)
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	customer, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{Name: "customer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, reports); r.Action != core.ActionJoin {
+		t.Fatalf("report = %+v, want the join", r)
+	}
+	l.set(session(req, tk, core.StateWaiting))
+	waitFor(t, func() bool { m, _ := fake.Mesh(tk.Ref); return len(m.InviteCodes) == 0 })
+	if _, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{Name: "someone else"}); err == nil {
+		t.Error("the PIN still lets an agent in after the customer joined")
+	}
+	time.Sleep(2 * time.Millisecond) // a later connection time
+	if _, err := fake.ConnectAgent(tk.Ref, meshcentraltest.Agent{Name: "second copy"}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := p.Start(ctx, session(req, tk, core.StateWaiting), core.ModeControl, "tom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh := fake.Shares(customer); len(sh) != 1 || sh[0].URL != link {
+		t.Errorf("Start shared %q, not the customer's computer (its shares: %+v)", link, sh)
+	}
+}
+
+// TestJoinRefusedKeepsTheInvite: a join the engine does not take (the
+// session expired meanwhile, say) leaves the invite as it was.
+func TestJoinRefusedKeepsTheInvite(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	p, _ := newProvider(t, fake, func(o *meshcentral.Options) { o.ReportRetry = time.Hour })
+	ctx := context.Background()
+	req := request()
+	tk, err := p.Issue(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l liveSessions
+	l.set(session(req, tk, core.StateSent))
+	refused := make(chan core.StatusReport, 4)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Watch(wctx, l.live, func(_ context.Context, r core.StatusReport) error {
+			refused <- r
+			return core.Errorf(core.CodeInvalidTransition, "the session expired")
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	if _, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, refused); r.Action != core.ActionJoin {
+		t.Fatalf("report = %+v, want the join", r)
+	}
+	// The watch takes the next push only once it is done with this one:
+	// by the report of a second agent's arrival, it has done all it does
+	// for the first.
+	if _, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{}); err != nil {
+		t.Fatalf("the invite was removed though the engine refused the join: %v", err)
+	}
+	if r := next(t, refused); r.Action != core.ActionJoin {
+		t.Fatalf("report = %+v, want the join again", r)
+	}
+	if m, _ := fake.Mesh(tk.Ref); len(m.InviteCodes) != 1 || m.InviteCodes[0] != tk.PIN {
+		t.Errorf("invite codes %v after a refused join, want the PIN", m.InviteCodes)
+	}
+}
+
+// TestWatchEndsAWaitingSessionWhoseAgentLeft: the customer closes the
+// program before the technician starts: the session ends, and the desk
+// stops waiting for it.
+func TestWatchEndsAWaitingSessionWhoseAgentLeft(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	p, _ := newProvider(t, fake, nil)
+	ctx := context.Background()
+	req := request()
+	tk, err := p.Issue(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l liveSessions
+	l.set(session(req, tk, core.StateSent))
+	reports := watch(t, p, &l)
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	node, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, reports); r.Action != core.ActionJoin {
+		t.Fatalf("report = %+v, want the join", r)
+	}
+	l.set(session(req, tk, core.StateWaiting))
+	fake.DisconnectAgent(node)
+	if r := next(t, reports); r != (core.StatusReport{SessionID: req.SessionID, Action: core.ActionEnd}) {
+		t.Fatalf("report = %+v, want the end of the waiting session", r)
+	}
+}
+
+// TestWatchWaitsForAgentsAfterAServerRestart: MeshCentral restarts, and
+// the customer's agent reconnects a moment after assistbot does: the
+// active session goes on. Once the agent leaves for good, it ends.
+func TestWatchWaitsForAgentsAfterAServerRestart(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	p, logs := newProvider(t, fake, func(o *meshcentral.Options) { o.EndGrace = 500 * time.Millisecond })
+	ctx := context.Background()
+	req := request()
+	tk, err := p.Issue(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l liveSessions
+	l.set(session(req, tk, core.StateActive))
+	reports := watch(t, p, &l)
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+
+	fake.Down()
+	fake.DisconnectAgent(node)
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "cannot open the control connection") })
+	fake.Up()
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	node, err = fake.ConnectAgent(tk.Ref, meshcentraltest.Agent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-reports:
+		t.Fatalf("reported %+v while the agent was reconnecting", r)
+	case <-time.After(time.Second):
+	}
+	fake.DisconnectAgent(node)
+	if r := next(t, reports); r != (core.StatusReport{SessionID: req.SessionID, Action: core.ActionEnd}) {
+		t.Fatalf("report = %+v, want the end once the agent left", r)
 	}
 }
 

@@ -13,14 +13,18 @@ import (
 // connection open (reconnecting with backoff, logging while the server
 // cannot be reached) and follows the events the server pushes. An agent
 // connecting in the group of a session whose PIN is live is the customer
-// joining, from a desktop or, with MeshCentral's Android agent, a mobile;
-// the last agent of an active session's group disconnecting is the end.
-// After each connection opens it lists the groups of the live sessions
-// once, to catch what happened while it was closed. It returns nil when
-// ctx ends.
+// joining, from a desktop or, with MeshCentral's Android agent, a mobile:
+// once the engine takes the join, the group's invite code goes, so that
+// the PIN lets no one else in. The last agent of a waiting or active
+// session's group disconnecting is the end. After each connection opens
+// it lists the groups of the live sessions once, to catch what happened
+// while it was closed; a waiting or active session found without an agent
+// then ends only if none is back EndGrace later, since after a server
+// restart the customers' agents reconnect too. It returns nil when ctx
+// ends.
 func (p *Provider) Watch(ctx context.Context, live func(context.Context) ([]*core.Session, error), report func(context.Context, core.StatusReport) error) error {
-	w := &watcher{p: p, live: live, report: report, reported: map[string]core.Action{}}
-	defer w.stopRetry()
+	w := &watcher{p: p, live: live, report: report, reported: map[string]core.Action{}, missing: map[string]bool{}}
+	defer w.stopTimers()
 	return p.client.Listen(ctx, w.locked(w.sync), func(ctx context.Context, push Push) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -40,6 +44,10 @@ type watcher struct {
 	// is not repeated before the engine's state shows it.
 	reported map[string]core.Action
 	retry    *time.Timer
+	// missing are the groups of waiting or active sessions that had no
+	// agent when the connection opened, to look at again at recheck.
+	missing map[string]bool
+	recheck *time.Timer
 }
 
 // locked returns f run under w.mu.
@@ -68,13 +76,32 @@ func (w *watcher) retryLater(ctx context.Context) {
 	})
 }
 
-// stopRetry cancels a planned retry.
-func (w *watcher) stopRetry() {
+// recheckLater looks again, EndGrace from now, at the groups found
+// without an agent, unless that is planned already.
+func (w *watcher) recheckLater(ctx context.Context) {
+	if w.recheck != nil {
+		return
+	}
+	again := w.locked(w.confirmEnds)
+	w.recheck = time.AfterFunc(w.p.opt.EndGrace, func() {
+		w.mu.Lock()
+		w.recheck = nil
+		w.mu.Unlock()
+		if ctx.Err() == nil {
+			again(ctx)
+		}
+	})
+}
+
+// stopTimers cancels a planned retry and recheck.
+func (w *watcher) stopTimers() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.retry != nil {
-		w.retry.Stop()
-		w.retry = nil
+	for _, t := range []**time.Timer{&w.retry, &w.recheck} {
+		if *t != nil {
+			(*t).Stop()
+			*t = nil
+		}
 	}
 }
 
@@ -105,27 +132,68 @@ func (w *watcher) sessions(ctx context.Context) (map[string]*core.Session, bool)
 }
 
 // sync catches up after a connection opens: an agent already in a live
-// session's group is a join, an active session whose group has none an
-// end.
+// session's group is a join; a waiting or active session whose group has
+// none is looked at again EndGrace later.
 func (w *watcher) sync(ctx context.Context) {
 	byMesh, ok := w.sessions(ctx)
 	if !ok {
 		return
 	}
 	for meshID, s := range byMesh {
-		if !s.State.PINLive() && s.State != core.StateActive {
+		if !s.State.PINLive() && !joined(s.State) {
 			continue
 		}
-		nodes, err := w.p.client.Nodes(ctx, meshID)
-		if err != nil {
-			if ctx.Err() == nil && !IsResult(err, "Invalid group id") {
-				w.p.log.Warn("meshcentral: list a live session's devices", "session_id", s.ID, "err", err)
-			}
+		nodes, ok := w.nodes(ctx, s)
+		if !ok {
+			continue
+		}
+		if _, up := pickNode(nodes); !up && joined(s.State) {
+			w.missing[meshID] = true
+			w.recheckLater(ctx)
 			continue
 		}
 		w.apply(ctx, s, nodes)
 	}
 }
+
+// confirmEnds reports the end of the sessions whose groups sync found
+// without an agent and that still have none.
+func (w *watcher) confirmEnds(ctx context.Context) {
+	if len(w.missing) == 0 {
+		return
+	}
+	byMesh, ok := w.sessions(ctx)
+	if !ok {
+		w.recheckLater(ctx)
+		return
+	}
+	for meshID := range w.missing {
+		delete(w.missing, meshID)
+		s := byMesh[meshID]
+		if s == nil || !joined(s.State) {
+			continue
+		}
+		if nodes, ok := w.nodes(ctx, s); ok {
+			w.apply(ctx, s, nodes)
+		}
+	}
+}
+
+// nodes lists the devices of s's group; a failure is logged.
+func (w *watcher) nodes(ctx context.Context, s *core.Session) ([]Node, bool) {
+	nodes, err := w.p.client.Nodes(ctx, s.ProviderRef)
+	if err != nil {
+		if ctx.Err() == nil && !IsResult(err, "Invalid group id") {
+			w.p.log.Warn("meshcentral: list a live session's devices", "session_id", s.ID, "err", err)
+		}
+		return nil, false
+	}
+	return nodes, true
+}
+
+// joined reports whether a session in state st has had its customer's
+// agent: its end is the agent leaving.
+func joined(st core.State) bool { return st == core.StateWaiting || st == core.StateActive }
 
 // push follows the agents' comings and goings.
 func (w *watcher) push(ctx context.Context, p Push) {
@@ -142,19 +210,14 @@ func (w *watcher) push(ctx context.Context, p Push) {
 		return
 	}
 	arrived := e.Conn&1 != 0
-	if arrived && !s.State.PINLive() || !arrived && s.State != core.StateActive {
+	if arrived && !s.State.PINLive() || !arrived && !joined(s.State) {
 		return
 	}
 	// The event does not say what the device is, nor whether another
 	// agent of the group is still there.
-	nodes, err := w.p.client.Nodes(ctx, e.MeshID)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.p.log.Warn("meshcentral: list a session's devices", "session_id", s.ID, "err", err)
-		}
-		return
+	if nodes, ok := w.nodes(ctx, s); ok {
+		w.apply(ctx, s, nodes)
 	}
-	w.apply(ctx, s, nodes)
 }
 
 // apply reports what the devices of s's group mean for it.
@@ -166,25 +229,39 @@ func (w *watcher) apply(ctx context.Context, s *core.Session, nodes []Node) {
 		if n.Mobile() {
 			dev = core.DeviceMobile
 		}
-		w.send(ctx, core.StatusReport{SessionID: s.ID, Action: core.ActionJoin, Device: dev})
-	case !up && s.State == core.StateActive:
+		if w.send(ctx, core.StatusReport{SessionID: s.ID, Action: core.ActionJoin, Device: dev}) {
+			w.closeInvite(ctx, s)
+		}
+	case !up && joined(s.State):
 		w.send(ctx, core.StatusReport{SessionID: s.ID, Action: core.ActionEnd})
 	}
 }
 
-// send reports once per session and action; a report that fails is
-// logged, and made again a few seconds later.
-func (w *watcher) send(ctx context.Context, r core.StatusReport) {
+// closeInvite removes the invite code of a session whose customer has
+// joined: the PIN has done its work, and anyone else who had it could
+// otherwise fetch the program and connect in the customer's group. Should
+// it fail, the code still goes when the session is released.
+func (w *watcher) closeInvite(ctx context.Context, s *core.Session) {
+	if err := w.p.client.ClearInviteCodes(ctx, s.ProviderRef); err != nil && ctx.Err() == nil {
+		w.p.log.Warn("meshcentral: remove the invite code of a joined session", "session_id", s.ID, "err", err)
+	}
+}
+
+// send reports once per session and action, and says whether it
+// reported now; a report that fails is logged, and made again a few
+// seconds later.
+func (w *watcher) send(ctx context.Context, r core.StatusReport) bool {
 	if w.reported[r.SessionID] == r.Action {
-		return
+		return false
 	}
 	if err := w.report(ctx, r); err != nil {
 		if ctx.Err() == nil {
 			w.p.log.Warn("meshcentral: report session status", "session_id", r.SessionID, "action", r.Action, "err", err, "retry_in", w.p.opt.ReportRetry)
 			w.retryLater(ctx)
 		}
-		return
+		return false
 	}
 	w.reported[r.SessionID] = r.Action
 	w.p.log.Info("meshcentral: session status", "session_id", r.SessionID, "action", r.Action, "device", r.Device)
+	return true
 }
