@@ -164,8 +164,11 @@ func (k *checker) meshcentral(m *MeshCentral) {
 		k.required("meshcentral.password", m.Password, "with meshcentral.user, unless meshcentral.login_token is set")
 	case m.User != "" || m.Password != "":
 		k.add("meshcentral.login_token", "is set together with meshcentral.user or meshcentral.password; use the login token or the user and password, not both")
-	case !strings.HasPrefix(token, "~t:") || !strings.Contains(token[3:], ":"):
+	case !loginTokenShape(token):
 		k.add("meshcentral.login_token", "must be a MeshCentral login token as MeshCentral shows it: ~t:, the token's user name, a colon and its password")
+	}
+	if strings.ContainsAny(strings.Trim(m.Domain, "/"), "/?#% ") {
+		k.add("meshcentral.domain", "must be the name of a MeshCentral domain, such as tenant1, without spaces or the characters / ? # %% inside (got %q)", m.Domain)
 	}
 	if m.CAFile != "" {
 		b, err := os.ReadFile(m.CAFile)
@@ -176,7 +179,7 @@ func (k *checker) meshcentral(m *MeshCentral) {
 			k.add("meshcentral.ca_file", "%q holds no PEM certificate", m.CAFile)
 		}
 	}
-	if m.CertSHA256 != "" && !hex64RE.MatchString(strings.ReplaceAll(m.CertSHA256, ":", "")) {
+	if m.CertSHA256 != "" && !hex64RE.MatchString(fingerprintDigits(m.CertSHA256)) {
 		k.add("meshcentral.cert_sha256", "must be the certificate's SHA-256 fingerprint: 64 hexadecimal digits, colons allowed, as `openssl x509 -noout -fingerprint -sha256` prints it")
 	}
 	k.oneOf("meshcentral.consent", m.Consent, "none", "notify", "prompt")
@@ -186,6 +189,24 @@ func (k *checker) meshcentral(m *MeshCentral) {
 	if m.InviteMinutes < 1 || m.InviteMinutes > 24*60 {
 		k.add("meshcentral.invite_minutes", "must be from 1 to 1440 (got %d)", m.InviteMinutes)
 	}
+}
+
+// loginTokenShape reports whether token is written as MeshCentral shows
+// a login token: "~t:", its user name, a colon and its password, neither
+// empty.
+func loginTokenShape(token string) bool {
+	i := strings.LastIndexByte(token, ':')
+	return i > len("~t:") && strings.HasPrefix(token, "~t:") && i < len(token)-1
+}
+
+// fingerprintDigits is the hexadecimal of a certificate fingerprint as
+// openssl prints it, "sha256 Fingerprint=AB:CD:…", or as pasted from
+// elsewhere: what follows an "=", without colons, spaces or dashes.
+func fingerprintDigits(s string) string {
+	if i := strings.LastIndexByte(s, '='); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
 }
 
 // fileError says why a file could not be read, without the path twice.
