@@ -30,11 +30,15 @@ const lockWebhookSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended('assis
 // claimWebhookSQL claims the claimable prefix of an endpoint's earliest
 // queued deliveries ($3 the endpoint, $4 now, $5 the limit): those before
 // the first that is not due or is held. Run under lockWebhookSQL, its
-// snapshot sees every earlier claim of the endpoint committed. A zero
+// snapshot sees every earlier claim of the endpoint committed. The rows
+// are read FOR UPDATE: a row another transaction is changing (a lease
+// renewed, an outcome saved, the endpoint deleted) is read again once
+// that commits, and dropped if it is no longer queued; without it, the
+// UPDATE would wait for the row and then take it as it was read. A zero
 // NextAttemptAt or ClaimUntil, stored as NULL, is in the past.
 const claimWebhookSQL = `WITH head AS (SELECT id, next_attempt_at, claim_until FROM outbox
 		WHERE to_channel = 'webhook' AND status = 'queued' AND to_address = $3
-		ORDER BY id LIMIT $5)
+		ORDER BY id LIMIT $5 FOR UPDATE)
 	UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claim_until = $1, claim_token = $2
 	WHERE id = ANY (ARRAY(SELECT id FROM head WHERE id < coalesce(
 		(SELECT min(id) FROM head WHERE next_attempt_at > $4 OR claim_until > $4), 9223372036854775807)))
