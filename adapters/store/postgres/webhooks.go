@@ -70,7 +70,7 @@ func (s *Store) CreateWebhook(ctx context.Context, e *webhook.Endpoint) error {
 		if errors.As(err, &pe) && pe.Code == uniqueViolation {
 			return core.Errorf(core.CodeConflict, "webhook %s already exists", e.ID)
 		}
-		return err
+		return constraintErr(err, keys{})
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create webhook: %w", err)
@@ -89,7 +89,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, e *webhook.Endpoint) error {
 			e.ID, e.Version, e.URL, e.Secret, eventsJSON(e.Events), e.Description, e.Source, ts(e.DisabledAt),
 			e.DisabledReason, ts(e.FailingSince), ts(e.LastSuccessAt), ts(e.CreatedAt), ts(e.UpdatedAt))
 		if err != nil || tag.RowsAffected() > 0 {
-			return err
+			return constraintErr(err, keys{})
 		}
 		return versionErr(ctx, tx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1)`, e.ID, "webhook")
 	})

@@ -19,6 +19,28 @@ func TestWebhookStoreContract(t *testing.T) {
 	webhooktest.RunStoreTests(t, func(t *testing.T) webhooktest.Store { return openTest(t) })
 }
 
+// TestWebhookTextTheDatabaseCannotStore: a NUL in an endpoint's
+// description or secret, which PostgreSQL cannot store, is refused as
+// invalid input (a 400 from the API), not an internal error.
+func TestWebhookTextTheDatabaseCannotStore(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := core.SystemClock{}.Now()
+	ep := &webhook.Endpoint{ID: "wh_nul", URL: "https://example.com/hook", Secret: "0123456789abcdef0123",
+		Description: "a\x00b", Source: webhook.SourceAPI, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateWebhook(ctx, ep); core.ErrorCode(err) != core.CodeInvalid {
+		t.Errorf("create with a NUL: %v, want invalid", err)
+	}
+	ep.Description = "printers"
+	if err := s.CreateWebhook(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	ep.Secret = "0123456789abcdef\x00123"
+	if err := s.UpdateWebhook(ctx, ep); core.ErrorCode(err) != core.CodeInvalid {
+		t.Errorf("update with a NUL: %v, want invalid", err)
+	}
+}
+
 // TestWebhookClaimWaitsForConcurrentChanges: a replica claims an
 // endpoint's deliveries while another transaction is changing them (its
 // lease renewed late, one saved as delivered, the endpoint deleted). The
