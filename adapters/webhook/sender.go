@@ -56,6 +56,10 @@ var _ hooks.Sender = (*Sender)(nil)
 // errRefused is a connection to an address the Sender does not call.
 var errRefused = errors.New("refused")
 
+// errRedirects is a chain of redirects longer than maxRedirects: a
+// receiver set up wrongly, which trying again does not mend.
+var errRedirects = fmt.Errorf("the endpoint redirected more than %d times", maxRedirects)
+
 // New returns a Sender.
 func New(o Options) *Sender {
 	if o.Clock == nil {
@@ -95,8 +99,8 @@ func New(o Options) *Sender {
 			// event: only 307 and 308 are followed.
 			return http.ErrUseLastResponse
 		}
-		if len(via) >= maxRedirects {
-			return fmt.Errorf("more than %d redirects", maxRedirects)
+		if len(via) > maxRedirects {
+			return errRedirects
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: a redirect to a %s URL", errRefused, req.URL.Scheme)
@@ -120,7 +124,7 @@ func (s *Sender) Send(ctx context.Context, ep *hooks.Endpoint, r *hooks.Request)
 	req.Header.Set(HeaderSignature, hooks.Sign(ep.Secret, s.clock.Now(), r.Body))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return hooks.Result{Err: describe(ctx, err), Permanent: errors.Is(err, errRefused)}
+		return hooks.Result{Err: describe(ctx, err), Permanent: errors.Is(err, errRefused) || errors.Is(err, errRedirects)}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -142,7 +146,7 @@ func describe(ctx context.Context, err error) error {
 		err = ue.Err
 	}
 	switch {
-	case errors.Is(err, errRefused):
+	case errors.Is(err, errRefused), errors.Is(err, errRedirects):
 		return err
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return errors.New("timed out waiting for the endpoint")
