@@ -496,6 +496,34 @@ func watch(t *testing.T, p *meshcentral.Provider, l *liveSessions) <-chan core.S
 	return ch
 }
 
+// watched is a session issued on the fake server, sent, with the
+// provider's watch running and connected.
+type watched struct {
+	p       *meshcentral.Provider
+	logs    *coretest.Buffer
+	req     core.IssueRequest
+	tk      core.Ticket
+	live    *liveSessions
+	reports <-chan core.StatusReport
+}
+
+func watchIssued(t *testing.T, fake *meshcentraltest.Server, edit func(*meshcentral.Options)) *watched {
+	t.Helper()
+	w := &watched{req: request(), live: &liveSessions{}}
+	w.p, w.logs = newProvider(t, fake, edit)
+	var err error
+	if w.tk, err = w.p.Issue(context.Background(), w.req); err != nil {
+		t.Fatal(err)
+	}
+	w.set(core.StateSent)
+	w.reports = watch(t, w.p, w.live)
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	return w
+}
+
+// set gives the session state in the engine's list of live sessions.
+func (w *watched) set(state core.State) { w.live.set(session(w.req, w.tk, state)) }
+
 func next(t *testing.T, ch <-chan core.StatusReport) core.StatusReport {
 	t.Helper()
 	select {
@@ -558,29 +586,19 @@ func TestWatchReportsJoinAndEnd(t *testing.T) {
 
 func TestWatchCatchesUpAfterReconnecting(t *testing.T) {
 	fake := meshcentraltest.New(t)
-	p, logs := newProvider(t, fake, nil)
-	ctx := context.Background()
-	req := request()
-	tk, err := p.Issue(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l liveSessions
-	l.set(session(req, tk, core.StateSent))
-	reports := watch(t, p, &l)
-	waitFor(t, func() bool { return fake.Connections() == 1 })
+	w := watchIssued(t, fake, nil)
 
 	fake.Down()
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "cannot open the control connection") })
+	waitFor(t, func() bool { return strings.Contains(w.logs.String(), "cannot open the control connection") })
 	// The customer arrives while the watch cannot see it.
-	if _, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{}); err != nil {
+	if _, err := fake.JoinWithCode(w.tk.PIN, meshcentraltest.Agent{}); err != nil {
 		t.Fatal(err)
 	}
 	fake.Up()
-	if r := next(t, reports); r.SessionID != req.SessionID || r.Action != core.ActionJoin {
+	if r := next(t, w.reports); r.SessionID != w.req.SessionID || r.Action != core.ActionJoin {
 		t.Fatalf("report = %+v, want the join missed while disconnected", r)
 	}
-	if strings.Contains(logs.String(), meshcentraltest.Password) {
+	if strings.Contains(w.logs.String(), meshcentraltest.Password) {
 		t.Error("the log holds the password")
 	}
 }
@@ -614,25 +632,16 @@ func TestWatchSeesWhatHappenedBeforeIt(t *testing.T) {
 // program run again) connected after it.
 func TestJoinClosesTheInvite(t *testing.T) {
 	fake := meshcentraltest.New(t)
-	p, _ := newProvider(t, fake, nil)
-	ctx := context.Background()
-	req := request()
-	tk, err := p.Issue(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l liveSessions
-	l.set(session(req, tk, core.StateSent))
-	reports := watch(t, p, &l)
-	waitFor(t, func() bool { return fake.Connections() == 1 })
+	w := watchIssued(t, fake, nil)
+	tk := w.tk
 	customer, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{Name: "customer"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := next(t, reports); r.Action != core.ActionJoin {
+	if r := next(t, w.reports); r.Action != core.ActionJoin {
 		t.Fatalf("report = %+v, want the join", r)
 	}
-	l.set(session(req, tk, core.StateWaiting))
+	w.set(core.StateWaiting)
 	waitFor(t, func() bool { m, _ := fake.Mesh(tk.Ref); return len(m.InviteCodes) == 0 })
 	if _, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{Name: "someone else"}); err == nil {
 		t.Error("the PIN still lets an agent in after the customer joined")
@@ -641,7 +650,7 @@ func TestJoinClosesTheInvite(t *testing.T) {
 	if _, err := fake.ConnectAgent(tk.Ref, meshcentraltest.Agent{Name: "second copy"}); err != nil {
 		t.Fatal(err)
 	}
-	link, err := p.Start(ctx, session(req, tk, core.StateWaiting), core.ModeControl, "tom")
+	link, err := w.p.Start(context.Background(), session(w.req, tk, core.StateWaiting), core.ModeControl, "tom")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,27 +709,17 @@ func TestJoinRefusedKeepsTheInvite(t *testing.T) {
 // stops waiting for it.
 func TestWatchEndsAWaitingSessionWhoseAgentLeft(t *testing.T) {
 	fake := meshcentraltest.New(t)
-	p, _ := newProvider(t, fake, nil)
-	ctx := context.Background()
-	req := request()
-	tk, err := p.Issue(ctx, req)
+	w := watchIssued(t, fake, nil)
+	node, err := fake.JoinWithCode(w.tk.PIN, meshcentraltest.Agent{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l liveSessions
-	l.set(session(req, tk, core.StateSent))
-	reports := watch(t, p, &l)
-	waitFor(t, func() bool { return fake.Connections() == 1 })
-	node, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := next(t, reports); r.Action != core.ActionJoin {
+	if r := next(t, w.reports); r.Action != core.ActionJoin {
 		t.Fatalf("report = %+v, want the join", r)
 	}
-	l.set(session(req, tk, core.StateWaiting))
+	w.set(core.StateWaiting)
 	fake.DisconnectAgent(node)
-	if r := next(t, reports); r != (core.StatusReport{SessionID: req.SessionID, Action: core.ActionEnd}) {
+	if r := next(t, w.reports); r != (core.StatusReport{SessionID: w.req.SessionID, Action: core.ActionEnd}) {
 		t.Fatalf("report = %+v, want the end of the waiting session", r)
 	}
 }

@@ -62,30 +62,25 @@ func (w *watcher) locked(f func(context.Context)) func(context.Context) {
 // retryLater looks at the live sessions again in a while, unless that is
 // planned already.
 func (w *watcher) retryLater(ctx context.Context) {
-	if w.retry != nil {
-		return
-	}
-	again := w.locked(w.sync)
-	w.retry = time.AfterFunc(w.p.opt.ReportRetry, func() {
-		w.mu.Lock()
-		w.retry = nil
-		w.mu.Unlock()
-		if ctx.Err() == nil {
-			again(ctx)
-		}
-	})
+	w.later(ctx, &w.retry, w.p.opt.ReportRetry, w.sync)
 }
 
 // recheckLater looks again, EndGrace from now, at the groups found
 // without an agent, unless that is planned already.
 func (w *watcher) recheckLater(ctx context.Context) {
-	if w.recheck != nil {
+	w.later(ctx, &w.recheck, w.p.opt.EndGrace, w.confirmEnds)
+}
+
+// later runs f under w.mu after d, with *timer set meanwhile, unless
+// *timer is set already.
+func (w *watcher) later(ctx context.Context, timer **time.Timer, d time.Duration, f func(context.Context)) {
+	if *timer != nil {
 		return
 	}
-	again := w.locked(w.confirmEnds)
-	w.recheck = time.AfterFunc(w.p.opt.EndGrace, func() {
+	again := w.locked(f)
+	*timer = time.AfterFunc(d, func() {
 		w.mu.Lock()
-		w.recheck = nil
+		*timer = nil
 		w.mu.Unlock()
 		if ctx.Err() == nil {
 			again(ctx)
