@@ -127,6 +127,32 @@ func TestEscalation(t *testing.T) {
 // TestUnopenedReminder: an agent is reminded once that the customer has
 // not opened the link sent five minutes ago; sending it again starts
 // over; a link opened in time reminds nobody.
+// TestEscalationAfterAPause: the sweepers were stopped (a restart, a
+// deploy) past both thresholds: the desk hears once, at the final level,
+// and not again at the next sweeps.
+func TestEscalationAfterAPause(t *testing.T) {
+	a, b, store, clock := escalationReplicas(t)
+	s, _, err := a.Issue(ctx, core.Request{Customer: pat, Desk: desk, Agent: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(4 * time.Minute)
+	for range 3 {
+		sweepBoth(t, a, b)
+		clock.Add(5 * time.Second)
+	}
+	got := reminders(t, store, s.ID)
+	if len(got) != 1 || got[0].Notice.Level != 2 || !got[0].Notice.Final {
+		for _, d := range got {
+			t.Logf("reminder: %+v", d.Notice)
+		}
+		t.Fatalf("%d reminders after a pause past both thresholds, want one, final", len(got))
+	}
+}
+
 func TestUnopenedReminder(t *testing.T) {
 	a, b, store, clock := escalationReplicas(t)
 	s, _, err := a.Issue(ctx, core.Request{Customer: pat, Desk: desk, Agent: "alice"})
