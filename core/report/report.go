@@ -49,7 +49,7 @@ const dateLayout = "2006-01-02"
 // Params are what a report covers: the days From to To, both included,
 // in Location, cut into periods and grouped.
 type Params struct {
-	From, To time.Time // midnight in Location
+	From, To time.Time // the first instant of the day in Location (dayStart)
 	Period   Period
 	Group    Group
 	Location *time.Location
@@ -57,6 +57,20 @@ type Params struct {
 
 // Days returns how many days the range covers, both ends included.
 func (p Params) Days() int { return days(p.From, p.To) }
+
+// dayStart is the first instant of the calendar day y-m-d in loc (d may
+// run past the month's end, as for time.Date): its midnight, or, where
+// the clocks skip midnight that day (America/Santiago, America/Havana or
+// Africa/Cairo at the start of daylight saving time), the moment they
+// jump, which time.Date would place in the day before.
+func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	u := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	t := time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc)
+	if t.Day() != u.Day() {
+		_, t = t.ZoneBounds()
+	}
+	return t
+}
 
 // days counts the calendar days from a to b, both included, whatever
 // the daylight saving changes between them.
@@ -95,14 +109,14 @@ func Parse(q url.Values, now time.Time) (Params, error) {
 		}
 	}
 	today := now.In(p.Location)
-	p.To = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, p.Location)
+	p.To = dayStart(today.Year(), today.Month(), today.Day(), p.Location)
 	var err error
 	if v := strings.TrimSpace(q.Get("to")); v != "" {
 		if p.To, err = parseDate(v, p.Location); err != nil {
 			return p, core.Errorf(core.CodeInvalid, "to: %q is not a date; write it YYYY-MM-DD", v)
 		}
 	}
-	p.From = p.To.AddDate(0, 0, -(DefaultDays - 1))
+	p.From = dayStart(p.To.Year(), p.To.Month(), p.To.Day()-(DefaultDays-1), p.Location)
 	if v := strings.TrimSpace(q.Get("from")); v != "" {
 		if p.From, err = parseDate(v, p.Location); err != nil {
 			return p, core.Errorf(core.CodeInvalid, "from: %q is not a date; write it YYYY-MM-DD", v)
@@ -124,11 +138,11 @@ func (p Params) Check() error {
 }
 
 func parseDate(s string, loc *time.Location) (time.Time, error) {
-	t, err := time.ParseInLocation(dateLayout, s, loc)
+	t, err := time.Parse(dateLayout, s) // the calendar day: in loc, it may have no midnight
 	if err != nil {
 		return t, err
 	}
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc), nil
+	return dayStart(t.Year(), t.Month(), t.Day(), loc), nil
 }
 
 // ValidGroup reports whether g is a grouping Parse takes, or none.
@@ -151,12 +165,12 @@ func (p Params) Bounds() []time.Time {
 	first, n, step := p.From, p.Days(), 1
 	if p.Period == Week {
 		back := (int(p.From.Weekday()) + 6) % 7 // days since Monday
-		first = p.From.AddDate(0, 0, -back)
+		first = dayStart(p.From.Year(), p.From.Month(), p.From.Day()-back, p.Location)
 		n, step = (days(first, p.To)+6)/7, 7
 	}
 	out := make([]time.Time, 0, n+1)
 	for i := 0; i <= n; i++ {
-		out = append(out, time.Date(first.Year(), first.Month(), first.Day()+i*step, 0, 0, 0, 0, p.Location))
+		out = append(out, dayStart(first.Year(), first.Month(), first.Day()+i*step, p.Location))
 	}
 	return out
 }

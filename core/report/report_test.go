@@ -74,6 +74,40 @@ func TestBoundsDaylightSaving(t *testing.T) {
 	}
 }
 
+// TestBoundsWhereMidnightIsSkipped: in zones whose clocks go forward at
+// midnight, that day starts at 01:00; it is still the day asked for,
+// 23 hours long, with its own date, as the default range ending on it
+// is.
+func TestBoundsWhereMidnightIsSkipped(t *testing.T) {
+	for _, tc := range []struct{ q, want string }{
+		{"from=2024-09-08&to=2024-09-09&tz=America/Santiago",
+			"2024-09-08T04:00:00Z 2024-09-09T03:00:00Z 2024-09-10T03:00:00Z"},
+		{"from=2025-03-09&to=2025-03-09&tz=America/Havana",
+			"2025-03-09T05:00:00Z 2025-03-10T04:00:00Z"},
+		{"from=2024-09-08&to=2024-09-08&tz=America/Santiago&period=week",
+			"2024-09-02T04:00:00Z 2024-09-09T03:00:00Z"},
+	} {
+		p := parse(t, tc.q)
+		var got, dates []string
+		for _, b := range p.Bounds() {
+			got = append(got, b.UTC().Format(time.RFC3339))
+			dates = append(dates, report.Date(b))
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: bounds %v (dates %v), want %s", tc.q, got, dates, tc.want)
+		}
+		if v, _ := url.ParseQuery(tc.q); report.Date(p.From) != v.Get("from") || report.Date(p.To) != v.Get("to") {
+			t.Errorf("%s: from %s to %s", tc.q, report.Date(p.From), report.Date(p.To))
+		}
+	}
+	skipped := time.Date(2024, 9, 8, 15, 0, 0, 0, time.UTC)
+	v, _ := url.ParseQuery("tz=America/Santiago")
+	p, err := report.Parse(v, skipped)
+	if err != nil || report.Date(p.To) != "2024-09-08" || report.Date(p.From) != "2024-08-10" || p.Days() != report.DefaultDays {
+		t.Errorf("the default range ending on a day without midnight: %s to %s, %d days (%v)", report.Date(p.From), report.Date(p.To), p.Days(), err)
+	}
+}
+
 // TestBoundsWeeks: whole ISO weeks, Monday to Monday, that hold the range.
 func TestBoundsWeeks(t *testing.T) {
 	p := parse(t, "from=2025-03-12&to=2025-03-17&period=week")
