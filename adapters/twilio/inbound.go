@@ -46,11 +46,16 @@ func parseInbound(form url.Values, region string) (inbound, error) {
 	// Twilio writes SMS senders in E.164; anything else ("whatsapp:…",
 	// a short code, an alphanumeric sender) cannot be texted back here,
 	// even where libphonenumber would find digits in it.
-	n, err := ParseNumber(from, region)
-	if err != nil || !isE164(from) {
+	if !isE164(from) {
 		return in, errors.New("From is not a phone number that assistbot can text back")
 	}
-	in.from = n
+	// A number that has just texted is real even where libphonenumber's
+	// data does not know its range yet: its STOP counts, and its text
+	// reaches the desk.
+	in.from = from
+	if n, err := ParseNumber(from, region); err == nil {
+		in.from = n
+	}
 	if !utf8.ValidString(in.text) {
 		return in, errors.New("Body is not valid UTF-8")
 	}
@@ -154,6 +159,7 @@ func (a *Adapter) serveSMS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
 	case remote.RelayRefused:
+		log.Warn("sms not relayed", "reason", core.ErrorMessage(err))
 		http.Error(w, core.ErrorMessage(err), http.StatusBadRequest)
 		return
 	}

@@ -59,6 +59,24 @@ func TestStopRefusesSends(t *testing.T) {
 	}
 }
 
+// TestStopFromARangeTheNumberDataLacks: Twilio passes on a STOP from a
+// number whose range the phone-number data does not know (+1 624 here):
+// the number is real, since it texted, and its STOP is recorded.
+func TestStopFromARangeTheNumberDataLacks(t *testing.T) {
+	const unknownRange = "+16242345678"
+	if _, err := twilio.ParseNumber(unknownRange, "US"); err == nil {
+		t.Fatalf("the phone-number data now knows %s: pick another range it lacks", unknownRange)
+	}
+	h := newHarness(t, nil)
+	if code, body := h.text("SM00000000000000000000000000000121", unknownRange, "STOP"); !h.optedOut(unknownRange) {
+		t.Errorf("the STOP was not recorded: %d %q", code, body)
+	}
+	h.text("SM00000000000000000000000000000122", unknownRange, "START")
+	if h.optedOut(unknownRange) {
+		t.Error("the START was not recorded")
+	}
+}
+
 // TestOptedOutBeforeDelivery: a customer who says STOP while an agent's
 // reply waits in the outbox does not get it.
 func TestOptedOutBeforeDelivery(t *testing.T) {

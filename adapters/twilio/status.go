@@ -146,8 +146,11 @@ func (a *Adapter) reportDelivery(ctx context.Context, sid string, status core.De
 // senders, or before assistbot was connected.
 func (a *Adapter) recordOptOut(ctx context.Context, to string, log *slog.Logger) {
 	n, err := ParseNumber(to, a.region)
-	if err != nil {
+	if err != nil && !isE164(to) {
 		return
+	}
+	if err != nil {
+		n = to // a range libphonenumber does not know yet; Twilio knows the number
 	}
 	if err := a.engine.SetOptOut(ctx, core.Endpoint{Channel: core.ChannelSMS, Address: n}, true); err != nil {
 		log.Error("record opt-out", "err", err)
