@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -26,7 +28,7 @@ func (a *Adapter) classify(op string, err error) error {
 		return nil
 	}
 	t := func(key string, kv ...string) string { return a.render.t(a.locale, key, kv...) }
-	detail := fmt.Errorf("slack: %s: %w", op, err)
+	detail := fmt.Errorf("slack: %s: %w", op, redacted(err))
 	unavailable := func(key string) error {
 		return &core.Error{Code: core.CodeUnavailable, Message: t(key), Err: detail}
 	}
@@ -65,4 +67,22 @@ func (a *Adapter) classify(op string, err error) error {
 		}
 	}
 	return unavailable("slack.reason.unreachable")
+}
+
+// redacted is err with the URL of a request that got no answer cut to
+// its host, and for the Web API its method: the path of a response_url is
+// what lets anyone post to the agent's card, and must not reach a log.
+func redacted(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	where := "a Slack URL"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		where = u.Host + "/…"
+		if strings.HasPrefix(u.Path, "/api/") {
+			where = u.Host + u.Path
+		}
+	}
+	return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
 }

@@ -274,6 +274,21 @@ func TestRefusalLoggedOnce(t *testing.T) {
 	}
 }
 
+// TestResponseURLNotLogged: a response_url that fails (the connection
+// drops) is logged by its host alone: its path lets anyone post to the
+// agent's card for half an hour.
+func TestResponseURLNotLogged(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRig(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	r.fake.Fail("response_url", slackfake.Fault{Drop: true}, slackfake.Fault{Drop: true})
+	hook := r.fake.ResponseURL("SECRET-HOOK-TOKEN")
+	r.click(stranger, "remote.close", "x.y", testChannel, hook, true)
+	eventually(t, "the failed answer logged", func() bool { return strings.Contains(buf.String(), "answer a click") })
+	if strings.Contains(buf.String(), "SECRET-HOOK-TOKEN") {
+		t.Errorf("the response_url is in the log:\n%s", buf.String())
+	}
+}
+
 // TestSSLCheck answers Slack's certificate check of the command URL,
 // which may come unsigned, and does nothing else.
 func TestSSLCheck(t *testing.T) {
