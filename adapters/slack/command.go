@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -19,6 +20,9 @@ import (
 // answered is true, and the card follows through the command's
 // response_url.
 func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, interim func(view)) (answer view, answered bool) {
+	// Slack's 3 seconds run from now: the first command after a start
+	// may wait here for the list of agents.
+	received := time.Now()
 	name := c.Command
 	if name == "" {
 		name = a.cmdName
@@ -48,7 +52,7 @@ func (a *Adapter) command(ctx context.Context, c *slackapi.SlashCommand, interim
 	// The work outlives the request when Slack has been answered first.
 	ctx = context.WithoutCancel(ctx)
 	var is remote.Issued
-	late := a.ackBy(func() { interim(textView(a.t("slack.issuing"))) },
+	late := a.ackBy(received, func() { interim(textView(a.t("slack.issuing"))) },
 		func() {
 			if here {
 				// Only then does the command cost a Web API call.

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/assistbot/assistbot/adapters/slack/signature"
 )
@@ -77,7 +78,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
 		// relay slower than that (a user lookup at Slack) is
 		// acknowledged first, and a failure then is only logged.
 		ctx := context.WithoutCancel(r.Context())
-		answered := a.ackBy(func() {
+		answered := a.ackBy(time.Now(), func() {
 			w.WriteHeader(http.StatusOK)
 			_ = http.NewResponseController(w).Flush()
 		}, func() { err = a.event(ctx, ev, signature.Header(r.Header, "X-Slack-Retry-Num")) })

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -181,6 +182,31 @@ func TestSlashCommandSlowChannelLookup(t *testing.T) {
 	}
 	if n := len(r.sessions()); n != 0 {
 		t.Errorf("%d sessions issued", n)
+	}
+}
+
+// TestSlashCommandColdAgentList: the first command after a start waits
+// for the list of agents; that wait counts against Slack's 3 seconds, so
+// when it used the ack budget up the agent is answered "Getting a PIN…"
+// at once and the card follows, rather than the card coming late.
+func TestSlashCommandColdAgentList(t *testing.T) {
+	r := newRig(t)
+	r.a.budget = 200 * time.Millisecond
+	release := r.fake.Hold("conversations.members")
+	t.Cleanup(release)
+	time.AfterFunc(300*time.Millisecond, release) // the list loads after the budget
+	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
+		time.Sleep(100 * time.Millisecond) // within a budget of its own
+		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
+			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
+	}
+	code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("cold")))
+	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
+		t.Fatalf("first answer %d: %s", code, a.raw)
+	}
+	c := r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "cold" })
+	if !strings.Contains(c.Field("blocks"), "PIN 246810") {
+		t.Errorf("late card %v", c.JSON)
 	}
 }
 

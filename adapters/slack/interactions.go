@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -61,7 +62,7 @@ func (a *Adapter) interaction(ctx context.Context, ic *slackapi.InteractionCallb
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	if !a.ackBy(ack, func() { work(ctx) }) {
+	if !a.ackBy(time.Now(), ack, func() { work(ctx) }) {
 		ack()
 	}
 }

@@ -241,17 +241,18 @@ func (a *Adapter) later(ctx context.Context, fn func(ctx context.Context)) {
 }
 
 // ackBy runs work on the calling goroutine, and makes sure Slack is
-// answered in time: if work takes longer than the ack budget, interim is
-// called, once, from a timer's goroutine, to answer Slack while work goes
-// on; ackBy then reports that Slack has had its answer. The caller does
+// answered in time: if the request, received at since, is not done by
+// the end of the ack budget, interim is called, once, from a timer's
+// goroutine, to answer Slack while work goes on; ackBy then reports that
+// Slack has had its answer. The caller does
 // not touch what interim writes to until ackBy returns, and the mutex
 // orders the two. Work stays on the request's goroutine, whose stack has
 // already grown: a goroutine per request cost a tenth of the command's
 // CPU in stack copying.
-func (a *Adapter) ackBy(interim func(), work func()) (answered bool) {
+func (a *Adapter) ackBy(since time.Time, interim func(), work func()) (answered bool) {
 	var mu sync.Mutex
 	done := false
-	t := time.AfterFunc(a.budget, func() {
+	t := time.AfterFunc(a.budget-time.Since(since), func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !done {

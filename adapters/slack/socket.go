@@ -130,7 +130,7 @@ func (a *Adapter) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			// that Slack does not send it again; a failure known in time
 			// is not acknowledged, and Slack sends it again.
 			var failed error
-			answered := a.ackBy(func() { ack(nil) }, func() { failed = a.event(ctx, ev, strconv.Itoa(req.RetryAttempt)) })
+			answered := a.ackBy(time.Now(), func() { ack(nil) }, func() { failed = a.event(ctx, ev, strconv.Itoa(req.RetryAttempt)) })
 			if !answered && failed == nil {
 				ack(nil)
 			}
