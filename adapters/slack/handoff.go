@@ -54,9 +54,8 @@ func (a *Adapter) handoff(ctx context.Context, ic *slackapi.InteractionCallback,
 	if !ok {
 		return
 	}
-	channel := channelOf(ic)
 	sealed, ok := strings.CutPrefix(act.BlockID, blockHandoff+":")
-	id, opened := a.render.keys.open(sealed, channel)
+	id, channel, opened := a.openValue(ic, sealed)
 	if !ok || !opened || act.SelectedUser == "" {
 		a.refuseElsewhere(ctx, ic, "refused a colleague picker whose block was not made for this channel")
 		return

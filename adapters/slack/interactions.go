@@ -84,6 +84,25 @@ func channelOf(ic *slackapi.InteractionCallback) string {
 	return ic.Container.ChannelID
 }
 
+// openValue opens a button's sealed value clicked in ic, and returns the
+// address it was sealed for: the channel it was clicked in or, in a
+// direct message with the app, the clicker's own user ID. That is how a
+// desk of direct messages is named (an agent's alerts without
+// slack.desk_channel are posted to their user ID), while Slack reports
+// clicks there with the direct message's own ID.
+func (a *Adapter) openValue(ic *slackapi.InteractionCallback, value string) (id, channel string, ok bool) {
+	channel = channelOf(ic)
+	if id, ok = a.render.keys.open(value, channel); ok {
+		return id, channel, true
+	}
+	if strings.HasPrefix(channel, "D") && ic.User.ID != "" {
+		if id, ok = a.render.keys.open(value, ic.User.ID); ok {
+			return id, ic.User.ID, true
+		}
+	}
+	return "", channel, false
+}
+
 // authorize checks that the user of ic may act and otherwise tells them
 // why not; nothing else happens.
 func (a *Adapter) authorize(ctx context.Context, ic *slackapi.InteractionCallback) (core.Actor, bool) {
@@ -137,14 +156,13 @@ func (a *Adapter) blockAction(ctx context.Context, ic *slackapi.InteractionCallb
 	if !ok {
 		return
 	}
-	channel := channelOf(ic)
-	id, ok := a.render.keys.open(act.Value, channel)
+	id, channel, ok := a.openValue(ic, act.Value)
 	if !ok {
 		a.refuseElsewhere(ctx, ic, "refused a button whose value was not made for this channel", "action", act.ActionID)
 		return
 	}
 	if act.ActionID == remote.ActionIssue || act.ActionID == remote.ActionCloseConversation {
-		a.threadButton(ctx, ic, actor, act.ActionID, id)
+		a.threadButton(ctx, ic, actor, act.ActionID, id, channel)
 		return
 	}
 	// A card is only ever where it was shown (the seal says so); a desk
@@ -188,9 +206,8 @@ func (a *Adapter) handLink(ctx context.Context, ic *slackapi.InteractionCallback
 // "Remote support" shows the clicker, in the thread, a card for that
 // conversation's customer; "Close conversation" ends the conversation,
 // and the customer's next message opens a new one. Either works only on
-// its conversation's own thread.
-func (a *Adapter) threadButton(ctx context.Context, ic *slackapi.InteractionCallback, actor core.Actor, actionID, convID string) {
-	channel := channelOf(ic)
+// its conversation's own thread, in channel (see openValue).
+func (a *Adapter) threadButton(ctx context.Context, ic *slackapi.InteractionCallback, actor core.Actor, actionID, convID, channel string) {
 	root := ic.Container.MessageTs
 	if root == "" {
 		root = ic.Message.Timestamp

@@ -119,6 +119,46 @@ func TestCardNotPostedTwice(t *testing.T) {
 	}
 }
 
+// TestDeskAlertInTheAgentsDM: without slack.desk_channel, the alerts go
+// to the agent's direct messages with the app (posted to their user ID);
+// Slack reports a click there with the DM's own ID, and Start works from
+// it. In a channel, the same button does nothing.
+func TestDeskAlertInTheAgentsDM(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.DeskChannel = "" })
+	const dm = "D0AGENTDM" // the agent's DM with the app, as clicks name it
+	form := commandForm("<@"+customerID+"|pat>", r.fake.ResponseURL("cmd"))
+	form.Set("channel_id", dm)
+	form.Set("channel_name", "directmessage")
+	if code, a := r.command(form); code != http.StatusOK || a.button(remote.ActionSendDesktop) == "" {
+		t.Fatalf("no card: %d %s", code, a.raw)
+	}
+	s := r.sessions()[0]
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	alert := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testAgent && strings.Contains(c.Field("blocks"), remote.ActionStartView)
+	})
+	var value string
+	for _, part := range strings.Split(alert.Field("blocks"), `"value":"`)[1:] {
+		if v := part[:strings.IndexByte(part, '"')]; strings.HasPrefix(v, s.ID+".") {
+			value = v
+			break
+		}
+	}
+	// Sealed for the agent's DMs, the button does nothing in a channel.
+	r.click(testAgent, remote.ActionStartView, value, testChannel, r.fake.ResponseURL("channel"), false)
+	r.fake.Wait(t, "response_url", wait, func(c slackfake.Call) bool { return c.Hook == "channel" })
+	if got, _ := r.engine.Session(ctx, s.ID); got.State != core.StateWaiting {
+		t.Fatalf("the DM's button worked in a channel: %s", got.State)
+	}
+	r.click(testAgent, remote.ActionStartView, value, dm, r.fake.ResponseURL("alert"), false)
+	eventually(t, "the session started from the alert in the DM", func() bool {
+		got, _ := r.engine.Session(ctx, s.ID)
+		return got.State == core.StateActive && got.Technician == "alice"
+	})
+}
+
 // TestClicksRefused: a stranger's click, and a button value moved to
 // another channel, are refused with an ephemeral message and change
 // nothing.
