@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -148,26 +149,42 @@ func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery) (core.Recei
 const threadTTL = time.Hour
 
 // startThread posts a conversation's header in the desk channel and
-// starts its thread from it; the thread has the header message's id.
+// starts its thread from it; the thread has the header message's id. A
+// retry after the thread failed to start starts it from the header
+// already posted.
 func (a *Adapter) startThread(ctx context.Context, d *core.Delivery) (string, error) {
-	if t, ok := a.threads.Get(d.ConversationID); ok && d.ConversationID != "" {
+	conv := d.ConversationID
+	if t, ok := a.threads.Get(conv); ok && conv != "" {
 		return t, nil
 	}
 	header := a.bot.ThreadHeader(d.Notice, a.catalog.Default())
-	root, err := a.session.ChannelMessageSendComplex(d.To.Address, alertMessage(header).send(), discordgo.WithContext(ctx))
-	if err != nil {
-		return "", a.apiError("post thread header", err)
+	root, ok := a.headers.Get(conv)
+	if !ok || conv == "" {
+		m, err := a.session.ChannelMessageSendComplex(d.To.Address, alertMessage(header).send(), discordgo.WithContext(ctx))
+		if err != nil {
+			return "", a.apiError("post thread header", err)
+		}
+		root = m.ID
+		if conv != "" {
+			a.headers.Add(conv, root)
+		}
 	}
 	// Threads auto-archive after a day without messages; a new message
 	// brings an archived thread back.
-	th, err := a.session.MessageThreadStart(d.To.Address, root.ID, truncate(header.Text, maxThreadName), 1440, discordgo.WithContext(ctx))
-	if err != nil {
+	id := root
+	_, err := a.session.MessageThreadStart(d.To.Address, root, truncate(header.Text, maxThreadName), 1440, discordgo.WithContext(ctx))
+	var re *discordgo.RESTError
+	switch {
+	case errors.As(err, &re) && re.Message != nil && re.Message.Code == discordgo.ErrCodeThreadAlreadyCreatedForThisMessage:
+		// Started by an attempt whose answer was lost.
+	case err != nil:
 		return "", a.apiError("start thread", err)
 	}
-	if d.ConversationID != "" {
-		a.threads.Add(d.ConversationID, th.ID)
+	if conv != "" {
+		a.headers.Remove(conv)
+		a.threads.Add(conv, id)
 	}
-	return th.ID, nil
+	return id, nil
 }
 
 // deskMessage renders a notice for the desk: a session alert with its

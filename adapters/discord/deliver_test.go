@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -320,6 +321,44 @@ func TestDeskThread(t *testing.T) {
 	}
 	if n := len(r.fake.Threads()); n != 1 {
 		t.Errorf("%d threads for one conversation", n)
+	}
+}
+
+// TestDeskThreadStartRetried: the thread failed to start once (a 429:
+// threads have tight rate limits). The retry starts it from the header
+// already posted, instead of a second header with buttons of its own;
+// and a retry told the thread already exists (its answer was lost) takes
+// that thread.
+func TestDeskThreadStartRetried(t *testing.T) {
+	for _, tc := range []struct{ name, status, body string }{
+		{"rate limited", "429", `{"message":"You are being rate limited.","retry_after":0.01,"global":false}`},
+		{"already started", "400", `{"message":"A thread has already been created for this message","code":160004}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			status, _ := strconv.Atoi(tc.status)
+			r.fake.Fail("POST", "channels/"+deskID+"/messages/", status, tc.body, nil, 1)
+			d := &core.Delivery{ConversationID: "conv1", To: core.Endpoint{Channel: core.ChannelDiscord, Address: deskID},
+				Notice: core.Notice{Kind: core.NoticeSession, Action: core.ActionJoin, SessionID: "s1", ConversationID: "conv1",
+					Customer: "Pat", CustomerChannel: core.ChannelDiscord}}
+			_, err := r.a.deliver(context.Background(), d)
+			if tc.status == "429" {
+				if core.ErrorCode(err) != core.CodeUnavailable {
+					t.Fatalf("first attempt: %v, want unavailable", err)
+				}
+				_, err = r.a.deliver(context.Background(), d)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			headers := r.fake.Messages(deskID)
+			if len(headers) != 1 {
+				t.Fatalf("%d headers in the desk channel for one conversation", len(headers))
+			}
+			if in := r.fake.Messages(headers[0].ID); len(in) != 1 {
+				t.Errorf("%d messages in the thread, want the alert", len(in))
+			}
+		})
 	}
 }
 

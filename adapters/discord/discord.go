@@ -150,8 +150,10 @@ type Adapter struct {
 	origins *expirable.LRU[string, string]
 	// dms caches DM channel ids by user id; threads remembers threads
 	// started for conversations whose first desk message then failed, so
-	// that a retry does not start another.
-	dms, threads *expirable.LRU[string, string]
+	// that a retry does not start another; headers remembers the headers
+	// posted for conversations whose thread then failed to start, so that
+	// a retry starts it from that header rather than posting another.
+	dms, threads, headers *expirable.LRU[string, string]
 
 	// work tracks goroutines that outlive a request: deferred answers.
 	work sync.WaitGroup
@@ -188,6 +190,7 @@ func New(o Options) (*Adapter, error) {
 		origins:        expirable.NewLRU[string, string](maxCached, nil, originTTL),
 		dms:            expirable.NewLRU[string, string](maxCached, nil, dmTTL),
 		threads:        expirable.NewLRU[string, string](maxCached, nil, threadTTL),
+		headers:        expirable.NewLRU[string, string](maxCached, nil, threadTTL),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
