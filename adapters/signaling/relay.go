@@ -53,6 +53,9 @@ type awayTimer struct{ stop func() bool }
 // for the page, and a way to ask its connection to close.
 type peer struct {
 	role role
+	// who is whom the page connected as: the technician's name, or the
+	// customer's key (core.Session.CustomerKey) as it was then.
+	who  string
 	room *room
 	out  chan []byte
 	quit chan struct{} // closed to close the connection
@@ -62,9 +65,10 @@ type peer struct {
 	reason string
 }
 
-// newPeer returns a page's connection before it joins a room.
-func newPeer(r role) *peer {
-	return &peer{role: r, out: make(chan []byte, signalQueue), quit: make(chan struct{})}
+// newPeer returns the connection of a page that connected as who, before
+// it joins a room.
+func newPeer(r role, who string) *peer {
+	return &peer{role: r, who: who, out: make(chan []byte, signalQueue), quit: make(chan struct{})}
 }
 
 // send queues m for the page; a page too slow to take its messages is
@@ -314,11 +318,16 @@ func (h *relay) end(id, reason string) {
 
 // replace disconnects the page of role who in session id's room, telling
 // it that the session goes on elsewhere: the customer moved to another
-// device, which has the resume window to connect.
-func (h *relay) replace(id string, who role) {
+// device, which has the resume window to connect. A page that connected
+// as keep stays: it is the one that took over.
+func (h *relay) replace(id string, who role, keep string) {
 	h.mu.Lock()
 	var notes []note
 	if r := h.rooms[id]; r != nil {
+		if p := r.peers[who]; p != nil && keep != "" && p.who == keep {
+			h.mu.Unlock()
+			return
+		}
 		if p := r.peers[who]; p != nil {
 			p.send(&signal{Type: signalTypeBye, Reason: "replaced"})
 			p.close(closeNormal, "replaced by another device")
@@ -389,12 +398,35 @@ func (h *relay) run(ctx context.Context) {
 					open = false
 					break
 				}
-				if s := u.Session; s != nil && s.State != core.StateActive && h.hasRoom(s.ID) {
-					h.endStale(ctx, s.ID)
-				}
+				h.follow(ctx, u)
 			}
 		}
 		cancel()
+	}
+}
+
+// follow applies a change to a session, made on this replica or another,
+// to its room: a session no longer active ends its share; a technician
+// who took over watching, or a customer who moved to another device,
+// leaves the page that was watching or sharing until then without it,
+// wherever the change was made.
+func (h *relay) follow(ctx context.Context, u core.Update) {
+	s := u.Session
+	if s == nil || !h.hasRoom(s.ID) {
+		return
+	}
+	if s.State != core.StateActive {
+		h.endStale(ctx, s.ID)
+		return
+	}
+	if u.Event == nil {
+		return
+	}
+	switch u.Event.Action {
+	case core.ActionWatch:
+		h.replace(s.ID, roleTechnician, s.Technician)
+	case core.ActionDevice:
+		h.replace(s.ID, roleCustomer, s.CustomerKey)
 	}
 }
 

@@ -721,6 +721,52 @@ func TestTechnicianChanged(t *testing.T) {
 	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
 }
 
+// TestChangesMadeOnAnotherReplica: "Watch here" or the customer's move to
+// another device handled by a replica that does not hold the share's
+// sockets reaches this one as the engine's update only: that is enough
+// for the page watching or sharing until then to leave.
+func TestChangesMadeOnAnotherReplica(t *testing.T) {
+	t.Run("technician", func(t *testing.T) {
+		r := newShareRig(t)
+		bob := r.Visitor()
+		r.signIn(bob, "bob")
+		tech, cust := r.pair()
+		if _, err := r.Engine.Watch(ctx, r.sess.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		tech.want(map[string]any{"type": "bye", "reason": "replaced"})
+		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "away"})
+		bobSock, resp, err := r.dial(bob, "/console/sessions/"+r.sess.ID+"/signal")
+		if err != nil {
+			t.Fatalf("bob's socket: %v %v", err, status(resp))
+		}
+		bobSock.want(map[string]any{"type": "welcome", "peer": true})
+		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
+		cust.send(`{"type":"share-started","source":"screen"}`)
+		bobSock.want(map[string]any{"type": "share-started"})
+	})
+	t.Run("customer", func(t *testing.T) {
+		r := newShareRig(t)
+		tech, computer := r.pair()
+		_, secret, err := r.Engine.Handoff(ctx, r.sess.ID, r.sess.CustomerKey, core.DeviceMobile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		computer.want(map[string]any{"type": "bye", "reason": "replaced"})
+		tech.want(map[string]any{"type": "peer", "role": "customer", "state": "away"})
+		phone := r.Visitor()
+		phone.SetCookie("/", customerCookie, secret)
+		phoneSock, resp, err := r.dial(phone, "/s/"+r.sess.ID+"/signal")
+		if err != nil {
+			t.Fatalf("the phone's socket: %v %v", err, status(resp))
+		}
+		phoneSock.want(map[string]any{"type": "welcome", "peer": true})
+		tech.want(map[string]any{"type": "peer", "role": "customer", "state": "back"})
+		phoneSock.send(`{"type":"share-started","source":"screen"}`)
+		tech.want(map[string]any{"type": "share-started"})
+	})
+}
+
 // TestShareable decides which sessions the pages may share.
 func TestShareable(t *testing.T) {
 	h, err := New(Options{Engine: (*core.Engine)(nil)})
@@ -768,7 +814,7 @@ func TestStaleUpdateKeepsRoom(t *testing.T) {
 	done := make(chan struct{})
 	go func() { rel.run(rctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	rel.join(r.sess.ID, newPeer(roleCustomer))
+	rel.join(r.sess.ID, newPeer(roleCustomer, ""))
 
 	stale := *r.sess
 	stale.State = core.StateWaiting
@@ -786,5 +832,50 @@ func TestStaleUpdateKeepsRoom(t *testing.T) {
 	feed.ch <- core.Update{}
 	if rel.open(r.sess.ID) {
 		t.Error("the end of the session left its room open")
+	}
+}
+
+// TestLateUpdateKeepsWhoTookOver: the update of a take-over may reach the
+// relay after the page that took over connected: that page stays, and
+// only a page that connected as someone else leaves.
+func TestLateUpdateKeepsWhoTookOver(t *testing.T) {
+	r := newShareRig(t)
+	feed := &updates{Engine: r.Engine, ch: make(chan core.Update)}
+	rel := newRelay(feed, r.Logger)
+	rel.after = r.timers.after
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { rel.run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	closed := func(p *peer) bool {
+		select {
+		case <-p.quit:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, tc := range []struct {
+		who    role
+		action core.Action
+		edit   func(s *core.Session, to string)
+	}{
+		{roleTechnician, core.ActionWatch, func(s *core.Session, to string) { s.Technician = to }},
+		{roleCustomer, core.ActionDevice, func(s *core.Session, to string) { s.CustomerKey = to }},
+	} {
+		p := newPeer(tc.who, "new")
+		rel.join(r.sess.ID, p)
+		update := func(to string) {
+			s := *r.sess
+			tc.edit(&s, to)
+			feed.ch <- core.Update{Session: &s, Event: &core.Event{SessionID: s.ID, Action: tc.action}}
+			feed.ch <- core.Update{} // the one before has been handled once this is taken
+		}
+		if update("new"); closed(p) {
+			t.Errorf("%s: the page that took over left on the late update of its take-over", tc.action)
+		}
+		if update("newer"); !closed(p) {
+			t.Errorf("%s: the page stayed when someone else took over", tc.action)
+		}
 	}
 }

@@ -165,8 +165,8 @@ func (h *Hub) TechnicianSignal(id string) string { return "/console/sessions/" +
 // CustomerMoved disconnects the page of session id's customer, telling it
 // that the session goes on on another device, which has the resume window
 // to connect; a share it was making stops.
-func (h *Hub) CustomerMoved(id string) { h.relay.replace(id, roleCustomer) }
+func (h *Hub) CustomerMoved(id string) { h.relay.replace(id, roleCustomer, "") }
 
 // TechnicianChanged disconnects the page of session id's technician,
 // telling it that someone else watches now.
-func (h *Hub) TechnicianChanged(id string) { h.relay.replace(id, roleTechnician) }
+func (h *Hub) TechnicianChanged(id string) { h.relay.replace(id, roleTechnician, "") }

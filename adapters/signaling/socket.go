@@ -50,7 +50,7 @@ func (h *Hub) handleCustomer(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusConflict, core.CodeInvalidTransition, "screen sharing is not open for this session")
 		return
 	}
-	h.serve(w, r, sess.ID, newPeer(roleCustomer), nil)
+	h.serve(w, r, sess.ID, newPeer(roleCustomer, sess.CustomerKey), nil)
 }
 
 // handleTechnician is the console's socket: only the signed-in agent who
@@ -78,7 +78,7 @@ func (h *Hub) handleTechnician(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusConflict, core.CodeInvalidTransition, "screen sharing is not open for this session")
 		return
 	}
-	h.serve(w, r, sess.ID, newPeer(roleTechnician), signedOut)
+	h.serve(w, r, sess.ID, newPeer(roleTechnician, sess.Technician), signedOut)
 }
 
 // serve upgrades r to a WebSocket and relays p's messages until it
