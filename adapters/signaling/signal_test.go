@@ -786,8 +786,8 @@ func TestShareable(t *testing.T) {
 			t.Errorf("%+v: viewable %v shareable %v", tc.s, v, s)
 		}
 	}
-	if h.CustomerSignal("x") != "/s/x/signal" || h.TechnicianSignal("x") != "/console/sessions/x/signal" {
-		t.Error("signal paths")
+	if h.CustomerSignal("x") != "/s/x/signal?s=x" || h.TechnicianSignal("x") != "/console/sessions/x/signal?s=x" {
+		t.Errorf("signal URLs %q and %q", h.CustomerSignal("x"), h.TechnicianSignal("x"))
 	}
 }
 

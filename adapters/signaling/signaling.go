@@ -155,12 +155,23 @@ func (h *Hub) Shareable(s *core.Session) bool {
 	return h.Viewable(s) && s.State == core.StateActive && s.Mode == core.ModeView
 }
 
-// CustomerSignal returns the path of the customer's socket of session id.
-func (h *Hub) CustomerSignal(id string) string { return "/s/" + id + "/signal" }
+// SessionParam is the query parameter in which the sockets' URLs repeat
+// their session's id. The two sockets of a share must meet on one
+// replica, and their paths differ: a proxy in front of several replicas
+// routes both by this parameter's value (deploy/compose/Caddyfile).
+const SessionParam = "s"
 
-// TechnicianSignal returns the path of the technician's socket of session
-// id.
-func (h *Hub) TechnicianSignal(id string) string { return "/console/sessions/" + id + "/signal" }
+// CustomerSignal returns the URL, from its path on, of the customer's
+// socket of session id.
+func (h *Hub) CustomerSignal(id string) string {
+	return "/s/" + id + "/signal?" + SessionParam + "=" + url.QueryEscape(id)
+}
+
+// TechnicianSignal returns the URL, from its path on, of the technician's
+// socket of session id.
+func (h *Hub) TechnicianSignal(id string) string {
+	return "/console/sessions/" + id + "/signal?" + SessionParam + "=" + url.QueryEscape(id)
+}
 
 // CustomerMoved disconnects the page of session id's customer, telling it
 // that the session goes on on another device, which has the resume window

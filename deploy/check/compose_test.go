@@ -191,18 +191,33 @@ func TestComposeProxy(t *testing.T) {
 	}
 	directives := caddyDirectives(string(data))
 
-	// Both replicas, on the port they listen on, round-robin, nothing sticky.
+	// Both replicas, on the port they listen on: a screen share's sockets
+	// by their session (?s=), everything else round-robin, nothing sticky.
 	r := p.Services["assistbot-1"]
 	port := configListenPort(t, mustRead(t, configFileOf(t, r)))
 	upstreams := directives["reverse_proxy"]
-	if len(upstreams) != 1 || !slices.Equal(upstreams[0], []string{"assistbot-1:" + port, "assistbot-2:" + port, "{"}) {
-		t.Errorf("reverse_proxy %v, want both replicas on port %s", upstreams, port)
+	if len(upstreams) != 2 || !slices.Equal(upstreams[0], []string{"@share", "assistbot-1:" + port, "assistbot-2:" + port, "{"}) ||
+		!slices.Equal(upstreams[1], []string{"assistbot-1:" + port, "assistbot-2:" + port, "{"}) {
+		t.Errorf("reverse_proxy %v, want both replicas on port %s, for the share's sockets and for the rest", upstreams, port)
 	}
-	if lb := directives["lb_policy"]; len(lb) != 1 || !slices.Equal(lb[0], []string{"round_robin"}) {
-		t.Errorf("lb_policy %v, want round_robin", lb)
+	if lb := directives["lb_policy"]; len(lb) != 2 || !slices.Equal(lb[0], []string{"query", "s"}) || !slices.Equal(lb[1], []string{"round_robin"}) {
+		t.Errorf("lb_policy %v, want the share's sockets by ?s= and the rest round_robin", lb)
 	}
-	if h := directives["health_uri"]; len(h) != 1 || !slices.Equal(h[0], []string{"/readyz"}) {
-		t.Errorf("health_uri %v, want the readiness route /readyz", h)
+	if m := directives["@share"]; len(m) != 1 || len(m[0]) != 2 || m[0][0] != "path_regexp" {
+		t.Errorf("@share %v, want a path_regexp matcher", m)
+	} else {
+		share := regexp.MustCompile(m[0][1])
+		for path, want := range map[string]bool{"/s/06h5/signal": true, "/console/sessions/06h5/signal": true,
+			"/s/06h5": false, "/console/sessions/06h5": false, "/console": false, "/x/s/06h5/signal": false} {
+			if share.MatchString(path) != want {
+				t.Errorf("@share matches %s: %v, want %v", path, !want, want)
+			}
+		}
+	}
+	for _, h := range directives["health_uri"] {
+		if len(directives["health_uri"]) != 2 || !slices.Equal(h, []string{"/readyz"}) {
+			t.Errorf("health_uri %v, want the readiness route /readyz for both", directives["health_uri"])
+		}
 	}
 	if site := firstWord(string(data)); site != "{$PUBLIC_HOST}" {
 		t.Errorf("the Caddyfile's site is %q, want {$PUBLIC_HOST}", site)
