@@ -404,3 +404,68 @@ func TestScreenShareThroughTURN(t *testing.T) {
 		}
 	}
 }
+
+// TestShareRefusedWhileDisconnected: the customer's "Don't share", and
+// later their Stop, each pressed while the page's socket cannot reach the
+// server (it reconnects), are sent once the socket is back: the
+// technician is told, and the log has them.
+func TestShareRefusedWhileDisconnected(t *testing.T) {
+	s := startConsole(t, "345679")
+	agent := mediaBrowser(t, "technician")
+	customer := mediaBrowser(t, "customer")
+	var sess apiSession
+	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
+	// While window.cutSignal is set, the page's signaling sockets go to a
+	// path that does not exist, as if the server could not be reached.
+	do(t, customer, "a switch for the page's sockets", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			const WS = window.WebSocket;
+			window.cutSignal = true;
+			window.sockets = [];
+			const Cut = function (url, protocols) {
+				const s = new WS(window.cutSignal ? url.replace("/signal", "/cut") : url, protocols);
+				window.sockets.push(s);
+				return s;
+			};
+			Cut.prototype = WS.prototype;
+			for (const k of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Cut[k] = WS[k];
+			window.WebSocket = Cut;
+		})()`})
+		return err
+	}))
+	do(t, customer, "customer presses Start",
+		chromedp.Navigate(sess.DesktopURL),
+		chromedp.WaitVisible(css(`form[action="/join"] button`)),
+		chromedp.Click(css(`form[action="/join"] button`)),
+		chromedp.WaitVisible(css(".status-waiting")),
+	)
+	do(t, agent, "technician starts view only",
+		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
+		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
+		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
+		chromedp.WaitVisible(css("#screen-video")),
+	)
+	do(t, customer, "decline, unreachable", chromedp.WaitVisible(css("#share-decline")), chromedp.Click(css("#share-decline")),
+		chromedp.WaitVisible(css(`#share[data-state="declined"]`)),
+		chromedp.Evaluate[chromedp.Void]("window.cutSignal = false"))
+	value(t, agent, "console told of the decline", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "The customer chose not to share."`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if rows := logRows(t, agent, "Screen sharing declined"); !slices.Contains(rows, "Customer | Screen sharing declined | In progress | declined") {
+		t.Errorf("the event log has no decline:\n%s", strings.Join(rows, "\n"))
+	}
+
+	// The customer shares, loses the connection, and stops sharing
+	// before it is back: the technician hears of the stop once it is.
+	do(t, customer, "share the screen", chromedp.Click(css("#share-start")), chromedp.WaitVisible(css("#share-stop")))
+	value(t, agent, "the picture", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "Live: the customer's screen"`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	do(t, customer, "stop while cut off",
+		chromedp.Evaluate[chromedp.Void]("window.cutSignal = true; window.sockets.forEach((s) => s.close())"),
+		chromedp.Click(css("#share-stop")),
+		chromedp.WaitVisible(css("#share-start")),
+		chromedp.Evaluate[chromedp.Void]("window.cutSignal = false"))
+	value(t, agent, "console told of the stop", chromedp.Poll[bool](`document.getElementById("screen-status").textContent === "The customer stopped sharing."`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+}

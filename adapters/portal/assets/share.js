@@ -47,14 +47,28 @@
   let retry = 0;
   let lostAt = 0;
   let told = false; // the page has told the server it cannot share
+  // refusal is a refusal not sent yet, the socket being closed when it was
+  // made (before it first opened, or while it reconnects): the next
+  // welcome sends it, so that the technician and the log hear of it.
+  let refusal = null;
 
   const say = (text) => { note.textContent = text || ""; };
   const setState = (s) => { section.dataset.state = s; };
   // tell puts what is true now in the page's status line.
   const tell = (text) => { if (status) status.textContent = text; };
 
+  // send sends m when the socket is open, and says whether it did.
   function send(m) {
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  // refuse tells the server the customer does not share, now or at the
+  // next welcome.
+  function refuse(reason) {
+    const m = { type: "declined", reason };
+    refusal = send(m) ? null : m;
   }
 
   function showIdle() {
@@ -84,7 +98,7 @@
     say(T.unavailable);
     if (!told) {
       told = true;
-      send({ type: "declined", reason: "unavailable" });
+      refuse("unavailable");
     }
   }
 
@@ -106,7 +120,7 @@
     } catch (e) {
       startBtn.disabled = false;
       const denied = e && (e.name === "NotAllowedError" || e.name === "SecurityError");
-      send({ type: "declined", reason: denied ? "denied" : "unavailable" });
+      refuse(denied ? "denied" : "unavailable");
       if (!stream) tell(T.not_sharing);
       setState(denied ? "denied" : "unavailable");
       say(denied ? T.denied : T.unavailable);
@@ -118,6 +132,7 @@
       return;
     }
     stream = s;
+    refusal = null; // the customer shares after all
     for (const t of stream.getTracks()) {
       // Text on a screen should stay sharp rather than smooth.
       if (source === "screen" && "contentHint" in t) t.contentHint = "detail";
@@ -217,8 +232,11 @@
           if (m.sharing !== source) send({ type: "share-started", source });
           say(technician ? "" : T.waiting_technician);
           if (technician) negotiate();
-        } else if (section.dataset.state !== "unavailable") {
-          say("");
+        } else {
+          // A stop or a refusal made while the socket was closed.
+          if (m.sharing) send({ type: "share-stopped" });
+          if (refusal && send(refusal)) refusal = null;
+          if (section.dataset.state !== "unavailable") say("");
         }
         break;
       case "peer":
@@ -292,7 +310,7 @@
   startBtn.addEventListener("click", () => { start(); });
   stopBtn.addEventListener("click", () => stop(T.stopped));
   declineBtn.addEventListener("click", () => {
-    send({ type: "declined", reason: "declined" });
+    refuse("declined");
     if (!stream) tell(T.not_sharing);
     setState("declined");
     say(T.declined);
