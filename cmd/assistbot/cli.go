@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/assistbot/assistbot/adapters/store/postgres"
 	"github.com/assistbot/assistbot/config"
 )
 
@@ -202,10 +203,25 @@ func (c *cli) loadConfig() (*config.Config, error) {
 // every problem found in one list.
 func (c *cli) checkConfig() (*config.Config, error) {
 	cfg, err := c.loadConfig()
-	if err := config.Check(cfg, err); err != nil {
+	if err := check(cfg, err); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// check is config.Check with what only the store's driver can tell: a
+// PostgreSQL store.dsn that does not parse (a bad port, a pool setting
+// that is not a number) is named here rather than failing the start.
+func check(cfg *config.Config, loadErr error) error {
+	err := config.Check(cfg, loadErr)
+	var ps config.Problems
+	if cfg == nil || cfg.Store.Driver != "postgres" || strings.TrimSpace(cfg.Store.DSN) == "" || (err != nil && !errors.As(err, &ps)) {
+		return err
+	}
+	if derr := postgres.CheckDSN(cfg.Store.DSN); derr != nil {
+		return append(ps, config.Problem{Key: "store.dsn", Message: derr.Error()})
+	}
+	return err
 }
 
 // configCommand is "config check".

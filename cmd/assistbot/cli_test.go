@@ -93,6 +93,17 @@ log: { format: xml }
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
+	t.Run("a PostgreSQL DSN that does not parse", func(t *testing.T) {
+		for _, dsn := range []string{"postgres://assistbot:hunter2@db/assistbot?pool_max_conns=ten", "host=db port=abc dbname=x password=hunter2"} {
+			path := writeFile(t, "store: { driver: postgres, dsn: \""+dsn+"\" }\n")
+			for _, cmd := range [][]string{{"config", "check"}, {"serve"}} {
+				code, out, errOut := runCLI(t, nil, append([]string{"--config", path}, cmd...)...)
+				if code == 0 || !strings.Contains(errOut, "store.dsn") || strings.Contains(errOut+out, "hunter2") {
+					t.Errorf("%s with %q: exit %d, stderr %q", cmd[0], dsn, code, errOut)
+				}
+			}
+		}
+	})
 	t.Run("missing file", func(t *testing.T) {
 		code, _, errOut := runCLI(t, nil, "config", "check", "--config", "/nonexistent/assistbot.yaml")
 		if code == 0 || !strings.Contains(errOut, "/nonexistent/assistbot.yaml") {

@@ -68,7 +68,7 @@ func (c *cli) serve(ctx context.Context) error {
 		}
 		followListen(cfg)
 	}
-	if err := config.Check(cfg, err); err != nil {
+	if err := check(cfg, err); err != nil {
 		printProblems(c.stderr, err)
 		return &exit{code: exitUsage}
 	}

@@ -119,6 +119,17 @@ func MaxConnLifetime(d time.Duration) Option {
 	}
 }
 
+// CheckDSN says what is wrong with dsn as a connection string, without
+// connecting (config check's word on store.dsn); its message never holds
+// the password.
+func CheckDSN(dsn string) error {
+	if strings.TrimSpace(dsn) == "" {
+		return errors.New("the DSN is empty")
+	}
+	_, err := conninfo.Parse(dsn)
+	return err
+}
+
 // Open connects to the database that dsn names (a postgres:// URL or
 // key=value pairs, as libpq reads them), brings its schema up to date and
 // returns the store. ctx bounds the opening only. Errors name the server
