@@ -103,6 +103,18 @@ func TestLoadQuotedReferenceIntoInt(t *testing.T) {
 	}
 }
 
+// TestLoadQuotedValues: values quoted as charts that quote everything
+// write them are read as their fields' types; text stays text.
+func TestLoadQuotedValues(t *testing.T) {
+	c, err := Load(strings.NewReader("pin: {digits: \"8\", ttl: \"5m\"}\nslack: {enabled: \"true\", signing_secret: \"x\", bot_token: \"xoxb-1\"}\nlocale: \"123\"\n"), env(nil))
+	if err != nil || c.PIN.Digits != 8 || c.PIN.TTL != 5*time.Minute || !c.Slack.Enabled || c.Locale != "123" {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	if _, err := Load(strings.NewReader(`pin: {digits: "eight"}`), env(nil)); err == nil || !strings.Contains(err.Error(), `cannot use "eight" as a number`) {
+		t.Errorf("a quoted word into a number: %v", err)
+	}
+}
+
 func TestUnsetVariableInMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string

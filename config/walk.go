@@ -175,6 +175,13 @@ func (l *loader) scalar(n *yaml.Node, t reflect.Type, path string) {
 	if t.Kind() == reflect.String {
 		return // any scalar is acceptable text
 	}
+	if !x.changed && n.Style&quoted != 0 && n.Style&yaml.TaggedStyle == 0 {
+		// enabled: "true", digits: "8", as charts that quote every value
+		// write them: the field is not text, so the quotes cannot mean
+		// one. Read as if unquoted, as a quoted reference is.
+		n.Tag = ""
+		n.Style &^= quoted
+	}
 	if x.changed && strings.TrimSpace(n.Value) == "" {
 		msg := "is empty; it must be " + describeType(t)
 		if note := refNote(x.refs); note != "" {
