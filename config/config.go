@@ -67,6 +67,9 @@ type Config struct {
 	// references in it whose expansion was empty, so that validation can say
 	// where a missing value came from (while the value is unchanged).
 	refs map[string]origin
+	// vars remembers the values set from ASSISTBOT_ variables, so that a
+	// problem with one names its variable.
+	vars map[string]envOrigin
 }
 
 // Server configures the HTTP listener.

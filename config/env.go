@@ -44,7 +44,41 @@ func (l *loader) overlay(c *Config) {
 			continue
 		}
 		l.clearRefs(lf.path)
+		l.setBy[lf.path] = lf
 	}
+}
+
+// envOrigin is a value an ASSISTBOT_ variable set: the variable, the
+// field, and the value as loaded.
+type envOrigin struct {
+	name  string
+	index []int
+	value string
+}
+
+// envOrigins records the values of c that the overlay set, as they stand
+// once loaded.
+func (l *loader) envOrigins(c *Config) map[string]envOrigin {
+	out := map[string]envOrigin{}
+	root := reflect.ValueOf(c).Elem()
+	for path, lf := range l.setBy {
+		out[path] = envOrigin{name: lf.env, index: lf.index, value: fmt.Sprint(root.FieldByIndex(lf.index).Interface())}
+	}
+	return out
+}
+
+// liveVars returns, by key path, the variable each value of c still as
+// the overlay set it came from; a value changed since has no known
+// origin.
+func (c *Config) liveVars() map[string]string {
+	out := map[string]string{}
+	root := reflect.ValueOf(c).Elem()
+	for path, o := range c.vars {
+		if fmt.Sprint(root.FieldByIndex(o.index).Interface()) == o.value {
+			out[path] = o.name
+		}
+	}
+	return out
 }
 
 // setFromEnv parses raw into v and returns "" or a message saying why it

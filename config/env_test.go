@@ -156,3 +156,23 @@ func TestEnvDurationList(t *testing.T) {
 		t.Errorf("a unitless waiting time: %v", err)
 	}
 }
+
+// TestEnvNamedInValidation: a value an ASSISTBOT_ variable set that
+// parses but is not allowed is reported with the variable, as one that
+// does not parse is; once the caller changes the value, it is not.
+func TestEnvNamedInValidation(t *testing.T) {
+	c, err := Load(strings.NewReader("pin: {digits: 6}\n"), env(map[string]string{"ASSISTBOT_PIN_DIGITS": "11", "ASSISTBOT_STORE_RETENTION": "1h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Validate()
+	for _, want := range []string{"ASSISTBOT_PIN_DIGITS (pin.digits): must be from 6 to 10 (got 11)", "ASSISTBOT_STORE_RETENTION (store.retention): must be 0"} {
+		if got == nil || !strings.Contains(got.Error(), want) {
+			t.Errorf("Validate() = %v; want %q", got, want)
+		}
+	}
+	c.PIN.Digits = 12
+	if got := c.Validate(); got == nil || !strings.Contains(got.Error(), "pin.digits: must be from 6 to 10 (got 12)") || strings.Contains(got.Error(), "ASSISTBOT_PIN_DIGITS") {
+		t.Errorf("after the caller's change: %v", got)
+	}
+}

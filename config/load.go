@@ -27,6 +27,7 @@ const (
 type loader struct {
 	getenv   func(string) (string, bool)
 	refs     map[string][]varRef
+	setBy    map[string]leaf // the keys the overlay set, with their variable
 	problems Problems
 	budget   int
 	done     map[*yaml.Node]expansion
@@ -43,6 +44,7 @@ func newLoader(getenv func(string) (string, bool)) *loader {
 	return &loader{
 		getenv: getenv,
 		refs:   map[string][]varRef{},
+		setBy:  map[string]leaf{},
 		budget: maxNodes,
 		done:   map[*yaml.Node]expansion{},
 		lines:  map[int]string{},
@@ -80,6 +82,7 @@ func Load(r io.Reader, getenv func(string) (string, bool)) (*Config, error) {
 	l.overlay(c)
 	c.normalize(l.refs)
 	c.refs = l.origins(c)
+	c.vars = l.envOrigins(c)
 	if len(l.problems) > 0 {
 		return c, l.problems
 	}

@@ -130,7 +130,7 @@ func TestUnsetVariableInMessages(t *testing.T) {
 		{"overridden by the file", "slack: {enabled: true, app_token: xapp-1, bot_token: ''}", nil,
 			"slack.bot_token: is required when slack.enabled is true"},
 		{"overridden by the environment", "slack: {enabled: true, app_token: xapp-1}", map[string]string{"ASSISTBOT_SLACK_BOT_TOKEN": ""},
-			"slack.bot_token: is required when slack.enabled is true"},
+			"ASSISTBOT_SLACK_BOT_TOKEN (slack.bot_token): is required when slack.enabled is true"},
 		{"in a list", "console: {agents: [{name: a, password_hash: '${A_HASH}'}]}", nil,
 			"console.agents[0].password_hash: is required (it comes from ${A_HASH}, which is not set)"},
 	} {

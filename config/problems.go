@@ -72,16 +72,18 @@ func (ps Problems) Keys() []string {
 // checker collects validation problems for one Config.
 type checker struct {
 	refs map[string][]varRef
+	vars map[string]string // the ASSISTBOT_ variable each value came from
 	ps   Problems
 }
 
-// add records a problem for key, adding where an empty value came from.
+// add records a problem for key, adding where an empty value came from,
+// and the variable that set it.
 func (k *checker) add(key, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if note := refNote(k.refs[key]); note != "" {
 		msg += " " + note
 	}
-	k.ps = append(k.ps, Problem{Key: key, Message: msg})
+	k.ps = append(k.ps, Problem{Key: key, Message: msg, Var: k.vars[key]})
 }
 
 // oneOf checks that v is one of allowed.
@@ -212,7 +214,7 @@ func Check(c *Config, loadErr error) error {
 // (it comes from ${DISCORD_BOT_TOKEN}, which is not set)". It returns nil
 // when every key has a value.
 func (c *Config) Require(why string, keys ...string) error {
-	k := &checker{refs: c.liveRefs()}
+	k := &checker{refs: c.liveRefs(), vars: c.liveVars()}
 	values := map[string]string{}
 	eachString(reflect.ValueOf(c).Elem(), "", func(path string, v reflect.Value) { values[path] = v.String() })
 	for _, key := range keys {

@@ -32,7 +32,7 @@ func (c *Config) Validate() error {
 	if c == nil {
 		return Problems{{Message: "no configuration"}}
 	}
-	k := &checker{refs: c.liveRefs()}
+	k := &checker{refs: c.liveRefs(), vars: c.liveVars()}
 	k.server(&c.Server)
 	k.store(&c.Store)
 	k.pin(&c.PIN)
