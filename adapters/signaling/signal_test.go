@@ -879,3 +879,41 @@ func TestLateUpdateKeepsWhoTookOver(t *testing.T) {
 		}
 	}
 }
+
+// takeOverInTheGap is the engine as the technician's socket sees it, with
+// bob taking the session over ("Watch here") right after the socket's
+// check that alice is its technician, before it joins the share.
+type takeOverInTheGap struct {
+	Engine
+	once sync.Once
+	take func()
+}
+
+func (e *takeOverInTheGap) Session(ctx context.Context, id string) (*core.Session, error) {
+	s, err := e.Engine.Session(ctx, id)
+	e.once.Do(e.take)
+	return s, err
+}
+
+// TestTakeOverBetweenCheckAndJoin: a take-over that lands between the
+// socket's check of its technician and its joining the share sends the
+// page away once it has joined.
+func TestTakeOverBetweenCheckAndJoin(t *testing.T) {
+	r := newShareRig(t)
+	cust, resp, err := r.dial(r.customer, "/s/"+r.sess.ID+"/signal")
+	if err != nil {
+		t.Fatalf("the customer's socket: %v %v", err, status(resp))
+	}
+	cust.want(map[string]any{"type": "welcome", "peer": false})
+	r.hub.engine = &takeOverInTheGap{Engine: r.Engine, take: func() {
+		if _, err := r.Engine.Watch(ctx, r.sess.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+			t.Error(err)
+		}
+	}}
+	tech, resp, err := r.dial(r.alice, "/console/sessions/"+r.sess.ID+"/signal")
+	if err != nil {
+		t.Fatalf("alice's socket: %v %v", err, status(resp))
+	}
+	tech.want(map[string]any{"type": "welcome", "peer": true})
+	tech.want(map[string]any{"type": "bye", "reason": "replaced"})
+}
