@@ -3,6 +3,7 @@ package portal
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/assistbot/assistbot/adapters/web/webtest"
@@ -11,8 +12,9 @@ import (
 
 // TestSharePage: the status page of a session being viewed asks the
 // customer to share, with the ICE servers and the socket's path, and
-// does not reload itself. Until they share, it says that the technician
-// sees nothing, never that they can see the screen.
+// does not reload itself, but for a browser without script, which cannot
+// share and follows the session by reloading. Until they share, it says
+// that the technician sees nothing, never that they can see the screen.
 func TestSharePage(t *testing.T) {
 	r := newShareRig(t)
 	resp, page := r.customer.Get("/s/" + r.sess.ID)
@@ -20,7 +22,11 @@ func TestSharePage(t *testing.T) {
 	webtest.WantContains(t, page, `id="share"`, "Share my screen", "Stop sharing", "Don&#39;t share",
 		`data-phase="share">`+esc(r.Catalog.T("en", "share.ready_screen"))+`</p>`, `"signal":"/s/`+r.sess.ID+`/signal"`,
 		`"urls":["turn:turn.example.org:3478?transport=udp"]`, `"credential":"short-lived"`, `"iceTransportPolicy":"all"`, "/assets/share.js?v=")
-	webtest.WantNotContains(t, page, `http-equiv="refresh"`, "can see your screen", "status.js")
+	webtest.WantContains(t, page, `<noscript><meta http-equiv="refresh" content="5"></noscript>`)
+	if strings.Count(page, `http-equiv="refresh"`) != 1 {
+		t.Error("the share page reloads itself outside <noscript>")
+	}
+	webtest.WantNotContains(t, page, "can see your screen", "status.js", esc(r.Catalog.T("en", "portal.status.auto_refresh")))
 }
 
 // TestNoSharePageForOtherProviders: a provider with its own viewer gets

@@ -93,7 +93,9 @@ func (p *Portal) statusView(r *http.Request, sess *core.Session, proof string) *
 	switch v.Phase {
 	case phaseShare:
 		// The share page keeps itself up to date over its socket; a
-		// reload would end the share.
+		// reload would end the share. Without script there is no share,
+		// and the page reloads (in <noscript>) to follow the session.
+		v.Refresh = true
 		v.Share = p.shareView(v, sess)
 		if h, err := p.newHandoffView(sess); err == nil {
 			v.Handoff = h
