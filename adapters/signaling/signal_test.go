@@ -802,18 +802,25 @@ type updates struct {
 
 func (u *updates) Subscribe(int) (<-chan core.Update, func()) { return u.ch, func() {} }
 
-// TestStaleUpdateKeepsRoom: an update from before the session became
-// active (it may reach the relay late) does not end the share that
-// followed; one saying the session ended does.
-func TestStaleUpdateKeepsRoom(t *testing.T) {
-	r := newShareRig(t)
+// relayFed runs, until the test ends, a relay of the rig's engine that
+// hears only the updates the test sends to feed.
+func (r *shareRig) relayFed(t *testing.T) (*relay, *updates) {
 	feed := &updates{Engine: r.Engine, ch: make(chan core.Update)}
 	rel := newRelay(feed, r.Logger)
 	rel.after = r.timers.after
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { rel.run(rctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
+	return rel, feed
+}
+
+// TestStaleUpdateKeepsRoom: an update from before the session became
+// active (it may reach the relay late) does not end the share that
+// followed; one saying the session ended does.
+func TestStaleUpdateKeepsRoom(t *testing.T) {
+	r := newShareRig(t)
+	rel, feed := r.relayFed(t)
 	rel.join(r.sess.ID, newPeer(roleCustomer, ""))
 
 	stale := *r.sess
@@ -840,13 +847,7 @@ func TestStaleUpdateKeepsRoom(t *testing.T) {
 // only a page that connected as someone else leaves.
 func TestLateUpdateKeepsWhoTookOver(t *testing.T) {
 	r := newShareRig(t)
-	feed := &updates{Engine: r.Engine, ch: make(chan core.Update)}
-	rel := newRelay(feed, r.Logger)
-	rel.after = r.timers.after
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { rel.run(rctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	rel, feed := r.relayFed(t)
 	closed := func(p *peer) bool {
 		select {
 		case <-p.quit:

@@ -285,25 +285,8 @@ func TestScreenShareInBrowser(t *testing.T) {
 // customer's page turns into the share page.
 func startSharing(t *testing.T, s *server, agent, customer context.Context) apiSession {
 	t.Helper()
-	var sess apiSession
-	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
-	signIn(t, agent, s.url, "alice", alicePassword)
-	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
 	recordTracks(t, customer)
-
-	do(t, customer, "customer presses Start",
-		chromedp.Navigate(sess.DesktopURL),
-		chromedp.WaitVisible(css(`form[action="/join"] button`)),
-		chromedp.Click(css(`form[action="/join"] button`)),
-		chromedp.WaitVisible(css(".status-waiting")),
-	)
-	do(t, agent, "technician starts view only",
-		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
-		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
-		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
-		chromedp.WaitVisible(css(`#card .card-view[data-state="active"]`)),
-		chromedp.WaitVisible(css("#screen-video")),
-	)
+	sess := startViewOnly(t, s, agent, customer)
 	if n := value(t, agent, "control buttons", chromedp.Evaluate[int](`document.querySelectorAll('button[value="remote.start_control"]').length`)); n != 0 {
 		t.Errorf("the console offers remote control for the builtin provider")
 	}
@@ -328,6 +311,30 @@ func startSharing(t *testing.T, s *server, agent, customer context.Context) apiS
 		}
 	}
 
+	return sess
+}
+
+// startViewOnly issues a session for alice, signs her in, has the
+// customer join it and alice start it view only.
+func startViewOnly(t *testing.T, s *server, agent, customer context.Context) apiSession {
+	t.Helper()
+	var sess apiSession
+	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
+	do(t, customer, "customer presses Start",
+		chromedp.Navigate(sess.DesktopURL),
+		chromedp.WaitVisible(css(`form[action="/join"] button`)),
+		chromedp.Click(css(`form[action="/join"] button`)),
+		chromedp.WaitVisible(css(".status-waiting")),
+	)
+	do(t, agent, "technician starts view only",
+		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
+		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
+		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
+		chromedp.WaitVisible(css(`#card .card-view[data-state="active"]`)),
+		chromedp.WaitVisible(css("#screen-video")),
+	)
 	return sess
 }
 
@@ -413,10 +420,6 @@ func TestShareRefusedWhileDisconnected(t *testing.T) {
 	s := startConsole(t, "345679")
 	agent := mediaBrowser(t, "technician")
 	customer := mediaBrowser(t, "customer")
-	var sess apiSession
-	s.api("POST", "/api/v1/sessions", `{"agent":"alice"}`, &sess)
-	signIn(t, agent, s.url, "alice", alicePassword)
-	do(t, agent, "signed in", chromedp.WaitVisible(css("#queue")))
 	// While window.cutSignal is set, the page's signaling sockets go to a
 	// path that does not exist, as if the server could not be reached.
 	do(t, customer, "a switch for the page's sockets", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -435,18 +438,7 @@ func TestShareRefusedWhileDisconnected(t *testing.T) {
 		})()`})
 		return err
 	}))
-	do(t, customer, "customer presses Start",
-		chromedp.Navigate(sess.DesktopURL),
-		chromedp.WaitVisible(css(`form[action="/join"] button`)),
-		chromedp.Click(css(`form[action="/join"] button`)),
-		chromedp.WaitVisible(css(".status-waiting")),
-	)
-	do(t, agent, "technician starts view only",
-		chromedp.Navigate(s.url+"/console/sessions/"+sess.ID),
-		chromedp.WaitVisible(css(`#card button[value="remote.start_view"]`)),
-		chromedp.Click(css(`#card button[value="remote.start_view"]`)),
-		chromedp.WaitVisible(css("#screen-video")),
-	)
+	startViewOnly(t, s, agent, customer)
 	do(t, customer, "decline, unreachable", chromedp.WaitVisible(css("#share-decline")), chromedp.Click(css("#share-decline")),
 		chromedp.WaitVisible(css(`#share[data-state="declined"]`)),
 		chromedp.Evaluate[chromedp.Void]("window.cutSignal = false"))
