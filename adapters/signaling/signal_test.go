@@ -667,93 +667,29 @@ func TestNoSharePageForOtherProviders(t *testing.T) {
 // TestCustomerMoved: when the customer moves to another device (the
 // portal's handoff), the computer's page is told and disconnected, its
 // share stops, the technician sees the customer away, and the new device
-// is "back" when it connects; the old device's cookie opens nothing.
+// is "back" when it connects; the old device's cookie opens nothing. The
+// move may be handled on this replica or on another, whose change this
+// one hears as the engine's update.
 func TestCustomerMoved(t *testing.T) {
-	r := newShareRig(t)
-	tech, computer := r.pair()
-	computer.send(`{"type":"share-started","source":"screen"}`)
-	tech.want(map[string]any{"type": "share-started"})
-
-	_, secret, err := r.Engine.Handoff(ctx, r.sess.ID, r.sess.CustomerKey, core.DeviceMobile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.hub.CustomerMoved(r.sess.ID)
-	computer.want(map[string]any{"type": "bye", "reason": "replaced"})
-	tech.want(map[string]any{"type": "peer", "role": "customer", "state": "away"})
-	r.wantLog(core.ActionShareStop, "moved to another device")
-	if _, resp, err := r.dial(r.customer, "/s/"+r.sess.ID+"/signal"); err == nil || resp.StatusCode != http.StatusNotFound {
-		t.Errorf("the computer still opens the socket: %v %v", err, status(resp))
-	}
-	phone := r.Visitor()
-	phone.SetCookie("/", customerCookie, secret)
-	phoneSock, resp, err := r.dial(phone, "/s/"+r.sess.ID+"/signal")
-	if err != nil {
-		t.Fatalf("the phone's socket: %v %v", err, status(resp))
-	}
-	phoneSock.want(map[string]any{"type": "welcome", "peer": true})
-	tech.want(map[string]any{"type": "peer", "role": "customer", "state": "back"})
-}
-
-// TestTechnicianChanged: when someone else watches (the console's Watch
-// here), the previous watcher is told and refused from then on, and the
-// customer sees the technician away, then back with the new one.
-func TestTechnicianChanged(t *testing.T) {
-	r := newShareRig(t)
-	bob := r.Visitor()
-	r.signIn(bob, "bob")
-	tech, cust := r.pair()
-
-	if _, err := r.Engine.Watch(ctx, r.sess.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
-		t.Fatal(err)
-	}
-	r.hub.TechnicianChanged(r.sess.ID)
-	tech.want(map[string]any{"type": "bye", "reason": "replaced"})
-	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "away"})
-	if _, resp, err := r.dial(r.alice, "/console/sessions/"+r.sess.ID+"/signal"); err == nil || resp.StatusCode != http.StatusForbidden {
-		t.Errorf("alice after bob took over: %v %v", err, status(resp))
-	}
-	bobSock, resp, err := r.dial(bob, "/console/sessions/"+r.sess.ID+"/signal")
-	if err != nil {
-		t.Fatalf("bob's socket: %v %v", err, status(resp))
-	}
-	bobSock.want(map[string]any{"type": "welcome", "peer": true})
-	cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
-}
-
-// TestChangesMadeOnAnotherReplica: "Watch here" or the customer's move to
-// another device handled by a replica that does not hold the share's
-// sockets reaches this one as the engine's update only: that is enough
-// for the page watching or sharing until then to leave.
-func TestChangesMadeOnAnotherReplica(t *testing.T) {
-	t.Run("technician", func(t *testing.T) {
-		r := newShareRig(t)
-		bob := r.Visitor()
-		r.signIn(bob, "bob")
-		tech, cust := r.pair()
-		if _, err := r.Engine.Watch(ctx, r.sess.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
-			t.Fatal(err)
-		}
-		tech.want(map[string]any{"type": "bye", "reason": "replaced"})
-		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "away"})
-		bobSock, resp, err := r.dial(bob, "/console/sessions/"+r.sess.ID+"/signal")
-		if err != nil {
-			t.Fatalf("bob's socket: %v %v", err, status(resp))
-		}
-		bobSock.want(map[string]any{"type": "welcome", "peer": true})
-		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
-		cust.send(`{"type":"share-started","source":"screen"}`)
-		bobSock.want(map[string]any{"type": "share-started"})
-	})
-	t.Run("customer", func(t *testing.T) {
+	for _, here := range []bool{true, false} {
 		r := newShareRig(t)
 		tech, computer := r.pair()
+		computer.send(`{"type":"share-started","source":"screen"}`)
+		tech.want(map[string]any{"type": "share-started"})
+
 		_, secret, err := r.Engine.Handoff(ctx, r.sess.ID, r.sess.CustomerKey, core.DeviceMobile)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if here {
+			r.hub.CustomerMoved(r.sess.ID)
+		} // else: moved on another replica, heard as the engine's update
 		computer.want(map[string]any{"type": "bye", "reason": "replaced"})
 		tech.want(map[string]any{"type": "peer", "role": "customer", "state": "away"})
+		r.wantLog(core.ActionShareStop, "moved to another device")
+		if _, resp, err := r.dial(r.customer, "/s/"+r.sess.ID+"/signal"); err == nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("the computer still opens the socket: %v %v", err, status(resp))
+		}
 		phone := r.Visitor()
 		phone.SetCookie("/", customerCookie, secret)
 		phoneSock, resp, err := r.dial(phone, "/s/"+r.sess.ID+"/signal")
@@ -762,9 +698,39 @@ func TestChangesMadeOnAnotherReplica(t *testing.T) {
 		}
 		phoneSock.want(map[string]any{"type": "welcome", "peer": true})
 		tech.want(map[string]any{"type": "peer", "role": "customer", "state": "back"})
-		phoneSock.send(`{"type":"share-started","source":"screen"}`)
-		tech.want(map[string]any{"type": "share-started"})
-	})
+	}
+}
+
+// TestTechnicianChanged: when someone else watches (the console's Watch
+// here), the previous watcher is told and refused from then on, and the
+// customer sees the technician away, then back with the new one; whether
+// the take-over was made on this replica or on another, whose change
+// this one hears as the engine's update.
+func TestTechnicianChanged(t *testing.T) {
+	for _, here := range []bool{true, false} {
+		r := newShareRig(t)
+		bob := r.Visitor()
+		r.signIn(bob, "bob")
+		tech, cust := r.pair()
+
+		if _, err := r.Engine.Watch(ctx, r.sess.ID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		if here {
+			r.hub.TechnicianChanged(r.sess.ID)
+		}
+		tech.want(map[string]any{"type": "bye", "reason": "replaced"})
+		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "away"})
+		if _, resp, err := r.dial(r.alice, "/console/sessions/"+r.sess.ID+"/signal"); err == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("alice after bob took over: %v %v", err, status(resp))
+		}
+		bobSock, resp, err := r.dial(bob, "/console/sessions/"+r.sess.ID+"/signal")
+		if err != nil {
+			t.Fatalf("bob's socket: %v %v", err, status(resp))
+		}
+		bobSock.want(map[string]any{"type": "welcome", "peer": true})
+		cust.want(map[string]any{"type": "peer", "role": "technician", "state": "back"})
+	}
 }
 
 // TestShareable decides which sessions the pages may share.
