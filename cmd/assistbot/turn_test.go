@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/assistbot/assistbot/config"
+	"github.com/assistbot/assistbot/core/coretest"
 )
 
 func TestStartTURN(t *testing.T) {
@@ -54,6 +55,23 @@ func TestStartTURNDisabled(t *testing.T) {
 	s, err := startTURN(context.Background(), config.Default(), slog.New(slog.DiscardHandler))
 	if s != nil || err != nil {
 		t.Fatalf("startTURN = %v, %v; want nil, nil", s, err)
+	}
+}
+
+// TestTURNWithoutConsole: the TURN server serves the console's screen
+// share; turned on with the console off, it does not start, and the log
+// says why rather than leaving the admin to wonder.
+func TestTURNWithoutConsole(t *testing.T) {
+	var logs coretest.Buffer
+	s := startMain(t, func(c *config.Config) {
+		c.Console.Enabled = false
+		c.WebRTC.TURN.Enabled, c.WebRTC.TURN.Listen = true, "127.0.0.1:0"
+	}, &Main{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if s.turn != nil {
+		t.Error("a TURN server started without the console")
+	}
+	if !strings.Contains(logs.String(), "webrtc.turn.enabled is ignored") {
+		t.Errorf("the log does not say the TURN server is off:\n%s", logs.String())
 	}
 }
 

@@ -61,6 +61,9 @@ func (m *Main) openWeb(ctx context.Context, mx *metrics.Metrics) error {
 		Logger:                 m.Logger,
 	}
 	if !cfg.Console.Enabled {
+		if cfg.WebRTC.TURN.Enabled {
+			m.Logger.Warn("webrtc.turn.enabled is ignored: the TURN server relays the console's screen share, and console.enabled is false")
+		}
 		a.HandoffTo(m.colleagues(nil))
 		p, err := portal.New(po)
 		if err != nil {
