@@ -133,6 +133,10 @@ func TestHealthcheck(t *testing.T) {
 	if code, _, errOut := runCLI(t, env, "healthcheck"); code != 0 {
 		t.Errorf("healthy server: exit %d, %s", code, errOut)
 	}
+	// A server started with serve --listen, whatever server.listen says.
+	if code, _, errOut := runCLI(t, map[string]string{"ASSISTBOT_SERVER_LISTEN": "127.0.0.1:1"}, "healthcheck", "--listen", strings.TrimPrefix(srv.URL, "http://")); code != 0 {
+		t.Errorf("healthy server at --listen: exit %d, %s", code, errOut)
+	}
 	healthy = false
 	if code, _, _ := runCLI(t, env, "healthcheck"); code == 0 {
 		t.Error("unhealthy server: exit 0")
