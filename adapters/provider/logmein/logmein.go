@@ -75,8 +75,9 @@ type Options struct {
 	// not running.
 	NoTechConsole bool
 	// IDField is the custom field (cfield1 to cfield5) that carries the
-	// session id besides tracking0: getSession lists custom fields but not
-	// the tracking field, so it is how sessions are matched.
+	// PIN's key (see pinKey) besides the session id in tracking0:
+	// getSession lists custom fields but not the tracking field, so it is
+	// how sessions are matched.
 	IDField string
 	// PollInterval is how often getSession is polled while sessions live.
 	PollInterval time.Duration
@@ -201,10 +202,12 @@ func (p *Provider) Name() string { return Name }
 func (p *Provider) Modes() []core.Mode { return []core.Mode{core.ModeControl, core.ModeView} }
 
 // Issue implements core.Provider: it asks requestPINCode for a PIN whose
-// session carries req.SessionID (tracking0 and IDField) and the customer's
-// name (cfield0, which the console shows as the session's name).
+// session carries req.SessionID (tracking0), the PIN's key (IDField, and
+// the ticket's Ref) and the customer's name (cfield0, which the console
+// shows as the session's name).
 func (p *Provider) Issue(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
-	pin, err := p.requestPIN(ctx, req)
+	key := pinKey(req.SessionID)
+	pin, err := p.requestPIN(ctx, req, key)
 	if err != nil {
 		return core.Ticket{}, fmt.Errorf("logmein: request pin: %w", err)
 	}
@@ -213,7 +216,26 @@ func (p *Provider) Issue(ctx context.Context, req core.IssueRequest) (core.Ticke
 		DesktopURL: strings.ReplaceAll(p.opt.DesktopLink, "{pin}", pin),
 		MobileURL:  strings.ReplaceAll(p.opt.MobileLink, "{pin}", pin),
 		ManualURL:  p.opt.ManualURL,
+		Ref:        key,
 	}, nil
+}
+
+// pinKey is what one PIN's Rescue session is matched by: the assistbot
+// session's id and a part of its own, so that after "Generate another
+// code" the Rescue session of the code given up on (a customer may still
+// enter it) is not taken for the session's.
+func pinKey(sessionID string) string {
+	id := core.NewID()
+	return sessionID + "." + id[len(id)-10:] // random bits: its first are the time
+}
+
+// matchKey is the key the Rescue session of s's PIN carries: its Ref, or
+// for a session issued before PINs had keys of their own, its id.
+func matchKey(s *core.Session) string {
+	if strings.HasPrefix(s.ProviderRef, s.ID+".") {
+		return s.ProviderRef
+	}
+	return s.ID
 }
 
 // Revoke implements core.Provider. The Rescue API has no call that

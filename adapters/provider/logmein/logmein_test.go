@@ -63,6 +63,10 @@ func TestIssueSendsTheSession(t *testing.T) {
 		DesktopURL: "https://secure.logmeinrescue.com/Customer/Code.aspx?Code=012345",
 		MobileURL:  "https://rescuemobile.com/012345",
 		ManualURL:  "https://www.LogMeIn123.com",
+		Ref:        tk.Ref,
+	}
+	if !strings.HasPrefix(tk.Ref, req.SessionID+".") || len(tk.Ref) > 64 {
+		t.Errorf("ref %q: want the session id and a part of the PIN's own, within Rescue's 64 characters", tk.Ref)
 	}
 	if tk != want {
 		t.Errorf("ticket = %+v\nwant %+v", tk, want)
@@ -76,7 +80,7 @@ func TestIssueSendsTheSession(t *testing.T) {
 		t.Errorf("call %s %s?%s; want POST requestPINCode.aspx with the form in the body", c.HTTPMethod, c.Path, c.Query)
 	}
 	for k, v := range map[string]string{
-		"tracking0": req.SessionID, "cfield5": req.SessionID, "cfield0": "Pat Doe of Acme",
+		"tracking0": req.SessionID, "cfield5": tk.Ref, "cfield0": "Pat Doe of Acme",
 		"notechconsole": "0", "authcode": fake.AuthCode(), "NodeId": "",
 	} {
 		if got := c.Form.Get(k); got != v {
@@ -102,7 +106,7 @@ func TestIssueWithNode(t *testing.T) {
 	}
 	c := fake.Calls("requestPINCode")[0]
 	if c.Path != "requestPINCode_v3.aspx" || c.Form.Get("NodeId") != "337366" || c.Form.Get("notechconsole") != "1" ||
-		c.Form.Get("cfield2") != req.SessionID || c.Form.Get("cfield5") != "" {
+		c.Form.Get("cfield2") != tk.Ref || c.Form.Get("cfield5") != "" {
 		t.Errorf("call %s %v", c.Path, c.Form)
 	}
 	if got := []rune(c.Form.Get("cfield0")); len(got) != 64 {

@@ -22,7 +22,7 @@ const maxPollRateRetries = 2
 // POLLRATEEXCEEDED (another client on the same account) is waited out up
 // to twice, and an authcode from requestAuthCode that stopped working is
 // replaced once.
-func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest) (string, error) {
+func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest, key string) (string, error) {
 	method := "requestPINCode.aspx"
 	form := url.Values{}
 	if p.opt.NodeID != "" {
@@ -31,9 +31,9 @@ func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest) (strin
 	}
 	// tracking0 is Rescue's field for mapping sessions to a CRM (reports
 	// and Post-to-URL carry it); getSession lists only the custom fields,
-	// so the id goes into IDField as well.
+	// so IDField carries the key the watch matches this PIN's session by.
 	form.Set("tracking0", fieldValue(req.SessionID, 64))
-	form.Set(p.opt.IDField, fieldValue(req.SessionID, 64))
+	form.Set(p.opt.IDField, fieldValue(key, 64))
 	if name := fieldValue(req.CustomerName, 64); name != "" {
 		form.Set("cfield0", name)
 	}

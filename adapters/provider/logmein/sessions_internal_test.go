@@ -107,6 +107,16 @@ func TestPhaseOf(t *testing.T) {
 	}
 }
 
+// TestMatchKey: a session's PIN is matched by the key its ticket gave
+// it, and a session issued before keys, by its id.
+func TestMatchKey(t *testing.T) {
+	for _, tc := range []struct{ ref, want string }{{"", "a"}, {"a.06h5abc", "a.06h5abc"}, {"mesh/x", "a"}} {
+		if got := matchKey(&core.Session{ID: "a", ProviderRef: tc.ref}); got != tc.want {
+			t.Errorf("ref %q: key %q, want %q", tc.ref, got, tc.want)
+		}
+	}
+}
+
 func TestMatch(t *testing.T) {
 	rows, _, err := parseSessions(readSample(t))
 	if err != nil {

@@ -75,11 +75,13 @@ func (w *watcher) poll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("logmein: live sessions: %w", err)
 	}
-	ids := map[string]bool{}
+	ids := map[string]bool{}  // the open sessions
+	keys := map[string]bool{} // their PINs' keys
 	var open []*core.Session
 	for _, s := range sessions {
 		if s.State.Open() {
 			ids[s.ID] = true
+			keys[matchKey(s)] = true
 			open = append(open, s)
 		}
 	}
@@ -95,9 +97,9 @@ func (w *watcher) poll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("logmein: get sessions: %w", err)
 	}
-	found := match(rows, ids)
+	found := match(rows, keys)
 	for _, s := range open {
-		r, ok := found[s.ID]
+		r, ok := found[matchKey(s)]
 		if !ok {
 			continue
 		}

@@ -26,10 +26,11 @@ type engine struct {
 
 func newEngine() *engine { return &engine{sessions: map[string]*core.Session{}} }
 
-func (e *engine) add(id string) {
+// add records a session issued with tk, as the engine does.
+func (e *engine) add(id string, tk core.Ticket) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.sessions[id] = &core.Session{ID: id, Provider: logmein.Name, State: core.StateIssued}
+	e.sessions[id] = &core.Session{ID: id, Provider: logmein.Name, State: core.StateIssued, PIN: tk.PIN, ProviderRef: tk.Ref}
 }
 
 func (e *engine) live(ctx context.Context) ([]*core.Session, error) {
@@ -112,10 +113,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func issue(t *testing.T, p *logmein.Provider, e *engine) string {
 	t.Helper()
 	req := request()
-	if _, err := p.Issue(context.Background(), req); err != nil {
+	tk, err := p.Issue(context.Background(), req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.add(req.SessionID)
+	e.add(req.SessionID, tk)
 	return req.SessionID
 }
 
@@ -171,6 +173,35 @@ func TestWatchFollowsASession(t *testing.T) {
 			t.Fatalf("getSession call %s %s?%s %v", c.HTTPMethod, c.Path, c.Query, c.Form.Get("node"))
 		}
 	}
+}
+
+// TestWatchFollowsTheCurrentCode: after "Generate another code" the
+// session is followed through its new PIN's Rescue session alone; a
+// customer who still enters the code given up on, and leaves, neither
+// joins nor ends it.
+func TestWatchFollowsTheCurrentCode(t *testing.T) {
+	fake := logmeintest.New(t)
+	fake.SetPINs("111111", "222222")
+	p, _ := newProvider(t, fake, withNode)
+	e := newEngine()
+	req := request()
+	if _, err := p.Issue(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := p.Issue(context.Background(), req) // another code, for the same session
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.add(req.SessionID, tk)
+	watch(t, p, e)
+	fake.MovePIN("111111", "Closed by waiting customer", "")
+	n := len(fake.Calls("getSession"))
+	waitFor(t, "three polls", func() bool { return len(fake.Calls("getSession")) >= n+3 })
+	if got := e.actions(); got != "" {
+		t.Fatalf("the code given up on reported %q", got)
+	}
+	fake.MovePIN("222222", "Waiting", "")
+	waitFor(t, "waiting", func() bool { return e.state(req.SessionID) == core.StateWaiting })
 }
 
 // TestWatchCatchesUp sees a session first when it is already active, then

@@ -53,6 +53,7 @@ type Call struct {
 // session is a Rescue session created by a PIN.
 type session struct {
 	rescueID   int
+	pin        string
 	trackingID string
 	form       url.Values
 	status     string // "" until the customer entered the PIN
@@ -144,6 +145,21 @@ func (s *Server) Move(sessionID, status, technician string) bool {
 	defer s.mu.Unlock()
 	for _, x := range s.sessions {
 		if x.trackingID == sessionID {
+			x.status, x.technician = status, technician
+			return true
+		}
+	}
+	return false
+}
+
+// MovePIN is Move for the session of one PIN, as the customer who entered
+// it sees it: a session given another code has one Rescue session for
+// each.
+func (s *Server) MovePIN(pin, status, technician string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.sessions {
+		if x.pin == pin {
 			x.status, x.technician = status, technician
 			return true
 		}
@@ -265,7 +281,7 @@ func (s *Server) requestPINCode(f url.Values) string {
 		pin = s.pins[s.next%len(s.pins)]
 		s.next++
 	}
-	s.sessions = append(s.sessions, &session{rescueID: 1053624800 + len(s.sessions), trackingID: f.Get("tracking0"), form: cloneValues(f)})
+	s.sessions = append(s.sessions, &session{rescueID: 1053624800 + len(s.sessions), pin: pin, trackingID: f.Get("tracking0"), form: cloneValues(f)})
 	if s.nextLine {
 		return "OK PINCODE:\r\n" + pin + "\r\n"
 	}
