@@ -236,6 +236,11 @@ func TestConversationPage(t *testing.T) {
 	if msgs, _ := r.Engine.Messages(ctx, messagesOf(conv.ID)); len(msgs) != 2 || msgs[1].Author != "alice" || msgs[1].Direction != core.FromAgent {
 		t.Errorf("transcript: %+v", msgs)
 	}
+	// The longest reply there may be, in Japanese (9 bytes a character in
+	// the form).
+	if resp, out := c.Fetch("/console/conversations/"+conv.ID+"/reply", url.Values{"text": {strings.Repeat("あ", core.MaxMessageRunes)}, "id": {"r2"}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a reply of %d Japanese characters: %d %v", core.MaxMessageRunes, resp.StatusCode, out)
+	}
 
 	resp, out = c.Fetch("/console/conversations/"+conv.ID+"/close", url.Values{})
 	if resp.StatusCode != http.StatusOK || r.Conversation(conv.ID).State != core.ConversationClosed {

@@ -19,9 +19,10 @@ const (
 	// loginCookie holds the random value the sign-in form's CSRF token is
 	// derived from, so that no other site can sign a browser in.
 	loginCookie = "assistbot_console_login"
-	// maxConsoleForm caps a console form: a reply of 4000 characters,
-	// each up to four bytes, plus a little.
-	maxConsoleForm = 32 << 10
+	// maxConsoleForm caps a console form: a reply of 4000 characters
+	// (core.MaxMessageRunes), each up to four bytes and each byte sent as
+	// %XX, is 48,000 bytes; plus the id and the token.
+	maxConsoleForm = 64 << 10
 	// maxLoginForm caps the sign-in form: a name and a password.
 	maxLoginForm = 4 << 10
 	loginMaxAge  = time.Hour

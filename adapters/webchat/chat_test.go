@@ -78,6 +78,13 @@ func TestChatMessage(t *testing.T) {
 	if msgs, _ := r.Engine.Messages(ctx, messagesOf(conv.ID)); len(msgs) != 1 {
 		t.Errorf("%d messages recorded", len(msgs))
 	}
+	// The longest message there may be, in Korean or in emoji, whose
+	// characters take 9 and 12 bytes each in the form.
+	for _, ch := range []string{"안", "🖨"} {
+		if resp, out := say(c, strings.Repeat(ch, core.MaxMessageRunes)); resp.StatusCode != http.StatusOK {
+			t.Errorf("%d characters %q: %d %v", core.MaxMessageRunes, ch, resp.StatusCode, out)
+		}
+	}
 
 	if _, _, err := r.Engine.AgentMessage(ctx, conv.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, "확인해 볼게요", ""); err != nil {
 		t.Fatal(err)

@@ -25,9 +25,10 @@ const (
 	chatMaxAge = 30 * 24 * time.Hour
 	// maxCustomerName caps the name a customer gives.
 	maxCustomerName = 80
-	// maxForm caps a chat form: a message of 4000 characters, each up to
-	// four bytes, plus a little.
-	maxForm = 32 << 10
+	// maxForm caps a chat form: a message of 4000 characters
+	// (core.MaxMessageRunes), each up to four bytes and each byte sent as
+	// %XX, is 48,000 bytes; plus the name, the id and the token.
+	maxForm = 64 << 10
 	// maxClientID caps the id a script gives a message so that a retried
 	// request is recorded once.
 	maxClientID = 64
