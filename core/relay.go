@@ -33,7 +33,8 @@ type Inbound struct {
 // CustomerMessage records a customer's message in their open conversation,
 // opening one when there is none, and relays it to the conversation's
 // desk. A message whose Source was recorded before returns ErrDuplicate
-// and changes nothing.
+// and changes nothing; the conversation comes with it when it is the
+// customer's open one.
 func (e *Engine) CustomerMessage(ctx context.Context, in Inbound) (*Conversation, *Message, error) {
 	text, err := messageText(in.Text)
 	if err != nil {
@@ -70,6 +71,11 @@ func (e *Engine) CustomerMessage(ctx context.Context, in Inbound) (*Conversation
 		err = e.store.AppendMessage(ctx, ch)
 		if errors.Is(err, ErrOpenConversation) {
 			continue // another message opened it first: join that one
+		}
+		if errors.Is(err, ErrDuplicate) && !isNew {
+			// Recorded already, in this conversation: a retry, whose
+			// sender may not have heard which conversation it is.
+			return conv, nil, err
 		}
 		if err != nil {
 			return nil, nil, err

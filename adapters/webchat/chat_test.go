@@ -74,7 +74,13 @@ func TestChatMessage(t *testing.T) {
 		conv.CustomerName != "Pat Lee" || conv.Locale != "ko" {
 		t.Errorf("conversation %+v", conv)
 	}
-	say(c, "프린터가 안 돼요", "id", "m1") // the script's retry of the same message
+	// The script's retry of the same message, whose first answer, with
+	// the cookie naming the conversation, was lost: the retry brings it.
+	c.SetCookie("/chat", chatConvCookie, "")
+	resp, _ = say(c, "프린터가 안 돼요", "id", "m1")
+	if got := webtest.FindCookie(resp, chatConvCookie); got == nil || !strings.HasPrefix(got.Value, conv.ID) {
+		t.Errorf("the retry's answer does not name the conversation: %+v", got)
+	}
 	if msgs, _ := r.Engine.Messages(ctx, messagesOf(conv.ID)); len(msgs) != 1 {
 		t.Errorf("%d messages recorded", len(msgs))
 	}

@@ -136,9 +136,13 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, core.ErrDuplicate):
 		// The script's retry of a message recorded already: it was
-		// counted the first time.
+		// counted the first time. The answer to the first may have been
+		// lost with the cookie that names the conversation it opened.
 		c.limit.Refund(id)
 		c.clientLimit.Refund(client)
+		if conv != nil {
+			c.setChatCookie(w, chatConvCookie, conv.ID)
+		}
 	case err != nil:
 		c.limit.Refund(id)
 		c.clientLimit.Refund(client)

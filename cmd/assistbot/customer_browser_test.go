@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
@@ -335,4 +336,121 @@ func TestCustomerPagesProgramInBrowser(t *testing.T) {
 	wantText(t, portal, "ended", "#status", T("portal.status.ended"))
 	wantText(t, customer, "chat, ended", "#chat-status", T("portal.status.ended"))
 	wantNoFalseClaims(t, portal, "ended", T("portal.status.active_control"))
+}
+
+// TestChatWhenTheNetworkMisbehaves: the web chat keeps what happens
+// before its event stream connects (the agent's reply written between
+// the page's load and its subscription shows once it is connected), and
+// a message whose answer the network lost, sent again, is recorded once;
+// so is an agent's reply in the console.
+func TestChatWhenTheNetworkMisbehaves(t *testing.T) {
+	s := startConsole(t)
+	customer := newBrowser(t)
+	networkSwitches(t, customer)
+	do(t, customer, "write in the chat",
+		chromedp.Navigate(s.url+"/chat"),
+		chromedp.WaitVisible(css("#chat-text")),
+		chromedp.SendKeys(css("#chat-text"), "My screen is frozen"),
+		chromedp.Click(css("#compose button.send")),
+		chromedp.WaitVisible(css("#transcript li.msg.in")),
+	)
+	convs, err := s.engine.Conversations(context.Background(), core.ConversationFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations %v, %v", convs, err)
+	}
+	conv := convs[0]
+	if _, _, err := s.engine.AgentMessage(context.Background(), conv.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, "Restart it, please", ""); err != nil {
+		t.Fatal(err)
+	}
+	do(t, customer, "the stream connects", chromedp.Evaluate[chromedp.Void]("window.releaseEvents()"))
+	wantText(t, customer, "the reply written before the stream connected", "#transcript li.msg.out .text", "Restart it, please")
+
+	do(t, customer, "a message whose answer is lost",
+		chromedp.Evaluate[chromedp.Void]("window.loseAnswer = true"),
+		chromedp.SendKeys(css("#chat-text"), "It is still frozen"),
+		chromedp.Click(css("#compose button.send")),
+		chromedp.WaitVisible(css("#flash")),
+	)
+	do(t, customer, "sent again", chromedp.Click(css("#compose button.send")))
+	// The page takes the answer to the second send once the server has
+	// dealt with it: the box is empty then.
+	value(t, customer, "sent", chromedp.Poll[bool](`document.getElementById("chat-text").value === "" || null`, chromedp.WithPollingTimeout(10*time.Second)))
+	msgs, _ := s.engine.Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID})
+	n := 0
+	for _, m := range msgs {
+		if m.Text == "It is still frozen" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the message sent again after a lost answer was recorded %d times", n)
+	}
+
+	// The agent's reply, the same way, in the console.
+	agent := tab(t, customer, "agent", true)
+	networkSwitches(t, agent)
+	signIn(t, agent, s.url, "alice", alicePassword)
+	do(t, agent, "a reply whose answer is lost",
+		chromedp.WaitVisible(css("#queue")),
+		chromedp.Navigate(s.url+"/console/conversations/"+conv.ID),
+		chromedp.WaitVisible(css("#reply-text")),
+		chromedp.Evaluate[chromedp.Void]("window.loseAnswer = true"),
+		chromedp.SendKeys(css("#reply-text"), "Hold the power button"),
+		chromedp.Click(css("#reply button[type=submit]")),
+		chromedp.WaitVisible(css("#flash")),
+	)
+	do(t, agent, "sent again", chromedp.Click(css("#reply button[type=submit]")))
+	value(t, agent, "sent", chromedp.Poll[bool](`document.getElementById("reply-text").value === "" || null`, chromedp.WithPollingTimeout(10*time.Second)))
+	msgs, _ = s.engine.Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID})
+	n = 0
+	for _, m := range msgs {
+		if m.Text == "Hold the power button" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the reply sent again after a lost answer was recorded %d times", n)
+	}
+}
+
+// networkSwitches installs, in the pages ctx opens from now on, two
+// switches over their network: while window.holdEvents is set (it is at
+// first), an event stream connects only when window.releaseEvents() is
+// called; window.loseAnswer makes the next chat message's or reply's
+// answer lost after the server got the request.
+func networkSwitches(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "switches for the page's network", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			const ES = window.EventSource;
+			window.holdEvents = true;
+			const Held = function (url) {
+				const self = this, listeners = [];
+				this.readyState = ES.CONNECTING;
+				this.addEventListener = (type, fn) => listeners.push([type, fn]);
+				this.close = () => { self.closed = true; if (self.real) self.real.close(); };
+				const start = () => {
+					if (self.closed) return;
+					const r = new ES(url);
+					self.real = r;
+					for (const [type, fn] of listeners) r.addEventListener(type, fn);
+					r.onopen = (e) => { self.readyState = r.readyState; if (self.onopen) self.onopen(e); };
+					r.onerror = (e) => { self.readyState = r.readyState; if (self.onerror) self.onerror(e); };
+				};
+				if (window.holdEvents) window.releaseEvents = start; else start();
+			};
+			for (const k of ["CONNECTING", "OPEN", "CLOSED"]) Held[k] = ES[k];
+			window.EventSource = Held;
+			const fetch0 = window.fetch;
+			window.fetch = function (url, opts) {
+				const p = fetch0.apply(this, arguments);
+				if (window.loseAnswer && /\/(chat\/messages|reply)$/.test(String(url))) {
+					window.loseAnswer = false;
+					return p.then(() => { throw new TypeError("Failed to fetch"); });
+				}
+				return p;
+			};
+		})()`})
+		return err
+	}))
 }

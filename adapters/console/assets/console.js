@@ -341,7 +341,13 @@
     var data = new URLSearchParams(new FormData(form));
     if (e.submitter && e.submitter.name) data.set(e.submitter.name, e.submitter.value);
     data.delete("csrf");
-    if (form.hasAttribute("data-reset")) data.set("id", randomID());
+    if (form.hasAttribute("data-reset")) {
+      // A reply keeps its id until it is sent: sent again after an answer
+      // that never came, it is recorded once.
+      var text = data.get("text");
+      if (!form.draft || form.draft.text !== text) form.draft = { text: text, id: randomID() };
+      data.set("id", form.draft.id);
+    }
     var buttons = $$("button", form);
     // A start whose answer carries the technician's link (MeshCentral)
     // opens it in a tab of its own. The tab is opened now, in the
@@ -369,7 +375,10 @@
           flash(j.error || S.error);
           return;
         }
-        if (form.hasAttribute("data-reset")) form.reset();
+        if (form.hasAttribute("data-reset")) {
+          form.draft = null;
+          form.reset();
+        }
         if (form.dataset.then) {
           location.href = form.dataset.then;
           return;

@@ -85,14 +85,20 @@
     });
   }
 
+  // A message keeps its id until it is sent: pressed again after an
+  // answer that never came (the network dropped it), it is the same
+  // message, which the server records once.
+  var draft = { text: null, id: null };
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var data = new URLSearchParams(new FormData(form));
     data.delete("csrf");
-    data.set("id", randomID());
+    if (draft.text !== data.get("text")) draft = { text: data.get("text"), id: randomID() };
+    data.set("id", draft.id);
     var button = form.querySelector("button");
     button.disabled = true;
     send(data, false).then(function () {
+      draft = { text: null, id: null };
       flash("");
       form.reset();
       var name = document.getElementById("chat-name");
@@ -145,7 +151,9 @@
       startPolling();
     });
     s.onopen = function () {
-      if (lost) load();
+      // What happened since the page was made, or while the stream was
+      // down, came with no event to this page: read it now.
+      load();
       lost = false;
       stopPolling();
       document.body.dataset.live = "on";
