@@ -22,11 +22,14 @@ const (
 
 // Handover is who hands a session to whom ("" for the queue), and why.
 // Whole marks one session of a conversation handed over at once; Quiet
-// leaves its desk notice to another of them.
+// leaves its desk notice to another of them. May, when set, says whether
+// By may hand the session as it stands when the hand-off is written (its
+// agent may have changed since it was read): an error refuses it.
 type Handover struct {
 	By           Actor
 	To, Note     string
 	Whole, Quiet bool
+	May          func(*Session) error
 }
 
 // HandOver makes h.To the agent of open session id, records who handed
@@ -39,6 +42,11 @@ func (e *Engine) HandOver(ctx context.Context, id string, h Handover) (*Session,
 		cur := s.Current(now)
 		if !cur.Open() {
 			return nil, &TransitionError{From: cur, Action: ActionHandoff}
+		}
+		if h.May != nil {
+			if err := h.May(s); err != nil {
+				return nil, err
+			}
 		}
 		detail := "to " + cmp.Or(h.To, "the queue")
 		if s.Agent != "" {

@@ -76,7 +76,13 @@ func HandOffSession(ctx context.Context, e HandoffEngine, by Asker, id, to, note
 	if err := by.may(to, s); err != nil {
 		return nil, err
 	}
-	return e.HandOver(ctx, id, core.Handover{By: by.Actor, To: to, Note: note})
+	return e.HandOver(ctx, id, core.Handover{By: by.Actor, To: to, Note: note, May: by.mayHand(to)})
+}
+
+// mayHand is may for one session as HandOver writes it: the session may
+// have been handed to someone else since it was read.
+func (by Asker) mayHand(to string) func(*core.Session) error {
+	return func(s *core.Session) error { return by.may(to, s) }
 }
 
 // HandOffSession is the package's HandOffSession with the bot's engine.
@@ -125,7 +131,7 @@ func HandOffConversation(ctx context.Context, he HandoffEngine, by Asker, convID
 	}
 	var done []*core.Session
 	for _, s := range open {
-		h := core.Handover{By: by.Actor, To: to, Note: note, Whole: true, Quiet: len(done) > 0}
+		h := core.Handover{By: by.Actor, To: to, Note: note, Whole: true, Quiet: len(done) > 0, May: by.mayHand(to)}
 		s, err := he.HandOver(ctx, s.ID, h)
 		var te *core.TransitionError
 		switch {

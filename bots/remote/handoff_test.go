@@ -1,6 +1,7 @@
 package remote_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/assistbot/assistbot/bots/remote"
@@ -92,6 +93,38 @@ func TestHandOff(t *testing.T) {
 	}
 	if err := remote.HandoffRefusal("zed", true); core.ErrorCode(err) != core.CodeForbidden {
 		t.Errorf("not an agent: %v", err)
+	}
+}
+
+// staleRead is the engine with its session reads made before a change
+// that the hand-off then meets.
+type staleRead struct {
+	*core.Engine
+	stale *core.Session
+}
+
+func (e staleRead) Session(context.Context, string) (*core.Session, error) {
+	s := *e.stale
+	return &s, nil
+}
+
+// TestHandOffMeetsAnotherHandOff: alice reads her session, a supervisor
+// hands it to bob, and alice's hand-off to carol is written after: it is
+// refused, since the session is no longer hers, and bob keeps it.
+func TestHandOffMeetsAnotherHandOff(t *testing.T) {
+	r := newRig(t)
+	s, _ := r.issue(t, pat)
+	boss := remote.Asker{Actor: core.Actor{Kind: core.ActorAgent, Name: "sue"}, Names: []string{"sue"}, Supervisor: true}
+	if _, err := r.bot.HandOffSession(ctx, boss, s.ID, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	me := remote.Asker{Actor: alice, Names: []string{"alice"}}
+	_, err := remote.HandOffSession(ctx, staleRead{r.engine, s}, me, s.ID, "carol", "")
+	if core.ErrorCode(err) != core.CodeForbidden {
+		t.Errorf("alice's hand-off of a session handed to bob meanwhile: %v", err)
+	}
+	if got, _ := r.engine.Session(ctx, s.ID); got.Agent != "bob" {
+		t.Errorf("the session's agent is %q, want bob", got.Agent)
 	}
 }
 
