@@ -375,16 +375,20 @@ func TestChatWhenTheNetworkMisbehaves(t *testing.T) {
 	// The page takes the answer to the second send once the server has
 	// dealt with it: the box is empty then.
 	value(t, customer, "sent", chromedp.Poll[bool](`document.getElementById("chat-text").value === "" || null`, chromedp.WithPollingTimeout(10*time.Second)))
-	msgs, _ := s.engine.Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID})
-	n := 0
-	for _, m := range msgs {
-		if m.Text == "It is still frozen" {
-			n++
+	recordedOnce := func(what, text string) {
+		t.Helper()
+		msgs, _ := s.engine.Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID})
+		n := 0
+		for _, m := range msgs {
+			if m.Text == text {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the %s sent again after a lost answer was recorded %d times", what, n)
 		}
 	}
-	if n != 1 {
-		t.Errorf("the message sent again after a lost answer was recorded %d times", n)
-	}
+	recordedOnce("message", "It is still frozen")
 
 	// The agent's reply, the same way, in the console.
 	agent := tab(t, customer, "agent", true)
@@ -401,16 +405,7 @@ func TestChatWhenTheNetworkMisbehaves(t *testing.T) {
 	)
 	do(t, agent, "sent again", chromedp.Click(css("#reply button[type=submit]")))
 	value(t, agent, "sent", chromedp.Poll[bool](`document.getElementById("reply-text").value === "" || null`, chromedp.WithPollingTimeout(10*time.Second)))
-	msgs, _ = s.engine.Messages(context.Background(), core.MessageFilter{ConversationID: conv.ID})
-	n = 0
-	for _, m := range msgs {
-		if m.Text == "Hold the power button" {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("the reply sent again after a lost answer was recorded %d times", n)
-	}
+	recordedOnce("reply", "Hold the power button")
 }
 
 // networkSwitches installs, in the pages ctx opens from now on, two

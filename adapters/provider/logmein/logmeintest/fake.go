@@ -141,25 +141,22 @@ func (s *Server) Queue(family string, answers ...Answer) {
 // Move sets the getSession status (and technician) of the session whose
 // PIN request carried sessionID; it reports whether there is one.
 func (s *Server) Move(sessionID, status, technician string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, x := range s.sessions {
-		if x.trackingID == sessionID {
-			x.status, x.technician = status, technician
-			return true
-		}
-	}
-	return false
+	return s.move(func(x *session) bool { return x.trackingID == sessionID }, status, technician)
 }
 
 // MovePIN is Move for the session of one PIN, as the customer who entered
 // it sees it: a session given another code has one Rescue session for
 // each.
 func (s *Server) MovePIN(pin, status, technician string) bool {
+	return s.move(func(x *session) bool { return x.pin == pin }, status, technician)
+}
+
+// move sets the status and technician of the first session that is.
+func (s *Server) move(is func(*session) bool, status, technician string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.sessions {
-		if x.pin == pin {
+		if is(x) {
 			x.status, x.technician = status, technician
 			return true
 		}
