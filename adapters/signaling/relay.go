@@ -416,7 +416,7 @@ func (h *relay) follow(ctx context.Context, u core.Update) {
 		return
 	}
 	if s.State != core.StateActive {
-		h.endStale(ctx, s.ID)
+		h.settle(ctx, s.ID)
 		return
 	}
 	if u.Event == nil {
@@ -437,24 +437,53 @@ func (h *relay) hasRoom(id string) bool {
 	return h.rooms[id] != nil
 }
 
-// endStale ends the room of session id if the session is no longer
-// active. An update says how a session was when it changed, and may reach
-// the relay late: one from before the session became active (issued,
-// waiting) must not end the room of the share that followed, so the
-// session is read again before its room is ended.
-func (h *relay) endStale(ctx context.Context, id string) {
+// settle brings session id's room in line with the session as it is
+// now: one no longer active ends its share, and a page that connected as
+// someone other than whom the session now has in its place (Watch here,
+// a move to another device) is sent away. An update says how a session
+// was when it changed, and may reach the relay late: one from before the
+// session became active (issued, waiting) must not end the room of the
+// share that followed, so the session is read again here.
+func (h *relay) settle(ctx context.Context, id string) {
 	s, err := h.engine.Session(ctx, id)
 	switch {
 	case core.ErrorCode(err) == core.CodeNotFound:
 		h.end(id, string(core.StateClosed))
-	case err == nil && s.State != core.StateActive:
+	case err != nil:
+	case s.State != core.StateActive:
 		h.end(id, string(s.State))
+	default:
+		for _, r := range []role{roleTechnician, roleCustomer} {
+			if who, ok := h.peerWho(id, r); ok && who != holder(r, s) {
+				h.replace(id, r, holder(r, s))
+			}
+		}
 	}
 }
 
-// sweep ends the rooms of sessions that are no longer active.
+// peerWho returns whom the page of role r in session id's room connected
+// as, if there is one.
+func (h *relay) peerWho(id string, r role) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rm := h.rooms[id]; rm != nil && rm.peers[r] != nil {
+		return rm.peers[r].who, true
+	}
+	return "", false
+}
+
+// holder is whom the page of role r in session s's share must have
+// connected as: its technician, or its customer's key.
+func holder(r role, s *core.Session) string {
+	if r == roleTechnician {
+		return s.Technician
+	}
+	return s.CustomerKey
+}
+
+// sweep settles every room, after updates may have been missed.
 func (h *relay) sweep(ctx context.Context) {
 	for _, id := range h.roomIDs() {
-		h.endStale(ctx, id)
+		h.settle(ctx, id)
 	}
 }

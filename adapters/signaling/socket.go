@@ -104,14 +104,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, id string, p *peer, 
 	// end would then have found no room to close; or someone may have
 	// taken the page's place (Watch here, a move to another device), and
 	// found no page to send away.
-	if s, err := h.engine.Session(ctx, id); err == nil {
-		switch now := holder(p.role, s); {
-		case !h.Shareable(s):
-			h.relay.end(id, string(s.State))
-		case p.who != now:
-			h.relay.replace(id, p.role, now)
-		}
-	}
+	h.relay.settle(ctx, id)
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
@@ -121,15 +114,6 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, id string, p *peer, 
 	h.relay.leave(p, how)
 	p.close(closeGoingAway, "")
 	<-written
-}
-
-// holder is whom the page of role in session s's share must have
-// connected as: its technician, or its customer's key.
-func holder(r role, s *core.Session) string {
-	if r == roleTechnician {
-		return s.Technician
-	}
-	return s.CustomerKey
 }
 
 // read reads p's messages until the connection ends and says how
