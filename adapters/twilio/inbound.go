@@ -49,13 +49,7 @@ func parseInbound(form url.Values, region string) (inbound, error) {
 	if !isE164(from) {
 		return in, errors.New("From is not a phone number that assistbot can text back")
 	}
-	// A number that has just texted is real even where libphonenumber's
-	// data does not know its range yet: its STOP counts, and its text
-	// reaches the desk.
-	in.from = from
-	if n, err := ParseNumber(from, region); err == nil {
-		in.from = n
-	}
+	in.from, _ = numberTwilioSent(from, region)
 	if !utf8.ValidString(in.text) {
 		return in, errors.New("Body is not valid UTF-8")
 	}
@@ -67,6 +61,17 @@ func parseInbound(form url.Values, region string) (inbound, error) {
 		in.media = m
 	}
 	return in, nil
+}
+
+// numberTwilioSent reads a number Twilio wrote (E.164), as ParseNumber
+// normalises it; or as written, when libphonenumber's data does not know
+// its range yet: Twilio knows the number (it just texted, or was texted),
+// so its STOP and START still count.
+func numberTwilioSent(s, region string) (string, bool) {
+	if n, err := ParseNumber(s, region); err == nil {
+		return n, true
+	}
+	return s, isE164(s)
 }
 
 // isE164 reports whether s is written "+" and 7 to 15 digits.

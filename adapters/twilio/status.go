@@ -145,12 +145,9 @@ func (a *Adapter) reportDelivery(ctx context.Context, sid string, status core.De
 // message (21610): the number replied STOP to another of the account's
 // senders, or before assistbot was connected.
 func (a *Adapter) recordOptOut(ctx context.Context, to string, log *slog.Logger) {
-	n, err := ParseNumber(to, a.region)
-	if err != nil && !isE164(to) {
+	n, ok := numberTwilioSent(to, a.region)
+	if !ok {
 		return
-	}
-	if err != nil {
-		n = to // a range libphonenumber does not know yet; Twilio knows the number
 	}
 	if err := a.engine.SetOptOut(ctx, core.Endpoint{Channel: core.ChannelSMS, Address: n}, true); err != nil {
 		log.Error("record opt-out", "err", err)
