@@ -5,7 +5,6 @@ package escalation
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/assistbot/assistbot/core"
@@ -31,13 +30,14 @@ func (x Policy) States() []core.State {
 // sent.
 func (x Policy) Due(s *core.Session, c *core.Conversation, log []core.Event, now time.Time) (core.Due, bool) {
 	var since time.Time
-	level, done := 0, 0
+	done := 0
 	for _, ev := range log {
 		switch ev.Action {
 		case core.ActionEscalate:
-			// A sweep that finds several thresholds passed records the
-			// highest alone: the levels below it are done too.
-			done = max(done, recordedLevel(ev, done))
+			// An escalation is of the thresholds passed when it was
+			// recorded: a sweep that finds several passed records the
+			// highest alone, and the levels below it are done too.
+			done = max(done, x.passed(ev.At.Sub(s.JoinedAt)))
 		case core.ActionSend:
 			since = ev.At
 		case core.ActionRemind:
@@ -47,15 +47,13 @@ func (x Policy) Due(s *core.Session, c *core.Conversation, log []core.Event, now
 	n := core.Notice{Kind: core.NoticeReminder, State: s.State, Device: s.Device, Actor: s.Agent, Customer: core.CustomerLabel(c)}
 	switch cur := s.Current(now); {
 	case cur == core.StateWaiting:
-		for level < len(x.After) && now.Sub(s.JoinedAt) >= x.After[level] {
-			level++
-		}
+		level := x.passed(now.Sub(s.JoinedAt))
 		if level <= done {
 			return core.Due{}, false
 		}
 		n.Level, n.Final, n.Waited = level, level == len(x.After), now.Sub(s.JoinedAt).Truncate(time.Second)
 		return core.Due{Action: core.ActionEscalate, Notice: n,
-			Detail: fmt.Sprintf(levelDetail+", waited %s", level, len(x.After), n.Waited)}, true
+			Detail: fmt.Sprintf("level %d of %d, waited %s", level, len(x.After), n.Waited)}, true
 	case cur == core.StateSent && x.Unopened > 0 && !since.IsZero() && now.Sub(since) >= x.Unopened:
 		n.Waited = now.Sub(since).Truncate(time.Second)
 		return core.Due{Action: core.ActionRemind, Notice: n, Detail: fmt.Sprintf("waited %s", n.Waited)}, true
@@ -63,15 +61,12 @@ func (x Policy) Due(s *core.Session, c *core.Conversation, log []core.Event, now
 	return core.Due{}, false
 }
 
-// levelDetail starts an escalation event's detail: its level, of how many.
-const levelDetail = "level %d of %d"
-
-// recordedLevel is the level an escalation event records; one whose
-// detail does not say is taken as the level after done.
-func recordedLevel(ev core.Event, done int) int {
-	var level, of int
-	if _, err := fmt.Sscanf(strings.SplitN(ev.Detail, ",", 2)[0], levelDetail, &level, &of); err != nil || level < 1 {
-		return done + 1
+// passed is how many of the thresholds a customer waiting for waited has
+// passed.
+func (x Policy) passed(waited time.Duration) int {
+	n := 0
+	for n < len(x.After) && waited >= x.After[n] {
+		n++
 	}
-	return level
+	return n
 }
