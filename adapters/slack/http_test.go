@@ -190,10 +190,11 @@ func TestSlashCommandSlowChannelLookup(t *testing.T) {
 // when it used the ack budget up the agent is answered "Getting a PIN…"
 // at once and the card follows, rather than the card coming late.
 func TestSlashCommandColdAgentList(t *testing.T) {
-	r := newRig(t)
+	r := unstartedRig(t)
 	r.a.budget = 200 * time.Millisecond
-	release := r.fake.Hold("conversations.members")
+	release := r.fake.Hold("conversations.members") // before the adapter's first load
 	t.Cleanup(release)
+	r.start()
 	time.AfterFunc(300*time.Millisecond, release) // the list loads after the budget
 	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
 		time.Sleep(100 * time.Millisecond) // within a budget of its own

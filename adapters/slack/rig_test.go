@@ -51,6 +51,15 @@ type rig struct {
 
 func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	t.Helper()
+	r := unstartedRig(t, edit...)
+	r.start()
+	return r
+}
+
+// unstartedRig is newRig before its engine and adapter run, for a test
+// that must set the fake up before the adapter's first call to it.
+func unstartedRig(t testing.TB, edit ...func(*Options)) *rig {
+	t.Helper()
 	cat, err := i18n.New("en")
 	if err != nil {
 		t.Fatal(err)
@@ -80,17 +89,21 @@ func newRig(t testing.TB, edit ...func(*Options)) *rig {
 	mux := http.NewServeMux()
 	r.a.Mount(mux)
 	r.srv = httptest.NewServer(mux)
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// start runs the engine and the adapter until the test ends.
+func (r *rig) start() {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { r.engine.Run(runCtx); done <- struct{}{} }()
 	go func() { r.a.Run(runCtx); done <- struct{}{} }()
-	t.Cleanup(func() {
+	r.t.Cleanup(func() {
 		cancel()
 		<-done
 		<-done
-		r.srv.Close()
 	})
-	return r
 }
 
 // northAmerican stands in for libphonenumber (adapters/twilio, which this
