@@ -39,7 +39,7 @@ func (a *Adapter) drawCard(ctx context.Context, card *remote.Card, conv *core.Co
 // anywhere loses its thread header's buttons (rewritten once, by the
 // replica that closed it), and a card on screen follows its session.
 func (a *Adapter) update(ctx context.Context, u core.Update) {
-	if c, closer, ok := remote.Closed(u); ok && c.Desk.Channel == core.ChannelSlack && validID(c.Desk.Address, "CG") {
+	if c, closer, ok := remote.Closed(u); ok && c.Desk.Channel == core.ChannelSlack && validID(c.Desk.Address, "CGUW") {
 		if !u.Heard {
 			a.later(ctx, func(ctx context.Context) { a.closeHeader(ctx, c, closer) })
 		}

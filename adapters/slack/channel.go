@@ -91,7 +91,11 @@ func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery, conv *core.
 	}
 	opts := noPreviews(msg.options())
 	if n.Kind == core.NoticeSession && n.Replace != "" {
-		_, ts, _, err := a.api.UpdateMessageContext(ctx, ch, n.Replace, opts...)
+		in, err := a.dms.channel(ctx, ch)
+		if err != nil {
+			return core.Receipt{}, a.classify("conversations.open", err)
+		}
+		_, ts, _, err := a.api.UpdateMessageContext(ctx, in, n.Replace, opts...)
 		if err == nil {
 			return core.Receipt{ExternalID: ts, Thread: started, Status: core.DeliveryDelivered}, nil
 		}

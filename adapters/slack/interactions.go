@@ -258,7 +258,12 @@ func (a *Adapter) closeHeader(ctx context.Context, c *core.Conversation, closer 
 // updateHeader replaces the first message of c's desk thread with h.
 func (a *Adapter) updateHeader(ctx context.Context, c *core.Conversation, h remote.Alert) {
 	msg := a.render.thread(h, remote.HeaderNotice(c), c, c.Desk.Address)
-	if _, _, _, err := a.api.UpdateMessageContext(ctx, c.Desk.Address, c.DeskThread, msg.options()...); err != nil {
+	in, err := a.dms.channel(ctx, c.Desk.Address)
+	if err != nil {
+		a.log.Warn("update a closed conversation's thread", "conversation_id", c.ID, "err", a.classify("conversations.open", err))
+		return
+	}
+	if _, _, _, err := a.api.UpdateMessageContext(ctx, in, c.DeskThread, msg.options()...); err != nil {
 		a.log.Warn("update a closed conversation's thread", "conversation_id", c.ID, "err", a.classify("chat.update", err))
 	}
 }

@@ -159,6 +159,59 @@ func TestDeskAlertInTheAgentsDM(t *testing.T) {
 	})
 }
 
+// TestDeskInTheAgentsDMFollowsChanges: alerts and the thread's header in
+// an agent's DM are posted to their user ID, but Slack edits a DM's
+// messages only by the DM's own ID: the alert loses its Start buttons
+// once the session starts, and the header its buttons once the
+// conversation closes.
+func TestDeskInTheAgentsDMFollowsChanges(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.DeskChannel = "" })
+	form := commandForm("<@"+customerID+"|pat>", r.fake.ResponseURL("cmd"))
+	form.Set("channel_id", "D0AGENTDM")
+	form.Set("channel_name", "directmessage")
+	if code, a := r.command(form); code != http.StatusOK {
+		t.Fatalf("no card: %d %s", code, a.raw)
+	}
+	s := r.sessions()[0]
+	if _, _, err := r.engine.Join(ctx, s.PIN, core.DeviceDesktop); err != nil {
+		t.Fatal(err)
+	}
+	isAlert := func(c slackfake.Call) bool {
+		return c.Field("channel") == testAgent && strings.Contains(c.Field("blocks"), remote.ActionStartView)
+	}
+	alert := r.fake.Wait(t, "chat.postMessage", wait, isAlert)
+	header := r.fake.Wait(t, "chat.postMessage", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == testAgent && c.Field("thread_ts") == ""
+	})
+	if _, err := r.engine.Start(ctx, s.ID, core.Actor{Kind: core.ActorAgent, Name: "alice"}, core.ModeView); err != nil {
+		t.Fatal(err)
+	}
+	edit := r.fake.Wait(t, "chat.update", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == slackfake.DM(testAgent) && c.Field("ts") == alert.TS
+	})
+	if strings.Contains(edit.Field("blocks"), remote.ActionStartView) {
+		t.Errorf("the alert still offers Start: %s", edit.Field("blocks"))
+	}
+	if _, err := r.engine.CloseConversation(ctx, s.ConversationID, core.Actor{Kind: core.ActorAgent, Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	closed := r.fake.Wait(t, "chat.update", wait, func(c slackfake.Call) bool {
+		return c.Field("channel") == slackfake.DM(testAgent) && c.Field("ts") == header.TS
+	})
+	if b := closed.Field("blocks"); !strings.Contains(b, "Conversation closed by bob") || strings.Contains(b, remote.ActionCloseConversation) {
+		t.Errorf("header edit %v", closed.Form)
+	}
+	n := 0
+	for _, c := range r.fake.Calls("chat.postMessage") {
+		if isAlert(c) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d alerts with Start buttons, want the one, edited", n)
+	}
+}
+
 // TestClicksRefused: a stranger's click, and a button value moved to
 // another channel, are refused with an ephemeral message and change
 // nothing.

@@ -62,3 +62,38 @@ func (r *rooms) get(ctx context.Context, channel string) (room, error) {
 	}
 	return v, nil
 }
+
+// dmOpener is the part of the Web API dms need.
+type dmOpener interface {
+	OpenConversationContext(ctx context.Context, params *slackapi.OpenConversationParameters) (*slackapi.Channel, bool, bool, error)
+}
+
+// dms knows the ID of the app's DM with each agent whose desk it is.
+// Alerts are posted to the agent's user ID, which chat.postMessage takes
+// for that DM, but chat.update takes only the DM's own ID, which
+// conversations.open gives. It never changes, so it is asked once.
+type dms struct {
+	api   dmOpener
+	known *expirable.LRU[string, string]
+}
+
+func newDMs(api dmOpener) *dms {
+	return &dms{api: api, known: expirable.NewLRU[string, string](maxCached, nil, 0)}
+}
+
+// channel returns the conversation to edit desk's messages in: the DM's
+// ID when desk is a user, else desk itself.
+func (d *dms) channel(ctx context.Context, desk string) (string, error) {
+	if !validID(desk, "UW") {
+		return desk, nil
+	}
+	if id, ok := d.known.Get(desk); ok {
+		return id, nil
+	}
+	c, _, _, err := d.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{desk}})
+	if err != nil {
+		return "", err
+	}
+	d.known.Add(desk, c.ID)
+	return c.ID, nil
+}

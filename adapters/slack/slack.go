@@ -123,6 +123,7 @@ type Adapter struct {
 	cards           *remote.Cards[cardRef]
 	people          *people
 	rooms           *rooms
+	dms             *dms
 	bodies          signature.BufferPool // request bodies
 	answers         signature.BufferPool // slash commands' answers
 	jsonType        []string             // the Content-Type header of JSON answers, shared
@@ -190,6 +191,7 @@ func New(o Options) (*Adapter, error) {
 	a.cards = remote.NewCards(o.Bot, remote.CardsOptions[cardRef]{Draw: a.drawCard, Life: responseURLLife, Logger: a.log})
 	a.people = newPeople(a.api)
 	a.rooms = newRooms(a.api)
+	a.dms = newDMs(a.api)
 	return a, nil
 }
 

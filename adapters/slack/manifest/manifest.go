@@ -37,7 +37,7 @@ func BotScopes() []string {
 	return []string{
 		"commands",         // the slash command and the message shortcut
 		"chat:write",       // cards in threads, desk alerts, customer DMs
-		"im:write",         // DM a customer who is a Slack user
+		"im:write",         // DM a customer who is a Slack user; edit alerts in an agent's DM
 		"im:history",       // a customer's replies in that DM
 		"channels:read",    // who is in the desk channel (public); is a channel shared with a customer
 		"groups:read",      // who is in the desk channel (private); is a channel shared with a customer

@@ -159,6 +159,12 @@ func New(t testing.TB) *Server {
 	return s
 }
 
+// DM is the ID of the app's direct messages with user.
+func DM(user string) string { return "D" + user[1:] }
+
+// isUser reports whether id is a user's ID rather than a conversation's.
+func isUser(id string) bool { return strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") }
+
 // SetMembers sets the members of a channel (conversations.members).
 func (s *Server) SetMembers(channel string, users ...string) {
 	s.mu.Lock()
@@ -336,14 +342,33 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	switch method {
 	case "chat.postMessage", "chat.update", "chat.postEphemeral":
+		channel := r.Form.Get("channel")
 		call.TS = r.Form.Get("ts")
 		if method != "chat.update" {
 			call.TS = s.nextTS()
 		}
 		s.record(call)
-		resp := map[string]any{"ok": true, "channel": r.Form.Get("channel"), "ts": call.TS, "message_ts": call.TS,
+		if isUser(channel) {
+			// A message posted to a user ID goes to the app's DM with
+			// them, which Slack names in its answer; chat.update wants
+			// that DM's ID, not the user's.
+			if method == "chat.update" {
+				writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+				return
+			}
+			channel = DM(channel)
+		}
+		resp := map[string]any{"ok": true, "channel": channel, "ts": call.TS, "message_ts": call.TS,
 			"message": map[string]any{"text": r.Form.Get("text"), "ts": call.TS, "thread_ts": r.Form.Get("thread_ts")}}
 		writeJSON(w, resp)
+	case "conversations.open":
+		s.record(call)
+		users := r.Form.Get("users")
+		if !isUser(users) || strings.Contains(users, ",") {
+			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": DM(users)}})
 	case "conversations.members":
 		s.record(call)
 		s.mu.Lock()
