@@ -117,6 +117,9 @@ type MessageFilter struct {
 	AfterID int64
 	// Limit caps the result (default 100, ceiling 1000).
 	Limit int
+	// Newest selects the newest Limit messages rather than the oldest;
+	// they are still returned oldest first.
+	Newest bool
 }
 
 // MessageChange is what relaying one message writes, saved atomically.

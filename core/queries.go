@@ -104,33 +104,12 @@ func (e *Engine) ReportDelivery(ctx context.Context, channel, externalID string,
 	return d, nil
 }
 
-// A transcript shows at most TranscriptLength messages, the newest; they
-// are read transcriptPage at a time, and no more than transcriptRead are
-// read to find them.
-const (
-	TranscriptLength = 500
-	transcriptPage   = 500
-	transcriptRead   = 20000
-)
+// TranscriptLength is how many messages a transcript shows, the newest.
+const TranscriptLength = 500
 
 // Transcript returns the newest TranscriptLength messages of conversation
-// convID, oldest first: what the console and the web chat show.
+// convID, oldest first: what the console and the web chat show. It reads
+// only those, however long the conversation.
 func (e *Engine) Transcript(ctx context.Context, convID string) ([]*Message, error) {
-	var out []*Message
-	var after int64
-	for len(out) < transcriptRead {
-		batch, err := e.store.FindMessages(ctx, MessageFilter{ConversationID: convID, AfterID: after, Limit: transcriptPage})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch...)
-		if len(batch) < transcriptPage {
-			break
-		}
-		after = batch[len(batch)-1].ID
-	}
-	if len(out) > TranscriptLength {
-		out = out[len(out)-TranscriptLength:]
-	}
-	return out, nil
+	return e.store.FindMessages(ctx, MessageFilter{ConversationID: convID, Limit: TranscriptLength, Newest: true})
 }

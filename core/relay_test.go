@@ -209,6 +209,31 @@ func TestOptOutRecorded(t *testing.T) {
 	}
 }
 
+// A conversation longer than anything read at once still shows its
+// newest messages: the transcript once read the first 20,000 and kept
+// their last 500, so such a conversation stopped changing on screen.
+func TestTranscriptOfALongConversation(t *testing.T) {
+	r := newRig(t)
+	conv, _, err := r.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "line 0", Desk: smsDesk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20_100
+	for i := 1; i <= n; i++ {
+		m := &core.Message{ConversationID: conv.ID, Direction: core.FromCustomer, Author: "Pat", Text: fmt.Sprint("line ", i), At: r.clock.Now()}
+		if err := r.store.AppendMessage(ctx, &core.MessageChange{Message: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Transcript(ctx, conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != core.TranscriptLength || got[len(got)-1].Text != fmt.Sprint("line ", n) || got[0].Text != fmt.Sprint("line ", n-core.TranscriptLength+1) {
+		t.Errorf("%d messages, from %q to %q", len(got), got[0].Text, got[len(got)-1].Text)
+	}
+}
+
 // A transcript shows the newest messages, oldest first, across pages.
 func TestTranscriptNewest(t *testing.T) {
 	r := newRig(t)

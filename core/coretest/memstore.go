@@ -257,8 +257,15 @@ func (m *MemStore) FindMessages(ctx context.Context, f core.MessageFilter) ([]*c
 	defer m.mu.Unlock()
 	var out []*core.Message
 	for _, msg := range m.messages {
-		if msg.ConversationID == f.ConversationID && msg.ID > f.AfterID && len(out) < limit(f.Limit) {
+		if msg.ConversationID == f.ConversationID && msg.ID > f.AfterID {
 			out = append(out, &msg)
+		}
+	}
+	if n := limit(f.Limit); len(out) > n {
+		if f.Newest {
+			out = out[len(out)-n:]
+		} else {
+			out = out[:n]
 		}
 	}
 	return out, nil

@@ -25,6 +25,11 @@ const insertMessageSQL = `INSERT INTO messages (conversation_id, direction, auth
 const findMessagesSQL = `SELECT id, conversation_id, direction, author, text, at, source
 	FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3`
 
+// findNewestMessagesSQL is findMessagesSQL for the newest: it reads them
+// backwards along messages_conversation, then puts them in order.
+const findNewestMessagesSQL = `SELECT * FROM (SELECT id, conversation_id, direction, author, text, at, source
+	FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id DESC LIMIT $3) newest ORDER BY id`
+
 const setOptOutSQL = `INSERT INTO opt_outs (channel, address, at) VALUES ($1, $2, $3)
 	ON CONFLICT (channel, address) DO NOTHING`
 
@@ -98,7 +103,11 @@ func (s *Store) AppendMessage(ctx context.Context, ch *core.MessageChange) error
 func (s *Store) FindMessages(ctx context.Context, f core.MessageFilter) ([]*core.Message, error) {
 	var out []*core.Message
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		rows, err := c.Query(ctx, findMessagesSQL, f.ConversationID, f.AfterID, clampLimit(f.Limit))
+		find := findMessagesSQL
+		if f.Newest {
+			find = findNewestMessagesSQL
+		}
+		rows, err := c.Query(ctx, find, f.ConversationID, f.AfterID, clampLimit(f.Limit))
 		if err != nil {
 			return err
 		}

@@ -51,6 +51,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		{"find session", findSessionSQL, []any{"s77"}, ""},
 		{"session exists", sessionExistsSQL, []any{"s77"}, ""},
 		{"find events", findEventsSQL, []any{"s77"}, ""},
+		{"find newest messages", findNewestMessagesSQL, []any{"c77", 0, 500}, ""}, // then sorts at most a page
 		{"prune sessions", pruneSessionsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}, "sessions_finished"},
 		{"prune conversations", pruneConversationsSQL, []any{now.Add(-90 * 24 * time.Hour), 500}, "conversations_closed"},
 		// Once the console's list walked every closed conversation newer

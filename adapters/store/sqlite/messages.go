@@ -23,6 +23,12 @@ const findMessagesSQL = `SELECT m.seq, c.id, m.direction, m.author, m.text, m.at
 	FROM messages m JOIN conversations c ON c.seq = m.conversation_seq
 	WHERE c.id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`
 
+// findNewestMessagesSQL is findMessagesSQL for the newest: it reads them
+// backwards along messages_conversation, then puts them in order.
+const findNewestMessagesSQL = `SELECT * FROM (SELECT m.seq, c.id, m.direction, m.author, m.text, m.at, m.source
+	FROM messages m JOIN conversations c ON c.seq = m.conversation_seq
+	WHERE c.id = ? AND m.seq > ? ORDER BY m.seq DESC LIMIT ?) ORDER BY 1`
+
 const findConversationByThreadSQL = `SELECT ` + conversationCols + ` FROM conversations
 	WHERE desk_channel = ? AND desk_address = ? AND desk_thread = ? AND desk_thread <> ''`
 
@@ -142,7 +148,11 @@ func (s *Store) FindMessages(ctx context.Context, f core.MessageFilter) ([]*core
 	if s.closed.Load() {
 		return nil, fmt.Errorf("sqlite: find messages: %w", errClosed())
 	}
-	rows, err := s.r.findMessages.QueryContext(ctx, f.ConversationID, f.AfterID, clampLimit(f.Limit))
+	find := s.r.findMessages
+	if f.Newest {
+		find = s.r.findNewestMessages
+	}
+	rows, err := find.QueryContext(ctx, f.ConversationID, f.AfterID, clampLimit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find messages: %w", err)
 	}

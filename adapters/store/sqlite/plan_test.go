@@ -28,6 +28,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"find session by pin":         findSessionByPINSQL,
 		"find conversation by thread": findConversationByThreadSQL,
 		"find messages":               findMessagesSQL,
+		"find newest messages":        findNewestMessagesSQL,
 		"opted out":                   optedOutSQL,
 		"delivery by external id":     findDeliveryByExternalIDSQL,
 		"claim deliveries":            claimDeliveriesSQL,

@@ -21,6 +21,7 @@ type reader struct {
 	findEvents                             *sql.Stmt
 	findDelivery, findDeliveryByExternalID *sql.Stmt
 	findMessages, findConversations        *sql.Stmt
+	findNewestMessages                     *sql.Stmt
 	findOpenConversations                  *sql.Stmt
 	findConversationByThread, optedOut     *sql.Stmt
 	findKey, findSignIn, findMemo          *sql.Stmt
@@ -85,6 +86,7 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		{&r.findDelivery, findDeliverySQL},
 		{&r.findDeliveryByExternalID, findDeliveryByExternalIDSQL},
 		{&r.findMessages, findMessagesSQL},
+		{&r.findNewestMessages, findNewestMessagesSQL},
 		{&r.findConversations, findConversationsSQL},
 		{&r.findOpenConversations, findOpenConversationsSQL},
 		{&r.findConversationByThread, findConversationByThreadSQL},

@@ -90,6 +90,7 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConversationByThread", testConversationByThread},
 		{"FindConversations", testFindConversations},
 		{"AppendMessage", testAppendMessage},
+		{"FindNewestMessages", testFindNewestMessages},
 		{"AppendMessageNewConversation", testAppendMessageNewConversation},
 		{"AppendMessageDuplicate", testAppendMessageDuplicate},
 		{"AppendMessageRefused", testAppendMessageRefused},

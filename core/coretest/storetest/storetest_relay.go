@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -135,6 +136,44 @@ func testAppendMessage(t *testing.T, f *storeFixture) {
 	}
 	if conv := f.findConversation(c.ID); !conv.UpdatedAt.Equal(at) {
 		t.Errorf("conversation UpdatedAt moved back to %v", conv.UpdatedAt)
+	}
+}
+
+func testFindNewestMessages(t *testing.T, f *storeFixture) {
+	ctx := t.Context()
+	c := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"}))
+	var ms []*core.Message
+	for i := range 5 {
+		m := message(c.ID, core.FromCustomer, fmt.Sprint("line ", i), "", At(time.Duration(i)*time.Minute))
+		if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: m}); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	texts := func(got []*core.Message) []string {
+		var out []string
+		for _, m := range got {
+			out = append(out, m.Text)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    core.MessageFilter
+		want []string
+	}{
+		{"newest two", core.MessageFilter{ConversationID: c.ID, Limit: 2, Newest: true}, []string{"line 3", "line 4"}},
+		{"oldest two", core.MessageFilter{ConversationID: c.ID, Limit: 2}, []string{"line 0", "line 1"}},
+		{"newest after the fourth", core.MessageFilter{ConversationID: c.ID, AfterID: ms[3].ID, Limit: 3, Newest: true}, []string{"line 4"}},
+		{"all, newest", core.MessageFilter{ConversationID: c.ID, Newest: true}, []string{"line 0", "line 1", "line 2", "line 3", "line 4"}},
+	} {
+		got, err := f.st.FindMessages(ctx, tc.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if g := texts(got); fmt.Sprint(g) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, g, tc.want)
+		}
 	}
 }
 
