@@ -15,9 +15,11 @@ type Broadcaster interface {
 	Broadcast(ctx context.Context, as []Announcement) error
 	// Listen calls heard with each announcement another replica made,
 	// never this replica's own, until ctx ends; it reconnects by itself
-	// and returns only when ctx ends. An announcement it cannot read is
-	// skipped after a call to unreadable, which says why.
-	Listen(ctx context.Context, heard func(Announcement), unreadable func(error)) error
+	// and returns only when ctx ends. It calls listening each time it
+	// starts to hear, the first time and after each reconnection: what
+	// was announced before then was not heard. An announcement it cannot
+	// read is skipped after a call to unreadable, which says why.
+	Listen(ctx context.Context, heard func(Announcement), listening func(), unreadable func(error)) error
 }
 
 // Announcement is what one replica tells the others about an update it
@@ -39,6 +41,8 @@ type Replicas interface {
 	// Announce queues u for the other replicas; it must not block.
 	Announce(u Update)
 	// Run sends what was announced, and calls heard with each update
-	// another replica made, until ctx ends.
-	Run(ctx context.Context, heard func(Update))
+	// another replica made, until ctx ends. It calls missed when updates
+	// of the others may have gone unheard: it stopped hearing them for a
+	// while (a lost connection), and hears them again.
+	Run(ctx context.Context, heard func(Update), missed func())
 }

@@ -25,6 +25,9 @@ type replicaStore struct {
 	*coretest.MemStore
 	bus *bus
 	id  string
+	// again, when it is sent on, has the listener start over, as after
+	// a lost connection.
+	again chan struct{}
 }
 
 func (s *replicaStore) Broadcast(ctx context.Context, as []core.Announcement) error {
@@ -40,18 +43,57 @@ func (s *replicaStore) Broadcast(ctx context.Context, as []core.Announcement) er
 	return nil
 }
 
-func (s *replicaStore) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
+func (s *replicaStore) Listen(ctx context.Context, heard func(core.Announcement), listening func(), _ func(error)) error {
 	c := make(chan core.Announcement, 64)
 	s.bus.mu.Lock()
 	s.bus.heard[s.id] = c
 	s.bus.mu.Unlock()
+	listening()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case a := <-c:
 			heard(a)
+		case <-s.again:
+			listening()
 		}
+	}
+}
+
+// A replica that stopped hearing the others for a while has its live
+// views reload what they show (their subscriptions end, as when they fall
+// behind) once it hears them again; hearing them at first changes
+// nothing.
+func TestViewsReloadAfterAGap(t *testing.T) {
+	st := &replicaStore{MemStore: coretest.NewMemStore(), bus: &bus{heard: map[string]chan core.Announcement{}}, id: "b", again: make(chan struct{})}
+	rep := replicas.New(st, st, nil, nil)
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: rep, Store: st,
+		Provider: &coretest.Provider{Pins: coretest.NewPINs("123456")}})
+	view, cancel := e.Subscribe(16)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = e.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-rep.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replica never heard the others")
+	}
+	select {
+	case _, ok := <-view:
+		t.Fatalf("the view got %v (open %v) when the replica first heard the others", view, ok)
+	default:
+	}
+	st.again <- struct{}{}
+	select {
+	case _, ok := <-view:
+		if ok {
+			t.Fatal("the view got an update, not the end of its subscription")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the view was not told to reload after the gap")
 	}
 }
 

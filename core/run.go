@@ -21,7 +21,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.replicas.Run(ctx, func(u Update) {
 				u.Heard = true
 				e.hub.Publish(u)
-			})
+			}, e.hub.DropAll) // every live view reloads what it shows
 		})
 	}
 	if w, ok := e.provider.(Watcher); ok {

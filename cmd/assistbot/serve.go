@@ -102,6 +102,10 @@ type Main struct {
 	// Provider, when set, replaces the configured provider (tests: a
 	// fake with remote control and a page of its own for the customer).
 	Provider core.Provider
+	// Listener, when set, is served on instead of binding server.listen
+	// (tests that must know the address before Open: it is in
+	// server.public_url).
+	Listener net.Listener
 
 	store   core.Store
 	engine  *core.Engine
@@ -128,6 +132,9 @@ type Main struct {
 	signInNote string
 	ln         net.Listener
 	http       *http.Server
+	// replicas, when the store is shared, carries updates between this
+	// replica and the others.
+	replicas *replicas.Replicas
 
 	// linkKeys are the store's "link-proof" keys, current then previous,
 	// as this process started: the provider signs its links with the
@@ -173,7 +180,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var shared core.Replicas
 	if b, ok := m.store.(core.Broadcaster); ok {
-		shared = replicas.New(b, m.store, m.Clock, m.Logger)
+		m.replicas = replicas.New(b, m.store, m.Clock, m.Logger)
+		shared = m.replicas
 	}
 	m.engine = core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Replicas: shared,
 		Store:    hooks.Wrap(m.store, m.hooks),
@@ -228,8 +236,10 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	if m.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
-		return fmt.Errorf("server.listen: %w", err)
+	if m.ln = m.Listener; m.ln == nil {
+		if m.ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return fmt.Errorf("server.listen: %w", err)
+		}
 	}
 	// Start-up allocates heavily once (phone metadata, templates, the
 	// one-time agent's password hash) and then rarely: hand that memory
@@ -291,6 +301,7 @@ func (m *Main) Run(ctx context.Context) error {
 		})
 	}
 
+	m.awaitReplicas(ctx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- m.http.Serve(m.ln) }()
 
@@ -332,6 +343,27 @@ func (m *Main) Close() error {
 		return m.store.Close()
 	}
 	return nil
+}
+
+// replicasWait bounds how long Run waits to hear the other replicas
+// before it serves anyway.
+const replicasWait = 10 * time.Second
+
+// awaitReplicas waits until this replica hears the others, so that no
+// live view opens before it could follow their changes; connections wait
+// in the listener's backlog meanwhile.
+func (m *Main) awaitReplicas(ctx context.Context) {
+	if m.replicas == nil {
+		return
+	}
+	t := time.NewTimer(replicasWait)
+	defer t.Stop()
+	select {
+	case <-m.replicas.Ready():
+	case <-ctx.Done():
+	case <-t.C:
+		m.Logger.Warn("not yet hearing the other replicas; serving anyway: a live view opened meanwhile may miss their changes until it reloads", "waited", replicasWait)
+	}
 }
 
 // followListen points the default public URL (http://localhost:8080) at

@@ -8,6 +8,7 @@ package replicas
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type Replicas struct {
 	// dropped counts the announcements the full queue refused since Run
 	// last reported them.
 	dropped atomic.Int64
+	// ready is closed once Run first hears the others.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // New returns the Replicas of an engine on st, which announces through
@@ -37,8 +41,13 @@ func New(b core.Broadcaster, st core.Store, clock core.Clock, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Replicas{b: b, store: st, clock: clock, log: log, queue: make(chan core.Announcement, broadcastQueue)}
+	return &Replicas{b: b, store: st, clock: clock, log: log, queue: make(chan core.Announcement, broadcastQueue), ready: make(chan struct{})}
 }
+
+// Ready is closed once Run hears the other replicas: a view opened
+// before then could miss what they change meanwhile, so the server
+// takes requests from then on.
+func (r *Replicas) Ready() <-chan struct{} { return r.ready }
 
 // announcement describes u for the other replicas.
 func announcement(u core.Update) core.Announcement {
@@ -139,8 +148,9 @@ func (r *Replicas) Announce(u core.Update) {
 }
 
 // Run sends the queued announcements, and calls heard with what the
-// other replicas announce, until ctx ends.
-func (r *Replicas) Run(ctx context.Context, heard func(core.Update)) {
+// other replicas announce, until ctx ends. Each time it hears them again
+// after a lost connection, it calls missed.
+func (r *Replicas) Run(ctx context.Context, heard func(core.Update), missed func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -156,6 +166,13 @@ func (r *Replicas) Run(ctx context.Context, heard func(core.Update)) {
 				return
 			}
 			heard(u)
+		}, func() {
+			first := false
+			r.readyOnce.Do(func() { first = true; close(r.ready) })
+			if !first {
+				r.log.Info("hearing the other replicas again; live views reload what they show")
+				missed()
+			}
 		}, func(err error) {
 			r.log.Warn("skipped an announcement from another replica that could not be read", "err", err)
 		})

@@ -39,7 +39,7 @@ func (b *slowBroadcaster) Broadcast(ctx context.Context, as []core.Announcement)
 	return nil
 }
 
-func (b *slowBroadcaster) Listen(ctx context.Context, _ func(core.Announcement), _ func(error)) error {
+func (b *slowBroadcaster) Listen(ctx context.Context, _ func(core.Announcement), _ func(), _ func(error)) error {
 	<-ctx.Done()
 	return nil
 }
@@ -113,7 +113,7 @@ func run(t *testing.T, r *replicas.Replicas) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx, func(core.Update) {}) }()
+	go func() { defer close(done); r.Run(ctx, func(core.Update) {}, func() {}) }()
 	stop := func() { cancel(); <-done }
 	t.Cleanup(stop)
 	return stop
@@ -191,7 +191,7 @@ type lateBroadcaster struct{}
 
 func (lateBroadcaster) Broadcast(context.Context, []core.Announcement) error { return nil }
 
-func (lateBroadcaster) Listen(ctx context.Context, heard func(core.Announcement), _ func(error)) error {
+func (lateBroadcaster) Listen(ctx context.Context, heard func(core.Announcement), _ func(), _ func(error)) error {
 	<-ctx.Done()
 	heard(core.Announcement{SessionID: "s1"})
 	return nil

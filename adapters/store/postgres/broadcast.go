@@ -47,12 +47,13 @@ func (s *Store) Broadcast(ctx context.Context, as []core.Announcement) error {
 // connection of its own, outside the pool, which it pings when it has
 // been silent for a while; when the connection fails, it connects again
 // and listens again, after a delay that grows while the failures go on.
-// What was announced in between is not heard. A payload that is not an
+// What was announced in between is not heard; listening is called each
+// time it listens again, and the first time. A payload that is not an
 // envelope is skipped after a call to unreadable.
 //
 // It returns nil when ctx ends, and CodeUnavailable when the Store
 // closes.
-func (s *Store) Listen(ctx context.Context, heard func(core.Announcement), unreadable func(error)) error {
+func (s *Store) Listen(ctx context.Context, heard func(core.Announcement), listening func(), unreadable func(error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -62,7 +63,7 @@ func (s *Store) Listen(ctx context.Context, heard func(core.Announcement), unrea
 		case <-ctx.Done():
 		}
 	}()
-	s.replicaOf().Listen(ctx, s.listen, heard, unreadable)
+	s.replicaOf().Listen(ctx, s.listen, heard, listening, unreadable)
 	if s.closed.Load() {
 		return fmt.Errorf("postgres: listen: %w", errClosed())
 	}

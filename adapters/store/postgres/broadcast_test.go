@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type listener struct {
 	unreadable chan error
 	stop       context.CancelFunc
 	done       chan error
+	listenings atomic.Int32 // how often it started to listen
 }
 
 // listen starts s.Listen and stops it when the test ends, failing the
@@ -31,7 +33,7 @@ func listen(t *testing.T, s *Store) *listener {
 	ctx, stop := context.WithCancel(context.Background())
 	l := &listener{heard: make(chan core.Announcement, 1024), unreadable: make(chan error, 16), stop: stop, done: make(chan error, 1)}
 	go func() {
-		l.done <- s.Listen(ctx, func(a core.Announcement) { l.heard <- a }, func(err error) { l.unreadable <- err })
+		l.done <- s.Listen(ctx, func(a core.Announcement) { l.heard <- a }, func() { l.listenings.Add(1) }, func(err error) { l.unreadable <- err })
 	}()
 	t.Cleanup(func() {
 		stop()
@@ -177,6 +179,10 @@ func TestBroadcast(t *testing.T) {
 		}
 	}
 
+	if n := l.listenings.Load(); n != 1 {
+		t.Errorf("B started to listen %d times before losing the database, want once", n)
+	}
+
 	// B loses the database: every one of its connections, the listener's
 	// among them, is terminated.
 	var before []uint32
@@ -219,6 +225,10 @@ func TestBroadcast(t *testing.T) {
 	if err != nil || !listening {
 		t.Errorf("B hears A again, but has no new connection (%v)", err)
 	}
+	// and says so, for its live views to reload what they missed.
+	if n := l.listenings.Load(); n != 2 {
+		t.Errorf("B started to listen %d times, want twice: at first and once reconnected", n)
+	}
 	select {
 	case err := <-l.done:
 		t.Errorf("Listen returned %v while its context went on", err)
@@ -231,7 +241,7 @@ func TestBroadcast(t *testing.T) {
 func TestListenEndsWithStore(t *testing.T) {
 	s := openTest(t)
 	done := make(chan error, 1)
-	go func() { done <- s.Listen(context.Background(), func(core.Announcement) {}, func(error) {}) }()
+	go func() { done <- s.Listen(context.Background(), func(core.Announcement) {}, func() {}, func(error) {}) }()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

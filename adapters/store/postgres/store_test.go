@@ -191,7 +191,7 @@ func TestClosed(t *testing.T) {
 		"ExpireMemos":        second(s.ExpireMemos(ctx, sess.CreatedAt)),
 		"TryLock":            fourth(s.TryLock(ctx, "gateway")),
 		"Broadcast":          s.Broadcast(ctx, []core.Announcement{{SessionID: "s"}}),
-		"Listen":             s.Listen(ctx, func(core.Announcement) {}, func(error) {}),
+		"Listen":             s.Listen(ctx, func(core.Announcement) {}, func() {}, func(error) {}),
 	} {
 		if core.ErrorCode(err) != core.CodeUnavailable {
 			t.Errorf("%s after Close = %v, want CodeUnavailable", name, err)

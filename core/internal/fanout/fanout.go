@@ -33,6 +33,17 @@ func (h *Hub[T]) Subscribe(buf int) (<-chan T, func()) {
 	}
 }
 
+// DropAll drops every subscriber, as if each had fallen behind: values
+// they should have had were lost.
+func (h *Hub[T]) DropAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.subs {
+		delete(h.subs, c)
+		close(c)
+	}
+}
+
 // Publish sends v to every subscriber that has room and drops the others.
 func (h *Hub[T]) Publish(v T) {
 	h.mu.Lock()

@@ -91,12 +91,13 @@ func (r Replica) Payload(a core.Announcement) (string, error) {
 // made with cfg, which it pings when it has been silent for a while; when
 // the connection fails, it connects again and listens again, after a
 // delay that grows while the failures go on. What was announced in
-// between is not heard. A payload that is not an envelope is skipped
-// after a call to unreadable.
-func (r Replica) Listen(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), unreadable func(error)) {
+// between is not heard; listening is called each time it listens again,
+// and the first time. A payload that is not an envelope is skipped after
+// a call to unreadable.
+func (r Replica) Listen(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), listening func(), unreadable func(error)) {
 	delay := firstRetry
 	for {
-		if r.listenOnce(ctx, cfg, heard, unreadable) {
+		if r.listenOnce(ctx, cfg, heard, listening, unreadable) {
 			delay = firstRetry
 		}
 		wait := time.NewTimer(delay/2 + rand.N(delay/2+1))
@@ -113,7 +114,7 @@ func (r Replica) Listen(ctx context.Context, cfg *pgx.ConnConfig, heard func(cor
 // listenOnce connects, listens and hears announcements until the
 // connection fails or ctx ends, and reports whether it got as far as
 // listening.
-func (r Replica) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), unreadable func(error)) bool {
+func (r Replica) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), listening func(), unreadable func(error)) bool {
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false
@@ -122,6 +123,7 @@ func (r Replica) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, heard func
 	if _, err := c.Exec(ctx, listenSQL); err != nil {
 		return false
 	}
+	listening()
 	for {
 		n, err := Await(ctx, c)
 		if err != nil {
