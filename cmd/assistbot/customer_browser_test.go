@@ -217,7 +217,6 @@ func startProgramServer(t *testing.T, meshURL string, pins ...string) *server {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
 	var s *server
 	links := func(req core.IssueRequest, pin string) (core.Ticket, error) {
 		key, _, err := s.store.Key(context.Background(), portal.LinkKeyName, portal.LinkKeySize)
@@ -244,7 +243,7 @@ func startProgramServer(t *testing.T, meshURL string, pins ...string) *server {
 		c.Server.Listen = addr
 		c.Server.PublicURL = "http://" + addr
 		c.Console.Agents = consoleAgents(t)
-	}, &Main{Provider: fake})
+	}, &Main{Provider: fake, Listener: ln})
 	return s
 }
 

@@ -130,8 +130,22 @@ func freePort(t *testing.T) string {
 // startProcess runs the binary on a free port with db, and env added to
 // its environment, and waits until /healthz answers. The console and its
 // web chat are on (the defaults), so "web" customers can be sent links
-// with no platform configured.
+// with no platform configured. The port is chosen here and bound by the
+// child a moment later: should another process take it in between, the
+// child stops, and another port is tried.
 func startProcess(t *testing.T, bin, db string, env ...string) *process {
+	t.Helper()
+	for range 5 {
+		if p := tryProcess(t, bin, db, env...); p != nil {
+			return p
+		}
+	}
+	t.Fatal("assistbot found no free port in 5 tries")
+	return nil
+}
+
+// tryProcess is one try of startProcess: nil when the port was taken.
+func tryProcess(t *testing.T, bin, db string, env ...string) *process {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(bin, "serve", "--listen", addr)
@@ -142,13 +156,20 @@ func startProcess(t *testing.T, bin, db string, env ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(p.stderr.String(), "address already in use") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil
+		}
 		if resp, err := http.Get(p.url + "/healthz"); err == nil {
 			resp.Body.Close()
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 			return p
 		}
 	}
+	cmd.Process.Kill()
+	cmd.Wait()
 	t.Fatalf("assistbot did not come up; stderr:\n%s", p.stderr)
 	return nil
 }

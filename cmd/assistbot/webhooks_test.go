@@ -263,6 +263,17 @@ func TestWebhookRetriesAndDisabling(t *testing.T) {
 	var sess apiSession
 	s.api("POST", "/api/v1/sessions", ``, &sess) // conversation.opened, session.issued
 	first := crm.wait("the first attempt", atLeast(1))
+	// The retry is due 30s from when the dispatcher read the clock, once
+	// the answer was in: the clock moves on only once that is saved.
+	queuedAgain := func(ds apiHookDeliveries) bool {
+		for _, d := range ds.Deliveries {
+			if d.Event == "conversation.opened" && d.Status == "queued" && d.Error != "" {
+				return true
+			}
+		}
+		return false
+	}
+	waitDeliveries(s, "crm", queuedAgain)
 	time.Sleep(1500 * time.Millisecond) // more than a poll: nothing is due before 30s
 	if n := len(crm.got()); n != 1 {
 		t.Fatalf("%d requests before Retry-After passed", n)
@@ -304,16 +315,7 @@ func TestWebhookRetriesAndDisabling(t *testing.T) {
 	setMode("down")
 	s.api("POST", "/api/v1/sessions", ``, &sess)
 	crm.wait("the first failure", atLeast(6))
-	// The dispatcher reads the clock once the answer is in, and the retry
-	// is due from then: the clock moves on only once that is saved.
-	waitDeliveries(s, "crm", func(ds apiHookDeliveries) bool {
-		for _, d := range ds.Deliveries {
-			if d.Event == "conversation.opened" && d.Status == "queued" && d.Error != "" {
-				return true
-			}
-		}
-		return false
-	})
+	waitDeliveries(s, "crm", queuedAgain)
 	clock.Add(25 * time.Hour)
 	crm.wait("the attempt a day later", atLeast(7))
 	var hook apiWebhook

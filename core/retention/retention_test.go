@@ -152,6 +152,12 @@ func (l *lostLock) Prune(ctx context.Context, before time.Time, limit int) (rete
 	n, err := l.backlog.Prune(ctx, before, limit)
 	if len(l.calls) == 1 {
 		close(l.lost) // the database dropped the lock's connection
+		// and the pruner, told so, cancels what it asked of the store
+		// before this batch is over, however late its goroutine runs.
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
 	}
 	return n, err
 }
