@@ -48,8 +48,17 @@ type agents struct {
 	loaded  bool
 	loading chan struct{} // closed when the load under way ends
 	lastErr error
+	// during are the membership events applied while a load was under
+	// way, which its list, read before them, may lack.
+	during []membership
 
 	kick chan struct{}
+}
+
+// membership is a user joining (in) or leaving the desk channel.
+type membership struct {
+	user string
+	in   bool
 }
 
 func newAgents(api members, teams []string, desk, group string, log *slog.Logger) *agents {
@@ -111,9 +120,12 @@ func (g *agents) load(ctx context.Context) error {
 			set, err := g.fetch(context.Background())
 			g.mu.Lock()
 			if err == nil {
+				for _, m := range g.during {
+					g.apply(set, m)
+				}
 				g.set, g.loaded = set, true
 			}
-			g.lastErr, g.loading = err, nil
+			g.lastErr, g.loading, g.during = err, nil, nil
 			close(wait)
 			g.mu.Unlock()
 		}()
@@ -171,17 +183,27 @@ func (g *agents) member(channel, user string, in bool) {
 	if channel != g.desk || g.desk == "" {
 		return
 	}
+	m := membership{user: user, in: in}
 	g.mu.Lock()
 	if g.loaded {
-		if in {
-			g.set[user] = struct{}{}
-		} else if g.group == "" {
-			delete(g.set, user)
-		}
+		g.apply(g.set, m)
+	}
+	if g.loading != nil {
+		g.during = append(g.during, m)
 	}
 	g.mu.Unlock()
 	if !in && g.group != "" {
 		g.refreshSoon() // the user may still be in the group
+	}
+}
+
+// apply applies m to set. Leaving the channel keeps a user who may still
+// be in the group; the next full load settles it.
+func (g *agents) apply(set map[string]struct{}, m membership) {
+	if m.in {
+		set[m.user] = struct{}{}
+	} else if g.group == "" {
+		delete(set, m.user)
 	}
 }
 

@@ -113,6 +113,28 @@ func TestCustomerDM(t *testing.T) {
 }
 
 // TestMembershipEvents lets a new member of the desk act at once.
+// TestMembershipEventDuringALoad: someone who joins the desk channel while
+// the list of agents is being read is an agent once it is read, though
+// Slack's list was made before they joined.
+func TestMembershipEventDuringALoad(t *testing.T) {
+	r := unstartedRig(t)
+	release := r.fake.Hold("conversations.members")
+	t.Cleanup(release)
+	r.start()
+	eventually(t, "the load under way", func() bool {
+		r.a.agents.mu.RLock()
+		defer r.a.agents.mu.RUnlock()
+		return r.a.agents.loading != nil
+	})
+	r.event("Ev1", map[string]any{"type": "member_joined_channel", "user": "U0NEW", "channel": testDesk, "channel_type": "C", "team": testTeam})
+	release()
+	form := commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))
+	form.Set("user_id", "U0NEW")
+	if _, a := r.command(form); !strings.Contains(a.raw, "PIN ") {
+		t.Errorf("joined during the load: %s", a.raw)
+	}
+}
+
 func TestMembershipEvents(t *testing.T) {
 	r := newRig(t)
 	form := commandForm("<@"+customerID+">", r.fake.ResponseURL("x"))

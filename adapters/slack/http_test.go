@@ -195,12 +195,14 @@ func TestSlashCommandColdAgentList(t *testing.T) {
 	release := r.fake.Hold("conversations.members") // before the adapter's first load
 	t.Cleanup(release)
 	r.start()
-	time.AfterFunc(300*time.Millisecond, release) // the list loads after the budget
 	r.provider.IssueFunc = func(ctx context.Context, req core.IssueRequest) (core.Ticket, error) {
 		time.Sleep(100 * time.Millisecond) // within a budget of its own
 		return core.Ticket{PIN: "246810", DesktopURL: "https://support.example.com/?code=246810",
 			MobileURL: "https://support.example.com/m/246810", ManualURL: "https://support.example.com/"}, nil
 	}
+	// The list loads well after the budget and well before the cold
+	// wait (agentsColdWait) gives up.
+	time.AfterFunc(agentsColdWait/2, release)
 	code, a := r.command(commandForm("<@"+customerID+">", r.fake.ResponseURL("cold")))
 	if code != http.StatusOK || !strings.Contains(a.Text, "Getting a PIN") {
 		t.Fatalf("first answer %d: %s", code, a.raw)

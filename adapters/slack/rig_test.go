@@ -104,6 +104,12 @@ func (r *rig) start() {
 		<-done
 		<-done
 	})
+	// An update published before the adapter subscribed would be missed.
+	select {
+	case <-r.a.watching:
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("the adapter did not start following the engine's updates")
+	}
 }
 
 // northAmerican stands in for libphonenumber (adapters/twilio, which this

@@ -130,6 +130,10 @@ type Adapter struct {
 	budget          time.Duration
 	threads         sync.Map // conversation ID -> root ts of a desk thread being started
 	bg              sync.WaitGroup
+	// watching is closed once Run follows the engine's updates: an
+	// update published before that is not seen (tests wait for it).
+	watching     chan struct{}
+	watchingOnce sync.Once
 }
 
 // New returns an Adapter for o.
@@ -178,6 +182,7 @@ func New(o Options) (*Adapter, error) {
 		seen:     newSeen(10000, time.Hour),
 		budget:   ackBudget,
 		jsonType: []string{"application/json; charset=utf-8"},
+		watching: make(chan struct{}),
 	}
 	if o.Locale == "" {
 		a.locale = catalog.Default()
@@ -218,7 +223,8 @@ func (a *Adapter) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.agents.run(ctx) })
 	wg.Go(func() {
-		remote.Follower{Update: a.update, CatchUp: a.catchUp}.Run(ctx, a.engine)
+		remote.Follower{Update: a.update, CatchUp: a.catchUp,
+			Subscribed: func() { a.watchingOnce.Do(func() { close(a.watching) }) }}.Run(ctx, a.engine)
 	})
 	var err error
 	if a.appToken != "" {
