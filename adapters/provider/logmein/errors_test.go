@@ -103,6 +103,27 @@ func TestCallsArePaced(t *testing.T) {
 	}
 }
 
+// TestPacedFromTheAnswer: the next PIN is asked for PINInterval after
+// the previous one was answered, not after it was sent: a slow answer
+// (or a request that left late) does not bring two calls closer at
+// Rescue.
+func TestPacedFromTheAnswer(t *testing.T) {
+	fake := logmeintest.New(t)
+	fake.Queue("requestPINCode", logmeintest.Answer{Body: "OK PINCODE:123456", Delay: 300 * time.Millisecond})
+	const interval = 200 * time.Millisecond
+	p, _ := newProvider(t, fake, func(o *logmein.Options) { o.PINInterval = interval })
+	if _, err := p.Issue(context.Background(), request()); err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	if _, err := p.Issue(context.Background(), request()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(answered); d < interval {
+		t.Errorf("the second PIN was asked for %v after the first was answered, want at least %v", d, interval)
+	}
+}
+
 func TestSlowAnswer(t *testing.T) {
 	fake := logmeintest.New(t)
 	fake.Queue("requestPINCode", logmeintest.Answer{Body: "OK PINCODE:123456", Delay: 5 * time.Second})

@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
 
 	"github.com/assistbot/assistbot/core"
 )
@@ -88,8 +87,9 @@ type Options struct {
 	ManualURL   string
 	// Timeout bounds each API call.
 	Timeout time.Duration
-	// PINInterval is the least time between two requestPINCode calls; a
-	// negative one turns pacing off.
+	// PINInterval is the least time between the answer to one
+	// requestPINCode call and the next call; a negative one turns pacing
+	// off (calls still go one at a time).
 	PINInterval time.Duration
 	// RetryPause is the wait after POLLRATEEXCEEDED before a retry.
 	RetryPause time.Duration
@@ -106,7 +106,7 @@ type Provider struct {
 	base   string
 	client *http.Client
 	log    *slog.Logger
-	pins   *rate.Limiter
+	pins   *pacer
 
 	requestMu sync.Mutex // held while requestAuthCode runs
 	codeMu    sync.Mutex
@@ -142,11 +142,8 @@ func New(o Options) (*Provider, error) {
 		base:     strings.TrimRight(o.APIURL, "/") + "/",
 		client:   o.Client,
 		log:      o.Logger.With("provider", Name),
-		pins:     rate.NewLimiter(rate.Every(o.PINInterval), 1),
+		pins:     newPacer(o.PINInterval),
 		authcode: o.AuthCode,
-	}
-	if o.PINInterval <= 0 {
-		p.pins = rate.NewLimiter(rate.Inf, 1)
 	}
 	if p.client == nil {
 		p.client = &http.Client{

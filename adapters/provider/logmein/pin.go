@@ -48,7 +48,8 @@ func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest, key st
 			return "", err
 		}
 		form.Set("authcode", code)
-		if err := p.pins.Wait(ctx); err != nil {
+		done, err := p.pins.begin(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
@@ -56,6 +57,7 @@ func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest, key st
 				Message: "LogMeIn Rescue issues about one PIN per second; try again in a moment", Err: err}
 		}
 		body, err := p.call(ctx, method, form)
+		done()
 		if err != nil {
 			return "", err
 		}
@@ -205,4 +207,47 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// errTooSoon says a call could not wait for its turn within its deadline.
+var errTooSoon = errors.New("the next PIN may be asked for only after the caller's deadline")
+
+// pacer spaces requestPINCode calls: one at a time, each sent at least
+// interval after the answer to the one before. Spacing from the answer,
+// not from when the previous call was allowed to go, keeps two calls
+// apart at Rescue however late the first one left.
+type pacer struct {
+	interval time.Duration
+	turn     chan struct{} // holds a token while a call is under way
+	last     time.Time     // when the previous call was answered
+}
+
+func newPacer(interval time.Duration) *pacer {
+	return &pacer{interval: max(interval, 0), turn: make(chan struct{}, 1)}
+}
+
+// begin waits for the caller's turn; done, called once the answer is in,
+// lets the next call go interval later. A turn that would come after
+// ctx's deadline is refused at once, with errTooSoon.
+func (p *pacer) begin(ctx context.Context) (done func(), err error) {
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := func() { <-p.turn }
+	if wait := time.Until(p.last.Add(p.interval)); wait > 0 {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			release()
+			return nil, errTooSoon
+		}
+		if err := sleep(ctx, wait); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	return func() {
+		p.last = time.Now()
+		release()
+	}, nil
 }
