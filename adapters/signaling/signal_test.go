@@ -499,7 +499,9 @@ func TestSignalRateLimit(t *testing.T) {
 	r := newShareRig(t)
 	cust := r.customerSock()
 	cust.want(map[string]any{"type": "welcome"})
-	for range signalBurst + 1 {
+	// Twice the burst: the allowance refills as the server reads, and a
+	// slow reader must not let the flood through.
+	for range 2 * signalBurst {
 		if err := cust.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"candidate","candidate":"","sdpMid":"0"}`)); err != nil {
 			break // closed already
 		}
@@ -561,7 +563,10 @@ func TestSignalResume(t *testing.T) {
 // away.
 func TestSignalDeadConnection(t *testing.T) {
 	r := newShareRig(t)
-	r.hub.ping = 100 * time.Millisecond
+	// The interval is also how long a pong may take: the technician's
+	// side answers only while the test reads, which a loaded machine can
+	// hold up for a while.
+	r.hub.ping = time.Second
 	tech, _ := r.pair()
 	// The customer's side reads no more, so it answers no ping; the
 	// technician's reads (and so answers them) all along.

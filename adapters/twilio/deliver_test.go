@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -210,16 +211,29 @@ func TestInvalidNumberNeverCallsTwilio(t *testing.T) {
 	}
 }
 
-// TestTwilioUnreachable: no answer at all (a refused connection, a hung
-// server) is retried.
+// TestTwilioUnreachable: no answer at all (a connection dropped at once,
+// a hung server) is retried. (The dropping listener stays open, so that
+// no other server can get its port, as a closed one's could.)
 func TestTwilioUnreachable(t *testing.T) {
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	t.Cleanup(hung.Close)
 	t.Cleanup(func() { close(release) })
-	for name, apiURL := range map[string]string{"refused": closed.URL, "hung": hung.URL} {
+	for name, apiURL := range map[string]string{"dropped": "http://" + ln.Addr().String(), "hung": hung.URL} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, func(o *twilio.Options) { o.APIURL = apiURL })
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

@@ -339,9 +339,12 @@ func TestStartRefusesWhatTheDeviceCannotDo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := fake.JoinWithCode(tk.PIN, a); err != nil {
+		node, err := fake.JoinWithCode(tk.PIN, a)
+		if err != nil {
 			t.Fatal(err)
 		}
+		// The agent has said what it can do, however late its timer ran.
+		waitFor(t, func() bool { return fake.CoreRunning(node) })
 		_, err = p.Start(ctx, session(req, tk, core.StateWaiting), mode, "tom")
 		return err
 	}
@@ -729,7 +732,10 @@ func TestWatchEndsAWaitingSessionWhoseAgentLeft(t *testing.T) {
 // active session goes on. Once the agent leaves for good, it ends.
 func TestWatchWaitsForAgentsAfterAServerRestart(t *testing.T) {
 	fake := meshcentraltest.New(t)
-	p, logs := newProvider(t, fake, func(o *meshcentral.Options) { o.EndGrace = 500 * time.Millisecond })
+	// The grace outlasts how late the test may reconnect the agent on a
+	// loaded machine.
+	const grace = 3 * time.Second
+	p, logs := newProvider(t, fake, func(o *meshcentral.Options) { o.EndGrace = grace })
 	ctx := context.Background()
 	req := request()
 	tk, err := p.Issue(ctx, req)
@@ -757,7 +763,7 @@ func TestWatchWaitsForAgentsAfterAServerRestart(t *testing.T) {
 	select {
 	case r := <-reports:
 		t.Fatalf("reported %+v while the agent was reconnecting", r)
-	case <-time.After(time.Second):
+	case <-time.After(grace + 500*time.Millisecond): // past the recheck
 	}
 	fake.DisconnectAgent(node)
 	if r := next(t, reports); r != (core.StatusReport{SessionID: req.SessionID, Action: core.ActionEnd}) {

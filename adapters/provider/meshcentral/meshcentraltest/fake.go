@@ -378,6 +378,15 @@ func (s *Server) AgentRunning(nodeID string) bool {
 	return s.agents[nodeID] != nil
 }
 
+// CoreRunning reports whether the agent of a device runs the core the
+// server sent it, and so has reported what it can do.
+func (s *Server) CoreRunning(nodeID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[nodeID]
+	return n != nil && n.core != ""
+}
+
 // JoinWithCode is the customer typing code on the /invite page and
 // running the connect-only agent it offers. It fails when no live group
 // has the code.
