@@ -25,6 +25,7 @@ func TestKilledReplicaTakenOver(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	fake := twiliotest.New(t)
 	fake.Delay = 200 * time.Millisecond
+	fake.Hold = 8 // in flight at the kill, and only that one
 	env := []string{"ASSISTBOT_STORE_DRIVER=postgres", "ASSISTBOT_SERVER_PUBLIC_URL=" + smsPublicURL,
 		"ASSISTBOT_TWILIO_ENABLED=true", "ASSISTBOT_TWILIO_ACCOUNT_SID=" + twiliotest.AccountSID,
 		"ASSISTBOT_TWILIO_AUTH_TOKEN=" + twiliotest.AuthToken, "ASSISTBOT_TWILIO_FROM=" + smsNumber,

@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/assistbot/assistbot/core"
 )
 

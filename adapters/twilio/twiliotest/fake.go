@@ -77,11 +77,29 @@ type Fake struct {
 	// Delay, when set before the first call, is how long the fake takes
 	// to answer an accepted message, as a slow API does.
 	Delay time.Duration
+	// Hold, when set before the first call, is the number of an accepted
+	// message (1 for the first) that the fake does not answer: it waits
+	// for its sender to go away, as an API that hung would.
+	Hold int
 
 	mu     sync.Mutex
 	queue  []Answer
 	calls  []Message
 	notify chan struct{}
+}
+
+// accepted is how many messages the fake had accepted up to call i, that
+// one included.
+func (f *Fake) accepted(i int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, m := range f.calls[:i+1] {
+		if m.SID != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // New starts a fake API and stops it when the test ends.
@@ -173,9 +191,13 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case f.notify <- struct{}{}:
 	default:
 	}
-	if answer == nil && f.Delay > 0 {
+	if answer == nil && (f.Delay > 0 || f.Hold > 0) {
+		var answered <-chan time.Time // nil, never, for the held message
+		if f.Hold == 0 || f.accepted(at) != f.Hold {
+			answered = time.After(f.Delay)
+		}
 		select {
-		case <-time.After(f.Delay):
+		case <-answered:
 		case <-r.Context().Done():
 			f.mu.Lock()
 			f.calls[at].Cut = true
