@@ -129,4 +129,8 @@ type MessageChange struct {
 	Message      *Message
 	// Deliveries get their IDs from the store.
 	Deliveries []*Delivery
+	// Open saves the message into an existing conversation only while
+	// it is open: if it was closed meanwhile, the store returns
+	// ErrConversationClosed and writes nothing.
+	Open bool
 }

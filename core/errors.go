@@ -163,6 +163,9 @@ var (
 	// ErrDuplicate is returned by a Store when a message's Source was
 	// recorded before: a platform delivered the same message twice.
 	ErrDuplicate = &Error{Code: CodeConflict, Message: "message already recorded"}
+	// ErrConversationClosed is returned by a Store when a message meant
+	// for an open conversation (MessageChange.Open) finds it closed.
+	ErrConversationClosed = &Error{Code: CodeConflict, Message: "conversation closed"}
 	// ErrDeliveryFinal is returned by a Store when a delivery to be updated
 	// is already delivered or failed: a late report must not undo it.
 	ErrDeliveryFinal = &Error{Code: CodeConflict, Message: "delivery already final"}

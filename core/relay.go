@@ -61,7 +61,9 @@ func (e *Engine) CustomerMessage(ctx context.Context, in Inbound) (*Conversation
 			return nil, nil, fmt.Errorf("customer message: %w", err)
 		}
 		m := &Message{ConversationID: conv.ID, Direction: FromCustomer, Author: cmp.Or(conv.CustomerName, in.Name), Text: text, At: now, Source: in.Source}
-		ch := &MessageChange{Message: m}
+		// An open conversation closed meanwhile takes no more messages:
+		// the loop then opens a new one.
+		ch := &MessageChange{Message: m, Open: !isNew}
 		if isNew {
 			ch.Conversation = conv
 		}
@@ -69,8 +71,8 @@ func (e *Engine) CustomerMessage(ctx context.Context, in Inbound) (*Conversation
 			ch.Deliveries = []*Delivery{newDelivery(conv, conv.Desk, Notice{Kind: NoticeText, Author: m.Author, Text: text}, now)}
 		}
 		err = e.store.AppendMessage(ctx, ch)
-		if errors.Is(err, ErrOpenConversation) {
-			continue // another message opened it first: join that one
+		if errors.Is(err, ErrOpenConversation) || errors.Is(err, ErrConversationClosed) {
+			continue // another message opened it first, or it closed: look again
 		}
 		if errors.Is(err, ErrDuplicate) && !isNew {
 			// Recorded already, in this conversation: a retry, whose
@@ -109,8 +111,10 @@ func (e *Engine) AgentMessage(ctx context.Context, conversationID string, agent 
 	now := e.clock.Now()
 	m := &Message{ConversationID: conv.ID, Direction: FromAgent, Author: agent.Name, Text: text, At: now, Source: source}
 	d := newDelivery(conv, conv.Customer, Notice{Kind: NoticeText, Author: agent.Name, Text: text}, now)
-	ch := &MessageChange{Message: m, Deliveries: []*Delivery{d}}
-	if err := e.store.AppendMessage(ctx, ch); err != nil {
+	ch := &MessageChange{Message: m, Deliveries: []*Delivery{d}, Open: true}
+	if err := e.store.AppendMessage(ctx, ch); errors.Is(err, ErrConversationClosed) {
+		return nil, nil, Errorf(CodeInvalid, "the conversation is closed")
+	} else if err != nil {
 		return nil, nil, err
 	}
 	conv.UpdatedAt = now

@@ -253,3 +253,73 @@ func TestTranscriptNewest(t *testing.T) {
 		t.Errorf("%d messages, from %q to %q", len(got), got[0].Text, got[len(got)-1].Text)
 	}
 }
+
+// closingStore closes a conversation just before the next message is
+// saved: an agent's Close landing, on another replica, while the message
+// was on its way.
+type closingStore struct {
+	*coretest.MemStore
+	closeFirst func()
+}
+
+func (s *closingStore) AppendMessage(ctx context.Context, ch *core.MessageChange) error {
+	if f := s.closeFirst; f != nil {
+		s.closeFirst = nil
+		f()
+	}
+	return s.MemStore.AppendMessage(ctx, ch)
+}
+
+// A customer's message that meets its conversation's close opens a new
+// conversation, as one written a moment later would, rather than landing
+// in the closed one, which the desk no longer follows; an agent's reply
+// that meets it is refused, with nothing sent.
+func TestMessageMeetsTheClose(t *testing.T) {
+	st := &closingStore{MemStore: coretest.NewMemStore()}
+	sms := &coretest.Channel{ChannelName: core.ChannelSMS}
+	e := core.NewEngine(core.Options{Courier: outbox.New(outbox.Options{}), Store: st, Clock: coretest.NewClock(t0),
+		Provider: &coretest.Provider{Pins: coretest.NewPINs("123456")}, Channels: []core.Channel{sms},
+		Addresses: map[string]func(string) (string, error){core.ChannelSMS: func(s string) (string, error) { return s, nil }}})
+	first, _, err := e.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "my screen is black", Desk: smsDesk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFirst := func() {
+		if _, err := e.CloseConversation(ctx, first.ID, alice); err != nil {
+			t.Error(err)
+		}
+	}
+
+	st.closeFirst = closeFirst
+	_, _, err = e.AgentMessage(ctx, first.ID, alice, "let me look", "")
+	if core.ErrorCode(err) != core.CodeInvalid || !strings.Contains(core.ErrorMessage(err), "closed") {
+		t.Errorf("a reply meeting the close: %v", err)
+	}
+	ds, _ := st.FindDeliveries(ctx, core.DeliveryFilter{ConversationID: first.ID})
+	for _, d := range ds {
+		if d.To == pat {
+			t.Errorf("a text queued for the customer after the close: %q", d.Notice.Text)
+		}
+	}
+
+	// Open again, for the customer's turn.
+	again, err := st.FindConversation(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.State = core.ConversationOpen
+	if err := st.UpdateConversation(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	st.closeFirst = closeFirst
+	second, m, err := e.CustomerMessage(ctx, core.Inbound{Customer: pat, Text: "hello?", Desk: smsDesk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == first.ID || second.State != core.ConversationOpen || m.ConversationID != second.ID {
+		t.Errorf("the message went to conversation %s (%s), the closed one being %s", second.ID, second.State, first.ID)
+	}
+	if msgs, _ := e.Messages(ctx, core.MessageFilter{ConversationID: first.ID}); len(msgs) != 1 {
+		t.Errorf("%d messages in the closed conversation, want its first alone", len(msgs))
+	}
+}

@@ -241,6 +241,9 @@ func (m *MemStore) AppendMessage(ctx context.Context, ch *core.MessageChange) er
 	if !ok {
 		return notFound("conversation")
 	}
+	if ch.Open && ch.Conversation == nil && c.State != core.ConversationOpen {
+		return core.ErrConversationClosed
+	}
 	if msg.At.After(c.UpdatedAt) {
 		c.UpdatedAt = msg.At
 		m.conversations[c.ID] = c

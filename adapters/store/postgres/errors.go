@@ -12,6 +12,7 @@ import (
 const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
+	notNullViolation    = "23502"
 	// badCharacter and untranslatable are what the server answers to text
 	// it cannot store: a NUL character, which SQLite takes but no
 	// PostgreSQL text or jsonb value can hold, or invalid UTF-8.
@@ -64,6 +65,12 @@ func constraintErr(err error, k keys) error {
 		return core.Wrap(core.CodeInvalid, err, errNUL().Error())
 	}
 	return err
+}
+
+// isNotNull reports whether err is a NULL refused by a column of table.
+func isNotNull(err error, table string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == notNullViolation && pe.TableName == table
 }
 
 // errNUL refuses text that PostgreSQL cannot store.

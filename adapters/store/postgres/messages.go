@@ -22,6 +22,14 @@ const touchConversationSQL = `UPDATE conversations SET updated_at = greatest(upd
 const insertMessageSQL = `INSERT INTO messages (conversation_id, direction, author, text, at, source)
 	VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
 
+// insertOpenMessageSQL is insertMessageSQL for a conversation that must
+// still be open: into a closed (or missing) one, its conversation_id is
+// NULL, which the column refuses, and the whole batch rolls back. The
+// touch before it holds the conversation's row, so a close cannot slip
+// in between.
+const insertOpenMessageSQL = `INSERT INTO messages (conversation_id, direction, author, text, at, source)
+	VALUES ((SELECT id FROM conversations WHERE id = $1 AND state = 'open'), $2, $3, $4, $5, $6) RETURNING id`
+
 const findMessagesSQL = `SELECT id, conversation_id, direction, author, text, at, source
 	FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3`
 
@@ -65,9 +73,13 @@ func (s *Store) AppendMessage(ctx context.Context, ch *core.MessageChange) error
 	if ch.Conversation != nil {
 		stmts = append(stmts, stmt{insertConversationSQL, conversationArgs(ch.Conversation)})
 	}
+	insert := insertMessageSQL
+	if ch.Open && ch.Conversation == nil {
+		insert = insertOpenMessageSQL
+	}
 	stmts = append(stmts,
 		stmt{touchConversationSQL, []any{m.ConversationID, ts(m.At)}},
-		stmt{insertMessageSQL, []any{m.ConversationID, string(m.Direction), m.Author, m.Text, ts(m.At), m.Source}})
+		stmt{insert, []any{m.ConversationID, string(m.Direction), m.Author, m.Text, ts(m.At), m.Source}})
 	for i, d := range ch.Deliveries {
 		if d == nil {
 			return fmt.Errorf("postgres: append message: %w", core.Errorf(core.CodeInvalid, "delivery %d is missing", i))
@@ -86,6 +98,19 @@ func (s *Store) AppendMessage(ctx context.Context, ch *core.MessageChange) error
 	err := s.withBatch(ctx, func(c batcher) error {
 		return sendBatch(ctx, c, stmts, ids)
 	})
+	if isNotNull(err, "messages") && insert == insertOpenMessageSQL {
+		// No open conversation: it is closed, or is not there.
+		err = s.withConn(ctx, func(c *pgxpool.Conn) error {
+			var exists bool
+			if err := c.QueryRow(ctx, conversationExistsSQL, m.ConversationID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return notFound("conversation")
+			}
+			return core.ErrConversationClosed
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: append message: %w", constraintErr(err, keys{conversation: m.ConversationID}))
 	}

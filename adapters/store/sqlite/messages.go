@@ -108,6 +108,13 @@ func (s *Store) AppendMessage(ctx context.Context, ch *core.MessageChange) error
 			if core.ErrorCode(err) == core.CodeNotFound {
 				return groupcommit.Refuse(err)
 			}
+			if err == nil && ch.Open {
+				if _, open, err := w.openConvSeq.Returning(rawsql.Named(m.ConversationID)); err != nil {
+					return err
+				} else if !open {
+					return groupcommit.Refuse(core.ErrConversationClosed)
+				}
+			}
 		}
 		if err != nil {
 			return err

@@ -16,7 +16,7 @@ type wconn struct {
 	tx   *rawsql.Tx
 
 	insConv, updConv, convExists        *rawsql.Stmt
-	convSeq                             *rawsql.Stmt
+	convSeq, openConvSeq                *rawsql.Stmt
 	insSession, updSession, sessExists  *rawsql.Stmt
 	pinTaken, openTaken                 *rawsql.Stmt
 	insMessage, msgSource, touchConv    *rawsql.Stmt
@@ -75,6 +75,7 @@ func (c *wconn) prepareAll(ctx context.Context) error {
 		{&c.updConv, updateConversationSQL},
 		{&c.convExists, "SELECT 1 FROM conversations WHERE id = ?"},
 		{&c.convSeq, "SELECT seq FROM conversations WHERE id = ?"},
+		{&c.openConvSeq, "SELECT seq FROM conversations WHERE id = ? AND state = 'open'"},
 		{&c.insSession, insertSessionSQL},
 		{&c.updSession, updateSessionSQL},
 		{&c.sessExists, "SELECT 1 FROM sessions WHERE id = ?"},

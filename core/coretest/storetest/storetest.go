@@ -91,6 +91,7 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) core.Store) {
 		{"FindConversations", testFindConversations},
 		{"AppendMessage", testAppendMessage},
 		{"FindNewestMessages", testFindNewestMessages},
+		{"AppendMessageToClosed", testAppendMessageToClosed},
 		{"AppendMessageNewConversation", testAppendMessageNewConversation},
 		{"AppendMessageDuplicate", testAppendMessageDuplicate},
 		{"AppendMessageRefused", testAppendMessageRefused},

@@ -177,6 +177,39 @@ func testFindNewestMessages(t *testing.T, f *storeFixture) {
 	}
 }
 
+// A message meant for an open conversation (a customer's, an agent's
+// reply) is refused once the conversation closed, with nothing written;
+// one that need not be is saved.
+func testAppendMessageToClosed(t *testing.T, f *storeFixture) {
+	ctx := t.Context()
+	c := f.createConversation(f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"}))
+	c.State, c.UpdatedAt = core.ConversationClosed, At(time.Hour)
+	if err := f.st.UpdateConversation(ctx, c); err != nil {
+		t.Fatalf("UpdateConversation: %v", err)
+	}
+	m := message(c.ID, core.FromCustomer, "are you there?", "sms:SM0009", At(2*time.Hour))
+	d := textDelivery(c, m.Text, At(2*time.Hour))
+	err := f.st.AppendMessage(ctx, &core.MessageChange{Message: m, Deliveries: []*core.Delivery{d}, Open: true})
+	wantIs(t, "AppendMessage(Open, closed conversation)", err, core.ErrConversationClosed)
+	if msgs, _ := f.st.FindMessages(ctx, core.MessageFilter{ConversationID: c.ID}); len(msgs) != 0 {
+		t.Errorf("%d messages in the closed conversation, want none", len(msgs))
+	}
+	if ds, _ := f.st.FindDeliveries(ctx, core.DeliveryFilter{ConversationID: c.ID}); len(ds) != 0 {
+		t.Errorf("%d deliveries for the refused message, want none", len(ds))
+	}
+	if conv := f.findConversation(c.ID); !conv.UpdatedAt.Equal(At(time.Hour)) {
+		t.Errorf("the refused message moved the conversation to %v", conv.UpdatedAt)
+	}
+	err = f.st.AppendMessage(ctx, &core.MessageChange{Message: message("nope", core.FromCustomer, "hi", "", At(time.Hour)), Open: true})
+	if core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("AppendMessage(Open, no such conversation) = %v, want not found", err)
+	}
+	late := message(c.ID, core.FromAgent, "noted", "", At(3*time.Hour))
+	if err := f.st.AppendMessage(ctx, &core.MessageChange{Message: late}); err != nil {
+		t.Errorf("AppendMessage(closed conversation, not Open) = %v", err)
+	}
+}
+
 func testAppendMessageNewConversation(t *testing.T, f *storeFixture) {
 	ctx := t.Context()
 	c := f.conversation(core.Endpoint{Channel: core.ChannelSMS, Address: "+15550100001"})
