@@ -124,6 +124,27 @@ func TestPacedFromTheAnswer(t *testing.T) {
 	}
 }
 
+// TestWaitBehindASlowCall: a PIN asked for while another call waits on a
+// slow Rescue, whose deadline passes before its turn, is refused as
+// "try again in a moment", not as an internal error.
+func TestWaitBehindASlowCall(t *testing.T) {
+	fake := logmeintest.New(t)
+	fake.Queue("requestPINCode", logmeintest.Answer{Body: "OK PINCODE:123456", Delay: 1500 * time.Millisecond})
+	p, _ := newProvider(t, fake, func(o *logmein.Options) { o.PINInterval = 10 * time.Millisecond })
+	first := make(chan error, 1)
+	go func() { _, err := p.Issue(context.Background(), request()); first <- err }()
+	waitFor(t, "the first call under way at Rescue", func() bool { return len(fake.Calls("requestPINCode")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := p.Issue(ctx, request())
+	if core.ErrorCode(err) != core.CodeUnavailable || !strings.Contains(core.ErrorMessage(err), "try again in a moment") {
+		t.Errorf("a PIN behind a slow call: %v (%s, %q)", err, core.ErrorCode(err), core.ErrorMessage(err))
+	}
+	if err := <-first; err != nil {
+		t.Errorf("the slow call: %v", err)
+	}
+}
+
 func TestSlowAnswer(t *testing.T) {
 	fake := logmeintest.New(t)
 	fake.Queue("requestPINCode", logmeintest.Answer{Body: "OK PINCODE:123456", Delay: 5 * time.Second})

@@ -50,14 +50,16 @@ func (p *Provider) requestPIN(ctx context.Context, req core.IssueRequest, key st
 		form.Set("authcode", code)
 		done, err := p.pins.begin(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return "", ctx.Err()
+			if !errors.Is(err, errTooSoon) {
+				return "", err
 			}
 			return "", &core.Error{Code: core.CodeUnavailable, Retry: max(p.opt.PINInterval, time.Second),
 				Message: "LogMeIn Rescue issues about one PIN per second; try again in a moment", Err: err}
 		}
-		body, err := p.call(ctx, method, form)
-		done()
+		body, err := func() (string, error) {
+			defer done()
+			return p.call(ctx, method, form)
+		}()
 		if err != nil {
 			return "", err
 		}
@@ -228,11 +230,16 @@ func newPacer(interval time.Duration) *pacer {
 
 // begin waits for the caller's turn; done, called once the answer is in,
 // lets the next call go interval later. A turn that would come after
-// ctx's deadline is refused at once, with errTooSoon.
+// ctx's deadline is refused with errTooSoon: at once when the spacing
+// says so, or when the deadline passes while an earlier call is under
+// way. A ctx cancelled meanwhile returns its error.
 func (p *pacer) begin(ctx context.Context) (done func(), err error) {
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errTooSoon
+		}
 		return nil, ctx.Err()
 	}
 	release := func() { <-p.turn }
@@ -243,6 +250,9 @@ func (p *pacer) begin(ctx context.Context) (done func(), err error) {
 		}
 		if err := sleep(ctx, wait); err != nil {
 			release()
+			if errors.Is(err, context.DeadlineExceeded) {
+				return nil, errTooSoon
+			}
 			return nil, err
 		}
 	}
