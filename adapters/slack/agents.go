@@ -51,6 +51,9 @@ type agents struct {
 	// during are the membership events applied while a load was under
 	// way, which its list, read before them, may lack.
 	during []membership
+	// again asks for a fresh load once the one under way ends: a refresh
+	// asked for meanwhile needs a list read after it was asked for.
+	again bool
 
 	kick chan struct{}
 }
@@ -126,8 +129,13 @@ func (g *agents) load(ctx context.Context) error {
 				g.set, g.loaded = set, true
 			}
 			g.lastErr, g.loading, g.during = err, nil, nil
+			again := g.again
+			g.again = false
 			close(wait)
 			g.mu.Unlock()
+			if again {
+				g.refreshSoon()
+			}
 		}()
 	}
 	g.mu.Unlock()
@@ -210,6 +218,13 @@ func (g *agents) apply(set map[string]struct{}, m membership) {
 // refreshSoon asks the background loop for a full load now (a group's
 // membership changed).
 func (g *agents) refreshSoon() {
+	g.mu.Lock()
+	if g.loading != nil {
+		g.again = true
+		g.mu.Unlock()
+		return
+	}
+	g.mu.Unlock()
 	select {
 	case g.kick <- struct{}{}:
 	default:

@@ -50,6 +50,6 @@ func (a *Adapter) update(ctx context.Context, u core.Update) {
 
 // catchUp draws every card on screen again: the hub dropped updates.
 func (a *Adapter) catchUp(ctx context.Context) {
-	a.log.Warn("card updates fell behind; refreshing the cards on screen")
+	a.log.Warn("card updates fell behind, or were missed while the other replicas went unheard; refreshing the cards on screen")
 	a.cards.CatchUp(ctx)
 }
