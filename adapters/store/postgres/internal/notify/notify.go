@@ -97,7 +97,10 @@ func (r Replica) Payload(a core.Announcement) (string, error) {
 func (r Replica) Listen(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), listening func(), unreadable func(error)) {
 	delay := firstRetry
 	for {
-		if r.listenOnce(ctx, cfg, heard, listening, unreadable) {
+		// Only a connection that held starts the delays over: one that
+		// drops as soon as it listens would otherwise have every live
+		// view reload ten times a second.
+		if r.listenOnce(ctx, cfg, heard, listening, unreadable) >= CheckInterval {
 			delay = firstRetry
 		}
 		wait := time.NewTimer(delay/2 + rand.N(delay/2+1))
@@ -112,22 +115,22 @@ func (r Replica) Listen(ctx context.Context, cfg *pgx.ConnConfig, heard func(cor
 }
 
 // listenOnce connects, listens and hears announcements until the
-// connection fails or ctx ends, and reports whether it got as far as
-// listening.
-func (r Replica) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), listening func(), unreadable func(error)) bool {
+// connection fails or ctx ends, and reports for how long it listened.
+func (r Replica) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, heard func(core.Announcement), listening func(), unreadable func(error)) time.Duration {
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return false
+		return 0
 	}
 	defer CloseConn(c)
 	if _, err := c.Exec(ctx, listenSQL); err != nil {
-		return false
+		return 0
 	}
 	listening()
+	since := time.Now()
 	for {
 		n, err := Await(ctx, c)
 		if err != nil {
-			return true
+			return time.Since(since)
 		}
 		if n != nil {
 			r.hear(n.Payload, heard, unreadable)
