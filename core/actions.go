@@ -23,6 +23,14 @@ type EndpointChecker interface {
 	Check(ctx context.Context, to Endpoint) error
 }
 
+// TextLimiter is implemented by channels whose messages take fewer
+// characters than MaxMessageRunes (Twilio's 1,600): an agent's longer
+// reply is refused before it is queued, saying so, rather than failing
+// at the platform.
+type TextLimiter interface {
+	TextLimit() int
+}
+
 // step is one operation on a loaded session: it validates and mutates s
 // and returns what to write. Returning a nil Change means "nothing to do".
 type step func(s *Session, c *Conversation, now time.Time) (*Change, error)

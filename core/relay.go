@@ -108,6 +108,9 @@ func (e *Engine) AgentMessage(ctx context.Context, conversationID string, agent 
 	if err := e.reachable(ctx, conv.Customer); err != nil {
 		return nil, nil, err
 	}
+	if err := e.fits(conv.Customer, text); err != nil {
+		return nil, nil, err
+	}
 	now := e.clock.Now()
 	m := &Message{ConversationID: conv.ID, Direction: FromAgent, Author: agent.Name, Text: text, At: now, Source: source}
 	d := newDelivery(conv, conv.Customer, Notice{Kind: NoticeText, Author: agent.Name, Text: text}, now)
@@ -133,6 +136,20 @@ func (e *Engine) reachable(ctx context.Context, to Endpoint) error {
 	}
 	if chk, ok := out.(EndpointChecker); ok {
 		return chk.Check(ctx, to)
+	}
+	return nil
+}
+
+// fits refuses text longer than the channel of to takes.
+func (e *Engine) fits(to Endpoint, text string) error {
+	out, ok := e.channels.find(to.Channel)
+	if !ok {
+		return nil
+	}
+	if l, ok := out.(TextLimiter); ok {
+		if n := utf8.RuneCountInString(text); n > l.TextLimit() {
+			return Errorf(CodeInvalid, "a message by %s takes at most %d characters; this one has %d: send it in parts", to.Channel, l.TextLimit(), n)
+		}
 	}
 	return nil
 }

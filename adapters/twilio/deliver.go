@@ -18,7 +18,15 @@ type channel Adapter
 var (
 	_ core.Channel         = (*channel)(nil)
 	_ core.EndpointChecker = (*channel)(nil)
+	_ core.TextLimiter     = (*channel)(nil)
 )
+
+// maxBody is the longest Body Twilio's Messages API takes (more is
+// refused with error 21617); Twilio splits it into segments itself.
+const maxBody = 1600
+
+// TextLimit implements core.TextLimiter.
+func (c *channel) TextLimit() int { return maxBody }
 
 // Name returns "sms".
 func (c *channel) Name() string { return core.ChannelSMS }
@@ -62,16 +70,18 @@ func (a *Adapter) deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 	}
 	ep := core.Endpoint{Channel: core.ChannelSMS, Address: to}
 	// The customer may have replied STOP after this was queued.
-	if out, err := a.engine.OptedOut(ctx, ep); err != nil {
-		return core.Receipt{}, core.Wrap(core.CodeUnavailable, err, a.t("error.unavailable"))
-	} else if out {
-		return core.Receipt{}, core.Wrap(core.CodeInvalid, errOptOut, a.t("twilio.reason.opted_out"))
+	if err := a.stillIn(ctx, ep); err != nil {
+		return core.Receipt{}, err
 	}
 	body := a.bot.CustomerText(d.Notice)
 	if body == "" {
 		return core.Receipt{}, core.Errorf(core.CodeInvalid, "the message is empty")
 	}
 	if err := a.pace.wait(ctx, a.senderKey(), a.t("twilio.reason.paced")); err != nil {
+		return core.Receipt{}, err
+	}
+	// or while it waited its turn.
+	if err := a.stillIn(ctx, ep); err != nil {
 		return core.Receipt{}, err
 	}
 	m := outgoing{
@@ -94,6 +104,16 @@ func (a *Adapter) deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 		return core.Receipt{}, a.sendFailure(ctx, ep, err)
 	}
 	return core.Receipt{ExternalID: c.SID, Status: core.DeliverySent}, nil
+}
+
+// stillIn refuses ep once it opted out.
+func (a *Adapter) stillIn(ctx context.Context, ep core.Endpoint) error {
+	if out, err := a.engine.OptedOut(ctx, ep); err != nil {
+		return core.Wrap(core.CodeUnavailable, err, a.t("error.unavailable"))
+	} else if out {
+		return core.Wrap(core.CodeInvalid, errOptOut, a.t("twilio.reason.opted_out"))
+	}
+	return nil
 }
 
 // senderKey names the sender that pacing applies to: the number, or the

@@ -143,8 +143,9 @@ func (a *Adapter) serveSMS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	text := strings.TrimSpace(in.text)
-	if text == "" && in.media > 0 {
-		text = a.t("twilio.media")
+	if in.media > 0 {
+		// The agent learns a picture came, with its caption or alone.
+		text = strings.TrimSpace(text + "\n" + a.t("twilio.media"))
 	}
 	if text == "" {
 		writeTwiML(w, "")
