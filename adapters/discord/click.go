@@ -46,7 +46,9 @@ func (a *Adapter) click(ctx context.Context, i *discordgo.Interaction) *discordg
 	// thread.
 	ownCard := false
 	p, err := a.bot.Press(ctx, agent, actionID, key, func(s *core.Session, conv *core.Conversation) bool {
-		ownCard = ephemeral(i.Message) && s.Agent == agent.Name
+		// A hand-off names its agent by Discord user id, /remote by
+		// user name: the card is theirs either way.
+		ownCard = ephemeral(i.Message) && (s.Agent == agent.Name || s.Agent == i.Member.User.ID)
 		if ownCard {
 			// The card is where /remote ran: where the customer can be
 			// mentioned, remembered again after a restart or on this

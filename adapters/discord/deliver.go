@@ -20,7 +20,15 @@ const dmTTL = 24 * time.Hour
 // Discord desk.
 type channel Adapter
 
-var _ core.Channel = (*channel)(nil)
+var (
+	_ core.Channel     = (*channel)(nil)
+	_ core.TextLimiter = (*channel)(nil)
+)
+
+// TextLimit implements core.TextLimiter: a DM takes maxContent
+// characters, and an agent's longer reply is refused before it is
+// queued rather than cut.
+func (c *channel) TextLimit() int { return maxContent }
 
 // Name returns "discord", the channel of Discord endpoints.
 func (c *channel) Name() string { return core.ChannelDiscord }
@@ -39,23 +47,31 @@ func (a *Adapter) deliver(ctx context.Context, d *core.Delivery) (core.Receipt, 
 	if a.isHalted() {
 		return core.Receipt{}, a.errHalted()
 	}
-	if a.toDesk(ctx, d) {
+	desk, err := a.toDesk(ctx, d)
+	switch {
+	case err != nil:
+		return core.Receipt{}, err
+	case desk:
 		return a.deliverDesk(ctx, d)
 	}
 	return a.deliverCustomer(ctx, d)
 }
 
 // toDesk reports whether d is for its conversation's desk rather than
-// its customer.
-func (a *Adapter) toDesk(ctx context.Context, d *core.Delivery) bool {
+// its customer. A conversation that cannot be read just now is an error
+// to retry: guessing would DM the desk channel's id.
+func (a *Adapter) toDesk(ctx context.Context, d *core.Delivery) (bool, error) {
 	if d.Notice.Kind == core.NoticeSession || d.Notice.Kind == core.NoticeReminder {
-		return true
+		return true, nil
 	}
 	if d.Notice.Kind == core.NoticeLink || d.ConversationID == "" {
-		return false
+		return false, nil
 	}
 	conv, err := a.engine.Conversation(ctx, d.ConversationID)
-	return err == nil && conv.Desk == d.To
+	if err != nil {
+		return false, core.Wrap(core.CodeUnavailable, err, a.t("error.unavailable"))
+	}
+	return conv.Desk == d.To, nil
 }
 
 // deliverCustomer sends a notice to a customer as a DM: the DM channel is
@@ -137,9 +153,17 @@ func (a *Adapter) deliverDesk(ctx context.Context, d *core.Delivery) (core.Recei
 		}
 		started = thread
 	}
-	m, err := a.session.ChannelMessageSendComplex(thread, msg.send(), discordgo.WithContext(ctx))
-	if err != nil {
-		return core.Receipt{}, a.apiError("post in desk thread", err)
+	// A customer's message longer than Discord takes goes in parts.
+	parts := []message{msg}
+	if d.Notice.Kind == core.NoticeText {
+		parts = relayedMessages(d.Notice.Author, d.Notice.Text)
+	}
+	var m *discordgo.Message
+	for _, part := range parts {
+		var err error
+		if m, err = a.session.ChannelMessageSendComplex(thread, part.send(), discordgo.WithContext(ctx)); err != nil {
+			return core.Receipt{}, a.apiError("post in desk thread", err)
+		}
 	}
 	return core.Receipt{ExternalID: thread + "/" + m.ID, Thread: started, Status: core.DeliverySent}, nil
 }
@@ -194,7 +218,7 @@ func (a *Adapter) deskMessage(n core.Notice) message {
 	case core.NoticeSession:
 		return alertMessage(a.bot.DeskAlert(n))
 	case core.NoticeText:
-		return relayedMessage(n.Author, n.Text)
+		return relayedMessages(n.Author, n.Text)[0]
 	case core.NoticeReminder:
 		return a.reminderMessage(n)
 	case core.NoticeHandoff:

@@ -154,12 +154,41 @@ func alertMessage(al remote.Alert) message {
 	return message{Content: truncate(strings.Join(lines, "\n"), maxContent), Components: buttonRow(al.Buttons)}
 }
 
-// relayedMessage renders a customer's message in the desk thread.
-func relayedMessage(author, body string) message {
-	if author == "" {
-		return message{Content: truncate(body, maxContent)}
+// relayedMessages renders a customer's message in the desk thread, in as
+// many messages as Discord's maxContent characters a message need.
+func relayedMessages(author, body string) []message {
+	var out []message
+	for _, part := range split(relayed(author, body), maxContent) {
+		out = append(out, message{Content: part})
 	}
-	return message{Content: truncate("**"+escapeMarkdown(author)+":** "+body, maxContent)}
+	return out
+}
+
+// relayed is a customer's message for the desk thread, with its author.
+func relayed(author, body string) string {
+	if author == "" {
+		return body
+	}
+	return "**" + escapeMarkdown(author) + ":** " + body
+}
+
+// split cuts s into parts of at most n characters, each ending at a line
+// or word break in its last quarter when it has one.
+func split(s string, n int) []string {
+	var out []string
+	r := []rune(s)
+	for len(r) > n {
+		cut := n
+		for i := n; i > n*3/4; i-- {
+			if r[i] == '\n' || r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), " \n"))
+		r = []rune(strings.TrimLeft(string(r[cut:]), " \n"))
+	}
+	return append(out, string(r))
 }
 
 // buttonRow renders buttons as one action row (Discord allows five a
