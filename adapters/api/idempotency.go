@@ -96,10 +96,13 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, who [32]byte, h
 		return nil
 	}
 	// The key is ours until we answer: what follows must record the
-	// outcome even when the client has gone.
+	// outcome even when the client has gone, and so must the request
+	// itself run to its end. Cut short after the engine committed (the
+	// read of what it did, say), it would free the key, and the client's
+	// retry would do it all again.
 	ctx := context.WithoutCancel(r.Context())
 	rec := &recorder{header: http.Header{}}
-	err = h(rec, r)
+	err = h(rec, r.WithContext(ctx))
 	if err != nil || rec.status < 200 || rec.status > 299 {
 		if ferr := a.keys.PutMemo(ctx, name, "", a.clock.Now()); ferr != nil {
 			a.log.Warn("free an idempotency key after a failed request; it stays claimed until its claim expires",
