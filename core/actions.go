@@ -191,7 +191,7 @@ func (e *Engine) Close(ctx context.Context, id string, actor Actor) (*Session, e
 		}
 		if prev.State.PINLive() && prev.Provider == e.provider.Name() {
 			if err := e.provider.Revoke(ctx, &prev); err != nil {
-				return nil, fmt.Errorf("%s: revoke pin: %w", prev.Provider, err)
+				return nil, fmt.Errorf("%s: revoke pin: %w", prev.Provider, ownCredentials(err))
 			}
 		}
 		return &Change{Session: s, Events: events}, nil
@@ -273,7 +273,7 @@ func (e *Engine) Start(ctx context.Context, id string, actor Actor, mode Mode) (
 			return nil, err
 		}
 		if link, err = starter.Start(ctx, s, mode, actor.Name); err != nil {
-			return nil, fmt.Errorf("%s: start: %w", e.provider.Name(), err)
+			return nil, fmt.Errorf("%s: start: %w", e.provider.Name(), ownCredentials(err))
 		}
 	}
 	s, _, err := e.change(ctx, id, func(s *Session, c *Conversation, now time.Time) (*Change, error) {

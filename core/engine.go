@@ -276,17 +276,22 @@ func (e *Engine) normalize(ep Endpoint) (Endpoint, error) {
 	return ep, nil
 }
 
+// ownCredentials turns the provider refusing assistbot's own credentials
+// into what it is for whoever asked: an unavailable service (with the
+// provider's advice), not a refusal of their request, which their client
+// would read as its own token being wrong.
+func ownCredentials(err error) error {
+	if ErrorCode(err) == CodeUnauthorized {
+		return &Error{Code: CodeUnavailable, Message: ErrorMessage(err), Err: err}
+	}
+	return err
+}
+
 // ticket asks the provider for a PIN and checks what it returned.
 func (e *Engine) ticket(ctx context.Context, req IssueRequest) (Ticket, error) {
 	t, err := e.provider.Issue(ctx, req)
 	if err != nil {
-		if ErrorCode(err) == CodeUnauthorized {
-			// The provider refused assistbot's own credentials: for whoever
-			// asked for the PIN that is an unavailable service (with the
-			// provider's advice), not a refusal of their request.
-			err = &Error{Code: CodeUnavailable, Message: ErrorMessage(err), Err: err}
-		}
-		return t, fmt.Errorf("%s: issue pin: %w", e.provider.Name(), err)
+		return t, fmt.Errorf("%s: issue pin: %w", e.provider.Name(), ownCredentials(err))
 	}
 	if !ValidPIN(t.PIN) {
 		return t, Errorf(CodeUnavailable, "%s returned a malformed pin", e.provider.Name())
