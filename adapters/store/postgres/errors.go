@@ -73,6 +73,17 @@ func isNotNull(err error, table string) bool {
 	return errors.As(err, &pe) && pe.Code == notNullViolation && pe.TableName == table
 }
 
+// badText turns the server refusing text it cannot store or compare (a
+// NUL character or invalid UTF-8 in an id, a filter, a message) into the
+// caller's mistake, CodeInvalid, rather than an internal error.
+func badText(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == badCharacter || pe.Code == untranslatable) && core.ErrorCode(err) == core.CodeInternal {
+		return core.Wrap(core.CodeInvalid, err, errNUL().Error())
+	}
+	return err
+}
+
 // errNUL refuses text that PostgreSQL cannot store.
 func errNUL() error {
 	return core.Errorf(core.CodeInvalid, "the text holds a character the database cannot store (NUL or invalid UTF-8)")

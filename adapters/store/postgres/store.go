@@ -247,7 +247,7 @@ func (s *Store) withConn(ctx context.Context, fn func(*pgxpool.Conn) error) erro
 		return err
 	}
 	defer c.Release()
-	return fn(c)
+	return badText(fn(c))
 }
 
 // acquire takes a connection of the pool, which the caller must release.

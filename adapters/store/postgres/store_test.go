@@ -342,3 +342,25 @@ func TestServerGone(t *testing.T) {
 		t.Errorf("Ping with the server back: %v", err)
 	}
 }
+
+// TestBadTextInReads: an id or a filter holding a NUL character or
+// invalid UTF-8, which PostgreSQL cannot compare, is the caller's mistake
+// (CodeInvalid, a 400 for an API client), not an internal error.
+func TestBadTextInReads(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	for _, bad := range []string{"a\x00b", "\xff"} {
+		_, err := s.FindSession(ctx, bad)
+		if core.ErrorCode(err) != core.CodeInvalid {
+			t.Errorf("FindSession(%q) = %v, want invalid", bad, err)
+		}
+		_, err = s.FindSessions(ctx, core.SessionFilter{Agent: bad})
+		if core.ErrorCode(err) != core.CodeInvalid {
+			t.Errorf("FindSessions(agent %q) = %v, want invalid", bad, err)
+		}
+		_, err = s.FindOpenConversation(ctx, core.Endpoint{Channel: core.ChannelWeb, Address: bad})
+		if core.ErrorCode(err) != core.CodeInvalid {
+			t.Errorf("FindOpenConversation(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
