@@ -110,7 +110,9 @@ var openStates = []core.State{core.StateIssued, core.StateSent, core.StateWaitin
 // HandOffConversation hands every open session of conversation convID
 // to to, as HandOffSession, with one notice for the desk. A closed
 // conversation, or one with no open session, is refused; so is the whole
-// hand-off when by may not hand one of them.
+// hand-off when by may not hand one of them. A session that ends, or
+// that someone else hands on, while this runs is left as it is; the
+// others go.
 func HandOffConversation(ctx context.Context, he HandoffEngine, by Asker, convID, to, note string) ([]*core.Session, error) {
 	conv, err := he.Conversation(ctx, convID)
 	if err != nil {
@@ -130,6 +132,7 @@ func HandOffConversation(ctx context.Context, he HandoffEngine, by Asker, convID
 		return nil, err
 	}
 	var done []*core.Session
+	var refused error
 	for _, s := range open {
 		h := core.Handover{By: by.Actor, To: to, Note: note, Whole: true, Quiet: len(done) > 0, May: by.mayHand(to)}
 		s, err := he.HandOver(ctx, s.ID, h)
@@ -137,15 +140,21 @@ func HandOffConversation(ctx context.Context, he HandoffEngine, by Asker, convID
 		switch {
 		case errors.As(err, &te):
 			continue // it ended meanwhile
+		case core.ErrorCode(err) == core.CodeForbidden:
+			refused = err // handed on by someone else meanwhile
+			continue
 		case err != nil:
 			return done, err
 		}
 		done = append(done, s)
 	}
-	if len(done) == 0 {
-		return nil, errNothing
+	switch {
+	case len(done) > 0:
+		return done, nil
+	case refused != nil:
+		return nil, refused
 	}
-	return done, nil
+	return nil, errNothing
 }
 
 // HandoffRefusal is the refusal of a hand-off to a colleague the
