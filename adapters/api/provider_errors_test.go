@@ -112,4 +112,3 @@ func TestProviderRefusingItsAccountIsNot401(t *testing.T) {
 		}
 	}
 }
-
