@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 
 	"github.com/assistbot/assistbot/core"
 	"github.com/assistbot/assistbot/core/linkproof"
@@ -531,7 +532,8 @@ func (p *Provider) fail(what string, err error) error {
 }
 
 // clean makes a name fit for MeshCentral's fields: printable, one line,
-// at most n runes.
+// at most n UTF-16 units, which is how MeshCentral's JavaScript counts a
+// string's length (an emoji is two).
 func clean(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -540,8 +542,11 @@ func clean(s string, n int) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n])
+	units := 0
+	for i, r := range s {
+		if units += utf16.RuneLen(r); units > n {
+			return s[:i]
+		}
 	}
 	return s
 }

@@ -101,12 +101,15 @@ func (w *watcher) stopTimers() {
 }
 
 // sessions returns the open sessions that have a device group, by group,
-// and forgets what it reported about sessions that are no longer open.
+// and forgets what it reported about sessions that are no longer open. A
+// failure is logged, and everything looked at again ReportRetry later:
+// the push that asked is not sent again.
 func (w *watcher) sessions(ctx context.Context) (map[string]*core.Session, bool) {
 	all, err := w.live(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.p.log.Warn("meshcentral: list live sessions", "err", err)
+			w.p.log.Warn("meshcentral: list live sessions", "err", err, "retry_in", w.p.opt.ReportRetry)
+			w.retryLater(ctx)
 		}
 		return nil, false
 	}
@@ -163,23 +166,30 @@ func (w *watcher) confirmEnds(ctx context.Context) {
 		return
 	}
 	for meshID := range w.missing {
-		delete(w.missing, meshID)
 		s := byMesh[meshID]
 		if s == nil || !joined(s.State) {
+			delete(w.missing, meshID)
 			continue
 		}
 		if nodes, ok := w.nodes(ctx, s); ok {
+			delete(w.missing, meshID)
 			w.apply(ctx, s, nodes)
 		}
 	}
+	if len(w.missing) > 0 {
+		w.recheckLater(ctx) // the groups that could not be listed
+	}
 }
 
-// nodes lists the devices of s's group; a failure is logged.
+// nodes lists the devices of s's group. A failure other than the group
+// being gone is logged, and the live sessions looked at again
+// ReportRetry later.
 func (w *watcher) nodes(ctx context.Context, s *core.Session) ([]Node, bool) {
 	nodes, err := w.p.client.Nodes(ctx, s.ProviderRef)
 	if err != nil {
 		if ctx.Err() == nil && !IsResult(err, "Invalid group id") {
-			w.p.log.Warn("meshcentral: list a live session's devices", "session_id", s.ID, "err", err)
+			w.p.log.Warn("meshcentral: list a live session's devices", "session_id", s.ID, "err", err, "retry_in", w.p.opt.ReportRetry)
+			w.retryLater(ctx)
 		}
 		return nil, false
 	}

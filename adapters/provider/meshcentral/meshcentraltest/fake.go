@@ -36,6 +36,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/coder/websocket"
 )
@@ -809,7 +810,7 @@ func (s *Server) command(c *session, cmd map[string]any) {
 		consent, okC := num("consent")
 		minutes, okE := num("expire")
 		switch {
-		case len(guest) < 1 || len(guest) > 128:
+		case guest == "" || len(utf16.Encode([]rune(guest))) > 128: // JavaScript's length
 			refuse(action, "Invalid guest name")
 			return
 		case !okC || consent < 0 || consent > 256:
