@@ -229,8 +229,12 @@ func (env *realEnv) ready() bool {
 	if !roots.AppendCertsFromPEM(pem) {
 		return false
 	}
+	// A first answer can be slow on a machine busy with the rest of the
+	// suite; a probe that gave up after a moment and asked again would
+	// only queue more work on a server already behind (one run saw every
+	// probe time out for three minutes after the server said it ran).
 	c := &http.Client{
-		Timeout:       2 * time.Second,
+		Timeout:       30 * time.Second,
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, Proxy: nil},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
