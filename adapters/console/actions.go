@@ -161,7 +161,7 @@ func (c *Console) handleReply(w http.ResponseWriter, r *http.Request, si *signIn
 		c.engineError(w, r, v, err)
 		return
 	}
-	c.done200(w, r, "/console/conversations/"+url.PathEscape(id), map[string]any{"conversation": id})
+	c.done200(w, r, localPath(r.PostForm.Get("return"), "/console/conversations/"+url.PathEscape(id)), map[string]any{"conversation": id})
 }
 
 // handleCloseConversation ends a conversation; the customer's next

@@ -44,6 +44,8 @@ var (
 		"only the session's own agent or technician, or a supervisor, may hand it to someone else")}
 	errNothing = &refusal{key: "error.handoff_nothing", err: &core.Error{Code: core.CodeInvalidTransition,
 		Message: "the conversation has no open remote-support session to hand over"}}
+	errClosed = &refusal{key: "error.handoff_closed", err: &core.Error{Code: core.CodeInvalidTransition,
+		Message: "the conversation is closed"}}
 )
 
 // may checks that by may hand sessions to to: a supervisor hands
@@ -119,7 +121,7 @@ func HandOffConversation(ctx context.Context, he HandoffEngine, by Asker, convID
 		return nil, err
 	}
 	if conv.State != core.ConversationOpen {
-		return nil, &core.Error{Code: core.CodeInvalidTransition, Message: "the conversation is closed"}
+		return nil, errClosed
 	}
 	open, err := he.Sessions(ctx, core.SessionFilter{ConversationID: conv.ID, States: openStates})
 	if err != nil {
