@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -46,6 +47,17 @@ func handoffMAC(key, id, exp string) []byte {
 // errHandoff is every refusal of a token: unknown, expired, used, forged.
 var errHandoff = core.Errorf(core.CodeNotFound, "this link has expired or was already used")
 
+// session reads the session a URL names. An id the store cannot even
+// compare (invalid UTF-8, a NUL) names none: the same answer as a wrong
+// code, not a failure of the server.
+func (p *Portal) session(ctx context.Context, id string) (*core.Session, error) {
+	s, err := p.engine.Session(ctx, id)
+	if core.ErrorCode(err) == core.CodeInvalid {
+		return nil, core.Wrap(core.CodeNotFound, err, "no such session")
+	}
+	return s, err
+}
+
 // handoffSession returns the session tok moves, if tok is good now.
 func (p *Portal) handoffSession(r *http.Request, tok string) (*core.Session, error) {
 	id, rest, ok1 := strings.Cut(tok, ".")
@@ -55,7 +67,7 @@ func (p *Portal) handoffSession(r *http.Request, tok string) (*core.Session, err
 	if !ok1 || !ok2 || err != nil || err2 != nil || id == "" || !p.clock.Now().Before(time.Unix(n, 0)) {
 		return nil, errHandoff
 	}
-	sess, err := p.engine.Session(r.Context(), id)
+	sess, err := p.session(r.Context(), id)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return nil, errHandoff
 	}

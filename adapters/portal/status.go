@@ -198,7 +198,7 @@ func (p *Portal) visitor(r *http.Request) (*core.Session, string, error) {
 	if proof == "" || p.links == nil {
 		return nil, "", err
 	}
-	s, serr := p.engine.Session(r.Context(), r.PathValue("id"))
+	s, serr := p.session(r.Context(), r.PathValue("id"))
 	if core.ErrorCode(serr) == core.CodeNotFound {
 		return nil, "", err
 	}
@@ -225,7 +225,7 @@ func (p *Portal) Customer(r *http.Request) (*core.Session, error) {
 	if err != nil {
 		return nil, unknown
 	}
-	sess, err := p.engine.Session(r.Context(), r.PathValue("id"))
+	sess, err := p.session(r.Context(), r.PathValue("id"))
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return nil, unknown
 	}

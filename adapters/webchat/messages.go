@@ -132,6 +132,14 @@ func (c *Chat) handleMessage(w http.ResponseWriter, r *http.Request) {
 	if cid := clientID(r.PostForm.Get("id")); cid != "" {
 		in.Source = "web:" + id + ":" + cid
 	}
+	if in.Name == "" {
+		// The page asks for a name only before the first message: a
+		// customer writing again after their conversation was closed
+		// opens the next one under the name they gave.
+		if prev, err := c.chatConversation(r, id); err == nil && prev != nil {
+			in.Name = prev.CustomerName
+		}
+	}
 	conv, _, err := c.engine.CustomerMessage(r.Context(), in)
 	switch {
 	case errors.Is(err, core.ErrDuplicate):
