@@ -23,7 +23,7 @@ import (
 // restart the customers' agents reconnect too. It returns nil when ctx
 // ends.
 func (p *Provider) Watch(ctx context.Context, live func(context.Context) ([]*core.Session, error), report func(context.Context, core.StatusReport) error) error {
-	w := &watcher{p: p, live: live, report: report, reported: map[string]core.Action{}, missing: map[string]bool{}}
+	w := &watcher{p: p, live: live, report: report, reported: map[string]core.Action{}, failed: map[string]core.Action{}, missing: map[string]bool{}}
 	defer w.stopTimers()
 	return p.client.Listen(ctx, w.locked(w.sync), func(ctx context.Context, push Push) {
 		w.mu.Lock()
@@ -43,7 +43,11 @@ type watcher struct {
 	// reported is what was last reported per session, so that a report
 	// is not repeated before the engine's state shows it.
 	reported map[string]core.Action
-	retry    *time.Timer
+	// failed is the action of each session's last report that failed,
+	// which the retry makes again without waiting EndGrace: what it
+	// reports was seen, not found after a restart.
+	failed map[string]core.Action
+	retry  *time.Timer
 	// missing are the groups of waiting or active sessions that had no
 	// agent when the connection opened, to look at again at recheck.
 	missing map[string]bool
@@ -126,6 +130,11 @@ func (w *watcher) sessions(ctx context.Context) (map[string]*core.Session, bool)
 			delete(w.reported, id)
 		}
 	}
+	for id := range w.failed {
+		if !open[id] {
+			delete(w.failed, id)
+		}
+	}
 	return out, true
 }
 
@@ -145,7 +154,7 @@ func (w *watcher) sync(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if _, up := pickNode(nodes); !up && joined(s.State) {
+		if _, up := pickNode(nodes); !up && joined(s.State) && w.failed[s.ID] != core.ActionEnd {
 			w.missing[meshID] = true
 			w.recheckLater(ctx)
 			continue
@@ -262,10 +271,12 @@ func (w *watcher) send(ctx context.Context, r core.StatusReport) bool {
 	if err := w.report(ctx, r); err != nil {
 		if ctx.Err() == nil {
 			w.p.log.Warn("meshcentral: report session status", "session_id", r.SessionID, "action", r.Action, "err", err, "retry_in", w.p.opt.ReportRetry)
+			w.failed[r.SessionID] = r.Action
 			w.retryLater(ctx)
 		}
 		return false
 	}
+	delete(w.failed, r.SessionID)
 	w.reported[r.SessionID] = r.Action
 	w.p.log.Info("meshcentral: session status", "session_id", r.SessionID, "action", r.Action, "device", r.Device)
 	return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,3 +141,52 @@ func TestStartForALongTechnicianName(t *testing.T) {
 	}
 }
 
+// TestWatchRetriesAFailedEnd: an end the engine failed to take (the store
+// was briefly down) is made again ReportRetry later, not EndGrace (30 s)
+// later as for a group found without its agent after a restart.
+func TestWatchRetriesAFailedEnd(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	p, _ := newProvider(t, fake, func(o *meshcentral.Options) { o.ReportRetry = 50 * time.Millisecond })
+	req := request()
+	tk, err := p.Issue(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := fake.JoinWithCode(tk.PIN, meshcentraltest.Agent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l liveSessions
+	l.set(session(req, tk, core.StateActive))
+	ch := make(chan core.StatusReport, 4)
+	var mu sync.Mutex
+	calls := 0
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Watch(ctx, l.live, func(_ context.Context, r core.StatusReport) error {
+			mu.Lock()
+			calls++
+			first := calls == 1
+			mu.Unlock()
+			if first {
+				return core.Errorf(core.CodeUnavailable, "database is down")
+			}
+			ch <- r
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, func() bool { return fake.Connections() == 1 })
+	time.Sleep(100 * time.Millisecond)
+	fake.DisconnectAgent(node)
+	select {
+	case r := <-ch:
+		if r.Action != core.ActionEnd {
+			t.Fatalf("report = %+v", r)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the failed end report was not made again within 3s (ReportRetry is 50ms): it waits for EndGrace")
+	}
+}
