@@ -72,6 +72,32 @@ func (c *Client) CreateMesh(ctx context.Context, m Mesh) (string, error) {
 	return r.MeshID, nil
 }
 
+// MeshesNamed returns the ids of the account's device groups called name.
+func (c *Client) MeshesNamed(ctx context.Context, name string) ([]string, error) {
+	// MeshCentral answers meshes without the responseid.
+	a, err := c.Call(ctx, Request{Command: map[string]any{"action": "meshes"},
+		Match: func(a Answer) bool { return a.Action == "meshes" }})
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Meshes []struct {
+			ID   string `json:"_id"`
+			Name string `json:"name"`
+		} `json:"meshes"`
+	}
+	if err := a.Decode(&r); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range r.Meshes {
+		if m.Name == name && strings.HasPrefix(m.ID, "mesh/") {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}
+
 // SetInviteCodes sets the codes with which a customer reaches the group's
 // agent download page (/invite), and what that page offers (flags). The
 // server refuses a code that another live group has, not with an answer

@@ -70,6 +70,13 @@ func conformance(t *testing.T, tg target) []string {
 	if err != nil {
 		return out
 	}
+	// What reclaims a group whose createmesh went unanswered.
+	named, err := c.MeshesNamed(ctx, "conformance a")
+	var found []string
+	for _, id := range named {
+		found = append(found, name("mesh", id))
+	}
+	log("meshes named %q: %v %s", "conformance a", found, describe(err))
 	log("mesh id form: %v", strings.HasPrefix(a, "mesh//") && len(a) > 40)
 	b, err := c.CreateMesh(ctx, meshcentral.Mesh{Name: "conformance b", Consent: 64})
 	log("createmesh: %s %s", name("mesh", b), describe(err))
@@ -127,6 +134,16 @@ func conformance(t *testing.T, tg target) []string {
 	log("remove share: %v %s", removed, describe(err))
 	removed, err = c.RemoveDeviceShare(ctx, n.ID, share.PublicID)
 	log("remove it again: %v %s", removed, describe(err))
+	// A guest name's length is counted in UTF-16 units, as JavaScript
+	// does: 64 emoji are 128, the most; 65 are too many.
+	for _, emoji := range []int{64, 65} {
+		sh, err := c.CreateDeviceShare(ctx, meshcentral.ShareRequest{NodeID: n.ID, Guest: strings.Repeat("\U0001F600", emoji),
+			Protocol: meshcentral.ShareDesktop, Minutes: 10, ViewOnly: true})
+		log("share for a guest of %d emoji: %s", emoji, describe(err))
+		if err == nil {
+			c.RemoveDeviceShare(ctx, n.ID, sh.PublicID)
+		}
+	}
 	shares, err = c.DeviceShares(ctx, n.ID)
 	log("shares after removal: %d %s", len(shares), describe(err))
 

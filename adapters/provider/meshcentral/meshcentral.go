@@ -245,10 +245,16 @@ func (p *Provider) Issue(ctx context.Context, req core.IssueRequest) (core.Ticke
 	if a := clean(req.Agent, 64); a != "" {
 		desc += ", opened by " + a
 	}
+	name := "assistbot " + id
 	meshID, err := p.client.CreateMesh(ctx, Mesh{
-		Name: "assistbot " + id, Desc: desc, Consent: p.consent, Flags: MeshFlagRemoveOnDisconnect,
+		Name: name, Desc: desc, Consent: p.consent, Flags: MeshFlagRemoveOnDisconnect,
 	})
 	if err != nil {
+		var refused *ServerError
+		if !errors.As(err, &refused) {
+			// No answer is no refusal: the group may have been made.
+			go p.reclaim(name, id)
+		}
 		return core.Ticket{}, p.fail("create a device group", err)
 	}
 	var pin string
@@ -291,6 +297,35 @@ func (p *Provider) discard(ctx context.Context, meshID, sessionID string) {
 	if err := p.client.DeleteMesh(dctx, meshID); err != nil {
 		p.log.Warn("meshcentral: could not delete the device group of a failed issue", "session_id", sessionID, "err", err)
 	}
+}
+
+// reclaimTries is how often reclaim looks for the group, each time
+// waiting a RequestTimeout longer first: a server too slow to answer
+// createmesh may be slow to answer the look too.
+const reclaimTries = 3
+
+// reclaim deletes, in the background, the device group called name that
+// a createmesh left unanswered may have made: its answer, had it come,
+// would have named it.
+func (p *Provider) reclaim(name, sessionID string) {
+	timeout := p.client.opt.RequestTimeout
+	var err error
+	for try := 1; try <= reclaimTries; try++ {
+		time.Sleep(time.Duration(try) * timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		var ids []string
+		ids, err = p.client.MeshesNamed(ctx, name)
+		cancel()
+		if err != nil {
+			continue
+		}
+		for _, meshID := range ids {
+			p.discard(context.Background(), meshID, sessionID)
+		}
+		return
+	}
+	p.log.Warn("meshcentral: could not look for the device group of an unanswered issue; delete it by hand if it is there",
+		"session_id", sessionID, "group", name, "err", err)
 }
 
 // Revoke implements core.Provider: it does what Release does, since a

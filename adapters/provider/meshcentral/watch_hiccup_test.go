@@ -3,6 +3,7 @@ package meshcentral_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,5 +189,55 @@ func TestWatchRetriesAFailedEnd(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("the failed end report was not made again within 3s (ReportRetry is 50ms): it waits for EndGrace")
+	}
+}
+
+// slowConn delays what the server sends once armed.
+type slowConn struct {
+	net.Conn
+	delay *atomic.Int64
+}
+
+func (c slowConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if d := time.Duration(c.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	return n, err
+}
+
+// TestIssueAnsweredLateLeavesNoGroup: MeshCentral creates the group but
+// answers after RequestTimeout: Issue fails, and the group it made is
+// then deleted (it stayed on the server for good).
+func TestIssueAnsweredLateLeavesNoGroup(t *testing.T) {
+	fake := meshcentraltest.New(t)
+	var delay atomic.Int64
+	p, logs := newProvider(t, fake, func(o *meshcentral.Options) {
+		o.RequestTimeout = 300 * time.Millisecond
+		o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return slowConn{Conn: c, delay: &delay}, nil
+		}
+	})
+	ctx := context.Background()
+	// The connection is open.
+	if _, err := p.Client().Nodes(ctx, "mesh//none"); !meshcentral.IsResult(err, "Invalid group id") {
+		t.Fatalf("warm-up: %v", err)
+	}
+	delay.Store(int64(600 * time.Millisecond))
+	_, err := p.Issue(ctx, request())
+	if err == nil {
+		t.Fatal("Issue succeeded")
+	}
+	delay.Store(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for fake.MeshCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Issue failed (%v), yet %d device group(s) it made stay on the server; log:\n%s", err, fake.MeshCount(), logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
