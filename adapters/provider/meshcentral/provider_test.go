@@ -486,12 +486,29 @@ func (l *liveSessions) live(context.Context) ([]*core.Session, error) {
 // watch runs p.Watch until the test ends and returns its reports.
 func watch(t *testing.T, p *meshcentral.Provider, l *liveSessions) <-chan core.StatusReport {
 	t.Helper()
+	return watchWith(t, p, l.live, nil)
+}
+
+// watchWith is watch with the engine's list of live sessions in live;
+// refuse, when set, is asked first about each report, and an error it
+// returns is the engine's refusal of that report.
+func watchWith(t *testing.T, p *meshcentral.Provider, live func(context.Context) ([]*core.Session, error), refuse func(core.StatusReport) error) <-chan core.StatusReport {
+	t.Helper()
 	ch := make(chan core.StatusReport, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	report := func(_ context.Context, r core.StatusReport) error {
+		if refuse != nil {
+			if err := refuse(r); err != nil {
+				return err
+			}
+		}
+		ch <- r
+		return nil
+	}
 	go func() {
 		defer close(done)
-		if err := p.Watch(ctx, l.live, func(_ context.Context, r core.StatusReport) error { ch <- r; return nil }); err != nil {
+		if err := p.Watch(ctx, live, report); err != nil {
 			t.Errorf("Watch: %v", err)
 		}
 	}()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,14 +46,7 @@ func TestWatchJoinAfterAStoreHiccup(t *testing.T) {
 	}
 	l := &flakyLive{}
 	l.set(session(req, tk, core.StateSent))
-	ch := make(chan core.StatusReport, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Watch(ctx, l.live, func(_ context.Context, r core.StatusReport) error { ch <- r; return nil })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	ch := watchWith(t, p, l.live, nil)
 	waitFor(t, func() bool { return fake.Connections() == 1 && l.calls.Load() >= 1 })
 
 	l.failing.Store(true)
@@ -94,14 +86,7 @@ func TestWatchEndAfterAStoreHiccup(t *testing.T) {
 	}
 	l := &flakyLive{}
 	l.set(session(req, tk, core.StateActive))
-	ch := make(chan core.StatusReport, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Watch(ctx, l.live, func(_ context.Context, r core.StatusReport) error { ch <- r; return nil })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	ch := watchWith(t, p, l.live, nil)
 	waitFor(t, func() bool { return fake.Connections() == 1 && l.calls.Load() >= 1 })
 	time.Sleep(100 * time.Millisecond) // the catch-up after connecting is done
 
@@ -159,26 +144,13 @@ func TestWatchRetriesAFailedEnd(t *testing.T) {
 	}
 	var l liveSessions
 	l.set(session(req, tk, core.StateActive))
-	ch := make(chan core.StatusReport, 4)
-	var mu sync.Mutex
-	calls := 0
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Watch(ctx, l.live, func(_ context.Context, r core.StatusReport) error {
-			mu.Lock()
-			calls++
-			first := calls == 1
-			mu.Unlock()
-			if first {
-				return core.Errorf(core.CodeUnavailable, "database is down")
-			}
-			ch <- r
-			return nil
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	var refused atomic.Bool
+	ch := watchWith(t, p, l.live, func(core.StatusReport) error {
+		if refused.CompareAndSwap(false, true) {
+			return core.Errorf(core.CodeUnavailable, "database is down") // the first report
+		}
+		return nil
+	})
 	waitFor(t, func() bool { return fake.Connections() == 1 })
 	time.Sleep(100 * time.Millisecond)
 	fake.DisconnectAgent(node)
